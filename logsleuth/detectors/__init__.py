@@ -1,0 +1,8 @@
+"""Detectors: pure functions from series to evidence, registered by name."""
+
+from __future__ import annotations
+
+from . import generalization, instability, scalars, trend  # noqa: F401  (registration)
+from .base import REGISTRY, DetectorSpec
+
+__all__ = ["REGISTRY", "DetectorSpec"]

@@ -1,0 +1,138 @@
+"""Shared machinery of the detectors: the registry, and small pure numeric helpers.
+
+Every detector is a pure function `(inputs..., **params) -> Evidence`.  Helpers here work
+on log-values where a series is positive, so that the same curve times 1000 gives the same
+verdict, and on robust statistics (medians, MAD) so that a few wild points do not decide.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from ..model import Evidence, Series
+
+MAX_POINTS = 20_000  # trend detectors work on bucket medians above this
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    name: str
+    func: Callable[..., Evidence]
+    inputs: tuple[str, ...]  # names of the series arguments, in order ("series", "train", "val", ...)
+    params: dict[str, Any]
+    symptom: str
+    doc: str
+
+
+REGISTRY: dict[str, DetectorSpec] = {}
+
+
+def detector(name: str, inputs: tuple[str, ...], symptom: str, **params: Any) -> Callable:
+    """Register a detector under `name` with its default parameters."""
+
+    def wrap(func: Callable[..., Evidence]) -> Callable[..., Evidence]:
+        REGISTRY[name] = DetectorSpec(name, func, inputs, dict(params), symptom, (func.__doc__ or "").strip())
+        return func
+
+    return wrap
+
+
+def quiet(name: str, metric: str, text: str = "", /, **measures: Any) -> Evidence:
+    return Evidence(detector=name, metric=metric, fired=False, measures=measures, text=text)
+
+
+def cannot(name: str, metric: str, reason: str) -> Evidence:
+    return Evidence(detector=name, metric=metric, fired=False, cannot_judge=reason, text=reason)
+
+
+def fire(name: str, metric: str, confidence: float, text: str, start: float | None = None,
+         end: float | None = None, /, **measures: Any) -> Evidence:
+    return Evidence(detector=name, metric=metric, fired=True, confidence=float(min(1.0, max(0.0, confidence))),
+                    start_step=None if start is None else float(start), end_step=None if end is None else float(end),
+                    measures=measures, text=text)
+
+
+def ramp(x: float, lo: float, hi: float) -> float:
+    """0 at lo, 1 at hi, linear between (a confidence from a margin)."""
+    if hi == lo:
+        return 1.0 if x >= hi else 0.0
+    return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
+
+
+def finite(s: Series) -> tuple[np.ndarray, np.ndarray]:
+    ok = np.isfinite(s.values)
+    return s.steps[ok], s.values[ok]
+
+
+def bucket(steps: np.ndarray, values: np.ndarray, n: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most n points: bucket medians (trend detectors; spike detectors see every point)."""
+    if values.size <= n:
+        return steps, values
+    k = int(math.ceil(values.size / n))
+    m = values.size // k * k
+    v = np.median(values[:m].reshape(-1, k), axis=1)
+    st = steps[:m].reshape(-1, k)[:, k // 2]
+    return st, v
+
+
+def positive(values: np.ndarray) -> bool:
+    return values.size > 0 and bool(np.all(values > 0))
+
+
+def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """log of a positive series; else the series over its robust spread (still scale-free)."""
+    if positive(values):
+        return np.log(values), "log"
+    spread = mad(values) or float(np.std(values)) or 1.0
+    return values / spread, "scaled"
+
+
+def mad(x: np.ndarray) -> float:
+    if x.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def noise(x: np.ndarray) -> float:
+    """Step-to-step noise: robust spread of first differences / sqrt(2)."""
+    if x.size < 3:
+        return 0.0
+    return mad(np.diff(x)) / math.sqrt(2.0)
+
+
+def smooth(x: np.ndarray, frac: float = 0.05, min_window: int = 3) -> np.ndarray:
+    """Rolling median with a window of `frac` of the length (odd, at least min_window)."""
+    if x.size < 3:
+        return x.copy()
+    w = max(min_window, int(x.size * frac))
+    w = min(w, x.size)
+    if w % 2 == 0:
+        w -= 1
+    if w < 3:
+        return x.copy()
+    return median_filter(x, size=w, mode="nearest")
+
+
+def level(x: np.ndarray, a: float, b: float) -> float:
+    """Median of the part of x between fractions a and b of its length."""
+    n = x.size
+    i, j = int(n * a), max(int(n * a) + 1, int(math.ceil(n * b)))
+    return float(np.median(x[i:j]))
+
+
+def fmt(x: float) -> str:
+    """Numbers in evidence sentences: 3 significant digits."""
+    if x is None or not math.isfinite(x):
+        return str(x)
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.2e}"
+    return f"{x:.3g}"
+
+
+def step_str(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -1,0 +1,243 @@
+"""Detectors of instability: non-finite values, spikes, early instability, noise,
+oscillation and epoch-periodic patterns."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from ..model import Evidence, Series
+from .base import (bucket, cannot, detector, finite, fire, fmt, level, mad, quiet, ramp, smooth,
+                   step_str, transform)
+
+
+@detector("nonfinite", ("series",), "nan_inf")
+def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
+    """The metric becomes NaN or infinite; measures how it behaved just before."""
+    name = "nonfinite"
+    v = series.values
+    if v.size == 0:
+        return cannot(name, series.metric, f"{series.metric}: empty")
+    bad = ~np.isfinite(v)
+    if not bad.any():
+        return quiet(name, series.metric)
+    i0 = int(np.argmax(bad))
+    st = series.steps
+    before = v[:i0]
+    before = before[np.isfinite(before)]
+    start = float(np.median(before[: max(1, min(3, before.size))])) if before.size else math.nan
+    tail = before[-max(3, before.size // 10):] if before.size else before
+    peak = float(np.max(tail)) if tail.size else math.nan
+    low = float(np.min(before)) if before.size else math.nan
+    rise = peak / start if before.size and start > 0 and peak > 0 else math.nan
+    frac_pos = float(i0 / max(v.size - 1, 1))
+    after_bad = float(bad[i0:].mean())
+    # was the loss still falling (a healthy-looking run that suddenly broke)?
+    fell = start / float(np.median(tail)) if tail.size and start > 0 and np.median(tail) > 0 else math.nan
+    measures = dict(first_step=float(st[i0]), count=int(bad.sum()), frac_after=after_bad, position=frac_pos,
+                    rise_before=rise, fell_before=fell, finite_points=int(before.size), low_before=low)
+    kinds = sorted({"NaN" if math.isnan(x) else ("+Inf" if x > 0 else "-Inf") for x in v[bad][:1000]})
+    how = (f"after rising {fmt(rise)}x" if rise == rise and rise >= 10 else
+           f"after falling to {fmt(float(np.median(tail)))} ({fmt(fell)}x below its start)" if fell == fell and fell > 1.5 else
+           "")
+    txt = f"{series.metric} became {'/'.join(kinds)} at step {step_str(st[i0])} {how}".rstrip() + \
+          f"; {after_bad:.0%} of the points after it are not finite"
+    return fire(name, series.metric, 1.0, txt, st[i0], st[-1], **measures)
+
+
+def _spike_events(x: np.ndarray, k: float, min_jump: float, window: int) -> tuple[list[tuple[int, int, float]], np.ndarray]:
+    med = median_filter(x, size=window, mode="nearest")
+    r = x - med
+    scale = mad(r) or 1e-12
+    thr = max(k * scale, min_jump)
+    hot = r > thr
+    events: list[tuple[int, int, float]] = []
+    i = 0
+    n = x.size
+    while i < n:
+        if hot[i]:
+            j = i
+            while j + 1 < n and hot[j + 1]:
+                j += 1
+            if j - i + 1 <= window // 2:  # isolated: it falls back (a level shift would persist)
+                events.append((i, j, float(np.max(r[i:j + 1]))))
+            i = j + 1
+        else:
+            i += 1
+    return events, r
+
+
+@detector("spikes", ("series",), "loss_spikes", k=6.0, min_jump=2.0, window=15)
+def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 15, ctx: dict | None = None) -> Evidence:
+    """Isolated sudden jumps that fall back, against a rolling median and MAD (not a global std).
+    A spike must exceed `k` robust spreads and be `min_jump` times its neighbourhood."""
+    name = "spikes"
+    st, v = finite(series)
+    if v.size < 2 * window:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, {2 * window} needed for spikes")
+    x, kind = transform(v)
+    jump = math.log(min_jump) if kind == "log" else 3.0
+    events, r = _spike_events(x, k, jump, window)
+    span = max(float(st[-1] - st[0]), 1e-12)
+    measures = dict(count=len(events), per_1k_points=1000.0 * len(events) / v.size)
+    if not events:
+        return quiet(name, series.metric, **measures)
+    biggest = max(events, key=lambda e: e[2])
+    size = math.exp(biggest[2]) if kind == "log" else biggest[2]
+    early = sum(1 for e in events if (st[e[0]] - st[0]) / span < 0.15)
+    measures.update(max_ratio=size, early_share=early / len(events), first_step=float(st[events[0][0]]),
+                    rate=len(events) / v.size)
+    conf = 0.5 + 0.25 * ramp(len(events), 1, 10) + 0.25 * ramp(math.log(max(size, 1.0)), math.log(min_jump), math.log(100))
+    unit = "x its neighbourhood" if kind == "log" else " robust spreads above its neighbourhood"
+    txt = (f"{len(events)} spike(s) on {series.metric}; the largest {fmt(size)}{unit} at step "
+           f"{step_str(st[biggest[0]])}" + (f", {early} in the first 15% of the run" if early else ""))
+    return fire(name, series.metric, conf, txt, st[events[0][0]], st[events[-1][1]], **measures)
+
+
+@detector("early_instability", ("series",), "early_instability", early_frac=0.15, min_rise=2.0)
+def early_instability(series: Series, early_frac: float = 0.15, min_rise: float = 2.0, ctx: dict | None = None) -> Evidence:
+    """In the first part of the run the loss climbs well above its initial value (a healthy loss
+    falls from its first value), or swings far more than it does later."""
+    name = "early_instability"
+    st, v = finite(series)
+    if v.size < 10:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 10 needed")
+    x, kind = transform(v)
+    span = max(float(st[-1] - st[0]), 1e-12)
+    early = (st - st[0]) / span <= early_frac
+    n_early = int(early.sum())
+    if n_early < 3:
+        return cannot(name, series.metric, f"{series.metric}: too few points in the first {early_frac:.0%}")
+    x0 = float(np.median(x[:2]))
+    e = x[early]
+    e_s = median_filter(e, size=3, mode="nearest")
+    peak_i = int(np.argmax(e_s))
+    rise = float(e_s[peak_i] - x0)
+    late = x[~early]
+    d_early = mad(np.diff(e)) if e.size > 3 else 0.0
+    d_late = mad(np.diff(late)) if late.size > 3 else 0.0
+    vol_ratio = d_early / d_late if d_late > 0 else (math.inf if d_early > 0 else 1.0)
+    thr = math.log(min_rise) if kind == "log" else 3.0
+    rise_ratio = math.exp(rise) if kind == "log" else rise
+    end = float(np.median(x[-max(1, x.size // 10):]))
+    end_ratio = math.exp(end - x0) if kind == "log" else end - x0
+    measures = dict(rise=rise_ratio, vol_ratio=float(vol_ratio), peak_step=float(st[peak_i]), end_ratio=end_ratio)
+    if rise >= thr:
+        conf = 0.6 + 0.4 * ramp(rise, thr, 3 * thr)
+        txt = (f"{series.metric} climbed to {fmt(float(np.exp(e_s[peak_i])) if kind == 'log' else float(v[peak_i]))} "
+               f"({fmt(rise_ratio)}x its first value) by step {step_str(st[peak_i])}, in the first {early_frac:.0%} of the run")
+        return fire(name, series.metric, conf, txt, st[0], st[np.nonzero(early)[0][-1]], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+@detector("noisy", ("series",), "noisy_loss", max_rel_noise=0.5)
+def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -> Evidence:
+    """Step-to-step noise large relative to the trend: robust spread of (value - rolling median)
+    over the rolling median, on the second half of the run."""
+    name = "noisy"
+    st, v = finite(series)
+    if v.size < 30:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 30 needed")
+    half = v[v.size // 2:]
+    trend = median_filter(half, size=max(5, (half.size // 10) | 1), mode="nearest")
+    base = float(np.median(np.abs(trend))) or 1e-12
+    rel = mad(half - trend) / base
+    measures = dict(rel_noise=rel)
+    if rel >= max_rel_noise:
+        conf = 0.5 + 0.5 * ramp(rel, max_rel_noise, 3 * max_rel_noise)
+        return fire(name, series.metric, conf, f"{series.metric} noise is {rel:.0%} of its trend level over the second half",
+                    st[v.size // 2], st[-1], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+def _uniform(st: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """x resampled on a uniform step grid (median spacing)."""
+    d = np.diff(st)
+    d = d[d > 0]
+    if d.size == 0:
+        return x, 1.0
+    h = float(np.median(d))
+    n = int((st[-1] - st[0]) / h) + 1
+    if n > 4 * x.size or n < 2:
+        return x, h
+    grid = st[0] + h * np.arange(n)
+    return np.interp(grid, st, x), h
+
+
+def _acf(r: np.ndarray, lag: int) -> float:
+    if lag <= 0 or lag >= r.size - 2:
+        return 0.0
+    a, b = r[:-lag], r[lag:]
+    sa, sb = a.std(), b.std()
+    if sa == 0 or sb == 0:
+        return 0.0
+    return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
+
+
+@detector("oscillation", ("series",), "oscillation", min_power=0.25, min_amplitude=0.3, min_cycles=3)
+def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 0.3, min_cycles: int = 3,
+                ctx: dict | None = None) -> Evidence:
+    """Large up-and-down swings with a dominant period (periodogram of the detrended series);
+    reports the period in steps and whether it matches the epoch length."""
+    from scipy.signal import periodogram
+
+    name = "oscillation"
+    st, v = finite(series)
+    if v.size < 40:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 40 needed")
+    st, v = bucket(st, v, 200_000)
+    x, kind = transform(v)
+    xu, h = _uniform(st, x)
+    trend = median_filter(xu, size=max(5, (xu.size // 8) | 1), mode="nearest")
+    r = xu - trend
+    f, p = periodogram(r, detrend="constant")
+    ok = (f > 0) & (f <= 0.25) & (f >= min_cycles / r.size)
+    if not ok.any() or p.sum() <= 0:
+        return quiet(name, series.metric)
+    i = int(np.argmax(np.where(ok, p, -1)))
+    share = float(p[max(0, i - 1): i + 2].sum() / p[1:].sum())
+    period = h / float(f[i])
+    amp = 2.0 * float(np.std(r)) * math.sqrt(2)
+    amp_ratio = math.expm1(amp) if kind == "log" else amp
+    epoch_len = (ctx or {}).get("epoch_len")
+    match = bool(epoch_len) and abs(period / epoch_len - round(period / epoch_len)) < 0.12 and round(period / epoch_len) >= 1
+    measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len or 0.0, epoch_match=match)
+    if share >= min_power and amp_ratio >= min_amplitude:
+        conf = 0.5 + 0.25 * ramp(share, min_power, 0.6) + 0.25 * ramp(amp_ratio, min_amplitude, 3 * min_amplitude)
+        txt = (f"{series.metric} oscillates with a period of about {fmt(period)} steps "
+               f"({share:.0%} of its detrended variance, swings of {fmt(amp_ratio)}x)"
+               + (f"; the period matches the epoch length ({fmt(epoch_len)} steps)" if match else ""))
+        return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+@detector("epoch_periodic", ("series",), "periodic_pattern", min_acf=0.3)
+def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None) -> Evidence:
+    """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
+    of one epoch is high, and higher than half an epoch away (fixed data order)."""
+    name = "epoch_periodic"
+    epoch_len = (ctx or {}).get("epoch_len")
+    if not epoch_len:
+        return cannot(name, series.metric, "epoch length unknown (no epoch metric or per-epoch evaluation)")
+    st, v = finite(series)
+    if v.size < 40:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 40 needed")
+    x, _ = transform(v)
+    xu, h = _uniform(st, x)
+    lag = int(round(epoch_len / h))
+    if lag < 4 or xu.size < 3 * lag:
+        return cannot(name, series.metric, f"{series.metric}: fewer than 3 epochs of {lag} points")
+    trend = median_filter(xu, size=(2 * lag + 1), mode="nearest")
+    r = xu - trend
+    a1 = _acf(r, lag)
+    a_half = _acf(r, max(1, lag // 2))
+    a2 = _acf(r, 2 * lag) if xu.size > 4 * lag else a1
+    measures = dict(acf_epoch=a1, acf_half=a_half, acf_two=a2, epoch_len=float(epoch_len))
+    if a1 >= min_acf and a1 - a_half >= 0.2:
+        conf = 0.6 + 0.4 * ramp(a1, min_acf, 0.8)
+        return fire(name, series.metric, conf,
+                    f"{series.metric} repeats every epoch ({fmt(epoch_len)} steps): autocorrelation {a1:.2f} at one epoch, "
+                    f"{a_half:.2f} at half an epoch", st[0], st[-1], **measures)
+    return quiet(name, series.metric, **measures)

@@ -1,0 +1,258 @@
+"""Detectors on optional logged scalars: gradient norms, update/weight ratios, dead units,
+regularisation terms, learning-rate drops, frozen validation metrics."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from ..model import Evidence, Series
+from .base import bucket, cannot, detector, finite, fire, fmt, level, quiet, ramp, smooth, step_str
+
+
+def _total(group: list[Series]) -> Series | None:
+    """The total gradient norm of a group, or the largest per-layer series."""
+    if not group:
+        return None
+    for s in group:
+        if re.search(r"total|(^|[/_])grad_?norm$|^grad_norm$|gradnorm$", s.metric.lower()) or len(group) == 1:
+            return s
+    return max(group, key=lambda s: float(np.nanmedian(np.abs(s.values))) if s.values.size else 0.0)
+
+
+def _layers(group: list[Series]) -> list[Series]:
+    """Per-layer series in input-to-output order (by the first number in the name)."""
+    tot = _total(group) if len(group) > 1 else None
+    out = [s for s in group if s is not tot and re.search(r"\d", s.metric)]
+
+    def key(s: Series):
+        nums = re.findall(r"\d+", s.metric.split("norm", 1)[-1])
+        return (int(nums[0]) if nums else 0, s.metric)
+
+    return sorted(out, key=key)
+
+
+@detector("exploding_gradients", ("grads*",), "exploding_gradients", min_growth=100.0)
+def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dict | None = None) -> Evidence:
+    """The gradient norm grows by orders of magnitude (`min_growth` x its early level), spikes
+    that far above its median, or becomes non-finite."""
+    name = "exploding_gradients"
+    s = _total(grads)
+    if s is None:
+        return cannot(name, "grad_norm", "grad_norm not logged")
+    st, v = finite(s)
+    nonfin = int((~np.isfinite(s.values)).sum())
+    if v.size < 5:
+        if nonfin:
+            return fire(name, s.metric, 0.9, f"{s.metric} is not finite", s.steps[0], s.steps[-1], growth=math.inf, nonfinite=nonfin)
+        return cannot(name, s.metric, f"{s.metric}: too few points")
+    st, v = bucket(st, v)
+    v = np.maximum(v, 1e-30)
+    k = max(2, v.size // 20)
+    early = float(np.median(v[:k]))
+    sm = smooth(np.log(v), 0.03)
+    peak_i = int(np.argmax(sm))
+    growth = math.exp(float(sm[peak_i])) / early if early > 0 else math.inf
+    spike = float(np.max(v)) / float(np.median(v))
+    end_growth = math.exp(level(sm, 0.85, 1.0)) / early if early > 0 else math.inf
+    peak_frac = float((st[peak_i] - st[0]) / max(st[-1] - st[0], 1e-12))
+    measures = dict(growth=growth, spike=spike, nonfinite=nonfin, early=early, peak=float(math.exp(sm[peak_i])),
+                    end_growth=end_growth, peak_frac=peak_frac)
+    if growth >= min_growth or spike >= 10 * min_growth or (nonfin and growth >= 10):
+        conf = 0.6 + 0.4 * ramp(math.log10(max(growth, spike / 10, 1)), math.log10(min_growth), math.log10(min_growth) + 3)
+        txt = (f"{s.metric} grew {fmt(growth)}x from {fmt(early)} to {fmt(math.exp(sm[peak_i]))} by step {step_str(st[peak_i])}"
+               + (f"; {nonfin} non-finite value(s)" if nonfin else ""))
+        return fire(name, s.metric, conf, txt, st[0], st[peak_i], **measures)
+    return quiet(name, s.metric, **measures)
+
+
+@detector("vanishing_gradients", ("grads*",), "vanishing_gradients", max_layer_ratio=1e-3, max_collapse=1e-3)
+def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_collapse: float = 1e-3,
+                        ctx: dict | None = None) -> Evidence:
+    """Gradients collapse toward zero: exactly zero, the first layer's norm `max_layer_ratio`
+    times the last layer's or less, or the total norm falling `max_collapse` x below its start."""
+    name = "vanishing_gradients"
+    tot = _total(grads)
+    if tot is None:
+        return cannot(name, "grad_norm", "grad_norm not logged")
+    allv = np.concatenate([finite(g)[1] for g in grads]) if grads else np.array([])
+    if allv.size and np.all(allv == 0):
+        return fire(name, tot.metric, 0.95, f"every logged gradient norm ({len(grads)} series) is exactly zero",
+                    tot.steps[0], tot.steps[-1], zero=True, layer_ratio=0.0, collapse=0.0)
+    layers = _layers(grads)
+    measures: dict = dict(zero=False)
+    if len(layers) >= 2:
+        first = np.median(np.abs(finite(layers[0])[1])) if finite(layers[0])[1].size else math.nan
+        last = np.median(np.abs(finite(layers[-1])[1])) if finite(layers[-1])[1].size else math.nan
+        ratio = float(first / last) if last and last > 0 else math.nan
+        measures["layer_ratio"] = ratio
+        if ratio == ratio and ratio <= max_layer_ratio:
+            conf = 0.7 + 0.3 * ramp(-math.log10(max(ratio, 1e-30)), -math.log10(max_layer_ratio), -math.log10(max_layer_ratio) + 3)
+            return fire(name, layers[0].metric,
+                        conf, f"{layers[0].metric} is {fmt(ratio)}x {layers[-1].metric} (median over the run): the "
+                        f"gradient shrinks {fmt(1 / ratio) if ratio > 0 else 'infinitely'}x through {len(layers)} layers",
+                        tot.steps[0], tot.steps[-1], **measures)
+    st, v = finite(tot)
+    if v.size >= 5 and np.all(v >= 0):
+        k = max(2, v.size // 20)
+        early = float(np.median(v[:k]))
+        late = level(v, 0.8, 1.0)
+        collapse = late / early if early > 0 else math.nan
+        measures["collapse"] = collapse
+        if early > 0 and collapse <= max_collapse:
+            return fire(name, tot.metric, 0.8, f"{tot.metric} fell {fmt(1 / max(collapse, 1e-300))}x from {fmt(early)} to {fmt(late)}",
+                        st[0], st[-1], **measures)
+    return quiet(name, tot.metric, **measures)
+
+
+@detector("update_ratio_off", ("ratios*",), "update_ratio_off", low=1e-5, high=3e-2)
+def update_ratio_off(ratios: list[Series], low: float = 1e-5, high: float = 3e-2, ctx: dict | None = None) -> Evidence:
+    """The update/weight ratio (healthy near 1e-3) is far outside [low, high] over the run."""
+    name = "update_ratio_off"
+    vals = [finite(s)[1] for s in ratios]
+    vals = [np.abs(v[v != 0]) for v in vals if v.size]
+    if not vals or not any(v.size for v in vals):
+        return cannot(name, "update_ratio", "update/weight ratio not logged")
+    med = float(np.median(np.concatenate(vals)))
+    m = ratios[0]
+    measures = dict(median=med, log10=math.log10(med) if med > 0 else -math.inf, direction="low" if med < low else "high" if med > high else "ok")
+    if med < low or med > high:
+        conf = 0.6 + 0.4 * ramp(abs(math.log10(med) + 3), abs(math.log10(low) + 3) if med < low else abs(math.log10(high) + 3), 4)
+        return fire(name, m.metric, conf, f"update/weight ratio median {fmt(med)} over {len(ratios)} series "
+                    f"(healthy: about 1e-3); updates are too {'small' if med < low else 'large'}",
+                    m.steps[0], m.steps[-1], **measures)
+    return quiet(name, m.metric, **measures)
+
+
+@detector("dead_units", ("fracs*",), "dead_units", max_frac=0.9, min_rise=0.3)
+def dead_units(fracs: list[Series], max_frac: float = 0.9, min_rise: float = 0.3, ctx: dict | None = None) -> Evidence:
+    """The logged fraction of zero activations is very high, or rises a lot during training."""
+    name = "dead_units"
+    best: tuple[float, float, Series, float] | None = None
+    for s in fracs:
+        st, v = finite(s)
+        if v.size < 3:
+            continue
+        scale = 100.0 if np.max(v) > 1.0 else 1.0
+        v = v / scale
+        start = float(np.median(v[: max(1, v.size // 10)]))
+        end = level(v, 0.8, 1.0)
+        if best is None or end > best[1]:
+            best = (start, end, s, float(st[-1]))
+    if best is None:
+        return cannot(name, "dead_frac", "activation sparsity not logged")
+    start, end, s, last = best
+    measures = dict(start=start, end=end, rise=end - start)
+    if end >= max_frac or end - start >= min_rise:
+        conf = 0.6 + 0.4 * ramp(end, 0.5, 1.0)
+        return fire(name, s.metric, conf, f"{s.metric}: {end:.0%} of the units output zero at the end (from {start:.0%})",
+                    s.steps[0], last, **measures)
+    return quiet(name, s.metric, **measures)
+
+
+@detector("regularization_dominates", ("reg", "data"), "regularization_dominates", min_ratio=1.0)
+def regularization_dominates(reg: Series, data: Series, min_ratio: float = 1.0, ctx: dict | None = None) -> Evidence:
+    """A logged regularisation term is larger than the data loss over the second half."""
+    name = "regularization_dominates"
+    rs, rv = finite(reg)
+    ds, dv = finite(data)
+    if rv.size < 3 or dv.size < 3:
+        return cannot(name, reg.metric, "too few points")
+    r = level(rv, 0.5, 1.0)
+    d = level(dv, 0.5, 1.0)
+    ratio = r / d if d > 0 else math.inf
+    measures = dict(ratio=ratio)
+    if ratio >= min_ratio:
+        return fire(name, reg.metric, 0.6 + 0.4 * ramp(ratio, min_ratio, 5 * min_ratio),
+                    f"{reg.metric} ({fmt(r)}) is {fmt(ratio)}x {data.metric} ({fmt(d)}) over the second half", rs[0], rs[-1], **measures)
+    return quiet(name, reg.metric, **measures)
+
+
+@detector("lr_drop_response", ("loss", "lr"), "lr_schedule_step", min_lr_drop=2.0, min_loss_drop=0.1)
+def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_loss_drop: float = 0.1,
+                     ctx: dict | None = None) -> Evidence:
+    """The loss improves sharply right after a step drop of the learning rate."""
+    name = "lr_drop_response"
+    ls, lv = finite(loss)
+    rs, rv = finite(lr)
+    if rv.size < 3 or lv.size < 6 or np.any(rv <= 0) or np.any(lv <= 0):
+        return cannot(name, lr.metric, "too few points")
+    ratio = rv[:-1] / rv[1:]
+    drops = np.nonzero(ratio >= min_lr_drop)[0]
+    span = ls[-1] - ls[0]
+    w = max(span * 0.05, 1e-12)
+    hits = []
+    for i in drops:
+        at = rs[i + 1]
+        before = lv[(ls >= at - w) & (ls < at)]
+        after = lv[(ls > at) & (ls <= at + w)]
+        if before.size >= 2 and after.size >= 2:
+            fall = 1 - float(np.median(after)) / float(np.median(before))
+            if fall >= min_loss_drop:
+                hits.append((at, fall, ratio[i]))
+    measures = dict(drops=int(drops.size), responses=len(hits))
+    if hits:
+        at, fall, r = max(hits, key=lambda h: h[1])
+        return fire(name, loss.metric, 0.8, f"{loss.metric} fell {fall:.0%} right after {lr.metric} dropped "
+                    f"{fmt(r)}x at step {step_str(at)}", at, at + w, **measures)
+    return quiet(name, loss.metric, **measures)
+
+
+@detector("metric_frozen", ("series",), "metric_frozen", min_evals=5)
+def metric_frozen(series: Series, min_evals: int = 5, ctx: dict | None = None) -> Evidence:
+    """A validation metric is exactly constant across all of its (at least `min_evals`) evaluations."""
+    name = "metric_frozen"
+    st, v = finite(series)
+    if v.size < min_evals:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), {min_evals} needed")
+    if np.all(v == v[0]):
+        return fire(name, series.metric, 0.95, f"{series.metric} is exactly {fmt(float(v[0]))} at all {v.size} evaluations",
+                    st[0], st[-1], value=float(v[0]), evals=int(v.size))
+    return quiet(name, series.metric, distinct=int(np.unique(v).size))
+
+
+@detector("lr_value", ("lr",), "lr_value", high=None, low=None)
+def lr_value(lr: Series, high: float | None = None, low: float | None = None, ctx: dict | None = None) -> Evidence:
+    """The logged peak learning rate is above `high` or below `low` (set by a rule, with the
+    optimizer it assumes)."""
+    name = "lr_value"
+    st, v = finite(lr)
+    if v.size == 0:
+        return cannot(name, lr.metric, "lr not logged")
+    peak = float(np.max(v))
+    constant = bool(np.all(v == v[0]))
+    measures = dict(peak=peak, constant=constant)
+    if (high is not None and peak > high) or (low is not None and peak < low):
+        return fire(name, lr.metric, 0.7, f"peak {lr.metric} is {fmt(peak)}" + (" (constant)" if constant else ""),
+                    st[0], st[-1], **measures)
+    return quiet(name, lr.metric, **measures)
+
+
+@detector("lr_constant", ("lr",), "lr_constant")
+def lr_constant(lr: Series, ctx: dict | None = None) -> Evidence:
+    """The learning rate never changes over the run (no schedule)."""
+    name = "lr_constant"
+    st, v = finite(lr)
+    if v.size < 3:
+        return cannot(name, lr.metric, "lr not logged or too few points")
+    if np.all(v == v[0]):
+        return fire(name, lr.metric, 0.9, f"{lr.metric} is {fmt(float(v[0]))} throughout ({v.size} points)", st[0], st[-1], value=float(v[0]))
+    return quiet(name, lr.metric)
+
+
+@detector("final_level", ("series",), "final_level", min=None, max=None)
+def final_level(series: Series, min: float | None = None, max: float | None = None, ctx: dict | None = None) -> Evidence:  # noqa: A002
+    """The end level (median of the last 20%) of a bounded metric (an accuracy) lies in
+    [min, max]; percentages are read as fractions."""
+    name = "final_level"
+    st, v = finite(series)
+    if v.size < 2:
+        return cannot(name, series.metric, f"{series.metric}: too few points")
+    scale = 100.0 if series.role.kind in ("accuracy", "score") and np.max(v) > 1.0 else 1.0
+    end = level(v, 0.8, 1.0) / scale
+    measures = dict(level=end)
+    if (min is None or end >= min) and (max is None or end <= max):
+        return fire(name, series.metric, 0.8, f"{series.metric} ends at {fmt(end)}", st[0], st[-1], **measures)
+    return quiet(name, series.metric, **measures)

@@ -1,0 +1,267 @@
+"""Detectors of the loss trend: divergence, plateau, no learning, chance level, slow
+convergence, delayed start, high initial loss."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..model import Evidence, Series
+from .base import (bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp,
+                   smooth, step_str, transform)
+
+
+def _prep(s: Series, name: str, min_points: int):
+    st, v = finite(s)
+    if v.size < min_points:
+        return None, cannot(name, s.metric, f"{s.metric}: {v.size} finite point(s), {min_points} needed")
+    st, v = bucket(st, v)
+    return (st, v), None
+
+
+def _ratio_text(kind: str, a: float, b: float) -> str:
+    return f"{fmt(math.exp(a - b))}x" if kind == "log" else f"{fmt(a - b)} spreads"
+
+
+@detector("divergence", ("series",), "divergence", min_ratio=3.0)
+def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) -> Evidence:
+    """The loss ends far above where it started (or above its best, rising steadily)."""
+    name = "divergence"
+    data, bad = _prep(series, name, 5)
+    if bad:
+        return bad
+    st, v = data
+    x, kind = transform(v)
+    s = smooth(x, 0.05)
+    k0 = max(1, min(3, x.size // 10))
+    start = float(np.median(x[:k0]))
+    end = level(s, 0.9, 1.0)
+    i_peak_end = int(np.argmax(s[-max(1, s.size // 10):])) + s.size - max(1, s.size // 10)
+    i_best = int(np.argmin(s[: i_peak_end + 1]))
+    best = float(s[i_best])
+    thr = math.log(min_ratio) if kind == "log" else 3.0
+    over_start = end - start
+    over_best = end - best
+    rising = _rank_corr(s[i_best:]) if s.size - i_best >= 5 else 0.0
+    measures = dict(ratio_end_start=math.exp(over_start) if kind == "log" else None,
+                    ratio_end_best=math.exp(over_best) if kind == "log" else None,
+                    onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], 1e-12)), rising_corr=rising)
+    if over_start >= thr or (over_best >= thr and rising > 0.6):
+        ref = start if over_start >= thr else best
+        conf = 0.6 + 0.4 * ramp(max(over_start, over_best), thr, 2 * thr)
+        onset = st[i_best] if over_best >= thr else st[0]
+        txt = (f"{series.metric} rose from {fmt(float(np.exp(ref)) if kind == 'log' else v[0])} to "
+               f"{fmt(float(np.exp(end)) if kind == 'log' else v[-1])} ({_ratio_text(kind, end, ref)}) "
+               f"over steps {step_str(onset)}-{step_str(st[-1])}")
+        return fire(name, series.metric, conf, txt, onset, st[-1], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+def _rank_corr(x: np.ndarray) -> float:
+    if x.size < 3 or np.all(x == x[0]):
+        return 0.0
+    r = np.argsort(np.argsort(x)).astype(float)
+    t = np.arange(x.size, dtype=float)
+    return float(np.corrcoef(r, t)[0, 1])
+
+
+def _drop(x: np.ndarray, kind: str) -> float:
+    """How many times the loss fell from its start to its end level (log space: ratio)."""
+    k0 = max(1, min(3, x.size // 10))
+    start = float(np.median(x[:k0]))
+    end = level(x, 0.85, 1.0)
+    return math.exp(start - end) if kind == "log" else float("nan")
+
+
+@detector("plateau", ("series",), "plateau", min_frac=0.3, max_drop=3.0, tail_share=0.15)
+def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_share: float = 0.15,
+            ctx: dict | None = None) -> Evidence:
+    """The loss stopped improving for a long final stretch while still high (fell less than
+    `max_drop` times from its start)."""
+    name = "plateau"
+    data, bad = _prep(series, name, 8)
+    if bad:
+        return bad
+    st, v = data
+    x, kind = transform(v)
+    s = smooth(x, 0.08)
+    total = float(s[0] - np.min(s))
+    drop = _drop(x, kind)
+    # where did the last meaningful improvement happen?  (improvement after it < tail_share of all)
+    best_after = np.minimum.accumulate(s)
+    gain_total = float(best_after[0] - best_after[-1])
+    tol = max(tail_share * gain_total, 2.0 * noise(s), 0.02 if kind == "log" else 0.1)
+    i_on = int(np.argmax(best_after <= best_after[-1] + tol))
+    frac = float((st[-1] - st[i_on]) / max(st[-1] - st[0], 1e-12))
+    measures = dict(frac=frac, drop=drop, onset_step=float(st[i_on]), level=float(np.exp(s[-1])) if kind == "log" else float(v[-1]))
+    if frac >= min_frac and (kind != "log" or drop < max_drop) and total >= 0:
+        conf = 0.5 + 0.5 * ramp(frac, min_frac, 0.8)
+        txt = (f"{series.metric} stopped improving at step {step_str(st[i_on])} ({frac:.0%} of the run) at "
+               f"{fmt(measures['level'])}, only {fmt(drop)}x below its start")
+        return fire(name, series.metric, conf, txt, st[i_on], st[-1], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+@detector("no_learning", ("series",), "no_learning", tol=0.08)
+def no_learning(series: Series, tol: float = 0.08, ctx: dict | None = None) -> Evidence:
+    """The loss is flat, within noise, over the whole run (less than `tol` relative change)."""
+    name = "no_learning"
+    data, bad = _prep(series, name, 6)
+    if bad:
+        return bad
+    st, v = data
+    x, kind = transform(v)
+    s = smooth(x, 0.1)
+    a, b = level(x, 0.0, 0.25), level(x, 0.75, 1.0)
+    mid = level(x, 0.35, 0.65)
+    change = max(abs(b - a), abs(mid - a))
+    lim = math.log1p(tol) if kind == "log" else 1.0
+    measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=_trend_t(s))
+    if change < lim:
+        conf = 0.6 + 0.4 * (1 - change / lim)
+        txt = (f"{series.metric} stayed flat at {fmt(float(np.median(v)))} from step {step_str(st[0])} to "
+               f"{step_str(st[-1])} (changed {measures['change']:.1%})")
+        return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+def _trend_t(x: np.ndarray) -> float:
+    """t-statistic of a least-squares slope (noise-relative trend)."""
+    n = x.size
+    if n < 4:
+        return 0.0
+    t = np.arange(n, dtype=float)
+    t -= t.mean()
+    slope = float(np.dot(t, x - x.mean()) / np.dot(t, t))
+    resid = x - x.mean() - slope * t
+    se = math.sqrt(max(float(np.dot(resid, resid)) / (n - 2), 1e-300) / float(np.dot(t, t)))
+    return slope / se if se > 0 else 0.0
+
+
+@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", tol=0.06, max_drop=1.3)
+def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.06, max_drop: float = 1.3,
+                    ctx: dict | None = None) -> Evidence:
+    """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
+    name = "stuck_at_chance"
+    data, bad = _prep(loss, name, 6)
+    if bad:
+        return bad
+    st, v = data
+    if np.any(v <= 0):
+        return quiet(name, loss.metric)
+    end = level(v, 0.5, 1.0)
+    if end > math.log(1001):
+        return quiet(name, loss.metric)
+    n_classes = (ctx or {}).get("n_classes")
+    c = int(n_classes) if n_classes else max(2, int(round(math.exp(end))))
+    chance = math.log(c)
+    rel = abs(end - chance) / chance
+    x = np.log(v)
+    drop = math.exp(level(x, 0.0, 0.2) - level(x, 0.5, 1.0))
+    best = float(np.min(smooth(x, 0.1)))
+    measures = dict(n_classes=c, chance_loss=chance, rel_dev=rel, drop=drop)
+    acc_ok = True
+    acc_txt = ""
+    if acc is not None:
+        _, av = finite(acc)
+        if av.size:
+            a_end = float(np.median(av[av.size // 2:]))
+            scale = 100.0 if np.nanmax(av) > 1.0 else 1.0
+            a_end /= scale
+            acc_ok = a_end <= 1.6 / c
+            measures["acc"] = a_end
+            acc_txt = f", {acc.metric} {a_end:.3f} vs 1/{c} = {1 / c:.3f}"
+    if rel <= tol and drop <= max_drop and math.exp(best) >= 0.8 * chance and acc_ok and 2 <= c <= 1000:
+        conf = 0.6 + 0.4 * (1 - rel / tol)
+        txt = f"{loss.metric} sits at {fmt(end)} = ln({c}) = {fmt(chance)}, the loss of a uniform guess over {c} classes{acc_txt}"
+        return fire(name, loss.metric, conf, txt, st[0], st[-1], **measures)
+    return quiet(name, loss.metric, **measures)
+
+
+@detector("slow_convergence", ("series",), "slow_convergence", min_linearity=0.5, max_drop=5.0, min_t=4.0)
+def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float = 5.0, min_t: float = 4.0,
+                     ctx: dict | None = None) -> Evidence:
+    """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
+    name = "slow_convergence"
+    data, bad = _prep(series, name, 8)
+    if bad:
+        return bad
+    st, v = data
+    x, kind = transform(v)
+    s = smooth(x, 0.05)
+    n = s.size
+    a, m, b = level(s, 0, 0.1), level(s, 0.45, 0.55), level(s, 0.9, 1.0)
+    first, second = a - m, m - b
+    linearity = second / first if first > 0 else (math.inf if second > 0 else 0.0)
+    tail = x[int(n * 0.7):]
+    t_tail = -_trend_t(tail) if tail.size >= 4 else 0.0
+    drop = _drop(x, kind)
+    measures = dict(linearity=float(linearity), tail_t=float(t_tail), drop=drop)
+    if second > 0 and linearity >= min_linearity and t_tail >= min_t and (kind != "log" or drop < max_drop):
+        conf = 0.5 + 0.25 * ramp(linearity, min_linearity, 1.0) + 0.25 * ramp(t_tail, min_t, 3 * min_t)
+        txt = (f"{series.metric} was still falling at the end (trend t={t_tail:.1f} over the last 30%), "
+               f"nearly linearly (second-half drop {linearity:.0%} of the first), only {fmt(drop)}x below its start")
+        return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+@detector("delayed_start", ("series",), "delayed_start", min_flat=0.12, min_drop=1.5)
+def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, ctx: dict | None = None) -> Evidence:
+    """The loss is flat for a long while (within noise), then suddenly starts to drop."""
+    name = "delayed_start"
+    data, bad = _prep(series, name, 10)
+    if bad:
+        return bad
+    st, v = data
+    x, kind = transform(v)
+    s = smooth(x, 0.04)
+    k0 = max(2, s.size // 20)
+    start = float(np.median(x[:k0]))
+    nz = max(noise(x), 1e-12)
+    tol = max(3 * nz / math.sqrt(max(1, int(s.size * 0.04))), 0.05 if kind == "log" else 0.3)
+    below = np.nonzero(s < start - tol)[0]
+    if below.size == 0:
+        return quiet(name, series.metric)
+    i_on = int(below[0])
+    flat_frac = float((st[i_on] - st[0]) / max(st[-1] - st[0], 1e-12))
+    seg = s[:i_on + 1]
+    flat_ok = seg.size >= 3 and float(np.max(seg) - np.min(seg)) <= 3 * tol
+    after = start - float(np.min(s[i_on:]))
+    drop_after = math.exp(after) if kind == "log" else after
+    measures = dict(flat_frac=flat_frac, drop_after=drop_after)
+    if flat_frac >= min_flat and flat_ok and drop_after >= min_drop:
+        conf = 0.5 + 0.5 * ramp(flat_frac, min_flat, 0.4)
+        txt = (f"{series.metric} stayed flat for the first {flat_frac:.0%} of the run, then started to drop at "
+               f"step {step_str(st[i_on])} ({fmt(drop_after)}x lower afterwards)")
+        return fire(name, series.metric, conf, txt, st[0], st[i_on], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+@detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", classification_max=15.0,
+          regression_min=50.0, regression_ratio=30.0)
+def high_initial_loss(loss: Series, acc: Series | None = None, classification_max: float = 15.0,
+                      regression_min: float = 50.0, regression_ratio: float = 30.0,
+                      ctx: dict | None = None) -> Evidence:
+    """The first loss values are far above what the task implies: above ln(C) x a few for a
+    classifier (C <= 1000 gives at most 6.9), orders of magnitude above the final level for a
+    regression.  Absolute by nature: it compares with what an initialised network gives."""
+    name = "high_initial_loss"
+    st, v = finite(loss)
+    if v.size < 3:
+        return cannot(name, loss.metric, f"{loss.metric}: too few points")
+    k = max(1, min(3, v.size // 20))
+    first = float(np.median(v[:k]))
+    end = float(np.median(v[-max(1, v.size // 10):]))
+    classification = acc is not None and finite(acc)[1].size > 0
+    measures = dict(first=first, end=end, classification=classification)
+    if classification:
+        if first >= classification_max:
+            conf = 0.6 + 0.4 * ramp(first, classification_max, 4 * classification_max)
+            return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
+                        f"starts near ln(classes) (at most ~7 for 1000 classes)", st[0], st[k - 1], **measures)
+    elif end > 0 and first >= regression_min and first / end >= regression_ratio:
+        conf = 0.6 + 0.4 * ramp(math.log10(first / end), math.log10(regression_ratio), 3)
+        return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}, {fmt(first / end)}x its final "
+                    f"{fmt(end)}: targets or inputs on a raw scale", st[0], st[k - 1], **measures)
+    return quiet(name, loss.metric, **measures)

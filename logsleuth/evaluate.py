@@ -1,0 +1,162 @@
+"""`logsleuth eval`: score diagnoses against label.yaml files (format in CONTRACT.md).
+
+A labelled directory may hold several runs; its diagnosis is the worst of them (highest
+health level, then highest top score), so a healthy directory is a false alarm when any of
+its runs is flagged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import UsageError
+from .ingest import discover
+from .model import Diagnosis
+from .pipeline import Options, analyze_source
+
+_HEALTH = {"healthy": 0, "warning": 1, "critical": 2}
+
+
+@dataclass
+class Case:
+    name: str
+    cause: str
+    acceptable: tuple[str, ...]
+    symptoms: tuple[str, ...]
+    predicted: tuple[str, ...] = ()
+    found_symptoms: tuple[str, ...] = ()
+    health: str = "healthy"
+    error: str | None = None
+    runs: int = 0
+
+
+@dataclass
+class Scores:
+    cases: list[Case] = field(default_factory=list)
+
+    def _faulty(self) -> list[Case]:
+        return [c for c in self.cases if c.cause != "healthy"]
+
+    def _healthy(self) -> list[Case]:
+        return [c for c in self.cases if c.cause == "healthy"]
+
+    def top_k(self, k: int) -> float:
+        f = self._faulty()
+        return sum(1 for c in f if set(c.predicted[:k]) & set(c.acceptable)) / len(f) if f else float("nan")
+
+    def detection(self) -> float:
+        f = self._faulty()
+        return sum(1 for c in f if c.predicted[:1] != ("healthy",)) / len(f) if f else float("nan")
+
+    def false_alarms(self) -> float:
+        h = self._healthy()
+        return sum(1 for c in h if c.predicted[:1] != ("healthy",)) / len(h) if h else float("nan")
+
+    def symptom_recall(self) -> float:
+        want = sum(len(c.symptoms) for c in self.cases)
+        got = sum(len(set(c.symptoms) & set(c.found_symptoms)) for c in self.cases)
+        return got / want if want else float("nan")
+
+    def per_cause(self) -> list[tuple[str, int, int, int]]:
+        rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for c in self.cases:
+            r = rows[c.cause]
+            r[0] += 1
+            if c.cause == "healthy":
+                r[1] += c.predicted[:1] == ("healthy",)
+                r[2] += c.predicted[:1] == ("healthy",)
+            else:
+                r[1] += bool(set(c.predicted[:1]) & set(c.acceptable))
+                r[2] += bool(set(c.predicted[:3]) & set(c.acceptable))
+        return [(k, *v) for k, v in sorted(rows.items())]
+
+    def confusions(self) -> list[tuple[str, str, int]]:
+        cnt: Counter = Counter()
+        for c in self.cases:
+            top = c.predicted[0] if c.predicted else "none"
+            ok = top == "healthy" if c.cause == "healthy" else top in c.acceptable
+            if not ok:
+                cnt[(c.cause, top)] += 1
+        return [(a, b, n) for (a, b), n in sorted(cnt.items(), key=lambda t: (-t[1], t[0]))]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "runs": len(self.cases), "faulty": len(self._faulty()), "healthy": len(self._healthy()),
+            "top1": self.top_k(1), "top3": self.top_k(3), "detection_rate": self.detection(),
+            "false_alarm_rate": self.false_alarms(), "symptom_recall": self.symptom_recall(),
+            "per_cause": [{"cause": c, "runs": n, "top1": t1, "top3": t3} for c, n, t1, t3 in self.per_cause()],
+            "confusions": [{"label": a, "predicted": b, "count": n} for a, b, n in self.confusions()],
+            "cases": [{"run": c.name, "cause": c.cause, "predicted": list(c.predicted[:3]), "health": c.health,
+                       "error": c.error} for c in self.cases],
+        }
+
+
+def _worst(diags: list[Diagnosis]) -> Diagnosis | None:
+    ok = [d for d in diags if d.status == "ok"]
+    if not ok:
+        return None
+    return max(ok, key=lambda d: (_HEALTH[d.health], d.causes[0].score if d.causes and d.health != "healthy" else 0.0, d.run))
+
+
+def label_dirs(corpus: str) -> list[str]:
+    out = []
+    for root, dirs, files in os.walk(corpus, followlinks=False):
+        dirs.sort()
+        if "label.yaml" in files:
+            out.append(root)
+            dirs[:] = []
+    return sorted(out)
+
+
+def evaluate_corpus(corpus: str, options: Options | None = None) -> Scores:
+    """Diagnose every labelled run directory under `corpus` and score the result."""
+    if not os.path.isdir(corpus):
+        raise UsageError(f"{corpus}: not a directory")
+    dirs = label_dirs(corpus)
+    if not dirs:
+        raise UsageError(f"{corpus}: no label.yaml found (see CONTRACT.md for the format)")
+    scores = Scores()
+    for d in dirs:
+        with open(os.path.join(d, "label.yaml"), encoding="utf-8") as fh:
+            lab = yaml.safe_load(fh) or {}
+        cause = str(lab.get("cause", "healthy"))
+        case = Case(name=os.path.relpath(d, corpus), cause=cause,
+                    acceptable=tuple([cause] + list(lab.get("also_acceptable") or [])),
+                    symptoms=tuple(lab.get("symptoms") or []))
+        srcs = discover([d]).runs
+        diags = [analyze_source(s, options) for s in srcs]
+        case.runs = len(diags)
+        worst = _worst(diags)
+        if worst is None:
+            case.error = "; ".join(x.error or "" for x in diags) or "no run found"
+        else:
+            case.predicted = tuple(c.id for c in worst.causes)
+            case.found_symptoms = tuple(sorted({f.symptom for dg in diags for f in dg.symptoms}))
+            case.health = worst.health
+        scores.cases.append(case)
+    return scores
+
+
+def format_scores(s: Scores) -> str:
+    lines = [
+        f"runs: {len(s.cases)} ({len(s._faulty())} faulty, {len(s._healthy())} healthy)",
+        f"top-1 accuracy (faulty):   {s.top_k(1):.3f}",
+        f"top-3 accuracy (faulty):   {s.top_k(3):.3f}",
+        f"detection rate (faulty):   {s.detection():.3f}",
+        f"false alarms (healthy):    {s.false_alarms():.3f}",
+        f"symptom recall:            {s.symptom_recall():.3f}",
+        "",
+        f"{'cause':26s} {'runs':>4s} {'top1':>5s} {'top3':>5s}",
+    ]
+    for c, n, t1, t3 in s.per_cause():
+        lines.append(f"{c:26s} {n:4d} {t1:5d} {t3:5d}")
+    conf = s.confusions()
+    if conf:
+        lines += ["", "confusions (label -> first cause):"]
+        lines += [f"  {a} -> {b}: {n}" for a, b, n in conf]
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""From files to one tidy model per run: discovery, one reader per format, merging.
+
+Public entry points: :func:`discover` (paths -> run sources) and :func:`load_run`
+(run source -> :class:`~logsleuth.model.RunData`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import pandas as pd
+
+from ..errors import InputError
+from ..model import TIDY_COLUMNS, RunData, empty_table
+from .csvlog import read_csv_log
+from .discover import Discovery, LogFile, RunSource, classify, discover
+from .hparams import read_hparams_file
+from .jsonl import read_jsonl, read_trainer_state
+from .mlflow import read_mlflow_run
+from .tensorboard import read_tensorboard, read_with_tbparse
+from .textlog import read_textlog
+from .tidy import ReadResult, dedupe_steps
+
+__all__ = ["discover", "load_run", "read_file", "Discovery", "RunSource", "LogFile", "classify"]
+
+_READERS: dict[str, Callable[[str], ReadResult]] = {
+    "csv": read_csv_log,
+    "jsonl": read_jsonl,
+    "hf": read_trainer_state,
+    "mlflow": read_mlflow_run,
+    "text": read_textlog,
+}
+
+
+def read_file(f: LogFile) -> ReadResult:
+    """One log file through the reader of its kind (TensorBoard falls back to tbparse)."""
+    if f.kind == "tensorboard":
+        try:
+            return read_tensorboard(f.path, prefix=f.prefix)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unknown content: let the reference reader try
+            try:
+                res = read_with_tbparse(f.path, prefix=f.prefix)
+            except Exception:  # noqa: BLE001
+                raise InputError(f.path, f"not a readable TensorBoard event file ({type(exc).__name__}: {exc})") from exc
+            res.warnings.append(f"{f.path}: read with tbparse after the fast reader failed ({type(exc).__name__})")
+            return res
+    reader = _READERS[f.kind]
+    try:
+        return reader(f.path)
+    except InputError:
+        raise
+    except RecursionError as exc:
+        raise InputError(f.path, "nested too deeply to read") from exc
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
+        raise InputError(f.path, f"cannot parse as {f.kind}: {type(exc).__name__}: {exc}") from exc
+
+
+def load_run(src: RunSource) -> RunData:
+    """Read every file of a run into one tidy table; raises InputError when nothing is readable."""
+    tables: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    hparams: dict = {}
+    formats: list[str] = []
+    errors: list[str] = []
+    seen_metrics: set[str] = set()
+    for hp in src.hparam_files:
+        h, w = read_hparams_file(hp)
+        hparams.update(h)
+        warnings += w
+    for f in src.files:
+        try:
+            res = read_file(f)
+        except InputError as exc:
+            errors.append(str(exc))
+            continue
+        warnings += res.warnings
+        for k, v in res.hparams.items():
+            hparams.setdefault(k, v)
+        if res.fmt and res.fmt not in formats:
+            formats.append(res.fmt)
+        t = res.table
+        if f.kind != "tensorboard" and seen_metrics:
+            clash = set(t["metric"].unique()) & seen_metrics
+            if clash and len(src.files) > 1:
+                # the same run in two formats (YOLO writes results.csv and event files)
+                t = t[~t["metric"].isin(clash)]
+        tables.append(t)
+        seen_metrics |= set(t["metric"].unique())
+    if errors and not tables:
+        raise InputError(src.name, "; ".join(errors))
+    warnings = [*errors, *warnings]
+    table = pd.concat(tables, ignore_index=True) if tables else empty_table()
+    table, w = dedupe_steps(table, src.name)
+    warnings += w
+    if table.empty:
+        raise InputError(src.name, "no scalar values found in " + ", ".join(os.path.basename(f.path) for f in src.files))
+    table = table.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)[list(TIDY_COLUMNS)]
+    return RunData(
+        name=src.name,
+        path=src.directory,
+        formats=tuple(formats),
+        table=table,
+        hparams=hparams,
+        warnings=tuple(warnings),
+        files=tuple(f.path for f in src.files),
+    )

@@ -1,0 +1,161 @@
+"""CSV/TSV logs: wide (a step column and one column per metric), long (step, tag, value),
+Lightning CSVLogger, Keras CSVLogger, ultralytics results.csv, timm summary.csv,
+fastai history.csv, DVCLive TSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..model import empty_table
+from .textio import read_text
+from .tidy import ReadResult, coerce_numeric, pick_column, wide_to_long
+
+_DURATION = re.compile(r"^\s*\d+:\d\d(:\d\d)?(\.\d+)?\s*$")
+_LONG_TAG = ("tag", "metric", "name", "key")
+_LONG_VALUE = ("value", "val", "scalar")
+
+
+def read_csv_log(path: str) -> ReadResult:
+    """Any of the CSV-shaped logs, as a tidy table."""
+    text, warnings = read_text(path)
+    if not text.strip():
+        raise InputError(path, "empty file")
+    sep = "\t" if path.lower().endswith(".tsv") or _looks_tab_separated(text) else ","
+    rows, bad = _split_rows(text, sep)
+    if bad:
+        lines = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        warnings.append(f"{path}: {len(bad)} malformed line(s) skipped (line {lines})")
+    if not rows:
+        raise InputError(path, "no header line")
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    if not any(header):
+        raise InputError(path, "empty header line", where="1")
+    header, dup_warn = _dedupe_header(header, path)
+    warnings += dup_warn
+    if not text.endswith("\n") and body and len(body[-1]) < len(header):
+        warnings.append(f"{path}:{len(rows)}: last line is incomplete (a crashed job?); its missing cells are ignored")
+    width = len(header)
+    body = [r[:width] + [""] * (width - len(r)) for r in body]
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    df = df.replace({"": None})
+    if df.empty:
+        warnings.append(f"{path}: header only, no data rows")
+        return ReadResult(empty_table(), warnings=warnings, fmt="csv")
+    fmt = _flavour(path, header)
+    long_cols = _long_layout(header)
+    if long_cols is not None:
+        table, w = _long_to_tidy(df, path, *long_cols)
+        return ReadResult(table, warnings=warnings + w, fmt="csv-long")
+    # durations like 04:39 (fastai) are not metrics and not wall clocks
+    for col in list(df.columns):
+        sample = df[col].dropna().head(20)
+        if len(sample) and sample.map(lambda s: bool(_DURATION.match(str(s)))).all():
+            df = df.drop(columns=[col])
+    step_col = None
+    if pick_column(df.columns, ("step", "global_step", "iteration", "iter", "epoch", "epochs")) is None:
+        # Keras history.csv without an epoch column: the row is the epoch
+        df.insert(0, "epoch", np.arange(len(df), dtype="float64"))
+        step_col = "epoch"
+        warnings.append(f"{path}: no step or epoch column; row i is epoch i")
+    table, w = wide_to_long(df, path, step_col=step_col)
+    return ReadResult(table, warnings=warnings + [x for x in w if "row order" not in x], fmt=fmt)
+
+
+def _looks_tab_separated(text: str) -> bool:
+    first = text.split("\n", 1)[0]
+    return first.count("\t") > 0 and first.count(",") == 0
+
+
+def _split_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
+    rows: list[list[str]] = []
+    bad: list[int] = []
+    reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+    width = None
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            bad.append(reader.line_num)
+            continue
+        if not row or all(not c.strip() for c in row):
+            continue
+        if width is None:
+            width = len(row)
+        elif len(row) > width:
+            bad.append(reader.line_num)
+            continue
+        rows.append([c.strip() for c in row])
+    return rows, bad
+
+
+def _dedupe_header(header: list[str], path: str) -> tuple[list[str], list[str]]:
+    seen: dict[str, int] = {}
+    out = []
+    warnings = []
+    for i, h in enumerate(header):
+        name = h or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            new = f"{name}#{seen[name]}"
+            warnings.append(f"{path}: duplicate column {name!r} (column {i + 1}) read as {new!r}")
+            name = new
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out, warnings
+
+
+def _flavour(path: str, header: list[str]) -> str:
+    base = os.path.basename(path).lower()
+    lower = [h.lower() for h in header]
+    if base == "metrics.csv" and "step" in lower and "epoch" in lower:
+        return "lightning_csv"
+    if base == "results.csv" and any(h.startswith("metrics/") for h in lower):
+        return "yolo_results_csv"
+    if base == "summary.csv" and "eval_top1" in lower:
+        return "timm_summary_csv"
+    if base in ("training.log", "history.csv"):
+        return "keras_csv"
+    if path.lower().endswith(".tsv"):
+        return "dvclive_tsv"
+    return "csv"
+
+
+def _long_layout(header: list[str]) -> tuple[str, str, str] | None:
+    lower = {h.lower(): h for h in header}
+    tag = next((lower[c] for c in _LONG_TAG if c in lower), None)
+    val = next((lower[c] for c in _LONG_VALUE if c in lower), None)
+    step = next((lower[c] for c in ("step", "global_step", "iteration", "epoch") if c in lower), None)
+    if tag and val and step and len(header) <= 5:
+        return tag, val, step
+    return None
+
+
+def _long_to_tidy(df: pd.DataFrame, path: str, tag: str, val: str, step: str) -> tuple[pd.DataFrame, list[str]]:
+    warnings = []
+    values, n_bad = coerce_numeric(df[val])
+    steps, _ = coerce_numeric(df[step])
+    if n_bad:
+        warnings.append(f"{path}: {n_bad} non-numeric value(s) ignored")
+    wall_col = pick_column(df.columns, ("wall_time", "walltime", "timestamp", "time"))
+    wall = pd.to_numeric(df[wall_col], errors="coerce") if wall_col else pd.Series(np.nan, index=df.index)
+    keep = df[tag].notna() & steps.notna() & (values.notna() | df[val].astype(str).str.lower().str.strip().eq("nan"))
+    out = pd.DataFrame(
+        {
+            "metric": df.loc[keep, tag].astype(str).str.strip(),
+            "step": steps[keep].astype("float64"),
+            "value": values[keep].astype("float64"),
+            "wall_time": wall[keep].astype("float64"),
+        }
+    ).reset_index(drop=True)
+    return out, warnings

@@ -1,0 +1,206 @@
+"""Finding runs under the paths a user gives.
+
+A run is the directory holding one training job's logs: several TensorBoard event files
+in one directory (restarts) are one run, and so are Keras' `train/` and `validation/`
+event sub-directories.  Several CSV/JSON-lines logs side by side in one directory (no
+event files) are separate runs, one per file.  Symlinked directories are not followed, so
+walks cannot loop or leave the given root.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .hparams import HPARAM_FILES
+from .mlflow import is_mlflow_run
+from .textlog import looks_like_textlog
+
+SKIP_DIRS = {".git", "__pycache__", "node_modules", ".hg", ".svn", ".ipynb_checkpoints", "checkpoints_weights"}
+SPLIT_DIRS = {"train", "training", "validation", "val", "valid", "eval", "test"}
+IGNORED_FILES = {"label.yaml", "meta.yaml", "wandb-summary.json", "wandb-metadata.json", "readme.md",
+                 "manifest.md", "requirements.txt", "output.log", "config.json", "index.csv"}
+CSV_NAMES = {"training.log"}
+JSONL_NAMES = {"metrics.json", "scalars.json", "wandb-history.jsonl", "log.txt"}
+TEXT_EXT = (".log", ".txt", ".md", ".out")
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class LogFile:
+    path: str
+    kind: str  # tensorboard | csv | jsonl | hf | mlflow | text
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """Where one run's logs are; `name` is what reports call it."""
+
+    name: str
+    directory: str
+    files: tuple[LogFile, ...]
+    hparam_files: tuple[str, ...] = ()
+
+
+@dataclass
+class Discovery:
+    runs: list[RunSource] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def _head(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(SNIFF_BYTES)
+    except OSError:
+        return b""
+
+
+def classify(path: str) -> str | None:
+    """The log kind of one file, by name and then by content; None when it is not a log."""
+    name = os.path.basename(path)
+    low = name.lower()
+    if "tfevents" in low:
+        return "tensorboard"
+    if low in IGNORED_FILES or low in HPARAM_FILES:
+        return None
+    if low == "trainer_state.json":
+        return "hf"
+    if low.endswith((".csv", ".tsv", ".csv.gz")):
+        return "csv"
+    if low.endswith((".jsonl", ".ndjson", ".log.json")) or low in JSONL_NAMES:
+        return "jsonl"
+    head = _head(path)
+    if not head or b"\x00" in head[:1024]:
+        return None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("{"):
+        if '"log_history"' in text or low.endswith(".json") and '"log_history"' in _head_more(path):
+            return "hf"
+        if "\n" in text.strip() and text.split("\n", 1)[1].lstrip().startswith("{"):
+            return "jsonl"
+        if '"log_history"' in _head_more(path):
+            return "hf"
+        return None
+    if low in CSV_NAMES:
+        first = text.split("\n", 1)[0]
+        if first.count(",") >= 1 and "|" not in first:
+            return "csv"
+    if low.endswith(TEXT_EXT) or low in CSV_NAMES:
+        if looks_like_textlog(text):
+            return "text"
+    return None
+
+
+def _head_more(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(1 << 20).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _display_name(given: str, rel: str) -> str:
+    rel = "" if rel == "." else rel.replace(os.sep, "/")
+    if os.path.isabs(given):
+        base = os.path.basename(os.path.normpath(given)) or "."
+        return f"{base}/{rel}" if rel else base
+    g = os.path.normpath(given).replace(os.sep, "/")
+    if not rel:
+        return g
+    return rel if g == "." else f"{g}/{rel}"
+
+
+def discover(paths: list[str]) -> Discovery:
+    """All runs under the given files and directories, sorted by name."""
+    out = Discovery()
+    seen: set[str] = set()
+    for given in paths:
+        if os.path.isfile(given):
+            kind = classify(given)
+            if kind is None:
+                kind = "csv" if given.lower().endswith(".log") else "jsonl" if given.lower().endswith(".json") else None
+            if kind is None:
+                out.messages.append(f"{given}: not a training log logsleuth can read (TensorBoard, CSV, JSON lines, trainer_state.json, MLflow, console text)")
+                continue
+            d = os.path.dirname(os.path.abspath(given))
+            names = _list(d, out.messages)
+            out.runs.append(RunSource(
+                name=os.path.normpath(given).replace(os.sep, "/") if not os.path.isabs(given) else os.path.basename(given),
+                directory=d, files=(LogFile(os.path.abspath(given), kind),),
+                hparam_files=tuple(os.path.join(d, n) for n in HPARAM_FILES if n in names)))
+            continue
+        if not os.path.isdir(given):
+            out.messages.append(f"{given}: no such file or directory")
+            continue
+        _walk(given, out, seen)
+    out.runs.sort(key=lambda r: r.name)
+    return out
+
+
+def _list(d: str, messages: list[str]) -> list[str]:
+    try:
+        return sorted(os.listdir(d))
+    except OSError as exc:
+        messages.append(f"{d}: cannot list: {exc.strerror or exc}")
+        return []
+
+
+def _walk(given: str, out: Discovery, seen: set[str]) -> None:
+    root = os.path.abspath(given)
+    real_root = os.path.realpath(root)
+
+    def onerror(exc: OSError) -> None:
+        out.messages.append(f"{exc.filename}: cannot list: {exc.strerror or exc}")
+
+    consumed: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, topdown=True, onerror=onerror, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        if dirpath in consumed:
+            continue
+        names = sorted(filenames)
+        rel = os.path.relpath(dirpath, root)
+        if is_mlflow_run(dirpath, names + dirnames):
+            out.runs.append(RunSource(_display_name(given, rel), dirpath, (LogFile(dirpath, "mlflow"),)))
+            dirnames[:] = []
+            continue
+        files: list[LogFile] = []
+        for fn in names:
+            p = os.path.join(dirpath, fn)
+            if os.path.islink(p) and not os.path.realpath(p).startswith(real_root + os.sep):
+                out.messages.append(f"{p}: symlink pointing outside {given}; skipped")
+                continue
+            kind = classify(p)
+            if kind:
+                files.append(LogFile(p, kind))
+        # Keras/TF2 layout: train/ and validation/ sub-directories of event files
+        for sub in list(dirnames):
+            if sub.lower() in SPLIT_DIRS:
+                sp = os.path.join(dirpath, sub)
+                ev = [f for f in _list(sp, out.messages) if "tfevents" in f.lower() and os.path.isfile(os.path.join(sp, f))]
+                if ev:
+                    files += [LogFile(os.path.join(sp, f), "tensorboard", prefix=f"{sub}/") for f in ev]
+                    consumed.add(sp)
+        if not files:
+            continue
+        hp = tuple(os.path.join(dirpath, n) for n in HPARAM_FILES if n in names)
+        tb = [f for f in files if f.kind == "tensorboard"]
+        other = [f for f in files if f.kind != "tensorboard"]
+        name = _display_name(given, rel)
+        separate = not tb and len(other) > 1 and not all(f.path.lower().endswith(".tsv") for f in other)
+        if separate:
+            for f in other:
+                stem = os.path.basename(f.path)
+                for ext in (".jsonl", ".json", ".csv", ".tsv", ".log", ".txt"):
+                    if stem.lower().endswith(ext):
+                        stem = stem[: -len(ext)]
+                        break
+                out.runs.append(RunSource(f"{name}/{stem}", dirpath, (f,), hp))
+        else:
+            out.runs.append(RunSource(name, dirpath, tuple(tb + other), hp))

@@ -1,0 +1,160 @@
+"""JSON-lines logs: one object per line, nested keys flattened to `a/b`.
+
+Covers plain metrics.jsonl, W&B history, detectron2 metrics.json, mmengine scalars.json,
+MMDetection *.log.json (mode train/val, iter restarting each epoch), MAE/DETR log.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..model import empty_table
+from .textio import read_text
+from .tidy import STEP_COLUMNS, TIME_COLUMNS, ReadResult, flatten, pick_column, wide_to_long
+
+_NONFINITE = {"nan", "-nan", "inf", "-inf", "infinity", "-infinity"}
+MAX_DEPTH = 64
+
+
+def _keep(key: str, v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float)):
+        return True
+    if isinstance(v, str):
+        return v.strip().lower() in _NONFINITE or key.lower() in TIME_COLUMNS
+    return False
+
+
+def parse_json_lines(text: str, path: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Records of a JSON-lines text and warnings for lines that are not objects."""
+    records: list[dict[str, Any]] = []
+    bad: list[int] = []
+    lines = text.split("\n")
+    last_nonempty = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
+    truncated = False
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if not s:
+            continue
+        try:
+            obj = json.loads(s)
+        except (ValueError, RecursionError):
+            if i == last_nonempty and not text.endswith("\n"):
+                truncated = True
+            else:
+                bad.append(i + 1)
+            continue
+        if isinstance(obj, dict):
+            records.append(obj)
+        else:
+            bad.append(i + 1)
+    warnings = []
+    if truncated:
+        warnings.append(f"{path}:{last_nonempty + 1}: last line is cut off (a crashed job?); the lines before it were read")
+    if bad:
+        where = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+        warnings.append(f"{path}: {len(bad)} line(s) that are not JSON objects skipped (line {where})")
+    return records, warnings
+
+
+def read_jsonl(path: str) -> ReadResult:
+    """A JSON-lines log as a tidy table."""
+    text, warnings = read_text(path)
+    if not text.strip():
+        raise InputError(path, "empty file")
+    records, w = parse_json_lines(text, path)
+    warnings += w
+    if not records:
+        raise InputError(path, "no JSON object found on any line")
+    hparams: dict[str, Any] = {}
+    rows = []
+    fmt = "jsonl"
+    for rec in records:
+        if "env_info" in rec or "config" in rec and isinstance(rec.get("config"), str):
+            fmt = "mmdet_logjson"
+            if isinstance(rec.get("seed"), (int, float)):
+                hparams["seed"] = rec["seed"]
+            continue
+        try:
+            flat = flatten(rec)
+        except RecursionError:
+            continue
+        mode = flat.pop("mode", None)
+        row = {k: v for k, v in flat.items() if _keep(k, v)}
+        if isinstance(mode, str) and mode.lower() in ("val", "test", "eval"):
+            step_keys = set(STEP_COLUMNS)
+            row = {(k if k in step_keys or k in TIME_COLUMNS else f"{mode.lower()}/{k}"): v for k, v in row.items()}
+        for k, v in row.items():
+            if isinstance(v, str) and k.lower() not in TIME_COLUMNS:
+                row[k] = float(v.strip().lower().replace("infinity", "inf"))
+        if row:
+            rows.append(row)
+    if not rows:
+        raise InputError(path, "no numeric values in any record")
+    df = pd.DataFrame.from_records(rows)
+    step_col = pick_column(df.columns, STEP_COLUMNS)
+    time_col = pick_column(df.columns, TIME_COLUMNS)
+    internal = [c for c in df.columns if str(c).startswith("_") and c not in (step_col, time_col)]
+    df = df.drop(columns=internal)  # W&B bookkeeping (_runtime, _step)
+    if step_col is not None and str(step_col).lower() in ("iter", "iteration") and "epoch" in df.columns:
+        it = pd.to_numeric(df[step_col], errors="coerce")
+        ep = pd.to_numeric(df["epoch"], errors="coerce")
+        if ((it.diff() < 0) & (ep.diff() > 0)).any():
+            df[step_col] = np.arange(len(df), dtype="float64")
+            warnings.append(f"{path}: {step_col!r} restarts every epoch; using the record order as the step")
+    table, w = wide_to_long(df, path, step_col=step_col)
+    return ReadResult(table, hparams=hparams, warnings=warnings + w, fmt=fmt)
+
+
+def read_trainer_state(path: str) -> ReadResult:
+    """Hugging Face Trainer `trainer_state.json`: `log_history` train and eval rows."""
+    text, warnings = read_text(path)
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise InputError(path, f"not valid JSON: {exc.msg}", where=f"{exc.lineno}:{exc.colno}") from exc
+    except RecursionError as exc:
+        raise InputError(path, "JSON nested too deeply") from exc
+    if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
+        raise InputError(path, "no 'log_history' list: not a Hugging Face trainer_state.json")
+    hparams = {
+        k: state[k]
+        for k in ("train_batch_size", "num_train_epochs", "max_steps", "logging_steps", "eval_steps", "global_step")
+        if isinstance(state.get(k), (int, float)) and not isinstance(state.get(k), bool)
+    }
+    rows = []
+    for rec in state["log_history"]:
+        if not isinstance(rec, dict):
+            continue
+        if "train_runtime" in rec:  # the final summary row (averages), not a logging event
+            continue
+        row = {k: v for k, v in flatten(rec).items() if _keep(k, v)}
+        row = {k: (float(v.replace("Infinity", "inf")) if isinstance(v, str) else v) for k, v in row.items()}
+        if row:
+            rows.append(row)
+    if not rows:
+        warnings.append(f"{path}: log_history is empty")
+        return ReadResult(empty_table(), hparams=hparams, warnings=warnings, fmt="hf_trainer_state")
+    df = pd.DataFrame.from_records(rows)
+    table, w = wide_to_long(df, path, step_col="step" if "step" in df.columns else None)
+    return ReadResult(table, hparams=hparams, warnings=warnings + w, fmt="hf_trainer_state")
+
+
+def is_json_object_text(head: str) -> bool:
+    s = head.lstrip("\ufeff \t\r\n")
+    return s.startswith("{")
+
+
+def finite_or_none(x: Any) -> float | None:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None

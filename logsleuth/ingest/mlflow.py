@@ -1,0 +1,68 @@
+"""MLflow file store: `mlruns/<exp>/<run>/metrics/<name>` ("timestamp value step" lines) and params."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..model import TIDY_COLUMNS, empty_table
+from .textio import read_text
+from .tidy import ReadResult, to_float
+
+
+def is_mlflow_run(dirpath: str, names: list[str]) -> bool:
+    return "metrics" in names and ("meta.yaml" in names or "params" in names) and os.path.isdir(os.path.join(dirpath, "metrics"))
+
+
+def read_mlflow_run(run_dir: str) -> ReadResult:
+    """All metrics and params of one MLflow run directory."""
+    warnings: list[str] = []
+    frames = []
+    mdir = os.path.join(run_dir, "metrics")
+    for root, _dirs, files in os.walk(mdir):
+        for fn in sorted(files):
+            fpath = os.path.join(root, fn)
+            name = os.path.relpath(fpath, mdir).replace(os.sep, "/")
+            try:
+                text, w = read_text(fpath)
+            except InputError as exc:
+                warnings.append(str(exc))
+                continue
+            warnings += w
+            ts, vals, steps = [], [], []
+            for i, line in enumerate(text.split("\n"), 1):
+                parts = line.split()
+                if not parts:
+                    continue
+                if len(parts) < 2:
+                    warnings.append(f"{fpath}:{i}: expected 'timestamp value [step]'; line skipped")
+                    continue
+                t, v = to_float(parts[0]), to_float(parts[1])
+                s = to_float(parts[2]) if len(parts) > 2 else float(len(vals))
+                if t is None or v is None or s is None:
+                    warnings.append(f"{fpath}:{i}: not numbers; line skipped")
+                    continue
+                ts.append(t / 1000.0)
+                vals.append(v)
+                steps.append(s)
+            if vals:
+                frames.append(pd.DataFrame({"metric": name, "step": np.asarray(steps, float),
+                                            "value": np.asarray(vals, float), "wall_time": np.asarray(ts, float)}))
+    params = {}
+    pdir = os.path.join(run_dir, "params")
+    if os.path.isdir(pdir):
+        for fn in sorted(os.listdir(pdir)):
+            try:
+                with open(os.path.join(pdir, fn), encoding="utf-8", errors="replace") as fh:
+                    raw = fh.read(4096).strip()
+            except OSError:
+                continue
+            num = to_float(raw)
+            params[fn] = num if num is not None else raw
+    table = pd.concat(frames, ignore_index=True)[list(TIDY_COLUMNS)] if frames else empty_table()
+    if not frames:
+        warnings.append(f"{run_dir}: MLflow run without metric values")
+    return ReadResult(table, hparams=params, warnings=warnings, fmt="mlflow")

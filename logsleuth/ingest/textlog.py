@@ -1,0 +1,93 @@
+"""Plain-text console logs made of `key value` fields, as printed by many training scripts:
+
+    | epoch   1 |   200/ 2983 batches | lr 20.0000 | ms/batch 11.77 | loss  9.09 | ppl  8835.03
+    | end of epoch   1 | time: 36.35s | valid loss  5.61 | valid ppl   273.43
+    Epoch 3 step 1200: loss=0.4312, acc=0.91, lr=1e-3
+
+A line counts when it has at least two `name value` fields.  The step is the running
+batch count (epoch x batches-per-epoch + batch) when the line gives `i/N batches`, else
+the epoch, else the line order.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..model import empty_table
+from .textio import read_text
+
+_NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
+_FIELD = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_ ./-]{0,40}?)\s*[:=]?\s+(?P<val>" + _NUM + r")(?P<unit>s|%)?(?=\s|$|,|\|)", re.I)
+_BATCH = re.compile(r"(\d+)\s*/\s*(\d+)\s*(?:batches|batch|steps|iters|it)\b", re.I)
+_EPOCH = re.compile(r"\bepoch\s*[:=]?\s*(\d+)", re.I)
+
+
+_METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|score", re.I)
+
+
+def parse_line(line: str) -> dict[str, float]:
+    """The `name value` fields of one console line (none for command lines and prose)."""
+    out: dict[str, float] = {}
+    if "--" in line or not _METRIC_WORD.search(line):
+        return out
+    pieces = re.split(r"\s*[|,;]\s*", line.strip())
+    for piece in pieces:
+        for m in _FIELD.finditer(piece):
+            name = re.sub(r"\s+", " ", m.group("name").strip().lower())
+            name = re.sub(r"^end of ", "", name)
+            if name in out:
+                continue
+            out[name] = float(m.group("val"))
+    return out
+
+
+def looks_like_textlog(text: str) -> bool:
+    """True when enough lines carry two or more `name value` fields."""
+    lines = [ln for ln in text.split("\n")[:400] if ln.strip()]
+    hits = sum(1 for ln in lines if len(parse_line(ln)) >= 2)
+    return hits >= 3
+
+
+def read_textlog(path: str) -> ReadResult:
+    text, warnings = read_text(path)
+    if not looks_like_textlog(text):
+        raise InputError(path, "plain text without `name value` metric lines (need at least 3 lines like 'loss 0.41 | acc 0.9')")
+    rows = []
+    per_epoch = None
+    for m in _BATCH.finditer(text):
+        per_epoch = int(m.group(2))
+        break
+    order = 0
+    for ln in text.split("\n"):
+        fields = parse_line(ln)
+        if len(fields) < 2:
+            continue
+        order += 1
+        b = _BATCH.search(ln)
+        e = _EPOCH.search(ln)
+        epoch = float(e.group(1)) if e else None
+        if b and epoch is not None:
+            step = (epoch - 1) * int(b.group(2)) + int(b.group(1))
+        elif epoch is not None and per_epoch:
+            step = epoch * per_epoch
+        elif epoch is not None:
+            step = epoch
+        else:
+            step = float(order)
+        for k in list(fields):
+            if k in ("epoch", "batches", "end of epoch") or (b and k.endswith("batches")):
+                fields.pop(k)
+        for k, v in fields.items():
+            rows.append((k, float(step), v))
+    if not rows:
+        return ReadResult(empty_table(), warnings=warnings, fmt="text")
+    table = pd.DataFrame(rows, columns=["metric", "step", "value"])
+    table["wall_time"] = np.nan
+    return ReadResult(table, warnings=warnings, fmt="text")
+
+
+from .tidy import ReadResult  # noqa: E402  (kept at the bottom to mirror the other readers' API)

@@ -1,0 +1,235 @@
+"""Helpers every reader shares: wide rows -> tidy long table, numeric coercion."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..model import TIDY_COLUMNS, empty_table
+
+# Column names that carry the x-axis, best first.
+STEP_COLUMNS = (
+    "step", "global_step", "trainer/global_step", "iteration", "iter", "it",
+    "total_steps", "num_steps", "steps", "batch", "_step", "epoch", "epochs",
+)
+TIME_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "time", "datetime", "date")
+
+_NONFINITE_WORDS = {
+    "nan": math.nan, "-nan": math.nan, "+nan": math.nan,
+    "inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
+    "-inf": -math.inf, "-infinity": -math.inf,
+}
+
+
+@dataclass
+class ReadResult:
+    """What one reader got out of one file."""
+
+    table: pd.DataFrame
+    hparams: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    fmt: str = ""
+
+
+def to_float(x: Any) -> float | None:
+    """A cell as float; NaN/Inf spelled as words count; None for non-numeric cells."""
+    if x is None:
+        return None
+    if isinstance(x, bool):
+        return float(x)
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return float(x)
+    if isinstance(x, str):
+        s = x.strip()
+        if not s:
+            return None
+        try:
+            return float(s)
+        except ValueError:
+            return _NONFINITE_WORDS.get(s.lower())
+    return None
+
+
+def coerce_numeric(col: pd.Series) -> tuple[pd.Series, int]:
+    """Numeric version of a column and how many non-empty cells were not numbers."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return col.astype("float64"), 0
+    num = pd.to_numeric(col, errors="coerce")
+    bad = num.isna() & col.notna()
+    if bad.any():
+        fixed = col[bad].map(to_float)
+        num = num.astype("float64")
+        num[bad] = fixed.astype("float64")
+        still = bad & num.isna() & ~col[bad].map(lambda v: isinstance(v, str) and v.strip().lower() in _NONFINITE_WORDS).reindex(col.index, fill_value=False)
+        blank = col.map(lambda v: isinstance(v, str) and not v.strip())
+        n_bad = int((still & ~blank).sum())
+        return num.astype("float64"), n_bad
+    return num.astype("float64"), 0
+
+
+def parse_time_column(col: pd.Series) -> pd.Series:
+    """Seconds since the epoch from numbers (s or ms) or ISO date strings; NaN where unknown."""
+    num = pd.to_numeric(col, errors="coerce")
+    if num.notna().mean() > 0.5:
+        num = num.astype("float64")
+        med = float(np.nanmedian(num.to_numpy())) if num.notna().any() else 0.0
+        if med > 1e11:  # milliseconds
+            num = num / 1000.0
+        if med < 1e8:  # durations ("03:12", seconds since start): not a wall clock
+            return num
+        return num
+    try:
+        dt = pd.to_datetime(col, errors="coerce", utc=True)
+    except (ValueError, TypeError):
+        return pd.Series(np.nan, index=col.index, dtype="float64")
+    out = (dt - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+    return out.astype("float64")
+
+
+def pick_column(columns: Iterable[str], candidates: Sequence[str]) -> str | None:
+    """First candidate present among the columns (case-insensitive)."""
+    lower = {str(c).strip().lower(): c for c in columns}
+    for cand in candidates:
+        if cand in lower:
+            return lower[cand]
+    return None
+
+
+def wide_to_long(
+    df: pd.DataFrame,
+    source: str,
+    step_col: str | None = None,
+    time_col: str | None = None,
+    prefix: str = "",
+) -> tuple[pd.DataFrame, list[str]]:
+    """Turn a wide frame (one row per logging event) into the tidy long table.
+
+    The step column is chosen from :data:`STEP_COLUMNS` unless given; without one the
+    row order is the step.  Cells that are not numbers are dropped with a warning;
+    NaN and Inf are kept (they are evidence).
+    """
+    warnings: list[str] = []
+    if df.empty or len(df.columns) == 0:
+        return empty_table(), warnings
+    df = df.reset_index(drop=True)
+    if step_col is None:
+        step_col = pick_column(df.columns, STEP_COLUMNS)
+    if time_col is None:
+        time_col = pick_column(df.columns, TIME_COLUMNS)
+    if time_col is not None and time_col == step_col:
+        time_col = None
+    if step_col is not None:
+        steps, _ = coerce_numeric(df[step_col])
+        if steps.notna().sum() == 0:
+            steps = pd.Series(np.arange(len(df), dtype="float64"))
+            warnings.append(f"{source}: column {step_col!r} holds no numbers; using the row order as the step")
+        else:
+            steps = _fill_steps(steps)
+    else:
+        steps = pd.Series(np.arange(len(df), dtype="float64"))
+        if time_col is not None:
+            warnings.append(f"{source}: no step column; using the record order as the step (wall time kept)")
+        else:
+            warnings.append(f"{source}: no step or epoch column; using the row order as the step")
+    wall = parse_time_column(df[time_col]) if time_col is not None else pd.Series(np.nan, index=df.index)
+    frames = []
+    skip = {step_col, time_col}
+    n_bad_total = 0
+    bad_cols = []
+    for col in df.columns:
+        if col in skip:
+            continue
+        vals, n_bad = coerce_numeric(df[col])
+        if n_bad:
+            n_bad_total += n_bad
+            bad_cols.append(str(col))
+        present = vals.notna() | _was_nonfinite_word(df[col])
+        if not present.any():
+            continue
+        idx = present.to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "metric": prefix + str(col).strip(),
+                    "step": steps.to_numpy()[idx],
+                    "value": vals.to_numpy()[idx],
+                    "wall_time": wall.to_numpy(dtype="float64")[idx],
+                }
+            )
+        )
+    if n_bad_total:
+        cols = ", ".join(bad_cols[:5]) + (" ..." if len(bad_cols) > 5 else "")
+        warnings.append(f"{source}: {n_bad_total} non-numeric cell(s) ignored (columns: {cols})")
+    if not frames:
+        return empty_table(), warnings
+    out = pd.concat(frames, ignore_index=True)
+    return out[list(TIDY_COLUMNS)], warnings
+
+
+def _was_nonfinite_word(col: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(col):
+        return pd.Series(False, index=col.index)
+    return col.map(lambda v: isinstance(v, str) and v.strip().lower() in ("nan", "-nan", "+nan"))
+
+
+def _fill_steps(steps: pd.Series) -> pd.Series:
+    """Rows without a step take the last step seen (first rows: the next one)."""
+    if steps.isna().any():
+        steps = steps.ffill().bfill()
+    return steps.astype("float64")
+
+
+def records_to_long(records: Sequence[Mapping[str, Any]], source: str, prefix: str = "",
+                    step_col: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Tidy table from a list of flat dicts (JSON lines and the like)."""
+    if not records:
+        return empty_table(), []
+    df = pd.DataFrame.from_records(records)
+    return wide_to_long(df, source, step_col=step_col, prefix=prefix)
+
+
+def flatten(obj: Mapping[str, Any], parent: str = "", sep: str = "/", depth: int = 0) -> dict[str, Any]:
+    """Nested dicts flattened to `a/b` keys; lists of numbers kept as `a/0`, `a/1` (first 16)."""
+    out: dict[str, Any] = {}
+    if depth > 32:
+        return out
+    for k, v in obj.items():
+        key = f"{parent}{sep}{k}" if parent else str(k)
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key, sep, depth + 1))
+        elif isinstance(v, list):
+            if v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v) and len(v) <= 16:
+                for i, x in enumerate(v):
+                    out[f"{key}{sep}{i}"] = x
+        else:
+            out[key] = v
+    return out
+
+
+def dedupe_steps(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Keep the later write where a metric logs the same step twice (resumed runs)."""
+    if table.empty:
+        return table, []
+    dup = table.duplicated(subset=["metric", "step"], keep="last")
+    if not dup.any():
+        return table, []
+    first_dups = table[table.duplicated(subset=["metric", "step"], keep=False)]
+    differing = first_dups.groupby(["metric", "step"])["value"].nunique(dropna=False)
+    n_diff = int((differing > 1).sum())
+    out = table[~dup].reset_index(drop=True)
+    warnings = []
+    if n_diff:
+        steps = first_dups["step"]
+        warnings.append(
+            f"{source}: {n_diff} (metric, step) pair(s) logged more than once with different values "
+            f"(steps {_fmt_step(steps.min())}-{_fmt_step(steps.max())}; a resumed run?): the later write was kept"
+        )
+    return out, warnings
+
+
+def _fmt_step(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

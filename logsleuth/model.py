@@ -1,0 +1,150 @@
+"""The data that flows through logsleuth, one direction only.
+
+files -> :class:`RunData` (tidy long table + hyperparameters)
+      -> :class:`Evidence` (what a detector saw)
+      -> :class:`Finding` (a rule that fired: a symptom with its evidence)
+      -> :class:`CauseScore` (ranked causes with remedies)
+      -> :class:`Diagnosis` (everything about one run, what reports print)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+TIDY_COLUMNS = ("metric", "step", "value", "wall_time")
+
+
+def empty_table() -> pd.DataFrame:
+    """An empty tidy table with the right dtypes."""
+    return pd.DataFrame(
+        {
+            "metric": pd.Series([], dtype=object),
+            "step": pd.Series([], dtype="float64"),
+            "value": pd.Series([], dtype="float64"),
+            "wall_time": pd.Series([], dtype="float64"),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a metric is, inferred from its name (or set by the user)."""
+
+    split: str | None  # train | val | test | None
+    kind: str  # loss, accuracy, error, lr, grad_norm, update_ratio, dead_frac, reg_loss, ...
+    direction: str  # lower | higher | none
+
+    @property
+    def name(self) -> str:
+        """`<split>_<kind>` where a split applies, else the bare kind (CONTRACT.md)."""
+        if self.kind == "other":
+            return "other"
+        return f"{self.split}_{self.kind}" if self.split else self.kind
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric of one run: sorted, de-duplicated steps and their values."""
+
+    metric: str
+    role: Role
+    steps: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.steps.size)
+
+    def finite(self) -> "Series":
+        """The same series without its NaN/Inf points."""
+        ok = np.isfinite(self.values)
+        return Series(self.metric, self.role, self.steps[ok], self.values[ok])
+
+
+@dataclass(frozen=True)
+class RunData:
+    """Everything read from one run: a tidy table, hyperparameters, and warnings."""
+
+    name: str
+    path: str
+    formats: tuple[str, ...]
+    table: pd.DataFrame  # columns TIDY_COLUMNS, long format
+    hparams: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one detector saw on one series (or pair of series)."""
+
+    detector: str
+    metric: str
+    fired: bool
+    confidence: float = 0.0
+    start_step: float | None = None
+    end_step: float | None = None
+    measures: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""
+    cannot_judge: str | None = None  # reason, when the series was too short etc.
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that fired: a symptom on a metric, with its evidence."""
+
+    rule: str
+    symptom: str
+    severity: str
+    metric: str
+    confidence: float
+    start_step: float | None
+    end_step: float | None
+    evidence: str
+    causes: tuple[tuple[str, float], ...]  # (cause id, weight) after conditions
+
+
+@dataclass(frozen=True)
+class SkippedRule:
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CauseScore:
+    id: str
+    score: float
+    because: tuple[str, ...]
+    remedies: tuple[str, ...]
+    title: str = ""
+    references: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    metric: str
+    role: str
+    points: int
+    first_step: float | None
+    last_step: float | None
+    nonfinite: int
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The result for one run: what every report prints."""
+
+    run: str
+    status: str  # ok | error
+    error: str | None = None
+    health: str = "healthy"
+    metrics: tuple[MetricInfo, ...] = ()
+    symptoms: tuple[Finding, ...] = ()
+    causes: tuple[CauseScore, ...] = ()
+    skipped: tuple[SkippedRule, ...] = ()
+    warnings: tuple[str, ...] = ()
+    hparams: Mapping[str, Any] = field(default_factory=dict)
+    formats: tuple[str, ...] = ()

@@ -1,0 +1,76 @@
+"""files -> tidy table -> evidence -> ranked causes -> Diagnosis, for one run or many."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+from .ingest import RunSource, discover, load_run
+from .model import Diagnosis, MetricInfo, Role, RunData, Series
+from .roles import build_series
+
+
+@dataclass(frozen=True)
+class Options:
+    """What changes a diagnosis: the rule set and role overrides."""
+
+    ruleset: object | None = None  # logsleuth.ruleset.RuleSet; None: the built-in one
+    role_overrides: tuple[tuple[str, Role], ...] = ()
+
+
+@dataclass
+class Analysis:
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
+    out = []
+    for name in sorted(series):
+        s = series[name]
+        out.append(MetricInfo(
+            metric=name, role=s.role.name, points=len(s),
+            first_step=float(s.steps[0]) if len(s) else None,
+            last_step=float(s.steps[-1]) if len(s) else None,
+            nonfinite=int((~np.isfinite(s.values)).sum()),
+        ))
+    return tuple(out)
+
+
+def diagnose(run: RunData, options: Options | None = None) -> Diagnosis:
+    """The diagnosis of one loaded run."""
+    from .ranking import rank
+    from .ruleset import builtin_ruleset, evaluate
+
+    options = options or Options()
+    series = build_series(run, list(options.role_overrides))
+    ruleset = options.ruleset or builtin_ruleset()
+    findings, skipped = evaluate(ruleset, series, run.hparams)
+    health, causes = rank(findings, ruleset)
+    return Diagnosis(
+        run=run.name, status="ok", health=health, metrics=metric_infos(series),
+        symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
+        warnings=run.warnings, hparams=dict(run.hparams), formats=run.formats,
+    )
+
+
+def analyze_source(src: RunSource, options: Options | None = None) -> Diagnosis:
+    """Load and diagnose one run; a broken run gives status 'error', never an exception."""
+    try:
+        run = load_run(src)
+    except InputError as exc:
+        return Diagnosis(run=src.name, status="error", error=str(exc), health="healthy")
+    except MemoryError:
+        return Diagnosis(run=src.name, status="error", error=f"{src.name}: out of memory while reading", health="healthy")
+    return diagnose(run, options)
+
+
+def analyze_paths(paths: list[str], options: Options | None = None) -> Analysis:
+    """Discover every run under the paths and diagnose each."""
+    found = discover(paths)
+    out = Analysis(messages=list(found.messages))
+    for src in found.runs:
+        out.diagnoses.append(analyze_source(src, options))
+    return out

@@ -1,0 +1,160 @@
+"""Metric roles from names (rules/roles.yaml), user overrides, and primary-metric choice."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import UsageError
+from .model import Role, RunData, Series
+from .resources import builtin_rules_dir
+
+KINDS = ("loss", "accuracy", "error", "perplexity", "score", "lr", "grad_norm", "update_ratio",
+         "dead_frac", "reg_loss", "throughput", "epoch", "other")
+SPLITS = ("train", "val", "test")
+_DIRECTIONS = {"loss": "lower", "error": "lower", "perplexity": "lower", "reg_loss": "lower",
+               "accuracy": "higher", "score": "higher"}
+
+
+@dataclass(frozen=True)
+class RoleTable:
+    splits: Mapping[str, tuple[str, ...]]
+    weak_splits: Mapping[str, tuple[str, ...]]
+    default_train: frozenset[str]
+    kinds: tuple[tuple[str, str, re.Pattern[str]], ...]
+    plain_tokens: frozenset[str]
+
+
+def normalise(name: str) -> str:
+    """`Loss/train` -> `loss_train`, `lr-Adam` -> `lr_adam`, `GradNorm/0` -> `grad_norm_0`."""
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name))
+    s = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", s)
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", s.lower()).strip("_")
+    return s
+
+
+@lru_cache(maxsize=1)
+def default_table() -> RoleTable:
+    with open(builtin_rules_dir() / "roles.yaml", encoding="utf-8") as fh:
+        return table_from(yaml.safe_load(fh))
+
+
+def table_from(data: Mapping[str, Any]) -> RoleTable:
+    kinds = tuple((k["kind"], k.get("direction", _DIRECTIONS.get(k["kind"], "none")), re.compile(k["regex"]))
+                  for k in data["kinds"])
+    return RoleTable(
+        splits={s: tuple(v) for s, v in data["splits"].items()},
+        weak_splits={s: tuple(v) for s, v in data.get("weak_splits", {}).items()},
+        default_train=frozenset(data.get("default_train_split", ())),
+        kinds=kinds,
+        plain_tokens=frozenset(data.get("plain_loss_tokens", ())),
+    )
+
+
+def infer_role(name: str, table: RoleTable | None = None) -> Role:
+    """Split, kind and direction of a metric from its name."""
+    table = table or default_table()
+    norm = normalise(name)
+    tokens = norm.split("_")
+    split = None
+    for level in (table.splits, table.weak_splits):
+        for s in ("test", "val", "train"):
+            if any(t in tokens for t in level.get(s, ())):
+                split = s
+                break
+        if split:
+            break
+    kind, direction = "other", "none"
+    for k, d, rx in table.kinds:
+        if rx.search(norm):
+            kind, direction = k, d
+            break
+    if kind not in _DIRECTIONS:
+        split = None
+    elif split is None and kind in table.default_train:
+        split = "train"
+    return Role(split, kind, direction)
+
+
+def parse_role_name(text: str) -> Role:
+    """`val_loss` -> Role('val', 'loss', 'lower'); `lr` -> Role(None, 'lr', 'none')."""
+    text = text.strip()
+    for s in SPLITS:
+        if text.startswith(s + "_") and text[len(s) + 1:] in KINDS:
+            k = text[len(s) + 1:]
+            return Role(s, k, _DIRECTIONS.get(k, "none"))
+    if text in KINDS:
+        return Role(None, text, _DIRECTIONS.get(text, "none"))
+    raise UsageError(f"unknown role {text!r}; valid: <split>_<kind> with split in {SPLITS} and kind in {KINDS}, or a bare kind")
+
+
+def load_overrides(path: str) -> list[tuple[str, Role]]:
+    """A `--roles` file: a mapping of metric name or glob pattern to a role name."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read roles file: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {exc}") from exc
+    if isinstance(data, dict) and "roles" in data:
+        data = data["roles"]
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping 'metric name or glob: role', e.g. 'my_loss: train_loss'")
+    out = []
+    for pat, role in data.items():
+        try:
+            out.append((str(pat), parse_role_name(str(role))))
+        except UsageError as exc:
+            raise UsageError(f"{path}: {pat}: {exc}") from exc
+    return out
+
+
+def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | None = None) -> dict[str, Role]:
+    out = {}
+    for m in metrics:
+        role = None
+        for pat, r in overrides or ():
+            if m == pat or fnmatch.fnmatchcase(m, pat):
+                role = r
+                break
+        out[m] = role or infer_role(m)
+    return out
+
+
+def build_series(run: RunData, overrides: list[tuple[str, Role]] | None = None) -> dict[str, Series]:
+    """Every metric of a run as a sorted Series with its role."""
+    roles = assign_roles(run.table["metric"].unique(), overrides)
+    out: dict[str, Series] = {}
+    for metric, grp in run.table.groupby("metric", sort=True):
+        g = grp.sort_values("step", kind="stable")
+        out[str(metric)] = Series(str(metric), roles[str(metric)], g["step"].to_numpy(dtype=float),
+                                  g["value"].to_numpy(dtype=float))
+    return out
+
+
+def _plainness(name: str) -> int:
+    toks = normalise(name).split("_")
+    extra = [t for t in toks if t not in default_table().plain_tokens and not t.isdigit()]
+    return len(extra)
+
+
+def primary(series: Mapping[str, Series], role: str) -> Series | None:
+    """The metric that best represents a role: a plain name first, then the most points."""
+    cands = [s for s in series.values() if s.role.name == role and np.isfinite(s.values).any() or
+             (s.role.name == role and len(s) > 0)]
+    if not cands:
+        return None
+    return sorted(cands, key=lambda s: (_plainness(s.metric), -len(s), s.metric))[0]
+
+
+def role_summary(series: Mapping[str, Series]) -> pd.DataFrame:
+    rows = [(s.metric, s.role.name, len(s)) for s in series.values()]
+    return pd.DataFrame(rows, columns=["metric", "role", "points"])
