@@ -148,3 +148,5 @@ class Diagnosis:
     warnings: tuple[str, ...] = ()
     hparams: Mapping[str, Any] = field(default_factory=dict)
     formats: tuple[str, ...] = ()
+    # decimated curves of the main metrics, for plots (not part of the JSON report)
+    curves: Mapping[str, tuple[str, np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)

@@ -53,7 +53,50 @@ def diagnose(run: RunData, options: Options | None = None) -> Diagnosis:
         run=run.name, status="ok", health=health, metrics=metric_infos(series),
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
         warnings=run.warnings, hparams=dict(run.hparams), formats=run.formats,
+        curves=plot_curves(series),
     )
+
+
+PLOT_ROLES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "val_score", "lr", "grad_norm")
+
+
+def plot_curves(series: dict[str, Series], points: int = 1500) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
+    """The main metric of each plotted role, decimated (min and max per bucket keep spikes)."""
+    from .roles import primary
+
+    out = {}
+    for role in PLOT_ROLES:
+        s = primary(series, role)
+        if s is not None and len(s):
+            st, v = decimate(s.steps, s.values, points)
+            out[role] = (s.metric, st, v)
+    return out
+
+
+def decimate(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most about `points` points: per bucket the minimum and the maximum, in step order;
+    non-finite values are kept (they are evidence)."""
+    n = values.size
+    if n <= points:
+        return steps, values
+    buckets = max(1, points // 2)
+    edges = np.linspace(0, n, buckets + 1).astype(int)
+    keep = []
+    filled = np.where(np.isfinite(values), values, np.nan)
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b <= a:
+            continue
+        seg = filled[a:b]
+        if np.all(np.isnan(seg)):
+            keep.append(a)
+            continue
+        i, j = int(np.nanargmin(seg)) + a, int(np.nanargmax(seg)) + a
+        keep += sorted({i, j})
+        bad = np.nonzero(~np.isfinite(values[a:b]))[0]
+        if bad.size:
+            keep.append(int(bad[0]) + a)
+    idx = np.unique(np.asarray(keep, dtype=int))
+    return steps[idx], values[idx]
 
 
 def analyze_source(src: RunSource, options: Options | None = None) -> Diagnosis:

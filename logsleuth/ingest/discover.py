@@ -124,11 +124,11 @@ def discover(paths: list[str]) -> Discovery:
             if kind is None:
                 out.messages.append(f"{given}: not a training log logsleuth can read (TensorBoard, CSV, JSON lines, trainer_state.json, MLflow, console text)")
                 continue
-            d = os.path.dirname(os.path.abspath(given))
+            d = os.path.dirname(given) or "."
             names = _list(d, out.messages)
             out.runs.append(RunSource(
                 name=os.path.normpath(given).replace(os.sep, "/") if not os.path.isabs(given) else os.path.basename(given),
-                directory=d, files=(LogFile(os.path.abspath(given), kind),),
+                directory=d, files=(LogFile(given, kind),),
                 hparam_files=tuple(os.path.join(d, n) for n in HPARAM_FILES if n in names)))
             continue
         if not os.path.isdir(given):
@@ -148,7 +148,7 @@ def _list(d: str, messages: list[str]) -> list[str]:
 
 
 def _walk(given: str, out: Discovery, seen: set[str]) -> None:
-    root = os.path.abspath(given)
+    root = given
     real_root = os.path.realpath(root)
 
     def onerror(exc: OSError) -> None:

@@ -1,0 +1,272 @@
+"""The command line: parses options, calls the pipeline, maps outcomes to exit codes.
+
+Exit codes (CONTRACT.md): 0 analysed; 1 a run reached --fail-on; 2 usage error or
+unreadable input given explicitly on the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import LogsleuthError, RuleError, UsageError
+
+FORMATS = ("terminal", "markdown", "html", "json")
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"logsleuth: {msg}", err=True)
+    sys.exit(2)
+
+
+def _options(rules: tuple[str, ...], roles: str | None):
+    from .pipeline import Options
+    from .roles import load_overrides
+    from .ruleset import builtin_ruleset, load_ruleset
+
+    ruleset = load_ruleset(list(rules)) if rules else builtin_ruleset()
+    overrides = tuple(load_overrides(roles)) if roles else ()
+    return Options(ruleset=ruleset, role_overrides=overrides)
+
+
+def _inside(path: str, roots: tuple[str, ...]) -> bool:
+    real = os.path.realpath(os.path.abspath(path))
+    for r in roots:
+        rr = os.path.realpath(r)
+        base = rr if os.path.isdir(rr) else os.path.dirname(rr)
+        if real == rr or real.startswith(base.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="logsleuth")
+def main() -> None:
+    """Post-mortem of neural-network training runs: symptoms, ranked causes, remedies."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (default: stdout).")
+@click.option("--rules", "rules", multiple=True, help="Extra rule file or directory (repeatable); same ids override.")
+@click.option("--roles", type=click.Path(dir_okay=False), help="YAML mapping of metric name/glob to role.")
+@click.option("--fail-on", type=click.Choice(["never", "warning", "critical"]), default="never", show_default=True,
+              help="Exit 1 when a run reaches this health.")
+@click.option("--no-color", is_flag=True, help="No ANSI colours (also when stdout is not a terminal).")
+@click.option("-v", "--verbose", is_flag=True, help="Every symptom, skipped rule and warning.")
+def analyze(paths, fmt, output, rules, roles, fail_on, no_color, verbose) -> None:
+    """Analyse the runs found under PATHS (files, run directories or trees)."""
+    from .pipeline import analyze_paths
+
+    try:
+        options = _options(rules, roles)
+    except (RuleError, UsageError) as exc:
+        _fail(str(exc))
+    if output and _inside(output, paths):
+        _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
+    result = analyze_paths(list(paths), options)
+    explicit_bad = [p for p in paths if not os.path.exists(p) or (os.path.isfile(p) and not os.access(p, os.R_OK))]
+    explicit_bad += [d.run for d in result.diagnoses if d.status == "error" and os.path.isfile(d.run)]
+    text = _render(result, fmt, output, color=(not no_color and output is None and sys.stdout.isatty()), verbose=verbose)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if explicit_bad:
+        for p in explicit_bad:
+            click.echo(f"logsleuth: cannot read {p}", err=True)
+        sys.exit(2)
+    if fail_on != "never":
+        levels = ("warning", "critical") if fail_on == "warning" else ("critical",)
+        if any(d.status == "ok" and d.health in levels for d in result.diagnoses):
+            sys.exit(1)
+
+
+def _render(result, fmt: str, output: str | None, color: bool, verbose: bool) -> str:
+    from .report import to_json, to_markdown, to_terminal
+
+    if fmt == "json":
+        return to_json(result.diagnoses, result.messages)
+    if fmt == "markdown":
+        plots = None
+        if output:
+            from .report.plots import write_plot_files
+
+            plots = write_plot_files(result, output)
+        return to_markdown(result.diagnoses, result.messages, plots)
+    if fmt == "html":
+        from .report.html import to_html
+
+        return to_html(result)
+    return to_terminal(result.diagnoses, result.messages, color=color, verbose=verbose)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--roles", type=click.Path(dir_okay=False), help="YAML mapping of metric name/glob to role.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def inspect(paths, roles, fmt) -> None:
+    """Show what was read: runs, metrics, roles, points, step ranges, hyperparameters."""
+    from .errors import InputError
+    from .ingest import discover, load_run
+    from .pipeline import metric_infos
+    from .roles import build_series, load_overrides
+
+    try:
+        overrides = load_overrides(roles) if roles else []
+    except UsageError as exc:
+        _fail(str(exc))
+    found = discover(list(paths))
+    out = []
+    for src in found.runs:
+        try:
+            run = load_run(src)
+        except InputError as exc:
+            out.append({"run": src.name, "error": str(exc)})
+            continue
+        infos = metric_infos(build_series(run, overrides))
+        out.append({"run": run.name, "formats": list(run.formats), "files": [os.path.relpath(f) for f in run.files],
+                    "metrics": [m.__dict__ for m in infos], "hparams": {k: str(v) for k, v in run.hparams.items()},
+                    "warnings": list(run.warnings)})
+    if fmt == "json":
+        click.echo(json.dumps({"runs": out, "messages": found.messages}, indent=2))
+        return
+    for r in out:
+        click.echo(f"{r['run']}")
+        if "error" in r:
+            click.echo(f"  ERROR {r['error']}")
+            continue
+        click.echo(f"  formats: {', '.join(r['formats'])}")
+        for m in r["metrics"]:
+            rng = f"{_s(m['first_step'])}-{_s(m['last_step'])}"
+            nf = f"  ({m['nonfinite']} non-finite)" if m["nonfinite"] else ""
+            click.echo(f"  {m['metric']:40s} {m['role']:16s} {m['points']:8d} pts  steps {rng}{nf}")
+        if r["hparams"]:
+            click.echo("  hparams: " + ", ".join(f"{k}={v}" for k, v in sorted(r["hparams"].items())[:20]))
+        for w in r["warnings"]:
+            click.echo(f"  warning: {w}")
+    for m in found.messages:
+        click.echo(f"note: {m}")
+    if not out:
+        click.echo("no runs found")
+
+
+def _s(x) -> str:
+    if x is None:
+        return "-"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+@main.command("eval")
+@click.argument("corpus", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--rules", "rules", multiple=True, help="Extra rule file or directory (repeatable).")
+@click.option("-v", "--verbose", is_flag=True, help="One line per labelled run.")
+def eval_cmd(corpus, fmt, rules, verbose) -> None:
+    """Score the diagnosis against the label.yaml files under CORPUS."""
+    from .evaluate import evaluate_corpus, format_scores
+
+    try:
+        scores = evaluate_corpus(corpus, _options(rules, None))
+    except LogsleuthError as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps(scores.as_dict(), indent=2))
+        return
+    click.echo(format_scores(scores))
+    if verbose:
+        click.echo("")
+        for c in scores.cases:
+            ok = c.predicted[:1] == ("healthy",) if c.cause == "healthy" else bool(set(c.predicted[:1]) & set(c.acceptable))
+            click.echo(f"{'ok  ' if ok else 'MISS'} {c.name:32s} {c.cause:24s} -> {', '.join(c.predicted[:3]) or c.error}")
+
+
+@main.group()
+def rules() -> None:
+    """List, show, validate and document the rule set."""
+
+
+@rules.command("list")
+@click.option("--rules", "extra", multiple=True, help="Extra rule file or directory.")
+def rules_list(extra) -> None:
+    """Every active rule: id, severity, symptom, title."""
+    rs = _options(extra, None).ruleset
+    for r in rs.rules:
+        click.echo(f"{r.id:40s} {r.severity:8s} {r.symptom:24s} {r.title}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+def rules_show(rule_id) -> None:
+    """One rule in full."""
+    import difflib
+
+    import yaml
+
+    rs = _options((), None).ruleset
+    for r in rs.rules:
+        if r.id == rule_id:
+            d = {k: v for k, v in r.__dict__.items() if v not in (None, (), {}, "")}
+            d["causes"] = [dict(c) for c in r.causes]
+            d["references"] = [dict(x) for x in r.references]
+            click.echo(yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
+            return
+    near = difflib.get_close_matches(rule_id, [r.id for r in rs.rules], n=3)
+    _fail(f"no rule {rule_id!r}" + (f"; did you mean {', '.join(near)}?" if near else "; see 'logsleuth rules list'"))
+
+
+@rules.command("validate")
+@click.argument("files", nargs=-1, required=True)
+def rules_validate(files) -> None:
+    """Check rule files; every problem is listed with file:line."""
+    from .ruleset import load_rule_file
+
+    problems = []
+    n = 0
+    for f in files:
+        try:
+            n += len(load_rule_file(f))
+        except RuleError as exc:
+            problems += exc.problems
+    if problems:
+        for p in problems:
+            click.echo(p, err=True)
+        sys.exit(2)
+    click.echo(f"{len(files)} file(s), {n} rule(s): valid")
+
+
+@rules.command("docs")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+def rules_docs(output) -> None:
+    """The rule reference (docs/rules.md), generated from the YAML."""
+    from .docs import rules_markdown
+
+    text = rules_markdown()
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("ident")
+def explain(ident) -> None:
+    """What a symptom or cause means, how it looks, what to do."""
+    from .docs import explain_text
+
+    try:
+        click.echo(explain_text(ident))
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

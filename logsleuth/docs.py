@@ -1,0 +1,87 @@
+"""Documentation generated from the rule set: the rule reference and `logsleuth explain`."""
+
+from __future__ import annotations
+
+import difflib
+
+from .errors import UsageError
+from .ruleset import builtin_ruleset, taxonomy
+
+
+def rules_markdown() -> str:
+    """docs/rules.md: every built-in rule, grouped by symptom, from the YAML."""
+    rs = builtin_ruleset()
+    symptoms, causes = taxonomy()
+    out = ["# Rule reference", "",
+           "Generated from `rules/*.yaml` by `logsleuth rules docs -o docs/rules.md`; a test fails when it is stale.", ""]
+    by_symptom: dict[str, list] = {}
+    for r in rs.rules:
+        by_symptom.setdefault(r.symptom, []).append(r)
+    for sym in sorted(by_symptom):
+        out += [f"## {sym}", "", f"_{symptoms.get(sym, '')}_", ""]
+        for r in by_symptom[sym]:
+            out += [f"### `{r.id}` - {r.title}", ""]
+            out.append(f"- severity: **{r.severity}**; source: `{r.source}`")
+            out.append("- reads: " + ", ".join(f"`{k}` = {v if isinstance(v, str) else v.get('role') or v.get('pattern')}"
+                                             for k, v in r.metrics.items()))
+            for group in ("all", "any", "none"):
+                cls = r.detect.get(group) or []
+                if cls:
+                    out.append(f"- {group}: " + "; ".join(
+                        f"`{c['detector']}`" + (f" {dict(c['params'])}" if c.get("params") else "") for c in cls))
+            if r.causes:
+                out.append("- supports: " + ", ".join(
+                    f"{c['id']} ({c.get('weight', 0.5)}" + (", conditional" if c.get("when") else "") + ")" for c in r.causes))
+            docs = r.docs or {}
+            if docs.get("summary"):
+                out.append(f"- what: {docs['summary']}")
+            if docs.get("why"):
+                out.append(f"- why: {docs['why']}")
+            if docs.get("confused_with"):
+                out.append(f"- confused with: {', '.join(docs['confused_with'])}")
+            for ref in r.references:
+                out.append(f"- see: [{ref.get('title')}]({ref.get('url')})")
+            out.append("")
+    out += ["## Causes", ""]
+    for cid in sorted(rs.causes):
+        c = rs.causes[cid]
+        out.append(f"### `{cid}` - {c.get('title', cid)}")
+        out.append("")
+        out.append(c.get("summary", causes.get(cid, "")))
+        out.append("")
+        for i, rem in enumerate(c.get("remedies", []) or [], 1):
+            out.append(f"{i}. {rem}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def explain_text(ident: str) -> str:
+    """A symptom or cause id explained, with the rules that involve it."""
+    rs = builtin_ruleset()
+    symptoms, causes = taxonomy()
+    lines: list[str] = []
+    if ident in symptoms:
+        lines += [f"{ident} (symptom): {symptoms[ident]}", ""]
+        for r in rs.rules:
+            if r.symptom == ident:
+                lines.append(f"- rule {r.id} [{r.severity}]: {r.title}")
+                if r.docs.get("why"):
+                    lines.append(f"    why: {r.docs['why']}")
+                if r.causes:
+                    lines.append("    points to: " + ", ".join(c["id"] for c in r.causes))
+        return "\n".join(lines)
+    if ident in rs.causes or ident in causes:
+        c = rs.causes.get(ident, {})
+        lines += [f"{ident} (cause): {c.get('title', '')}", "", c.get("summary", causes.get(ident, "")), ""]
+        seen = [r for r in rs.rules if any(x["id"] == ident for x in r.causes)]
+        if seen:
+            lines.append("Seen as: " + ", ".join(sorted({r.symptom for r in seen})))
+            lines.append("")
+        if c.get("remedies"):
+            lines.append("What to do, easiest first:")
+            lines += [f"  {i}. {r}" for i, r in enumerate(c["remedies"], 1)]
+        for ref in c.get("references", []) or []:
+            lines.append(f"  see: {ref.get('title')} <{ref.get('url')}>")
+        return "\n".join(lines)
+    near = difflib.get_close_matches(ident, list(symptoms) + list(rs.causes), n=3)
+    raise UsageError(f"unknown symptom or cause {ident!r}" + (f"; did you mean {', '.join(near)}?" if near else ""))

@@ -1,0 +1,60 @@
+"""The JSON report of CONTRACT.md (schema 1)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .. import __version__
+from ..model import Diagnosis
+
+SCHEMA = 1
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return None
+        return round(x, 6)
+    return x
+
+
+def run_dict(d: Diagnosis) -> dict[str, Any]:
+    return {
+        "run": d.run,
+        "status": d.status,
+        "error": d.error,
+        "health": d.health,
+        "formats": list(d.formats),
+        "metrics": {m.metric: {"role": m.role, "points": m.points, "first_step": _num(m.first_step),
+                               "last_step": _num(m.last_step), "nonfinite": m.nonfinite} for m in d.metrics},
+        "symptoms": [
+            {"id": f.symptom, "rule": f.rule, "severity": f.severity, "metric": f.metric,
+             "start_step": _num(f.start_step), "end_step": _num(f.end_step),
+             "confidence": _num(f.confidence), "evidence": f.evidence}
+            for f in d.symptoms
+        ],
+        "causes": [
+            {"id": c.id, "title": c.title, "score": _num(c.score), "because": list(c.because),
+             "remedies": list(c.remedies), "references": [dict(r) for r in c.references]}
+            for c in d.causes
+        ],
+        "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in d.skipped],
+        "warnings": list(d.warnings),
+        "hparams": {str(k): _num(v) if isinstance(v, (int, float, str, bool)) or v is None else str(v)
+                    for k, v in sorted(d.hparams.items())},
+    }
+
+
+def to_json_dict(diags: list[Diagnosis], messages: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "logsleuth_version": __version__,
+        "runs": [run_dict(d) for d in sorted(diags, key=lambda d: d.run)],
+        "messages": list(messages or []),
+    }
+
+
+def to_json(diags: list[Diagnosis], messages: list[str] | None = None) -> str:
+    return json.dumps(to_json_dict(diags, messages), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

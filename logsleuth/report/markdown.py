@@ -1,0 +1,72 @@
+"""The Markdown report: a summary table across runs, then per run health, symptoms with their
+evidence and step ranges, ranked causes with remedies and references, skipped rules.
+Everything that came from a log is escaped."""
+
+from __future__ import annotations
+
+import re
+
+from ..model import Diagnosis
+from .common import step, top_cause, worst_first
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def esc(s: object) -> str:
+    """Text from a log made inert in Markdown (and in the HTML Markdown may embed)."""
+    text = str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
+
+
+def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
+                plots: dict[str, str] | None = None) -> str:
+    ordered = worst_first(diags)
+    out = ["# logsleuth report", ""]
+    out += ["| run | health | first cause | score |", "|---|---|---|---|"]
+    for d in ordered:
+        h = "error" if d.status == "error" else d.health
+        score = f"{d.causes[0].score:.2f}" if d.status == "ok" and d.causes and d.health != "healthy" else ""
+        out.append(f"| {esc(d.run)} | {h} | {top_cause(d)} | {score} |")
+    out.append("")
+    for d in ordered:
+        out += _run(d, (plots or {}).get(d.run))
+    if messages:
+        out += ["## Notes", ""] + [f"- {esc(m)}" for m in messages] + [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _run(d: Diagnosis, plot: str | None) -> list[str]:
+    out = [f"## {esc(d.run)}", ""]
+    if d.status == "error":
+        return out + [f"**Could not be read:** {esc(d.error or '')}", ""]
+    out.append(f"**Health:** {d.health}" + (f" · formats: {', '.join(esc(f) for f in d.formats)}" if d.formats else ""))
+    out.append("")
+    if plot:
+        out += [f"![curves of {esc(d.run)}]({plot})", ""]
+    if d.symptoms:
+        out += ["### Symptoms", "", "| symptom | severity | metric | steps | confidence | evidence |", "|---|---|---|---|---|---|"]
+        for f in d.symptoms:
+            out.append(f"| {f.symptom} | {f.severity} | {esc(f.metric)} | {step(f.start_step)}-{step(f.end_step)} | "
+                       f"{f.confidence:.2f} | {esc(f.evidence)} |")
+        out.append("")
+    out += ["### Likely causes", ""]
+    for i, c in enumerate(d.causes[:5], 1):
+        because = f" (because: {', '.join(c.because)})" if c.because else ""
+        out.append(f"{i}. **{c.id}** - {esc(c.title)}, score {c.score:.2f}{because}")
+        for r in c.remedies:
+            out.append(f"   - {esc(r)}")
+        for ref in c.references:
+            out.append(f"   - see: [{esc(ref.get('title', ''))}]({ref.get('url', '')})")
+    out.append("")
+    out += ["### Metrics", "", "| metric | role | points | steps |", "|---|---|---|---|"]
+    for m in d.metrics:
+        out.append(f"| {esc(m.metric)} | {m.role} | {m.points} | {step(m.first_step)}-{step(m.last_step)} |")
+    out.append("")
+    if d.skipped:
+        out += ["<details><summary>Rules skipped</summary>", ""]
+        out += [f"- {s.rule}: {esc(s.reason)}" for s in d.skipped]
+        out += ["", "</details>", ""]
+    if d.warnings:
+        out += ["### Warnings while reading", ""] + [f"- {esc(w)}" for w in d.warnings] + [""]
+    return out
