@@ -85,9 +85,15 @@ def positive(values: np.ndarray) -> bool:
 
 
 def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
-    """log of a positive series; else the series over its robust spread (still scale-free)."""
+    """log of a positive series (exact zeros lifted to 1e-3 x the median, so a loss that is
+    sometimes 0 stays on the log scale); else the series over its robust spread.  Both are
+    scale-free: the same curve times 1000 gives the same transformed shape."""
     if positive(values):
         return np.log(values), "log"
+    if values.size and bool(np.all(values >= 0)):
+        med = float(np.median(values))
+        if med > 0 and float(np.mean(values == 0)) < 0.2:
+            return np.log(values + 1e-3 * med), "log"
     spread = mad(values) or float(np.std(values)) or 1.0
     return values / spread, "scaled"
 

@@ -110,7 +110,7 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
     n_early = int(early.sum())
     if n_early < 3:
         return cannot(name, series.metric, f"{series.metric}: too few points in the first {early_frac:.0%}")
-    x0 = float(np.median(x[:2]))
+    x0 = float(x[0])  # the first loss is measured before (or at) the first update
     e = x[early]
     e_s = median_filter(e, size=3, mode="nearest")
     peak_i = int(np.argmax(e_s))
@@ -232,12 +232,13 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None
     trend = median_filter(xu, size=(2 * lag + 1), mode="nearest")
     r = xu - trend
     a1 = _acf(r, lag)
-    a_half = _acf(r, max(1, lag // 2))
+    d = max(2, lag // 8)
+    a_near = max(_acf(r, lag - d), _acf(r, lag + d))  # a real epoch pattern peaks exactly at one epoch
     a2 = _acf(r, 2 * lag) if xu.size > 4 * lag else a1
-    measures = dict(acf_epoch=a1, acf_half=a_half, acf_two=a2, epoch_len=float(epoch_len))
-    if a1 >= min_acf and a1 - a_half >= 0.2:
+    measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, epoch_len=float(epoch_len))
+    if a1 >= min_acf and a1 - a_near >= 0.15 and a2 >= min_acf / 2:
         conf = 0.6 + 0.4 * ramp(a1, min_acf, 0.8)
         return fire(name, series.metric, conf,
                     f"{series.metric} repeats every epoch ({fmt(epoch_len)} steps): autocorrelation {a1:.2f} at one epoch, "
-                    f"{a_half:.2f} at half an epoch", st[0], st[-1], **measures)
+                    f"{a_near:.2f} an eighth of an epoch off", st[0], st[-1], **measures)
     return quiet(name, series.metric, **measures)

@@ -95,7 +95,7 @@ def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_s
     i_on = int(np.argmax(best_after <= best_after[-1] + tol))
     frac = float((st[-1] - st[i_on]) / max(st[-1] - st[0], 1e-12))
     measures = dict(frac=frac, drop=drop, onset_step=float(st[i_on]), level=float(np.exp(s[-1])) if kind == "log" else float(v[-1]))
-    if frac >= min_frac and (kind != "log" or drop < max_drop) and total >= 0:
+    if frac >= min_frac and (kind != "log" or 1.0 <= drop < max_drop) and total >= 0:
         conf = 0.5 + 0.5 * ramp(frac, min_frac, 0.8)
         txt = (f"{series.metric} stopped improving at step {step_str(st[i_on])} ({frac:.0%} of the run) at "
                f"{fmt(measures['level'])}, only {fmt(drop)}x below its start")
@@ -251,7 +251,7 @@ def high_initial_loss(loss: Series, acc: Series | None = None, classification_ma
     if v.size < 3:
         return cannot(name, loss.metric, f"{loss.metric}: too few points")
     k = max(1, min(3, v.size // 20))
-    first = float(np.median(v[:k]))
+    first = min(float(v[0]), float(np.median(v[:k])))  # before the first updates can blow it up
     end = float(np.median(v[-max(1, v.size // 10):]))
     classification = acc is not None and finite(acc)[1].size > 0
     measures = dict(first=first, end=end, classification=classification)

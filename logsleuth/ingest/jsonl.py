@@ -22,6 +22,16 @@ _NONFINITE = {"nan", "-nan", "inf", "-inf", "infinity", "-infinity"}
 MAX_DEPTH = 64
 
 
+def _cell(v: Any) -> Any:
+    """A JSON value as a table cell: a written NaN stays visible (as the word "nan"), so it is
+    not confused with a key the record does not have."""
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    if isinstance(v, str):
+        return v.strip().lower().replace("infinity", "inf")
+    return v
+
+
 def _keep(key: str, v: Any) -> bool:
     if isinstance(v, bool):
         return False
@@ -91,9 +101,7 @@ def read_jsonl(path: str) -> ReadResult:
         if isinstance(mode, str) and mode.lower() in ("val", "test", "eval"):
             step_keys = set(STEP_COLUMNS)
             row = {(k if k in step_keys or k in TIME_COLUMNS else f"{mode.lower()}/{k}"): v for k, v in row.items()}
-        for k, v in row.items():
-            if isinstance(v, str) and k.lower() not in TIME_COLUMNS:
-                row[k] = float(v.strip().lower().replace("infinity", "inf"))
+        row = {k: (v if k.lower() in TIME_COLUMNS else _cell(v)) for k, v in row.items()}
         if row:
             rows.append(row)
     if not rows:
@@ -136,7 +144,7 @@ def read_trainer_state(path: str) -> ReadResult:
         if "train_runtime" in rec:  # the final summary row (averages), not a logging event
             continue
         row = {k: v for k, v in flatten(rec).items() if _keep(k, v)}
-        row = {k: (float(v.replace("Infinity", "inf")) if isinstance(v, str) else v) for k, v in row.items()}
+        row = {k: _cell(v) for k, v in row.items()}
         if row:
             rows.append(row)
     if not rows:
