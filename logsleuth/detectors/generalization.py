@@ -110,11 +110,13 @@ def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: di
     return quiet(name, loss.metric, **measures)
 
 
-@detector("underfitting", ("train", "val"), "underfitting", max_drop=2.0, max_ratio=1.3)
-def underfitting(train: Series, val: Series, max_drop: float = 2.0, max_ratio: float = 1.3,
+@detector("underfitting", ("train", "val"), "underfitting", max_drop=5.0, max_ratio=1.1, min_ratio=0.5)
+def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: float = 1.1, min_ratio: float = 0.5,
                  ctx: dict | None = None) -> Evidence:
     """Training and validation loss both stay high (fell less than `max_drop` times from the
-    start) and close together (within `max_ratio`)."""
+    start) and close: validation ends at most `max_ratio` x the training loss.  A model with
+    room to fit always ends with its training loss clearly below validation; no gap at a high
+    level means capacity, regularisation or optimisation limit it."""
     name = "underfitting"
     ts, tv = finite(train)
     vs, vv = finite(val)
@@ -124,8 +126,23 @@ def underfitting(train: Series, val: Series, max_drop: float = 2.0, max_ratio: f
     drop = math.exp(float(np.median(x[: max(1, min(3, x.size // 10))])) - level(x, 0.85, 1.0))
     ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(x, 0.85, 1.0))
     measures = dict(drop=drop, ratio=ratio)
-    if drop < max_drop and 1 / max_ratio <= ratio <= max_ratio:
+    if drop < max_drop and min_ratio <= ratio <= max_ratio:
         return fire(name, train.metric, 0.5 + 0.5 * ramp(max_drop - drop, 0, max_drop - 1),
                     f"{train.metric} fell only {fmt(drop)}x from its start and {val.metric} ends at {fmt(ratio)}x it: "
                     "both high and close", ts[0], ts[-1], **measures)
     return quiet(name, train.metric, **measures)
+
+
+@detector("val_gap", ("train", "val"), "generalization_gap", min_ratio=1.1)
+def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None = None) -> Evidence:
+    """Validation loss ends at least `min_ratio` x the training loss: the model fits the
+    training set better than held-out data (the normal state of a model with capacity)."""
+    name = "val_gap"
+    ts, tv = finite(train)
+    vs, vv = finite(val)
+    if tv.size < 3 or vv.size < 2 or np.any(tv <= 0) or np.any(vv <= 0):
+        return cannot(name, val.metric, "fewer than 3 positive points")
+    ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(np.log(tv), 0.85, 1.0))
+    if ratio >= min_ratio:
+        return fire(name, val.metric, 0.8, f"{val.metric} ends {fmt(ratio)}x {train.metric}", vs[0], vs[-1], ratio=ratio)
+    return quiet(name, val.metric, ratio=ratio)

@@ -154,19 +154,24 @@ def dead_units(fracs: list[Series], max_frac: float = 0.9, min_rise: float = 0.3
 
 @detector("regularization_dominates", ("reg", "data"), "regularization_dominates", min_ratio=1.0)
 def regularization_dominates(reg: Series, data: Series, min_ratio: float = 1.0, ctx: dict | None = None) -> Evidence:
-    """A logged regularisation term is larger than the data loss over the second half."""
+    """A logged regularisation term is larger than the data loss (over the first fifth or the second half)."""
     name = "regularization_dominates"
     rs, rv = finite(reg)
     ds, dv = finite(data)
     if rv.size < 3 or dv.size < 3:
         return cannot(name, reg.metric, "too few points")
-    r = level(rv, 0.5, 1.0)
-    d = level(dv, 0.5, 1.0)
-    ratio = r / d if d > 0 else math.inf
+    # the worse of the first fifth and the second half: a penalty that dominates early can
+    # crush the weights before it fades
+    dv_at = np.interp(rs, ds, dv)
+    ratios = []
+    for a, b in ((0.0, 0.2), (0.5, 1.0)):
+        r_, d_ = level(rv, a, b), level(dv_at, a, b)
+        ratios.append((r_ / d_ if d_ > 0 else math.inf, r_, d_))
+    ratio, r, d = max(ratios)
     measures = dict(ratio=ratio)
     if ratio >= min_ratio:
         return fire(name, reg.metric, 0.6 + 0.4 * ramp(ratio, min_ratio, 5 * min_ratio),
-                    f"{reg.metric} ({fmt(r)}) is {fmt(ratio)}x {data.metric} ({fmt(d)}) over the second half", rs[0], rs[-1], **measures)
+                    f"{reg.metric} ({fmt(r)}) is {fmt(ratio)}x {data.metric} ({fmt(d)})", rs[0], rs[-1], **measures)
     return quiet(name, reg.metric, **measures)
 
 
@@ -215,8 +220,7 @@ def metric_frozen(series: Series, min_evals: int = 5, ctx: dict | None = None) -
 
 @detector("lr_value", ("lr",), "lr_value", high=None, low=None)
 def lr_value(lr: Series, high: float | None = None, low: float | None = None, ctx: dict | None = None) -> Evidence:
-    """The logged peak learning rate is above `high` or below `low` (set by a rule, with the
-    optimizer it assumes)."""
+    """The logged peak learning rate is at least `high`, or below `low` (thresholds set by the rule)."""
     name = "lr_value"
     st, v = finite(lr)
     if v.size == 0:
@@ -224,7 +228,7 @@ def lr_value(lr: Series, high: float | None = None, low: float | None = None, ct
     peak = float(np.max(v))
     constant = bool(np.all(v == v[0]))
     measures = dict(peak=peak, constant=constant)
-    if (high is not None and peak > high) or (low is not None and peak < low):
+    if (high is not None and peak >= high) or (low is not None and peak < low):
         return fire(name, lr.metric, 0.7, f"peak {lr.metric} is {fmt(peak)}" + (" (constant)" if constant else ""),
                     st[0], st[-1], **measures)
     return quiet(name, lr.metric, **measures)

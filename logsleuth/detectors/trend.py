@@ -139,8 +139,8 @@ def _trend_t(x: np.ndarray) -> float:
     return slope / se if se > 0 else 0.0
 
 
-@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", tol=0.06, max_drop=1.3)
-def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.06, max_drop: float = 1.3,
+@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", tol=0.04, max_drop=1.3)
+def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, max_drop: float = 1.3,
                     ctx: dict | None = None) -> Evidence:
     """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
     name = "stuck_at_chance"
@@ -239,13 +239,15 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
 
 
 @detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", classification_max=15.0,
-          regression_min=50.0, regression_ratio=30.0)
+          regression_min=100.0, regression_ratio=3.0)
 def high_initial_loss(loss: Series, acc: Series | None = None, classification_max: float = 15.0,
-                      regression_min: float = 50.0, regression_ratio: float = 30.0,
+                      regression_min: float = 100.0, regression_ratio: float = 3.0,
                       ctx: dict | None = None) -> Evidence:
     """The first loss values are far above what the task implies: above ln(C) x a few for a
-    classifier (C <= 1000 gives at most 6.9), orders of magnitude above the final level for a
-    regression.  Absolute by nature: it compares with what an initialised network gives."""
+    classifier (C <= 1000 gives at most 6.9); for a regression, above `regression_min` (a
+    network at init outputs about 0, so its MSE is about E[y^2], near 1 on standardised
+    targets) and falling from there.  Absolute by nature: it compares with what an initialised
+    network gives."""
     name = "high_initial_loss"
     st, v = finite(loss)
     if v.size < 3:
@@ -261,7 +263,7 @@ def high_initial_loss(loss: Series, acc: Series | None = None, classification_ma
             return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
                         f"starts near ln(classes) (at most ~7 for 1000 classes)", st[0], st[k - 1], **measures)
     elif end > 0 and first >= regression_min and first / end >= regression_ratio:
-        conf = 0.6 + 0.4 * ramp(math.log10(first / end), math.log10(regression_ratio), 3)
+        conf = 0.6 + 0.4 * ramp(math.log10(first), math.log10(regression_min), math.log10(regression_min) + 2)
         return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}, {fmt(first / end)}x its final "
                     f"{fmt(end)}: targets or inputs on a raw scale", st[0], st[k - 1], **measures)
     return quiet(name, loss.metric, **measures)
