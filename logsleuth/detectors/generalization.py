@@ -44,7 +44,7 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     if rise >= min_rise and end - float(s[i_best]) > 2 * nz and best_frac <= max_best_frac and train_fall > 0.0:
         conf = 0.55 + 0.45 * ramp(rise, min_rise, 5 * min_rise)
         txt = (f"{val.metric} rose {rise:.0%} from its best {fmt(float(np.exp(s[i_best])))} at step {step_str(vs[i_best])} "
-               f"(the point to stop) while {train.metric} kept falling ({train_fall:.0%} lower)")
+               f"(the point to stop) while {train.metric} kept falling ({fmt(1 + train_fall)}x lower)")
         return fire(name, val.metric, conf, txt, vs[i_best], vs[-1], **measures)
     return quiet(name, val.metric, **measures)
 
@@ -103,7 +103,7 @@ def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: di
     a_best = float(_at(as_, a, np.array([ls[i_best]]))[0])
     a_end = level(a, 0.85, 1.0)
     measures = dict(rise=rise, acc_change=a_end - a_best)
-    if rise >= min_rise and i_best < 0.85 * s.size and a_end >= a_best - 0.5 * noise(av):
+    if rise >= min_rise and i_best < 0.85 * s.size and a_end > a_best:
         return fire(name, loss.metric, 0.5 + 0.5 * ramp(rise, min_rise, 5 * min_rise),
                     f"{loss.metric} rose {rise:.0%} after step {step_str(ls[i_best])} while {acc.metric} went from "
                     f"{fmt(a_best)} to {fmt(a_end)}", ls[i_best], ls[-1], **measures)
@@ -126,7 +126,7 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     drop = math.exp(float(np.median(x[: max(1, min(3, x.size // 10))])) - level(x, 0.85, 1.0))
     ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(x, 0.85, 1.0))
     measures = dict(drop=drop, ratio=ratio)
-    if drop < max_drop and min_ratio <= ratio <= max_ratio:
+    if 1.0 <= drop < max_drop and min_ratio <= ratio <= max_ratio:
         return fire(name, train.metric, 0.5 + 0.5 * ramp(max_drop - drop, 0, max_drop - 1),
                     f"{train.metric} fell only {fmt(drop)}x from its start and {val.metric} ends at {fmt(ratio)}x it: "
                     "both high and close", ts[0], ts[-1], **measures)

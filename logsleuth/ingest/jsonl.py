@@ -85,6 +85,7 @@ def read_jsonl(path: str) -> ReadResult:
         raise InputError(path, "no JSON object found on any line")
     hparams: dict[str, Any] = {}
     rows = []
+    modes: list[str] = []
     fmt = "jsonl"
     for rec in records:
         if "env_info" in rec or "config" in rec and isinstance(rec.get("config"), str):
@@ -104,6 +105,7 @@ def read_jsonl(path: str) -> ReadResult:
         row = {k: (v if k.lower() in TIME_COLUMNS else _cell(v)) for k, v in row.items()}
         if row:
             rows.append(row)
+            modes.append(mode.lower() if isinstance(mode, str) else "train")
     if not rows:
         raise InputError(path, "no numeric values in any record")
     df = pd.DataFrame.from_records(rows)
@@ -112,13 +114,29 @@ def read_jsonl(path: str) -> ReadResult:
     internal = [c for c in df.columns if str(c).startswith("_") and c not in (step_col, time_col)]
     df = df.drop(columns=internal)  # W&B bookkeeping (_runtime, _step)
     if step_col is not None and str(step_col).lower() in ("iter", "iteration") and "epoch" in df.columns:
-        it = pd.to_numeric(df[step_col], errors="coerce")
-        ep = pd.to_numeric(df["epoch"], errors="coerce")
-        if ((it.diff() < 0) & (ep.diff() > 0)).any():
-            df[step_col] = np.arange(len(df), dtype="float64")
-            warnings.append(f"{path}: {step_col!r} restarts every epoch; using the record order as the step")
+        df, w = _global_iterations(df, step_col, modes, path)
+        warnings += w
     table, w = wide_to_long(df, path, step_col=step_col)
     return ReadResult(table, hparams=hparams, warnings=warnings + w, fmt=fmt)
+
+
+def _global_iterations(df: pd.DataFrame, step_col: str, modes: list[str], path: str) -> tuple[pd.DataFrame, list[str]]:
+    """MMDetection counts `iter` from 1 in every epoch: make it global (epoch x iters + iter);
+    evaluation rows go to the end of their epoch."""
+    it = pd.to_numeric(df[step_col], errors="coerce")
+    ep = pd.to_numeric(df["epoch"], errors="coerce")
+    train = pd.Series([m == "train" for m in modes], index=df.index)
+    if not train.any() or it[train].isna().all() or ep[train].isna().all():
+        return df, []
+    per_epoch_max = it[train].groupby(ep[train]).max()
+    per_epoch_min = it[train].groupby(ep[train]).min()
+    if len(per_epoch_max) < 2 or not (per_epoch_min.iloc[1:].to_numpy() <= per_epoch_max.iloc[:-1].to_numpy()).any():
+        return df, []
+    period = float(per_epoch_max.max())
+    e0 = float(ep.min())
+    df = df.copy()
+    df[step_col] = np.where(train, (ep - e0) * period + it, (ep - e0 + 1) * period)
+    return df, [f"{path}: {step_col!r} restarts every epoch; steps made global as epoch x {period:g} + {step_col}"]
 
 
 def read_trainer_state(path: str) -> ReadResult:

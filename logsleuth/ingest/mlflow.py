@@ -33,21 +33,23 @@ def read_mlflow_run(run_dir: str) -> ReadResult:
                 continue
             warnings += w
             ts, vals, steps = [], [], []
+            bad: list[int] = []
             for i, line in enumerate(text.split("\n"), 1):
                 parts = line.split()
                 if not parts:
                     continue
-                if len(parts) < 2:
-                    warnings.append(f"{fpath}:{i}: expected 'timestamp value [step]'; line skipped")
-                    continue
-                t, v = to_float(parts[0]), to_float(parts[1])
+                t = to_float(parts[0]) if len(parts) >= 2 else None
+                v = to_float(parts[1]) if len(parts) >= 2 else None
                 s = to_float(parts[2]) if len(parts) > 2 else float(len(vals))
                 if t is None or v is None or s is None:
-                    warnings.append(f"{fpath}:{i}: not numbers; line skipped")
+                    bad.append(i)
                     continue
                 ts.append(t / 1000.0)
                 vals.append(v)
                 steps.append(s)
+            if bad:
+                where = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+                warnings.append(f"{fpath}: {len(bad)} line(s) not of the form 'timestamp value step' skipped (line {where})")
             if vals:
                 frames.append(pd.DataFrame({"metric": name, "step": np.asarray(steps, float),
                                             "value": np.asarray(vals, float), "wall_time": np.asarray(ts, float)}))

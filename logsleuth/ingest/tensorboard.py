@@ -217,9 +217,17 @@ def read_with_tbparse(path: str, prefix: str = "") -> ReadResult:
 
     with _w.catch_warnings():
         _w.simplefilter("ignore")
-        df = SummaryReader(path, pivot=False, extra_columns={"wall_time"}).scalars
-    if df is None or df.empty:
+        reader = SummaryReader(path, pivot=False, extra_columns={"wall_time"})
+        frames = [reader.scalars]
+        tens = reader.tensors  # TF2 writes scalars as tensors
+        if tens is not None and not tens.empty:
+            tens = tens[tens["value"].map(lambda v: np.ndim(v) == 0)].copy()
+            tens["value"] = tens["value"].astype("float64")
+            frames.append(tens)
+    frames = [f for f in frames if f is not None and not f.empty]
+    if not frames:
         return ReadResult(table=empty_table(), fmt="tensorboard")
+    df = pd.concat(frames, ignore_index=True)
     table = pd.DataFrame(
         {
             "metric": prefix + df["tag"].astype(str),

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared"))
+FAULT_CORPUS = os.environ.get("LOGSLEUTH_FAULT_CORPUS", os.path.join(SHARED, "fault_corpus"))
+REAL_LOGS = os.environ.get("LOGSLEUTH_REAL_LOGS", os.path.join(SHARED, "real_logs"))
+REPO = os.path.normpath(os.path.join(HERE, ".."))
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write(relative_path, text or bytes) -> absolute path."""
+
+    def _w(rel: str, content) -> str:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content, encoding="utf-8")
+        return str(p)
+
+    return _w

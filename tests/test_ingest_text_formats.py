@@ -1,0 +1,223 @@
+"""CSV, JSON lines, trainer_state.json, MLflow and console-text readers, with real-life mess."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from logsleuth.errors import InputError
+from logsleuth.ingest import discover, load_run
+from logsleuth.ingest.csvlog import read_csv_log
+from logsleuth.ingest.jsonl import read_jsonl, read_trainer_state
+from logsleuth.ingest.mlflow import read_mlflow_run
+from logsleuth.ingest.textlog import read_textlog
+
+
+def _metric(t, name):
+    g = t[t.metric == name].sort_values("step")
+    return g.step.to_numpy(), g.value.to_numpy()
+
+
+def test_wide_csv(write):
+    p = write("r/log.csv", "step,train_loss,val_loss\n1,2.0,\n2,1.5,1.7\n3,1.0,\n")
+    t = read_csv_log(p).table
+    st, v = _metric(t, "train_loss")
+    assert list(st) == [1, 2, 3] and list(v) == [2.0, 1.5, 1.0]
+    assert list(_metric(t, "val_loss")[0]) == [2]
+
+
+def test_long_csv(write):
+    p = write("r/scalars.csv", "step,tag,value\n0,loss,2.0\n1,loss,1.0\n0,acc,0.1\n")
+    t = read_csv_log(p).table
+    assert sorted(t.metric.unique()) == ["acc", "loss"]
+    assert list(_metric(t, "loss")[1]) == [2.0, 1.0]
+
+
+def test_lightning_sparse_rows_keep_epoch_as_metric(write):
+    p = write("r/metrics.csv", "epoch,step,train_loss,val_loss\n0,0,2.0,\n0,1,1.9,\n0,1,,2.1\n1,2,1.5,\n")
+    res = read_csv_log(p)
+    assert res.fmt == "lightning_csv"
+    assert list(_metric(res.table, "val_loss")[0]) == [1]
+    assert "epoch" in set(res.table.metric)
+
+
+def test_keras_history_without_epoch_column(write):
+    p = write("r/history.csv", "loss,val_loss\n1.0,1.1\n0.5,0.6\n")
+    res = read_csv_log(p)
+    assert list(_metric(res.table, "loss")[0]) == [0, 1]
+    assert any("row i is epoch i" in w for w in res.warnings)
+
+
+def test_ultralytics_padded_headers(write):
+    p = write("r/results.csv", "               epoch,      train/box_loss,   metrics/mAP50(B)\n"
+                               "                   0,            0.066099,            0.28274\n"
+                               "                   1,            0.043821,             0.3664\n")
+    res = read_csv_log(p)
+    assert set(res.table.metric) == {"train/box_loss", "metrics/mAP50(B)"}
+    assert res.fmt == "yolo_results_csv"
+
+
+def test_bom_crlf_nan_inf_and_non_numeric_cells(write):
+    p = write("r/log.csv", "\ufeffstep,loss,acc\r\n1,nan,0.1\r\n2,inf,abc\r\n3,1.0,0.3\r\n")
+    res = read_csv_log(p)
+    st, v = _metric(res.table, "loss")
+    assert math.isnan(v[0]) and math.isinf(v[1]) and v[2] == 1.0
+    assert list(_metric(res.table, "acc")[1]) == [0.1, 0.3]
+    assert any("non-numeric" in w and "acc" in w for w in res.warnings)
+
+
+def test_duplicate_columns_and_truncated_last_line(write):
+    p = write("r/log.csv", "step,loss,loss\n1,2.0,3.0\n2,1.0,2.0\n3,0.5")
+    res = read_csv_log(p)
+    assert {"loss", "loss#2"} <= set(res.table.metric)
+    assert any("duplicate column" in w for w in res.warnings)
+    assert any("last line is incomplete" in w and ":4" in w for w in res.warnings)
+    assert list(_metric(res.table, "loss")[1]) == [2.0, 1.0, 0.5]
+
+
+def test_gzip_named_csv_is_read(write):
+    p = write("r/log.csv", gzip.compress(b"step,loss\n1,2.0\n2,1.0\n"))
+    res = read_csv_log(p)
+    assert len(res.table) == 2 and any("gzip" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("content,msg", [(b"", "empty file"), (b"\x00\x01\x02binary" * 10, "binary"),
+                                         (b"step,loss\n", None)])
+def test_bad_csv_gives_clear_message(write, content, msg):
+    p = write("r/log.csv", content)
+    if msg is None:
+        res = read_csv_log(p)
+        assert res.table.empty and any("header only" in w for w in res.warnings)
+    else:
+        with pytest.raises(InputError) as exc:
+            read_csv_log(p)
+        assert p in str(exc.value) and msg in str(exc.value)
+
+
+def test_jsonl_nested_flattened_and_nan_kept(write):
+    lines = [{"step": 1, "train": {"loss": 2.0}, "lr": 0.1}, {"step": 2, "train": {"loss": float("nan")}},
+             {"step": 3, "train": {"loss": 1.0}, "note": "text is ignored"}]
+    p = write("r/m.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    t = read_jsonl(p).table
+    st, v = _metric(t, "train/loss")
+    assert list(st) == [1, 2, 3] and math.isnan(v[1])
+    assert "note" not in set(t.metric)
+
+
+def test_jsonl_truncated_last_line_and_garbage(write):
+    p = write("r/m.jsonl", '{"step": 1, "loss": 2}\nnot json\n{"step": 2, "loss": 1}\n{"step": 3, "lo')
+    res = read_jsonl(p)
+    assert list(_metric(res.table, "loss")[0]) == [1, 2]
+    assert any(":4" in w and "cut off" in w for w in res.warnings)
+    assert any("line 2" in w for w in res.warnings)
+
+
+def test_jsonl_time_only(write):
+    p = write("r/log.jsonl", '{"time": "2024-03-02T03:00:00.016Z", "loss": 2.4}\n'
+                             '{"time": "2024-03-02T03:00:01.016Z", "val_loss": 2.0}\n'
+                             '{"time": "2024-03-02T03:00:02.016Z", "loss": 2.0}\n')
+    res = read_jsonl(p)
+    st, _ = _metric(res.table, "loss")
+    assert list(st) == [0, 2]
+    wall = res.table[res.table.metric == "loss"].wall_time.to_numpy()
+    assert wall[1] - wall[0] == pytest.approx(2.0)
+
+
+def test_mmdet_log_json_val_mode_and_iter_restarts(write):
+    recs = [{"env_info": "x", "config": "y", "seed": 0},
+            {"mode": "train", "epoch": 1, "iter": 50, "loss": 1.5, "lr": 0.02},
+            {"mode": "train", "epoch": 1, "iter": 100, "loss": 1.2, "lr": 0.02},
+            {"mode": "val", "epoch": 1, "iter": 10, "bbox_mAP": 0.2},
+            {"mode": "train", "epoch": 2, "iter": 50, "loss": 1.0, "lr": 0.02}]
+    p = write("r/20210812.log.json", "\n".join(json.dumps(r) for r in recs) + "\n")
+    res = read_jsonl(p)
+    assert "val/bbox_mAP" in set(res.table.metric)
+    st, _ = _metric(res.table, "loss")
+    assert list(st) == sorted(st) and len(set(st)) == 3
+    assert res.hparams.get("seed") == 0
+
+
+def test_wandb_internal_keys_dropped(write):
+    p = write("r/wandb-history.jsonl", '{"_step": 0, "_runtime": 1.0, "_timestamp": 1709456400.0, "trainer/global_step": 5, "loss": 2}\n'
+                                      '{"_step": 1, "_runtime": 2.0, "_timestamp": 1709456401.0, "trainer/global_step": 10, "loss": 1}\n')
+    t = read_jsonl(p).table
+    assert set(t.metric) == {"loss"} and list(_metric(t, "loss")[0]) == [5, 10]
+
+
+def test_trainer_state(write):
+    state = {"train_batch_size": 8, "log_history": [
+        {"loss": 2.0, "learning_rate": 1e-3, "step": 10, "epoch": 0.5},
+        {"eval_loss": 1.9, "eval_accuracy": 0.3, "step": 10, "epoch": 0.5},
+        {"loss": float("nan"), "learning_rate": 1e-3, "step": 20, "epoch": 1.0},
+        {"train_loss": 1.5, "train_runtime": 3.0, "step": 20}]}
+    p = write("r/trainer_state.json", json.dumps(state))
+    res = read_trainer_state(p)
+    assert res.hparams["train_batch_size"] == 8
+    assert "train_loss" not in set(res.table.metric)  # the summary row is not a logging event
+    st, v = _metric(res.table, "loss")
+    assert list(st) == [10, 20] and math.isnan(v[1])
+
+
+def test_trainer_state_not_json(write):
+    p = write("r/trainer_state.json", '{"log_history": [1, 2')
+    with pytest.raises(InputError) as exc:
+        read_trainer_state(p)
+    assert "not valid JSON" in str(exc.value) and ":1:" in str(exc.value)
+
+
+def test_mlflow_file_store(tmp_path):
+    from synth import healthy
+    from writers import write_mlflow
+
+    run = write_mlflow(str(tmp_path), healthy(n=100, epochs=5))
+    res = read_mlflow_run(run)
+    assert set(res.table.metric) == {"loss", "val_loss"} and res.hparams["lr"] == 0.001
+    found = discover([str(tmp_path)]).runs
+    assert len(found) == 1 and found[0].files[0].kind == "mlflow"
+
+
+def test_console_text_log(write):
+    text = ("Namespace(lr=20, epochs=2)\n"
+            "| epoch   1 |   200/ 2983 batches | lr 20.0000 | ms/batch 11.77 | loss  9.09 | ppl  8835.03\n"
+            "| epoch   1 |   400/ 2983 batches | lr 20.0000 | ms/batch 11.71 | loss  7.33 | ppl  1532.86\n"
+            "| end of epoch   1 | time: 36.35s | valid loss  5.61 | valid ppl   273.43\n"
+            "| epoch   2 |   200/ 2983 batches | lr 20.0000 | ms/batch 11.77 | loss  5.09 | ppl  835.03\n")
+    p = write("r/train_log.md", text)
+    res = read_textlog(p)
+    st, v = _metric(res.table, "loss")
+    assert list(st) == [200, 400, 3183] and list(v) == [9.09, 7.33, 5.09]
+    assert list(_metric(res.table, "valid loss")[0]) == [2983]
+
+
+def test_side_by_side_logs_are_separate_runs(write, tmp_path):
+    for seed in (1, 2, 3):
+        write(f"d/metrics_seed{seed}.jsonl", '{"step": 1, "loss": 2}\n{"step": 2, "loss": 1}\n')
+    runs = discover([str(tmp_path / "d")]).runs
+    assert len(runs) == 3 and runs[0].name.endswith("d/metrics_seed1")
+
+
+def test_symlink_loop_and_outside_link(tmp_path, write):
+    write("root/a/m.jsonl", '{"step": 1, "loss": 2}\n{"step": 2, "loss": 1}\n')
+    write("outside/secret.jsonl", '{"step": 1, "loss": 2}\n')
+    os.symlink(str(tmp_path / "root"), str(tmp_path / "root" / "a" / "loop"))
+    os.symlink(str(tmp_path / "outside" / "secret.jsonl"), str(tmp_path / "root" / "a" / "link.jsonl"))
+    found = discover([str(tmp_path / "root")])
+    assert len(found.runs) == 1
+    assert any("outside" in m for m in found.messages)
+
+
+def test_broken_run_does_not_stop_others(write, tmp_path):
+    write("t/good/m.jsonl", '{"step": 1, "loss": 2}\n{"step": 2, "loss": 1}\n')
+    write("t/bad/metrics.csv", "")
+    from logsleuth.pipeline import analyze_paths
+
+    res = analyze_paths([str(tmp_path / "t")])
+    status = {d.run.split("/")[-1]: d.status for d in res.diagnoses}
+    assert status == {"good": "ok", "bad": "error"}
+    bad = [d for d in res.diagnoses if d.status == "error"][0]
+    assert "metrics.csv" in bad.error and "empty" in bad.error

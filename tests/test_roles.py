@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from logsleuth.errors import UsageError
+from logsleuth.roles import assign_roles, infer_role, load_overrides, normalise
+
+
+@pytest.mark.parametrize("name,role,direction", [
+    ("loss", "train_loss", "lower"), ("train_loss", "train_loss", "lower"), ("Loss/train", "train_loss", "lower"),
+    ("train/loss_step", "train_loss", "lower"), ("eval_loss", "val_loss", "lower"), ("val/acc", "val_accuracy", "higher"),
+    ("validation_accuracy", "val_accuracy", "higher"), ("top1", "train_accuracy", "higher"),
+    ("metrics/mAP50(B)", "val_score", "higher"), ("lr-Adam", "lr", "none"), ("x/lr0", "lr", "none"),
+    ("GradNorm/total", "grad_norm", "none"), ("grad_2.0_norm/0.weight", "grad_norm", "none"),
+    ("ZeroFraction/layer1", "dead_frac", "none"), ("update_ratio/0", "update_ratio", "none"),
+    ("train/reg_loss", "train_reg_loss", "lower"), ("epoch", "epoch", "none"), ("validation/epoch_loss", "val_loss", "lower"),
+    ("test_acc", "test_accuracy", "higher"), ("eval_wer", "val_error", "lower"), ("valid ppl", "val_perplexity", "lower"),
+    ("eval_samples_per_second", "throughput", "none"), ("hp_metric", "other", "none"), ("cl_fake", "other", "none"),
+    ("Accuracy/val", "val_accuracy", "higher"), ("LearningRate", "lr", "none"),
+])
+def test_infer_role(name, role, direction):
+    r = infer_role(name)
+    assert (r.name, r.direction) == (role, direction)
+
+
+def test_normalise():
+    assert normalise("metrics/mAP50(B)") == "metrics_m_ap50_b"
+    assert normalise("GradNorm/0") == "grad_norm_0"
+
+
+def test_overrides_file(tmp_path):
+    f = tmp_path / "roles.yaml"
+    f.write_text("my_objective: train_loss\n'heldout/*': val_loss\n")
+    roles = assign_roles(["my_objective", "heldout/ce", "other"], load_overrides(str(f)))
+    assert roles["my_objective"].name == "train_loss" and roles["heldout/ce"].name == "val_loss"
+
+
+def test_overrides_file_bad_role(tmp_path):
+    f = tmp_path / "roles.yaml"
+    f.write_text("x: train_lossy\n")
+    with pytest.raises(UsageError) as exc:
+        load_overrides(str(f))
+    assert "train_lossy" in str(exc.value) and str(f) in str(exc.value)

@@ -1,0 +1,151 @@
+"""Writers of real log files for tests and sample logs: TensorBoard (the tensorboard
+package's own EventFileWriter), CSV flavours, JSON lines, trainer_state.json, MLflow."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from synth import Curves
+
+
+def write_tensorboard(logdir: str, scalars: dict[str, tuple[np.ndarray, np.ndarray]], tf2: bool = False,
+                      hparams: dict | None = None, wall0: float = 1.7e9, filename_suffix: str = "") -> str:
+    """Event file with one scalar per (tag, step); TF2 style writes tensors with scalar metadata."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    os.makedirs(logdir, exist_ok=True)
+    w = EventFileWriter(logdir, filename_suffix=filename_suffix)
+    rows = []
+    for tag, (st, v) in scalars.items():
+        for s, x in zip(st, v):
+            rows.append((float(s), tag, float(x)))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    seen = set()
+    for s, tag, x in rows:
+        if tf2:
+            meta = None
+            if tag not in seen:
+                meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+                seen.add(tag)
+            t = tensor_pb2.TensorProto(dtype=1, tensor_shape=tensor_shape_pb2.TensorShapeProto(), float_val=[x])
+            val = summary_pb2.Summary.Value(tag=tag, tensor=t, metadata=meta)
+        else:
+            val = summary_pb2.Summary.Value(tag=tag, simple_value=x)
+        w.add_event(event_pb2.Event(wall_time=wall0 + s, step=int(s), summary=summary_pb2.Summary(value=[val])))
+    if hparams:
+        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+        from google.protobuf import struct_pb2
+
+        ssi = plugin_data_pb2.SessionStartInfo()
+        for k, v in hparams.items():
+            if isinstance(v, str):
+                ssi.hparams[k].CopyFrom(struct_pb2.Value(string_value=v))
+            else:
+                ssi.hparams[k].CopyFrom(struct_pb2.Value(number_value=float(v)))
+        content = plugin_data_pb2.HParamsPluginData(session_start_info=ssi, version=0).SerializeToString()
+        meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="hparams", content=content))
+        w.add_event(event_pb2.Event(wall_time=wall0, step=0, summary=summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag="_hparams_/session_start_info", metadata=meta)])))
+    w.close()
+    return w.get_logdir()
+
+
+def curves_scalars(c: Curves, names=("train/loss", "val/loss", "val/acc", "lr")) -> dict:
+    out = {names[0]: (c.steps, c.train_loss), names[1]: (c.val_steps, c.val_loss), names[2]: (c.val_steps, c.val_acc)}
+    if len(names) > 3:
+        out[names[3]] = (c.steps, c.lr)
+    if c.grad_norm is not None:
+        out["train/grad_norm"] = (c.steps, c.grad_norm)
+    return out
+
+
+def _fmt(x: float) -> str:
+    return "" if x is None else ("nan" if np.isnan(x) else repr(float(x)))
+
+
+def write_lightning_csv(path: str, c: Curves, hparams: dict | None = None) -> None:
+    """metrics.csv as Lightning's CSVLogger writes it: sparse rows, epoch and step columns."""
+    os.makedirs(path, exist_ok=True)
+    lines = ["epoch,lr-SGD,step,train_loss,val_acc,val_loss"]
+    vi = 0
+    for i, s in enumerate(c.steps):
+        ep = int((s - 1) // c.epoch_len)
+        lines.append(f"{ep},{_fmt(c.lr[i])},{int(s)},{_fmt(c.train_loss[i])},,")
+        if vi < c.val_steps.size and s == c.val_steps[vi]:
+            lines.append(f"{ep},,{int(s)},,{_fmt(c.val_acc[vi])},{_fmt(c.val_loss[vi])}")
+            vi += 1
+    with open(os.path.join(path, "metrics.csv"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    if hparams:
+        with open(os.path.join(path, "hparams.yaml"), "w") as fh:
+            for k, v in hparams.items():
+                fh.write(f"{k}: {v}\n")
+
+
+def write_keras_csv(path: str, c: Curves) -> None:
+    """training.log as Keras' CSVLogger writes it: one row per epoch."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    lines = ["epoch,accuracy,loss,val_accuracy,val_loss"]
+    for e, vs in enumerate(c.val_steps):
+        lo = c.steps <= vs
+        hi = c.steps > vs - c.epoch_len
+        m = float(np.nanmean(c.train_loss[lo & hi]))
+        lines.append(f"{e},{_fmt(c.train_acc[e])},{_fmt(m)},{_fmt(c.val_acc[e])},{_fmt(c.val_loss[e])}")
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def write_jsonl(path: str, c: Curves) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    vi = 0
+    with open(path, "w") as fh:
+        for i, s in enumerate(c.steps):
+            rec = {"step": int(s), "train/loss": float(c.train_loss[i]), "lr": float(c.lr[i])}
+            if c.grad_norm is not None:
+                rec["grad_norm"] = float(c.grad_norm[i])
+            fh.write(json.dumps(rec) + "\n")
+            if vi < c.val_steps.size and s == c.val_steps[vi]:
+                fh.write(json.dumps({"step": int(s), "epoch": vi, "val/loss": float(c.val_loss[vi]),
+                                     "val/acc": float(c.val_acc[vi])}) + "\n")
+                vi += 1
+
+
+def write_trainer_state(path: str, c: Curves, every: int = 10) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    hist = []
+    vi = 0
+    for i in range(every - 1, c.steps.size, every):
+        s = int(c.steps[i])
+        window = c.train_loss[i - every + 1:i + 1]
+        hist.append({"epoch": round(s / c.epoch_len, 4), "learning_rate": float(c.lr[i]),
+                     "loss": round(float(np.mean(window)), 4), "step": s})
+        while vi < c.val_steps.size and c.val_steps[vi] <= s:
+            hist.append({"epoch": round(s / c.epoch_len, 4), "eval_loss": float(c.val_loss[vi]),
+                         "eval_accuracy": float(c.val_acc[vi]), "eval_runtime": 0.1, "step": s})
+            vi += 1
+    hist.append({"epoch": round(c.steps[-1] / c.epoch_len, 4), "step": int(c.steps[-1]), "train_loss": 1.0,
+                 "train_runtime": 12.0})
+    state = {"global_step": int(c.steps[-1]), "train_batch_size": 32, "log_history": hist}
+    with open(path, "w") as fh:
+        json.dump(state, fh, indent=2, allow_nan=True)
+
+
+def write_mlflow(root: str, c: Curves, run_id: str = "0123456789abcdef") -> str:
+    run = os.path.join(root, "mlruns", "0", run_id)
+    os.makedirs(os.path.join(run, "metrics"), exist_ok=True)
+    os.makedirs(os.path.join(run, "params"), exist_ok=True)
+    with open(os.path.join(run, "meta.yaml"), "w") as fh:
+        fh.write(f"run_id: {run_id}\nstatus: 3\n")
+    with open(os.path.join(run, "metrics", "loss"), "w") as fh:
+        for s, v in zip(c.steps, c.train_loss):
+            fh.write(f"{int(1.7e12 + s * 1000)} {float(v)!r} {int(s)}\n")
+    with open(os.path.join(run, "metrics", "val_loss"), "w") as fh:
+        for s, v in zip(c.val_steps, c.val_loss):
+            fh.write(f"{int(1.7e12 + s * 1000)} {float(v)!r} {int(s)}\n")
+    with open(os.path.join(run, "params", "lr"), "w") as fh:
+        fh.write("0.001")
+    return run
