@@ -113,8 +113,8 @@ def update_ratio_off(ratios: list[Series], low: float = 1e-5, high: float = 3e-2
     name = "update_ratio_off"
     vals = [finite(s)[1] for s in ratios]
     vals = [np.abs(v[v != 0]) for v in vals if v.size]
-    if not vals or not any(v.size for v in vals):
-        return cannot(name, "update_ratio", "update/weight ratio not logged")
+    if not vals or sum(v.size for v in vals) < 5:
+        return cannot(name, "update_ratio", "update/weight ratio not logged, or fewer than 5 values")
     med = float(np.median(np.concatenate(vals)))
     m = ratios[0]
     measures = dict(median=med, log10=math.log10(med) if med > 0 else -math.inf, direction="low" if med < low else "high" if med > high else "ok")

@@ -1,0 +1,154 @@
+"""Every detector fires on a curve that has its symptom, stays quiet on one that does not,
+says 'cannot judge' on series too short to tell, and gives the same verdict on the curve x1000
+(scale-free) and with a NaN tail where that is not its subject."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import synth
+from logsleuth.detectors import REGISTRY
+from logsleuth.model import Series
+from logsleuth.roles import infer_role
+
+
+def S(name, values, steps=None):
+    v = np.asarray(values, dtype=float)
+    st = np.arange(1, v.size + 1, dtype=float) if steps is None else np.asarray(steps, dtype=float)
+    return Series(name, infer_role(name), st, v)
+
+
+def run(det, *series, ctx=None, **params):
+    spec = REGISTRY[det]
+    return spec.func(*series, ctx=ctx or {}, **{**spec.params, **params})
+
+
+H = synth.healthy(seed=1)
+TL, VL, VA = S("train/loss", H.train_loss, H.steps), S("val/loss", H.val_loss, H.val_steps), S("val/acc", H.val_acc, H.val_steps)
+
+
+def scaled(s: Series, k: float) -> Series:
+    return Series(s.metric, s.role, s.steps, s.values * k)
+
+
+def _cases():
+    """(detector, positive inputs, negative inputs, ctx)."""
+    d, o, st, sl = synth.diverging(), synth.overfitting(), synth.stuck(), synth.slow()
+    un, sp, wm, fr = synth.unshuffled(), synth.spiky(), synth.warmup_missing(), synth.frozen_eval()
+    ns = synth.nan_sudden()
+    rng = np.random.default_rng(0)
+    flat = 2.0 * np.exp(rng.normal(0, 0.01, 400))
+    delayed = np.concatenate([np.full(150, 2.3), 2.3 * np.exp(-np.arange(350) / 60) + 0.05]) * np.exp(rng.normal(0, 0.005, 500))
+    plateau = np.concatenate([2.3 - 0.7 * (1 - np.exp(-np.arange(100) / 20)), np.full(400, 1.6)]) * np.exp(rng.normal(0, 0.003, 500))
+    noisy = 1.0 * np.exp(rng.normal(0, 1.0, 600))
+    osc = 1.0 + 0.6 * np.sin(np.arange(600) * 2 * np.pi / 37) + rng.normal(0, 0.02, 600)
+    el = {"epoch_len": un.epoch_len}
+    return [
+        ("divergence", [S("loss", d.train_loss)], [TL], None),
+        ("nonfinite", [S("loss", ns.train_loss)], [TL], None),
+        ("spikes", [S("loss", sp.train_loss)], [S("loss", synth.healthy(seed=7, n=800, noise=0.1).train_loss)], None),
+        ("early_instability", [S("loss", wm.train_loss)], [TL], None),
+        ("plateau", [S("loss", plateau)], [TL], None),
+        ("no_learning", [S("loss", flat)], [TL], None),
+        ("stuck_at_chance", [S("loss", st.train_loss), S("val/acc", st.val_acc, st.val_steps)], [TL, VA], None),
+        ("slow_convergence", [S("loss", sl.train_loss)], [TL], None),
+        ("delayed_start", [S("loss", delayed)], [TL], None),
+        ("high_initial_loss", [S("loss", np.r_[40.0, 30.0, 20.0, np.full(50, 2.0)]), S("val/acc", [0.2, 0.5])], [TL, VA], None),
+        ("noisy", [S("loss", noisy)], [S("loss", flat)], None),
+        ("oscillation", [S("loss", osc)], [TL], None),
+        ("epoch_periodic", [S("loss", un.train_loss, un.steps)], [S("loss", synth.healthy(seed=6, n=960, noise=0.05).train_loss)], el),
+        ("overfitting", [S("loss", o.train_loss, o.steps), S("val/loss", o.val_loss, o.val_steps)], [TL, VL], None),
+        ("underfitting", [S("loss", sl.train_loss, sl.steps), S("val/loss", sl.val_loss, sl.val_steps)], [TL, VL], None),
+        ("val_gap", [TL, S("val/loss", H.val_loss * 3, H.val_steps)], [S("loss", sl.train_loss, sl.steps), S("val/loss", sl.val_loss, sl.val_steps)], None),
+        ("metric_frozen", [S("val/acc", fr.val_acc, fr.val_steps)], [VA], None),
+        ("lr_constant", [S("lr", np.full(50, 0.1))], [S("lr", np.geomspace(0.1, 0.001, 50))], None),
+    ]
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize("det,pos,neg,ctx", CASES, ids=[c[0] for c in CASES])
+def test_fires_on_symptom_and_quiet_without(det, pos, neg, ctx):
+    ev = run(det, *pos, ctx=ctx)
+    assert ev.fired, ev
+    assert 0 < ev.confidence <= 1 and ev.text
+    assert not run(det, *neg, ctx=ctx).fired
+
+
+SCALE_FREE = [c for c in CASES if c[0] not in ("high_initial_loss", "metric_frozen", "lr_constant", "stuck_at_chance")]
+
+
+@pytest.mark.parametrize("det,pos,neg,ctx", SCALE_FREE, ids=[c[0] for c in SCALE_FREE])
+def test_scale_free(det, pos, neg, ctx):
+    for k in (1e-3, 1e3):
+        assert run(det, *[scaled(s, k) for s in pos], ctx=ctx).fired
+        assert not run(det, *[scaled(s, k) for s in neg], ctx=ctx).fired
+
+
+@pytest.mark.parametrize("det", sorted(REGISTRY))
+def test_very_short_series_cannot_judge(det):
+    spec = REGISTRY[det]
+    one = S("train/loss", [1.0])
+    args = []
+    for inp in spec.inputs:
+        if inp.endswith("*"):
+            args.append([one])
+        elif inp.endswith("?"):
+            args.append(None)
+        else:
+            args.append(one)
+    params = dict(spec.params)
+    if det == "lr_value":
+        params["high"] = 10.0
+    ev = spec.func(*args, ctx={}, **params)
+    assert not ev.fired or det in ("vanishing_gradients", "lr_value")
+
+
+@pytest.mark.parametrize("det", ["divergence", "plateau", "slow_convergence", "spikes", "noisy", "oscillation"])
+def test_nan_tail_does_not_break_trend_detectors(det):
+    v = np.r_[H.train_loss, np.full(30, np.nan)]
+    ev = run(det, S("loss", v))
+    assert ev.fired == run(det, TL).fired
+
+
+def test_nonfinite_tells_blowup_from_sudden():
+    d = synth.diverging()
+    v = np.r_[d.train_loss, np.nan, np.nan]
+    assert run("nonfinite", S("loss", v)).measures["rise_before"] >= 10
+    assert run("nonfinite", S("loss", synth.nan_sudden().train_loss)).measures["rise_before"] < 10
+
+
+def test_gradients():
+    layers = [S(f"grad_norm/{i}", np.full(50, 10.0 ** (-2 * (5 - i)))) for i in range(6)]
+    ev = run("vanishing_gradients", layers)
+    assert ev.fired and ev.measures["layer_ratio"] < 1e-3
+    assert run("vanishing_gradients", [S("grad_norm", np.zeros(30))]).measures["zero"]
+    assert not run("vanishing_gradients", [S("grad_norm", np.full(30, 0.5))]).fired
+    boom = S("grad_norm", np.geomspace(0.1, 1e4, 100))
+    assert run("exploding_gradients", [boom]).fired
+    assert not run("exploding_gradients", [S("grad_norm", np.full(100, 0.5))]).fired
+
+
+def test_update_ratio_and_dead_units_and_reg():
+    assert run("update_ratio_off", [S("update_ratio/0", np.full(40, 1e-6))]).measures["direction"] == "low"
+    assert not run("update_ratio_off", [S("update_ratio/0", np.full(40, 1e-3))]).fired
+    assert run("dead_units", [S("zero_fraction/l1", np.linspace(0.5, 0.97, 40))]).fired
+    assert not run("dead_units", [S("zero_fraction/l1", np.full(40, 0.5))]).fired
+    assert run("regularization_dominates", S("train/reg_loss", np.full(20, 3.0)), S("train/data_loss", np.full(20, 1.0))).fired
+    assert not run("regularization_dominates", S("train/reg_loss", np.full(20, 0.1)), S("train/data_loss", np.full(20, 1.0))).fired
+
+
+def test_lr_drop_response():
+    st = np.arange(1, 401, dtype=float)
+    lr = np.where(st < 200, 0.1, 0.01)
+    loss = np.where(st < 200, 1.0, 0.4) * np.exp(np.random.default_rng(0).normal(0, 0.02, 400))
+    assert run("lr_drop_response", S("loss", loss, st), S("lr", lr, st)).fired
+    assert not run("lr_drop_response", S("loss", np.full(400, 1.0), st), S("lr", lr, st)).fired
+
+
+def test_ten_million_points_is_bearable():
+    v = 2.3 * np.exp(-np.arange(2_000_000) / 3e5) + 0.01
+    ev = run("divergence", S("loss", v))
+    assert not ev.fired
