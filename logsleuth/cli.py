@@ -70,8 +70,8 @@ def analyze(paths, fmt, output, rules, roles, fail_on, no_color, verbose) -> Non
     if output and _inside(output, paths):
         _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
     result = analyze_paths(list(paths), options)
-    explicit_bad = [p for p in paths if not os.path.exists(p) or (os.path.isfile(p) and not os.access(p, os.R_OK))]
-    explicit_bad += [d.run for d in result.diagnoses if d.status == "error" and os.path.isfile(d.run)]
+    explicit_bad = [f"{p}: no such file or directory" for p in paths if not os.path.exists(p)]
+    explicit_bad += result.explicit_errors
     text = _render(result, fmt, output, color=(not no_color and output is None and sys.stdout.isatty()), verbose=verbose)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -81,7 +81,7 @@ def analyze(paths, fmt, output, rules, roles, fail_on, no_color, verbose) -> Non
         click.echo(text, nl=False)
     if explicit_bad:
         for p in explicit_bad:
-            click.echo(f"logsleuth: cannot read {p}", err=True)
+            click.echo(f"logsleuth: {p}", err=True)
         sys.exit(2)
     if fail_on != "never":
         levels = ("warning", "critical") if fail_on == "warning" else ("critical",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,8 @@ class Options:
 class Analysis:
     diagnoses: list[Diagnosis] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    # runs given explicitly as a file on the command line that could not be read (exit code 2)
+    explicit_errors: list[str] = field(default_factory=list)
 
 
 def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
@@ -114,6 +117,10 @@ def analyze_paths(paths: list[str], options: Options | None = None) -> Analysis:
     """Discover every run under the paths and diagnose each."""
     found = discover(paths)
     out = Analysis(messages=list(found.messages))
+    explicit = {p for p in paths if os.path.isfile(p)}
     for src in found.runs:
-        out.diagnoses.append(analyze_source(src, options))
+        d = analyze_source(src, options)
+        out.diagnoses.append(d)
+        if d.status == "error" and any(f.path in explicit for f in src.files):
+            out.explicit_errors.append(d.error or src.name)
     return out

@@ -16,7 +16,7 @@ def _num(x: Any) -> Any:
     if isinstance(x, float):
         if not math.isfinite(x):
             return None
-        return round(x, 6)
+        return round(x, 4)
     return x
 
 

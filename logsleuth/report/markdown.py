@@ -9,14 +9,11 @@ import re
 from ..model import Diagnosis
 from .common import step, top_cause, worst_first
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
-
-
 def esc(s: object) -> str:
     """Text from a log made inert in Markdown (and in the HTML Markdown may embed)."""
     text = str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
+    return re.sub(r"([\\`*_\[\]|#~])", r"\\\1", text)
 
 
 def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,

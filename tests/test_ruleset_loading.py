@@ -1,0 +1,148 @@
+"""Rule files: strict loading with file:line messages, user rules that add, override and
+disable built-ins, and a generated reference that must not be stale."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import REPO
+from logsleuth.docs import explain_text, rules_markdown
+from logsleuth.errors import RuleError, UsageError
+from logsleuth.ranking import rank
+from logsleuth.model import Finding
+from logsleuth.ruleset import builtin_ruleset, load_rule_file, load_ruleset
+
+
+def _file(tmp_path, text):
+    p = tmp_path / "my_rules.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+GOOD = """schema: 1
+rules:
+  - id: my.flat
+    title: Flat loss
+    symptom: no_learning
+    severity: warning
+    metrics: {loss: train_loss}
+    detect:
+      all:
+        - {detector: no_learning, series: loss, params: {tol: 1.0e-3}}
+    causes:
+      - {id: lr_too_low, weight: 0.7}
+"""
+
+
+def test_good_file_loads(tmp_path):
+    rules = load_rule_file(_file(tmp_path, GOOD))
+    assert rules[0].id == "my.flat" and rules[0].detect["all"][0]["params"]["tol"] == 0.001
+
+
+@pytest.mark.parametrize("mutation,expect", [
+    (("severity: warning", "severity: loud"), ":6: rule my.flat: severity 'loud' is not one of critical, warning, info"),
+    (("detector: no_learning", "detector: no_lerning"), "did you mean 'no_learning'"),
+    (("params: {tol: 1.0e-3}", "params: {tolerance: 1.0e-3}"), "has no parameter 'tolerance'"),
+    (("{id: lr_too_low, weight: 0.7}", "{id: lr_to_low, weight: 0.7}"), "unknown cause 'lr_to_low' (did you mean 'lr_too_low'?)"),
+    (("{id: lr_too_low, weight: 0.7}", "{id: lr_too_low, weight: 7}"), "weight 7 must be a number in [-1, 1]"),
+    (("symptom: no_learning", "symptom: no_learnin"), "unknown symptom 'no_learnin'"),
+    (("title: Flat loss", "title: Flat loss\n    titel: x"), "unknown key 'titel'"),
+    (("title: Flat loss", "title: Flat loss\n    title: again"), "duplicate key 'title'"),
+    (("severity: warning", "severity: warning\n    enabled: yes"), "ambiguous value 'yes'"),
+    (("series: loss", "series: los"), "series 'los' is not declared"),
+    (("schema: 1", "schema: 2"), "'schema' must be 1"),
+])
+def test_errors_name_file_line_and_choices(tmp_path, mutation, expect):
+    path = _file(tmp_path, GOOD.replace(*mutation))
+    with pytest.raises(RuleError) as exc:
+        load_rule_file(path)
+    text = str(exc.value)
+    assert path in text and expect in text, text
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    bad = GOOD.replace("severity: warning", "severity: loud").replace("detector: no_learning", "detector: nope")
+    with pytest.raises(RuleError) as exc:
+        load_rule_file(_file(tmp_path, bad))
+    assert len(exc.value.problems) == 2
+
+
+def test_invalid_yaml_points_at_line(tmp_path):
+    with pytest.raises(RuleError) as exc:
+        load_rule_file(_file(tmp_path, "schema: 1\nrules:\n  - id: [unclosed\n"))
+    assert ":4:" in str(exc.value) or ":3:" in str(exc.value)
+
+
+def test_user_rules_add_override_and_disable(tmp_path):
+    user = GOOD + """  - id: divergence.loss-rises
+    title: my divergence
+    symptom: divergence
+    severity: info
+    metrics: {loss: train_loss}
+    detect:
+      all:
+        - {detector: divergence, series: loss, params: {min_ratio: 10.0}}
+disable: [spikes.loss]
+"""
+    rs = load_ruleset([_file(tmp_path, user)])
+    ids = {r.id: r for r in rs.rules}
+    assert "my.flat" in ids and "spikes.loss" not in ids
+    assert ids["divergence.loss-rises"].severity == "info"
+    assert rs.version != builtin_ruleset().version
+
+
+def test_disable_unknown_id_is_an_error(tmp_path):
+    with pytest.raises(RuleError) as exc:
+        load_ruleset([_file(tmp_path, "schema: 1\nrules: []\ndisable: [spikes.los]\n")])
+    assert "did you mean 'spikes.loss'" in str(exc.value)
+
+
+def test_builtin_rules_reference_known_ids():
+    rs = builtin_ruleset()
+    assert len(rs.rules) >= 30
+    for r in rs.rules:
+        assert r.docs.get("summary") and r.docs.get("why"), r.id
+        for c in r.causes:
+            assert c["id"] in rs.causes, (r.id, c["id"])
+
+
+def test_rule_reference_is_not_stale():
+    path = os.path.join(REPO, "docs", "rules.md")
+    assert os.path.isfile(path), "run: logsleuth rules docs -o docs/rules.md"
+    with open(path, encoding="utf-8") as fh:
+        assert fh.read() == rules_markdown(), "docs/rules.md is stale: run logsleuth rules docs -o docs/rules.md"
+
+
+def test_explain():
+    assert "Learning rate too high" in explain_text("lr_too_high")
+    assert "divergence.loss-rises" in explain_text("divergence")
+    with pytest.raises(UsageError) as exc:
+        explain_text("lr_to_high")
+    assert "lr_too_high" in str(exc.value)
+
+
+def _f(rule, causes, conf=1.0, severity="warning"):
+    return Finding(rule, "plateau", severity, "loss", conf, 0, 1, "", tuple(causes))
+
+
+def test_ranking_noisy_or_order_independent_with_evidence_against():
+    rs = builtin_ruleset()
+    fs = [_f("a", [("lr_too_high", 0.5)]), _f("b", [("lr_too_high", 0.5), ("model_too_small", 0.6)]),
+          _f("c", [("model_too_small", -0.5)])]
+    h1, c1 = rank(fs, rs)
+    h2, c2 = rank(list(reversed(fs)), rs)
+    assert [(c.id, c.score) for c in c1] == [(c.id, c.score) for c in c2]
+    scores = {c.id: c.score for c in c1}
+    assert scores["lr_too_high"] == pytest.approx(0.75)
+    assert scores["model_too_small"] == pytest.approx(0.3)
+    assert h1 == "warning" and c1[0].id == "lr_too_high"
+
+
+def test_ranking_healthy_and_ties():
+    rs = builtin_ruleset()
+    health, causes = rank([_f("a", [("lr_too_high", 0.2)], severity="info")], rs)
+    assert health == "healthy" and causes[0].id == "healthy"
+    _, causes = rank([_f("a", [("model_too_small", 0.5), ("lr_too_low", 0.5)])], rs)
+    assert [c.id for c in causes] == ["lr_too_low", "model_too_small"]
