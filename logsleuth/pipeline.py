@@ -77,28 +77,26 @@ def plot_curves(series: dict[str, Series], points: int = 1500) -> dict[str, tupl
 
 
 def decimate(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most about `points` points: per bucket the minimum and the maximum, in step order;
-    non-finite values are kept (they are evidence)."""
+    """At most about `points` points: per bucket the minimum and the maximum, in step order, so
+    spikes survive; the first non-finite value of each bucket is kept too (it is evidence)."""
     n = values.size
     if n <= points:
         return steps, values
     buckets = max(1, points // 2)
-    edges = np.linspace(0, n, buckets + 1).astype(int)
-    keep = []
-    filled = np.where(np.isfinite(values), values, np.nan)
-    for a, b in zip(edges[:-1], edges[1:]):
-        if b <= a:
-            continue
-        seg = filled[a:b]
-        if np.all(np.isnan(seg)):
-            keep.append(a)
-            continue
-        i, j = int(np.nanargmin(seg)) + a, int(np.nanargmax(seg)) + a
-        keep += sorted({i, j})
-        bad = np.nonzero(~np.isfinite(values[a:b]))[0]
-        if bad.size:
-            keep.append(int(bad[0]) + a)
-    idx = np.unique(np.asarray(keep, dtype=int))
+    size = int(np.ceil(n / buckets))
+    pad = buckets * size - n
+    finite = np.isfinite(values)
+    lo = np.where(finite, values, np.inf)
+    hi = np.where(finite, values, -np.inf)
+    lo = np.r_[lo, np.full(pad, np.inf)].reshape(buckets, size)
+    hi = np.r_[hi, np.full(pad, -np.inf)].reshape(buckets, size)
+    bad = np.r_[~finite, np.zeros(pad, bool)].reshape(buckets, size)
+    base = np.arange(buckets) * size
+    keep = [base + lo.argmin(axis=1), base + hi.argmax(axis=1)]
+    has_bad = bad.any(axis=1)
+    keep.append((base + bad.argmax(axis=1))[has_bad])
+    idx = np.unique(np.concatenate(keep))
+    idx = idx[idx < n]
     return steps[idx], values[idx]
 
 

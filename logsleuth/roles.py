@@ -131,13 +131,27 @@ def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | Non
 
 def build_series(run: RunData, overrides: list[tuple[str, Role]] | None = None) -> dict[str, Series]:
     """Every metric of a run as a sorted Series with its role."""
-    roles = assign_roles(run.table["metric"].unique(), overrides)
+    t = run.table
+    if t.empty:
+        return {}
+    codes, names = pd.factorize(t["metric"], sort=False)
+    order = np.argsort(codes, kind="stable")  # a no-op copy when load_run already sorted by metric
+    codes = codes[order]
+    steps = t["step"].to_numpy(dtype=float)[order]
+    values = t["value"].to_numpy(dtype=float)[order]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.r_[0, bounds]
+    ends = np.r_[bounds, codes.size]
+    roles = assign_roles([str(n) for n in names], overrides)
     out: dict[str, Series] = {}
-    for metric, grp in run.table.groupby("metric", sort=True):
-        g = grp.sort_values("step", kind="stable")
-        out[str(metric)] = Series(str(metric), roles[str(metric)], g["step"].to_numpy(dtype=float),
-                                  g["value"].to_numpy(dtype=float))
-    return out
+    for a, b in zip(starts, ends):
+        name = str(names[codes[a]])
+        st, v = steps[a:b], values[a:b]
+        if st.size > 1 and np.any(np.diff(st) < 0):
+            o = np.argsort(st, kind="stable")
+            st, v = st[o], v[o]
+        out[name] = Series(name, roles[name], st, v)
+    return dict(sorted(out.items()))
 
 
 def _plainness(name: str) -> int:

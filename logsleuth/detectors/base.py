@@ -17,6 +17,7 @@ from scipy.ndimage import median_filter
 from ..model import Evidence, Series
 
 MAX_POINTS = 20_000  # trend detectors work on bucket medians above this
+EXACT_TREND_POINTS = 50_000  # below this a wide rolling median is cheap enough to be exact
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,20 @@ def ramp(x: float, lo: float, hi: float) -> float:
     return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
 
 
+_FINITE_CACHE: dict[int, tuple[Series, np.ndarray, np.ndarray]] = {}
+
+
 def finite(s: Series) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and values of the finite points (cached for the last few series: many detectors ask)."""
+    hit = _FINITE_CACHE.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1], hit[2]
     ok = np.isfinite(s.values)
-    return s.steps[ok], s.values[ok]
+    out = (s.steps, s.values) if ok.all() else (s.steps[ok], s.values[ok])
+    if len(_FINITE_CACHE) > 64:
+        _FINITE_CACHE.clear()
+    _FINITE_CACHE[id(s)] = (s, out[0], out[1])
+    return out
 
 
 def bucket(steps: np.ndarray, values: np.ndarray, n: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +134,23 @@ def smooth(x: np.ndarray, frac: float = 0.05, min_window: int = 3) -> np.ndarray
     if w < 3:
         return x.copy()
     return median_filter(x, size=w, mode="nearest")
+
+
+def coarse_trend(x: np.ndarray, window: int) -> np.ndarray:
+    """A rolling-median-like trend in O(n): medians of consecutive blocks of `window` points,
+    linearly interpolated back to every point (for long series where a true rolling median with
+    a wide window would cost n x window)."""
+    n = x.size
+    window = max(1, int(window))
+    if window <= 1 or n < 2 * window or n <= EXACT_TREND_POINTS:
+        return median_filter(x, size=max(1, window | 1), mode="nearest")
+    m = n // window * window
+    meds = np.median(x[:m].reshape(-1, window), axis=1)
+    centers = np.arange(meds.size) * window + (window - 1) / 2.0
+    if m < n:
+        meds = np.r_[meds, np.median(x[m:])]
+        centers = np.r_[centers, (m + n - 1) / 2.0]
+    return np.interp(np.arange(n, dtype=float), centers, meds)
 
 
 def level(x: np.ndarray, a: float, b: float) -> float:

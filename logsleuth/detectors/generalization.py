@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str, transform
+from .base import bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str, transform
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -23,7 +23,7 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     falling; reports the step of the best validation loss (where to stop)."""
     name = "overfitting"
     vs, vv = finite(val)
-    ts, tv = finite(train)
+    ts, tv = bucket(*finite(train))
     if vv.size < 5 or tv.size < 5:
         return cannot(name, val.metric, f"{val.metric}/{train.metric}: fewer than 5 points")
     if not (np.all(vv > 0) and np.all(tv > 0)):
@@ -55,8 +55,8 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
     """The validation metric is far worse than the training one and the gap widens.  For
     accuracies the gap is in points (train - val); for losses it is the ratio val / train."""
     name = "generalization_gap"
-    vs, vv = finite(val)
-    ts, tv = finite(train)
+    vs, vv = bucket(*finite(val))
+    ts, tv = bucket(*finite(train))
     if vv.size < 4 or tv.size < 4:
         return cannot(name, val.metric, "fewer than 4 points")
     higher = val.role.direction == "higher"
@@ -92,8 +92,8 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
 def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: dict | None = None) -> Evidence:
     """Validation loss rises while validation accuracy holds or rises: over-confident predictions."""
     name = "val_loss_up_acc_up"
-    ls, lv = finite(loss)
-    as_, av = finite(acc)
+    ls, lv = bucket(*finite(loss))
+    as_, av = bucket(*finite(acc))
     if lv.size < 5 or av.size < 5 or np.any(lv <= 0):
         return cannot(name, loss.metric, "fewer than 5 positive points")
     s = smooth(np.log(lv), 0.1)
@@ -118,8 +118,8 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     room to fit always ends with its training loss clearly below validation; no gap at a high
     level means capacity, regularisation or optimisation limit it."""
     name = "underfitting"
-    ts, tv = finite(train)
-    vs, vv = finite(val)
+    ts, tv = bucket(*finite(train))
+    vs, vv = bucket(*finite(val))
     if tv.size < 5 or vv.size < 3 or np.any(tv <= 0) or np.any(vv <= 0):
         return cannot(name, train.metric, "fewer than 5 positive points")
     x = np.log(tv)
@@ -138,8 +138,8 @@ def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None
     """Validation loss ends at least `min_ratio` x the training loss: the model fits the
     training set better than held-out data (the normal state of a model with capacity)."""
     name = "val_gap"
-    ts, tv = finite(train)
-    vs, vv = finite(val)
+    ts, tv = bucket(*finite(train))
+    vs, vv = bucket(*finite(val))
     if tv.size < 3 or vv.size < 2 or np.any(tv <= 0) or np.any(vv <= 0):
         return cannot(name, val.metric, "fewer than 3 positive points")
     ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(np.log(tv), 0.85, 1.0))

@@ -9,8 +9,8 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, detector, finite, fire, fmt, level, mad, quiet, ramp, smooth,
-                   step_str, transform)
+from .base import (bucket, cannot, coarse_trend, detector, finite, fire, fmt, level, mad, quiet, ramp,
+                   smooth, step_str, transform)
 
 
 @detector("nonfinite", ("series",), "nan_inf")
@@ -54,18 +54,12 @@ def _spike_events(x: np.ndarray, k: float, min_jump: float, window: int) -> tupl
     thr = max(k * scale, min_jump)
     hot = r > thr
     events: list[tuple[int, int, float]] = []
-    i = 0
-    n = x.size
-    while i < n:
-        if hot[i]:
-            j = i
-            while j + 1 < n and hot[j + 1]:
-                j += 1
+    if hot.any():
+        edges = np.diff(np.r_[0, hot.astype(np.int8), 0])
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+        for i, j in zip(starts, ends):
             if j - i + 1 <= window // 2:  # isolated: it falls back (a level shift would persist)
-                events.append((i, j, float(np.max(r[i:j + 1]))))
-            i = j + 1
-        else:
-            i += 1
+                events.append((int(i), int(j), float(np.max(r[i:j + 1]))))
     return events, r
 
 
@@ -141,7 +135,7 @@ def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -
     if v.size < 30:
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, 30 needed")
     half = v[v.size // 2:]
-    trend = median_filter(half, size=max(5, (half.size // 10) | 1), mode="nearest")
+    trend = coarse_trend(half, max(5, half.size // 10))
     base = float(np.median(np.abs(trend))) or 1e-12
     rel = mad(half - trend) / base
     measures = dict(rel_noise=rel)
@@ -190,7 +184,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     st, v = bucket(st, v, 200_000)
     x, kind = transform(v)
     xu, h = _uniform(st, x)
-    trend = median_filter(xu, size=max(5, (xu.size // 8) | 1), mode="nearest")
+    trend = coarse_trend(xu, max(5, xu.size // 8))
     r = xu - trend
     f, p = periodogram(r, detrend="constant")
     ok = (f > 0) & (f <= 0.25) & (f >= min_cycles / r.size)
@@ -229,7 +223,7 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None
     lag = int(round(epoch_len / h))
     if lag < 4 or xu.size < 3 * lag:
         return cannot(name, series.metric, f"{series.metric}: fewer than 3 epochs of {lag} points")
-    trend = median_filter(xu, size=(2 * lag + 1), mode="nearest")
+    trend = coarse_trend(xu, 2 * lag + 1)
     r = xu - trend
     a1 = _acf(r, lag)
     d = max(2, lag // 8)

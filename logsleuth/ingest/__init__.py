@@ -98,6 +98,7 @@ def load_run(src: RunSource) -> RunData:
     if table.empty:
         raise InputError(src.name, "no scalar values found in " + ", ".join(os.path.basename(f.path) for f in src.files))
     table = table.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)[list(TIDY_COLUMNS)]
+    table["metric"] = table["metric"].astype("category")  # one string per metric, not per point
     return RunData(
         name=src.name,
         path=src.directory,
