@@ -51,15 +51,17 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format [default: terminal; with -o, from the file's extension].")
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False),
+              help="Write the report to FILE (repeatable: -o r.html -o r.md writes both from one analysis).")
 @click.option("--rules", "rules", multiple=True, help="Extra rule file or directory (repeatable); same ids override.")
 @click.option("--roles", type=click.Path(dir_okay=False), help="YAML mapping of metric name/glob to role.")
 @click.option("--fail-on", type=click.Choice(["never", "warning", "critical"]), default="never", show_default=True,
               help="Exit 1 when a run reaches this health.")
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also when stdout is not a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Every symptom, skipped rule and warning.")
-def analyze(paths, fmt, output, rules, roles, fail_on, no_color, verbose) -> None:
+def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
     from .pipeline import analyze_paths
 
@@ -67,18 +69,33 @@ def analyze(paths, fmt, output, rules, roles, fail_on, no_color, verbose) -> Non
         options = _options(rules, roles)
     except (RuleError, UsageError) as exc:
         _fail(str(exc))
-    if output and _inside(output, paths):
-        _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
+    for output in outputs:
+        if _inside(output, paths):
+            _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
+        parent = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+            _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
+    targets = [(o, _format_of(o, fmt if len(outputs) == 1 else None)) for o in outputs] or [(None, fmt or "terminal")]
     result = analyze_paths(list(paths), options)
     explicit_bad = [f"{p}: no such file or directory" for p in paths if not os.path.exists(p)]
     explicit_bad += result.explicit_errors
-    text = _render(result, fmt, output, color=(not no_color and output is None and sys.stdout.isatty()), verbose=verbose)
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    pngs = None
+    if any(f in ("html", "markdown") and o for o, f in targets):
+        from .report.plots import render_all
+
+        pngs = render_all(result.diagnoses)
+    for output, f in targets:
+        text = _render(result, f, output, pngs, color=(not no_color and output is None and sys.stdout.isatty()),
+                       verbose=verbose)
+        if output:
+            try:
+                with open(output, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            except OSError as exc:
+                _fail(f"{output}: cannot write: {exc.strerror or exc}")
+            click.echo(f"wrote {output}", err=True)
+        else:
+            click.echo(text, nl=False)
     if explicit_bad:
         for p in explicit_bad:
             click.echo(f"logsleuth: {p}", err=True)
@@ -89,22 +106,36 @@ def analyze(paths, fmt, output, rules, roles, fail_on, no_color, verbose) -> Non
             sys.exit(1)
 
 
-def _render(result, fmt: str, output: str | None, color: bool, verbose: bool) -> str:
+_EXT = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".json": "json",
+        ".txt": "terminal", ".log": "terminal"}
+
+
+def _format_of(output: str, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    return _EXT.get(os.path.splitext(output)[1].lower(), "terminal")
+
+
+def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool, verbose: bool) -> str:
     from .report import to_json, to_markdown, to_terminal
 
     if fmt == "json":
         return to_json(result.diagnoses, result.messages)
     if fmt == "markdown":
-        plots = None
-        if output:
+        links = None
+        if output and pngs:
             from .report.plots import write_plot_files
 
-            plots = write_plot_files(result, output)
-        return to_markdown(result.diagnoses, result.messages, plots)
+            links = write_plot_files(pngs, output)
+        return to_markdown(result.diagnoses, result.messages, links)
     if fmt == "html":
         from .report.html import to_html
 
-        return to_html(result)
+        if pngs is None:
+            from .report.plots import render_all
+
+            pngs = render_all(result.diagnoses)
+        return to_html(result, pngs)
     return to_terminal(result.diagnoses, result.messages, color=color, verbose=verbose)
 
 

@@ -9,7 +9,6 @@ import html
 
 from .. import __version__
 from .common import step, top_cause, worst_first
-from .plots import png_bytes
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:1rem;max-width:1100px;margin:auto;color:#222}
@@ -17,8 +16,8 @@ h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-top:1px solid #d
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #eee;padding:.3rem .4rem;text-align:left;vertical-align:top}
 th{cursor:pointer;background:#fafafa}.critical{color:#b00020;font-weight:600}.warning{color:#b36b00;font-weight:600}
 .healthy{color:#2e7d32}.error{color:#6a1b9a;font-weight:600}img{max-width:100%;height:auto}
-.run{display:flex;flex-wrap:wrap;gap:1rem}.run .plot{flex:1 1 520px;min-width:0}.run .causes{flex:1 1 320px;min-width:0}
-.ev{color:#555;font-size:.85rem}.small{font-size:.8rem;color:#666}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0}
+.run{display:flex;flex-wrap:wrap;gap:1rem}.run .plot{flex:1 1 520px;min-width:0;max-width:100%}.run .causes{flex:1 1 300px;min-width:0}
+.ev{color:#555;font-size:.85rem}.tw{overflow-x:auto;max-width:100%}td{overflow-wrap:anywhere}.small{font-size:.8rem;color:#666}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0}
 @media (max-width:600px){body{padding:.5rem}td,th{font-size:.8rem}}
 """
 
@@ -40,37 +39,38 @@ def e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def to_html(result, plots: bool = True) -> str:
+def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
+    """The page; `pngs` maps run names to plot images (see plots.render_all)."""
     diags = worst_first(result.diagnoses)
+    pngs = pngs or {}
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
            "<title>logsleuth report</title>", f"<style>{_CSS}</style></head><body>",
            f"<h1>logsleuth report</h1><p class=small>{len(diags)} run(s) · logsleuth {e(__version__)}</p>"]
     out.append('<input id="filter" placeholder="filter runs" style="display:none" aria-label="filter runs">')
-    out.append('<table id="overview"><thead><tr><th>run</th><th>health</th><th>first cause</th><th>score</th></tr></thead><tbody>')
+    out.append('<div class="tw"><table id="overview"><thead><tr><th>run</th><th>health</th><th>first cause</th><th>score</th></tr></thead><tbody>')
     for i, d in enumerate(diags):
         h = "error" if d.status == "error" else d.health
         score = d.causes[0].score if d.status == "ok" and d.causes and d.health != "healthy" else 0.0
         out.append(f'<tr><td><a href="#run{i}">{e(d.run)}</a></td><td class="{h}" data-v="{_RANK[h]}">{h}</td>'
                    f"<td>{e(top_cause(d))}</td><td>{score:.2f}</td></tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     for i, d in enumerate(diags):
-        out.append(_run(i, d, plots))
+        out.append(_run(i, d, pngs.get(d.run)))
     for m in result.messages:
         out.append(f"<p class=small>note: {e(m)}</p>")
     out.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(out) + "\n"
 
 
-def _run(i: int, d, plots: bool) -> str:
+def _run(i: int, d, png: bytes | None) -> str:
     h = "error" if d.status == "error" else d.health
     parts = [f'<h2 id="run{i}">{e(d.run)} <span class="{h}">{h}</span></h2>']
     if d.status == "error":
         parts.append(f"<p>{e(d.error)}</p>")
         return "\n".join(parts)
     parts.append('<div class="run"><div class="plot">')
-    png = png_bytes(d) if plots else None
     if png:
         parts.append(f'<img alt="curves of {e(d.run)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
     parts.append("</div><div class=\"causes\">")
@@ -85,11 +85,11 @@ def _run(i: int, d, plots: bool) -> str:
         parts.append("</ol>")
     parts.append("</div></div>")
     if d.symptoms:
-        parts.append("<table><thead><tr><th>symptom</th><th>severity</th><th>metric</th><th>steps</th><th>evidence</th></tr></thead><tbody>")
+        parts.append("<div class=\"tw\"><table><thead><tr><th>symptom</th><th>severity</th><th>metric</th><th>steps</th><th>evidence</th></tr></thead><tbody>")
         for f in d.symptoms:
             parts.append(f'<tr><td>{e(f.symptom)}</td><td class="{f.severity}">{f.severity}</td><td>{e(f.metric)}</td>'
                          f"<td>{step(f.start_step)}-{step(f.end_step)}</td><td class=ev>{e(f.evidence)}</td></tr>")
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
     metrics = ", ".join(f"{e(m.metric)} ({e(m.role)}, {m.points})" for m in d.metrics)
     parts.append(f"<p class=small>metrics: {metrics}</p>")
     if d.skipped:

@@ -1,0 +1,82 @@
+"""The HTML report opened in headless Chromium (Debian's `chromium`; .ci/run installs it):
+it loads with no console errors and no network requests, the screenshot is not blank, a
+hostile tag name shows as text and not as an element, and the overview filter works.
+Skipped only outside CI when Chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from logsleuth.pipeline import analyze_paths
+from logsleuth.report.html import to_html
+from logsleuth.report.plots import render_all
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _need_browser():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        if IN_CI:
+            pytest.fail("playwright is not installed (pip install '.[test]')")
+        pytest.skip("playwright not installed")
+    if not CHROMIUM:
+        if IN_CI:
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium not installed")
+
+
+def test_html_report_in_headless_chromium(tmp_path):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    from writers import write_tensorboard
+
+    logs = tmp_path / "logs"
+    shutil.copytree(os.path.join(REPO, "sample_logs"), logs / "samples")
+    st = np.arange(80, dtype=float)
+    write_tensorboard(str(logs / f"run {HOSTILE}"), {f"loss/{HOSTILE}": (st, 2 * np.exp(-st / 20) + 0.1),
+                                                     "val/acc": (st[::10], np.linspace(0.1, 0.9, 8))})
+    page_path = tmp_path / "report.html"
+    res = analyze_paths([str(logs)])
+    page_path.write_text(to_html(res, render_all(res.diagnoses)), encoding="utf-8")
+
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.goto(page_path.as_uri(), wait_until="load")
+        shot = page.screenshot(full_page=False)
+        assert page.locator("img[src='x']").count() == 0
+        assert HOSTILE in page.inner_text("body")
+        rows = page.locator("#overview tbody tr")
+        total = rows.count()
+        page.fill("#filter", "keras")
+        visible = sum(1 for i in range(total) if rows.nth(i).is_visible())
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(page_path.as_uri(), wait_until="load")
+        wide = phone.evaluate("document.documentElement.scrollWidth")
+        browser.close()
+    assert errors == []
+    assert requests == []
+    assert total == 8 and visible == 1
+    assert wide <= 400, f"page is {wide}px wide on a 390px phone"
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(io.BytesIO(shot), format="png")
+    assert img.std() > 0.05, "screenshot is blank"
