@@ -28,6 +28,9 @@ def read_csv_log(path: str) -> ReadResult:
     if not text.strip():
         raise InputError(path, "empty file")
     sep = "\t" if path.lower().endswith(".tsv") or _looks_tab_separated(text) else ","
+    df = _fast_frame(text, sep, path, warnings)
+    if df is not None:
+        return _finish(df, path, warnings)
     rows, bad = _split_rows(text, sep)
     if bad:
         lines = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
@@ -46,6 +49,37 @@ def read_csv_log(path: str) -> ReadResult:
     body = [r[:width] + [""] * (width - len(r)) for r in body]
     df = pd.DataFrame(body, columns=header, dtype=object)
     df = df.replace({"": None})
+    return _finish(df, path, warnings)
+
+
+def _fast_frame(text: str, sep: str, path: str, warnings: list[str]) -> pd.DataFrame | None:
+    """pandas' C parser for well-formed files (most of them); None sends the file to the
+    tolerant row-by-row path.  Empty cells are absent values; 'nan'/'inf' stay words until
+    coercion, so a written NaN is kept as evidence."""
+    first, _, rest = text.partition("\n")
+    if not first.strip() or not rest.strip():
+        return None
+    try:
+        header = next(csv.reader([first], delimiter=sep, skipinitialspace=True))
+    except (csv.Error, StopIteration):
+        return None
+    header = [h.strip() for h in header]
+    if not any(header):
+        return None
+    names, dup_warn = _dedupe_header(header, path)
+    try:
+        df = pd.read_csv(io.StringIO(rest), sep=sep, header=None, names=names, skipinitialspace=True, engine="c",
+                         keep_default_na=False, na_values=[""], low_memory=False, on_bad_lines="error", index_col=False)
+    except (ValueError, pd.errors.ParserError, csv.Error):
+        return None
+    if not text.endswith("\n") and len(df) and df.iloc[-1].isna().any() and df.iloc[-1].notna().any():
+        warnings.append(f"{path}:{len(df) + 1}: last line is incomplete (a crashed job?); its missing cells are ignored")
+    warnings += dup_warn
+    return df
+
+
+def _finish(df: pd.DataFrame, path: str, warnings: list[str]) -> ReadResult:
+    header = [str(c) for c in df.columns]
     if df.empty:
         warnings.append(f"{path}: header only, no data rows")
         return ReadResult(empty_table(), warnings=warnings, fmt="csv")
