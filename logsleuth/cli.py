@@ -61,7 +61,8 @@ def main() -> None:
               help="Exit 1 when a run reaches this health.")
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also when stdout is not a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Every symptom, skipped rule and warning.")
-def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores].")
+def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
     from .pipeline import analyze_paths
 
@@ -76,14 +77,14 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose) -> No
         if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
     targets = [(o, _format_of(o, fmt if len(outputs) == 1 else None)) for o in outputs] or [(None, fmt or "terminal")]
-    result = analyze_paths(list(paths), options)
+    result = analyze_paths(list(paths), options, jobs=jobs)
     explicit_bad = [f"{p}: no such file or directory" for p in paths if not os.path.exists(p)]
     explicit_bad += result.explicit_errors
     pngs = None
     if any(f in ("html", "markdown") and o for o, f in targets):
         from .report.plots import render_all
 
-        pngs = render_all(result.diagnoses)
+        pngs = render_all(result.diagnoses, jobs=jobs)
     for output, f in targets:
         text = _render(result, f, output, pngs, color=(not no_color and output is None and sys.stdout.isatty()),
                        verbose=verbose)

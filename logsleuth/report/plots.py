@@ -31,85 +31,118 @@ def _varies(v: np.ndarray) -> bool:
     return f.size > 1 and float(np.max(f)) != float(np.min(f))
 
 
-def figure(d: Diagnosis, width: float = 8.0):
-    """A matplotlib Figure for one run, or None when it has nothing to plot."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator, NullLocator
+class _Template:
+    """One figure per layout, kept per process: axes and their tick artists are built once
+    (the costly part of a matplotlib figure) and each run only swaps data in."""
 
-    c = d.curves
-    if not c:
-        return None
-    has_acc = any(k in c for k in ("train_accuracy", "val_accuracy", "val_score"))
-    fig = Figure(figsize=(width, 5.0 if has_acc else 3.3), dpi=80)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2 if has_acc else 1, 1, sharex=True, squeeze=False,
-                        gridspec_kw={"height_ratios": [2, 1] if has_acc else [1]})
-    ax = axes[0][0]
-    ys = []
-    for role, style in (("train_loss", dict(lw=0.7, color="#1f77b4")),
-                        ("val_loss", dict(lw=1.4, color="#d62728", marker=".", ms=3))):
-        if role in c:
-            name, st, v = c[role]
-            ax.plot(st, np.where(np.isfinite(v), v, np.nan), label=name, **style)
-            ys.append(v)
-            bad = ~np.isfinite(v)
-            if bad.any():
-                ax.axvline(st[np.argmax(bad)], color="#9467bd", ls=":", lw=1)
-    if ys and _log_ok(np.concatenate(ys)):
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(NullLocator())
-    ax.set_ylabel("loss")
-    lr_note = ""
-    if "lr" in c:
-        name, st, v = c["lr"]
-        if _varies(v):
-            ax2 = ax.twinx()
-            ax2.plot(st, v, color="#2ca02c", lw=0.8, alpha=0.6)
-            if _log_ok(v):
-                ax2.set_yscale("log")
-                ax2.yaxis.set_minor_locator(NullLocator())
-            ax2.set_ylabel(name, color="#2ca02c")
-        else:
-            f = v[np.isfinite(v)]
-            lr_note = f"{name} constant {f[0]:.3g}" if f.size else ""
-    for i, f in enumerate(d.symptoms):
-        if f.start_step is None or f.end_step is None:
-            continue
-        col = _SEV_COLOR.get(f.severity, "#7f7f7f")
-        a, b = f.start_step, max(f.end_step, f.start_step)
-        for row in axes:
-            row[0].axvspan(a, b if b > a else a + 1e-9, color=col, alpha=0.08 if f.severity == "info" else 0.15, lw=0)
-        ax.annotate(f.symptom, xy=(a, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -10 - 10 * (i % 4)),
-                    textcoords="offset points", fontsize=7, color=col)
-    ax.legend(loc="upper right", fontsize=7, title=lr_note or None, title_fontsize=7)
-    ax.xaxis.set_major_locator(MaxNLocator(6))
-    bottom = ax
-    if has_acc:
-        ax3 = axes[1][0]
-        for role, style in (("train_accuracy", dict(lw=0.8)), ("val_accuracy", dict(lw=1.2, marker=".", ms=3)),
-                            ("val_score", dict(lw=1.2, ls="--"))):
+    def __init__(self, has_acc: bool, width: float = 8.0) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(width, 5.0 if has_acc else 3.3), dpi=80)
+        FigureCanvasAgg(self.fig)
+        axes = self.fig.subplots(2 if has_acc else 1, 1, sharex=True, squeeze=False,
+                                 gridspec_kw={"height_ratios": [2, 1] if has_acc else [1]})
+        self.ax = axes[0][0]
+        self.acc_ax = axes[1][0] if has_acc else None
+        self.lr_ax = self.ax.twinx()
+        self.ax.set_ylabel("loss")
+        self.lines = {
+            "train_loss": self.ax.plot([], [], lw=0.7, color="#1f77b4")[0],
+            "val_loss": self.ax.plot([], [], lw=1.4, color="#d62728", marker=".", ms=3)[0],
+            "lr": self.lr_ax.plot([], [], color="#2ca02c", lw=0.8, alpha=0.6)[0],
+        }
+        if self.acc_ax is not None:
+            self.acc_ax.set_ylabel("accuracy / score")
+            self.lines.update({
+                "train_accuracy": self.acc_ax.plot([], [], lw=0.8, color="#1f77b4")[0],
+                "val_accuracy": self.acc_ax.plot([], [], lw=1.2, marker=".", ms=3, color="#d62728")[0],
+                "val_score": self.acc_ax.plot([], [], lw=1.2, ls="--", color="#9467bd")[0],
+            })
+        (self.acc_ax or self.ax).set_xlabel("step")
+        self.title = self.fig.suptitle("", fontsize=9)
+        self.extra: list = []
+
+    def draw(self, d: Diagnosis) -> bytes:
+        from matplotlib.ticker import MaxNLocator, NullLocator
+
+        for a in self.extra:
+            a.remove()
+        self.extra = []
+        c = d.curves
+        shown = []
+        for role, line in self.lines.items():
             if role in c:
                 name, st, v = c[role]
-                ax3.plot(st, v, label=name, **style)
-        ax3.set_ylabel("accuracy / score")
-        ax3.yaxis.set_major_locator(MaxNLocator(4))
-        ax3.legend(loc="lower right", fontsize=7)
-        bottom = ax3
-    bottom.set_xlabel("step")
-    fig.suptitle(d.run if len(d.run) <= 90 else "..." + d.run[-87:], fontsize=9)
-    fig.subplots_adjust(left=0.09, right=0.88 if "lr" in c and not lr_note else 0.97, top=0.91,
-                        bottom=0.1 if has_acc else 0.14, hspace=0.08)
-    return fig
+                line.set_data(st, np.where(np.isfinite(v), v, np.nan))
+                line.set_label(name)
+                line.set_visible(True)
+                shown.append(role)
+            else:
+                line.set_data([], [])
+                line.set_visible(False)
+        ys = [c[r][2] for r in ("train_loss", "val_loss") if r in c]
+        self.ax.set_yscale("log" if ys and _log_ok(np.concatenate(ys)) else "linear")
+        self.ax.yaxis.set_minor_locator(NullLocator())
+        self.ax.xaxis.set_major_locator(MaxNLocator(6))
+        lr_note = ""
+        lr_twin = "lr" in c and _varies(c["lr"][2])
+        self.lr_ax.set_visible(lr_twin)
+        if lr_twin:
+            self.lr_ax.set_yscale("log" if _log_ok(c["lr"][2]) else "linear")
+            self.lr_ax.yaxis.set_minor_locator(NullLocator())
+            self.lr_ax.set_ylabel(c["lr"][0], color="#2ca02c")
+        elif "lr" in c:
+            f = c["lr"][2][np.isfinite(c["lr"][2])]
+            lr_note = f"{c['lr'][0]} constant {f[0]:.3g}" if f.size else ""
+        for role in ("train_loss", "val_loss"):
+            if role in c:
+                st, v = c[role][1], c[role][2]
+                bad = ~np.isfinite(v)
+                if bad.any():
+                    self.extra.append(self.ax.axvline(st[np.argmax(bad)], color="#9467bd", ls=":", lw=1))
+        axes = [self.ax] + ([self.acc_ax] if self.acc_ax is not None else [])
+        for i, f in enumerate(d.symptoms):
+            if f.start_step is None or f.end_step is None:
+                continue
+            col = _SEV_COLOR.get(f.severity, "#7f7f7f")
+            a, b = f.start_step, max(f.end_step, f.start_step)
+            for axx in axes:
+                self.extra.append(axx.axvspan(a, b if b > a else a + 1e-9, color=col,
+                                              alpha=0.08 if f.severity == "info" else 0.15, lw=0))
+            self.extra.append(self.ax.annotate(f.symptom, xy=(a, 1.0), xycoords=("data", "axes fraction"),
+                                               xytext=(2, -10 - 10 * (i % 4)), textcoords="offset points",
+                                               fontsize=7, color=col))
+        for axx in axes + ([self.lr_ax] if lr_twin else []):
+            axx.relim(visible_only=True)
+            axx.autoscale_view()
+        handles = [self.lines[r] for r in ("train_loss", "val_loss") if r in shown]
+        self.extra.append(self.ax.legend(handles=handles, loc="upper right", fontsize=7, title=lr_note or None,
+                                         title_fontsize=7))
+        if self.acc_ax is not None:
+            h = [self.lines[r] for r in ("train_accuracy", "val_accuracy", "val_score") if r in shown]
+            if h:
+                self.extra.append(self.acc_ax.legend(handles=h, loc="lower right", fontsize=7))
+        self.title.set_text(d.run if len(d.run) <= 90 else "..." + d.run[-87:])
+        self.fig.subplots_adjust(left=0.09, right=0.88 if lr_twin else 0.97, top=0.91,
+                                 bottom=0.1 if self.acc_ax is not None else 0.14, hspace=0.08)
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", pil_kwargs={"compress_level": 2})
+        return buf.getvalue()
+
+
+_TEMPLATES: dict[bool, _Template] = {}
 
 
 def png_bytes(d: Diagnosis) -> bytes | None:
-    fig = figure(d)
-    if fig is None:
+    """The run's plot as PNG, or None when it has nothing to plot."""
+    if not d.curves:
         return None
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    has_acc = any(k in d.curves for k in ("train_accuracy", "val_accuracy", "val_score"))
+    tpl = _TEMPLATES.get(has_acc)
+    if tpl is None:
+        tpl = _TEMPLATES[has_acc] = _Template(has_acc)
+    return tpl.draw(d)
 
 
 def render_all(diags: list[Diagnosis], jobs: int | None = None) -> dict[str, bytes]:
