@@ -221,7 +221,7 @@ def read_with_tbparse(path: str, prefix: str = "") -> ReadResult:
         frames = [reader.scalars]
         tens = reader.tensors  # TF2 writes scalars as tensors
         if tens is not None and not tens.empty:
-            tens = tens[tens["value"].map(lambda v: np.ndim(v) == 0)].copy()
+            tens = tens[tens["value"].map(lambda v: np.ndim(v) == 0 and isinstance(v.item() if hasattr(v, "item") else v, (int, float)))].copy()
             tens["value"] = tens["value"].astype("float64")
             frames.append(tens)
     frames = [f for f in frames if f is not None and not f.empty]
