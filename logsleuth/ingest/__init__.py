@@ -66,6 +66,21 @@ def read_file(f: LogFile) -> ReadResult:
         raise InputError(f.path, f"cannot parse as {f.kind}: {type(exc).__name__}: {exc}") from exc
 
 
+def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """One long table; the metric column stays categorical (one string per metric)."""
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        return empty_table()
+    if len(tables) == 1:
+        return tables[0].reset_index(drop=True)
+    cats = [t["metric"] if isinstance(t["metric"].dtype, pd.CategoricalDtype) else t["metric"].astype(str).astype("category")
+            for t in tables]
+    metric = pd.api.types.union_categoricals([pd.Categorical(c) for c in cats], ignore_order=True)
+    out = pd.concat([t.drop(columns="metric") for t in tables], ignore_index=True)
+    out.insert(0, "metric", metric)
+    return out
+
+
 def load_run(src: RunSource) -> RunData:
     """Read every file of a run into one tidy table; raises InputError when nothing is readable."""
     tables: list[pd.DataFrame] = []
@@ -100,13 +115,15 @@ def load_run(src: RunSource) -> RunData:
     if errors and not tables:
         raise InputError(src.name, "; ".join(errors))
     warnings = [*errors, *warnings]
-    table = pd.concat(tables, ignore_index=True) if tables else empty_table()
+    table = _concat(tables)
     table, w = dedupe_steps(table, src.name)
     warnings += w
     if table.empty:
         raise InputError(src.name, "no scalar values found in " + ", ".join(os.path.basename(f.path) for f in src.files))
+    if not isinstance(table["metric"].dtype, pd.CategoricalDtype):
+        table["metric"] = table["metric"].astype(str).astype("category")  # one string per metric, not per point
+    table["metric"] = table["metric"].cat.reorder_categories(sorted(table["metric"].cat.categories))
     table = table.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)[list(TIDY_COLUMNS)]
-    table["metric"] = table["metric"].astype("category")  # one string per metric, not per point
     return RunData(
         name=src.name,
         path=src.directory,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import empty_table
-from .textio import read_text
+from .textio import read_bytes, read_text
 from .tidy import ReadResult, coerce_numeric, pick_column, wide_to_long
 
 _DURATION = re.compile(r"^\s*\d+:\d\d(:\d\d)?(\.\d+)?\s*$")
@@ -24,13 +24,16 @@ _LONG_VALUE = ("value", "val", "scalar")
 
 def read_csv_log(path: str) -> ReadResult:
     """Any of the CSV-shaped logs, as a tidy table."""
-    text, warnings = read_text(path)
-    if not text.strip():
+    raw, warnings = read_bytes(path)
+    if not raw.strip():
         raise InputError(path, "empty file")
-    sep = "\t" if path.lower().endswith(".tsv") or _looks_tab_separated(text) else ","
-    df = _fast_frame(text, sep, path, warnings)
-    if df is not None:
-        return _finish(df, path, warnings)
+    head = raw[:65536].decode("utf-8", errors="replace")
+    sep = "\t" if path.lower().endswith(".tsv") or _looks_tab_separated(head) else ","
+    if b"\r" not in raw[:65536]:
+        df = _fast_frame(raw, sep, path, warnings)
+        if df is not None:
+            return _finish(df, path, warnings)
+    text, _ = read_text(path)
     rows, bad = _split_rows(text, sep)
     if bad:
         lines = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
@@ -52,12 +55,15 @@ def read_csv_log(path: str) -> ReadResult:
     return _finish(df, path, warnings)
 
 
-def _fast_frame(text: str, sep: str, path: str, warnings: list[str]) -> pd.DataFrame | None:
-    """pandas' C parser for well-formed files (most of them); None sends the file to the
-    tolerant row-by-row path.  Empty cells are absent values; 'nan'/'inf' stay words until
-    coercion, so a written NaN is kept as evidence."""
-    first, _, rest = text.partition("\n")
-    if not first.strip() or not rest.strip():
+def _fast_frame(raw: bytes, sep: str, path: str, warnings: list[str]) -> pd.DataFrame | None:
+    """pandas' C parser on the bytes, for well-formed files (most of them); None sends the file
+    to the tolerant row-by-row path.  Empty cells are absent values; 'nan'/'inf' stay words
+    until coercion, so a written NaN is kept as evidence."""
+    nl = raw.find(b"\n")
+    if nl < 0 or not raw[nl + 1:].strip():
+        return None
+    first = raw[:nl].decode("utf-8", errors="replace")
+    if not first.strip():
         return None
     try:
         header = next(csv.reader([first], delimiter=sep, skipinitialspace=True))
@@ -68,11 +74,12 @@ def _fast_frame(text: str, sep: str, path: str, warnings: list[str]) -> pd.DataF
         return None
     names, dup_warn = _dedupe_header(header, path)
     try:
-        df = pd.read_csv(io.StringIO(rest), sep=sep, header=None, names=names, skipinitialspace=True, engine="c",
-                         keep_default_na=False, na_values=[""], low_memory=False, on_bad_lines="error", index_col=False)
+        df = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, names=names, skiprows=1, skipinitialspace=True,
+                         engine="c", keep_default_na=False, na_values=[""], low_memory=False, on_bad_lines="error",
+                         index_col=False, encoding="utf-8", encoding_errors="replace")
     except (ValueError, pd.errors.ParserError, csv.Error):
         return None
-    if not text.endswith("\n") and len(df) and df.iloc[-1].isna().any() and df.iloc[-1].notna().any():
+    if not raw.endswith(b"\n") and len(df) and df.iloc[-1].isna().any() and df.iloc[-1].notna().any():
         warnings.append(f"{path}:{len(df) + 1}: last line is incomplete (a crashed job?); its missing cells are ignored")
     warnings += dup_warn
     return df

@@ -519,7 +519,6 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
         "value": val[idx],
         "wall_time": walls[rec[idx]],
     })[list(TIDY_COLUMNS)]
-    table["metric"] = table["metric"].astype(object)
     return ReadResult(table=table, hparams=hparams, warnings=warnings, fmt="tensorboard")
 
 

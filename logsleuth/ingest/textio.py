@@ -9,6 +9,29 @@ from ..errors import InputError
 MAX_TEXT_BYTES = 2 * 1024**3  # larger text logs are refused with a message, not loaded
 
 
+def read_bytes(path: str) -> tuple[bytes, list[str]]:
+    """The file's bytes (gzip undone, BOM removed) with the same checks as read_text."""
+    warnings: list[str] = []
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TEXT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_TEXT_BYTES:
+        raise InputError(path, f"text log larger than {MAX_TEXT_BYTES // 1024**2} MiB; split it or convert it to TensorBoard")
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(path, f"gzip-compressed but cannot be decompressed: {exc}") from exc
+        warnings.append(f"{path}: gzip-compressed; read after decompressing")
+    if b"\x00" in raw[:65536]:
+        raise InputError(path, "binary content (NUL bytes) where a text log was expected")
+    if raw[:3] == b"\xef\xbb\xbf":
+        raw = raw[3:]
+    return raw, warnings
+
+
 def read_text(path: str) -> tuple[str, list[str]]:
     """The file's text (UTF-8, BOM removed, CRLF normalised) and warnings."""
     warnings: list[str] = []

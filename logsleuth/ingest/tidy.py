@@ -136,8 +136,11 @@ def wide_to_long(
         else:
             warnings.append(f"{source}: no step or epoch column; using the row order as the step")
     wall = parse_time_column(df[time_col]) if time_col is not None else pd.Series(np.nan, index=df.index)
-    frames = []
+    wall_arr = wall.to_numpy(dtype="float64")
+    step_arr = steps.to_numpy(dtype="float64")
     skip = {step_col, time_col}
+    names: list[str] = []
+    codes, st_parts, val_parts, wall_parts = [], [], [], []
     n_bad_total = 0
     bad_cols = []
     for col in df.columns:
@@ -147,26 +150,39 @@ def wide_to_long(
         if n_bad:
             n_bad_total += n_bad
             bad_cols.append(str(col))
-        present = vals.notna() | _was_nonfinite_word(df[col])
+        v = vals.to_numpy(dtype="float64")
+        present = ~np.isnan(v)
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            present |= _was_nonfinite_word(df[col]).to_numpy(dtype=bool)
         if not present.any():
             continue
-        idx = present.to_numpy()
-        frames.append(
-            pd.DataFrame(
-                {
-                    "metric": prefix + str(col).strip(),
-                    "step": steps.to_numpy()[idx],
-                    "value": vals.to_numpy()[idx],
-                    "wall_time": wall.to_numpy(dtype="float64")[idx],
-                }
-            )
-        )
+        all_present = bool(present.all())
+        names.append(prefix + str(col).strip())
+        codes.append(np.full(int(present.sum()), len(names) - 1, dtype=np.int32))
+        st_parts.append(step_arr if all_present else step_arr[present])
+        val_parts.append(v if all_present else v[present])
+        wall_parts.append(wall_arr if all_present else wall_arr[present])
     if n_bad_total:
         cols = ", ".join(bad_cols[:5]) + (" ..." if len(bad_cols) > 5 else "")
         warnings.append(f"{source}: {n_bad_total} non-numeric cell(s) ignored (columns: {cols})")
-    if not frames:
+    if not names:
         return empty_table(), warnings
-    out = pd.concat(frames, ignore_index=True)
+    uniq = sorted(set(names))
+    if len(uniq) < len(names):  # the same name twice after stripping/prefixing: keep them apart
+        seen: dict[str, int] = {}
+        for i, nm in enumerate(names):
+            seen[nm] = seen.get(nm, 0) + 1
+            if seen[nm] > 1:
+                names[i] = f"{nm}#{seen[nm]}"
+        uniq = sorted(set(names))
+    rank = {nm: i for i, nm in enumerate(uniq)}
+    remap = np.array([rank[nm] for nm in names], dtype=np.int32)
+    out = pd.DataFrame({
+        "metric": pd.Categorical.from_codes(remap[np.concatenate(codes)], categories=uniq),
+        "step": np.concatenate(st_parts),
+        "value": np.concatenate(val_parts),
+        "wall_time": np.concatenate(wall_parts),
+    })
     return out[list(TIDY_COLUMNS)], warnings
 
 
@@ -214,6 +230,12 @@ def dedupe_steps(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[s
     """Keep the later write where a metric logs the same step twice (resumed runs)."""
     if table.empty:
         return table, []
+    m = table["metric"]
+    codes = m.cat.codes.to_numpy() if isinstance(m.dtype, pd.CategoricalDtype) else pd.factorize(m)[0]
+    order = np.argsort(codes, kind="stable")
+    c, st = codes[order], table["step"].to_numpy()[order]
+    if not np.any((c[1:] == c[:-1]) & (np.diff(st) <= 0)):
+        return table, []  # every metric's steps strictly increase: nothing logged twice
     dup = table.duplicated(subset=["metric", "step"], keep="last")
     if not dup.any():
         return table, []
