@@ -221,3 +221,31 @@ def test_broken_run_does_not_stop_others(write, tmp_path):
     assert status == {"good": "ok", "bad": "error"}
     bad = [d for d in res.diagnoses if d.status == "error"][0]
     assert "metrics.csv" in bad.error and "empty" in bad.error
+
+
+def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
+    """Files above 1 MiB go through pyarrow; the result must equal the line-by-line reader's."""
+    import logsleuth.ingest.jsonl as J
+
+    rng = np.random.default_rng(0)
+    lines = []
+    for s in range(20000):
+        rec = {"step": s, "train": {"loss": float(rng.random())}, "lr": 0.1, "note": "x"}
+        if s % 500 == 0:
+            rec["val_loss"] = float(rng.random())
+        if s == 7:
+            rec["train"]["loss"] = float("inf")
+        if s == 9:
+            rec["train"]["loss"] = float("nan")  # a written NaN is evidence, an absent key is not
+        lines.append(json.dumps(rec))
+    p = write("r/big.jsonl", "\n".join(lines) + "\n")
+    monkeypatch.setattr(J, "FAST_JSONL_BYTES", 1000)
+    fast = J._fast_jsonl(p)
+    assert fast is not None
+    monkeypatch.setattr(J, "FAST_JSONL_BYTES", 1 << 60)
+    exact = J.read_jsonl(p)
+    a = fast.table.assign(metric=fast.table.metric.astype(str)).sort_values(["metric", "step"]).reset_index(drop=True)
+    b = exact.table.assign(metric=exact.table.metric.astype(str)).sort_values(["metric", "step"]).reset_index(drop=True)
+    assert list(a.metric) == list(b.metric)
+    assert np.array_equal(a.step, b.step) and np.array_equal(a.value, b.value, equal_nan=True)
+    assert a.value.isna().sum() == 1 and len(a[a.metric == "val_loss"]) == 40

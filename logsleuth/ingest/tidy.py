@@ -186,6 +186,23 @@ def wide_to_long(
     return out[list(TIDY_COLUMNS)], warnings
 
 
+def long_from_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], steps: np.ndarray, wall: np.ndarray) -> pd.DataFrame:
+    """The tidy table from per-metric (values, present) arrays sharing one step and wall axis."""
+    names = sorted(n for n, (_, pr) in cols.items() if pr.any())
+    if not names:
+        return empty_table()
+    codes, st, vals, wt = [], [], [], []
+    for i, n in enumerate(names):
+        v, pr = cols[n]
+        codes.append(np.full(int(pr.sum()), i, dtype=np.int32))
+        st.append(steps[pr])
+        vals.append(v[pr])
+        wt.append(wall[pr])
+    return pd.DataFrame({"metric": pd.Categorical.from_codes(np.concatenate(codes), categories=names),
+                         "step": np.concatenate(st), "value": np.concatenate(vals),
+                         "wall_time": np.concatenate(wt)})[list(TIDY_COLUMNS)]
+
+
 def _was_nonfinite_word(col: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(col):
         return pd.Series(False, index=col.index)
