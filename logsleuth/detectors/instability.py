@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, coarse_trend, detector, finite, fire, fmt, level, mad, quiet, ramp,
-                   smooth, step_str, transform)
+from .base import (bucket, cannot, coarse_trend, detector, finite, fire, fmt, level, mad, median_filter, quiet,
+                   ramp, smooth, step_str, transform)
 
 
 @detector("nonfinite", ("series",), "nan_inf")
@@ -146,6 +145,13 @@ def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -
     return quiet(name, series.metric, **measures)
 
 
+def _periodogram(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (cycles per sample) and power of a real series, mean removed (numpy's FFT:
+    importing scipy.signal for this costs about 2 s of start-up)."""
+    r = r - r.mean()
+    return np.fft.rfftfreq(r.size), np.abs(np.fft.rfft(r)) ** 2
+
+
 def _uniform(st: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
     """x resampled on a uniform step grid (median spacing)."""
     d = np.diff(st)
@@ -175,8 +181,6 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
                 ctx: dict | None = None) -> Evidence:
     """Large up-and-down swings with a dominant period (periodogram of the detrended series);
     reports the period in steps and whether it matches the epoch length."""
-    from scipy.signal import periodogram
-
     name = "oscillation"
     st, v = finite(series)
     if v.size < 40:
@@ -186,7 +190,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     xu, h = _uniform(st, x)
     trend = coarse_trend(xu, max(5, xu.size // 8))
     r = xu - trend
-    f, p = periodogram(r, detrend="constant")
+    f, p = _periodogram(r)
     ok = (f > 0) & (f <= 0.25) & (f >= min_cycles / r.size)
     if not ok.any() or p.sum() <= 0:
         return quiet(name, series.metric)

@@ -18,7 +18,6 @@ from .discover import Discovery, LogFile, RunSource, classify, discover
 from .hparams import read_hparams_file
 from .jsonl import read_jsonl, read_trainer_state
 from .mlflow import read_mlflow_run
-from .tbfast import HAVE_NUMBA, read_tensorboard_fast
 from .tensorboard import read_tensorboard, read_with_tbparse
 from .textlog import read_textlog
 from .tidy import ReadResult, dedupe_steps
@@ -37,6 +36,8 @@ _READERS: dict[str, Callable[[str], ReadResult]] = {
 def read_file(f: LogFile) -> ReadResult:
     """One log file through the reader of its kind (TensorBoard falls back to tbparse)."""
     if f.kind == "tensorboard":
+        from .tbfast import HAVE_NUMBA, read_tensorboard_fast  # numba is imported only when event files are read
+
         if HAVE_NUMBA:
             try:
                 return read_tensorboard_fast(f.path, prefix=f.prefix)
