@@ -161,9 +161,14 @@ def _plainness(name: str) -> int:
 
 
 def primary(series: Mapping[str, Series], role: str) -> Series | None:
-    """The metric that best represents a role: a plain name first, then the most points."""
-    cands = [s for s in series.values() if s.role.name == role and np.isfinite(s.values).any() or
-             (s.role.name == role and len(s) > 0)]
+    """The metric that best represents a role: a plain name first, then the most points.  A run
+    that evaluates on a held-out split it calls `test` and logs no `val_*` metric gets its
+    `test_*` metric for `val_*` (many training loops name their only held-out set so)."""
+    cands = [s for s in series.values() if s.role.name == role and len(s) > 0]
+    if not cands and role.startswith("val_"):
+        test_role = "test_" + role[4:]
+        if not any(s.role.split == "val" for s in series.values()):
+            cands = [s for s in series.values() if s.role.name == test_role and len(s) > 2]
     if not cands:
         return None
     return sorted(cands, key=lambda s: (_plainness(s.metric), -len(s), s.metric))[0]

@@ -41,3 +41,20 @@ def test_overrides_file_bad_role(tmp_path):
     with pytest.raises(UsageError) as exc:
         load_overrides(str(f))
     assert "train_lossy" in str(exc.value) and str(f) in str(exc.value)
+
+
+def test_test_split_stands_in_for_validation_when_no_val_is_logged():
+    import numpy as np
+
+    from logsleuth.model import Series
+    from logsleuth.roles import primary
+
+    def S(name, n=10):
+        return Series(name, infer_role(name), np.arange(n, dtype=float), np.ones(n))
+
+    only_test = {"train_loss": S("train_loss"), "test_loss": S("test_loss")}
+    assert primary(only_test, "val_loss").metric == "test_loss"
+    both = {**only_test, "val_loss": S("val_loss")}
+    assert primary(both, "val_loss").metric == "val_loss"
+    final_only = {"train_loss": S("train_loss"), "test_loss": S("test_loss", n=1)}
+    assert primary(final_only, "val_loss") is None  # a single final test score is not a curve
