@@ -61,7 +61,7 @@ def _plateau_run():
 
 
 def _plateau_high_acc():
-    st, tr = _flat_plateau()
+    st, tr = _flat_plateau(level=1.8)
     c = _with(H, train_loss=tr, val_loss=np.interp(H.val_steps, st, tr), val_acc=np.full(H.val_steps.size, 0.97) + rng.normal(0, 0.002, H.val_steps.size))
     return run_of(c)
 
@@ -237,6 +237,7 @@ POSITIVE = {
     "lr.drop-response": _lr_drop,
     "lr.very-high-and-unstable": _very_high_lr,
     "lr.very-low-and-slow": _very_low_lr,
+    "lr.very-high-hparam": lambda: run_of(_noisy_no_progress(), hparams={"learning_rate": 0.99}, drop=("lr",)),
 }
 
 # near misses: a case close to the rule's that a neighbouring rule claims instead

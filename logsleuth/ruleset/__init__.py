@@ -360,7 +360,9 @@ def _evaluate_rule(rule: Rule, bound: Mapping[str, Any], cache: _Cache, hparams:
     if rule.when is not None:
         ok = check(rule.when, results, hparams)
         if ok is None:
-            skipped.append(SkippedRule(rule.id, "a hyperparameter it needs is not known"))
+            conds = rule.when if isinstance(rule.when, list) else [rule.when]
+            names = sorted({c["hparam"] for c in conds if "hparam" in c and hparam(hparams, c["hparam"]) is None})
+            skipped.append(SkippedRule(rule.id, f"hyperparameter {', '.join(names)} not known"))
             return None
         if not ok:
             return None
