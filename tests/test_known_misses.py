@@ -14,7 +14,6 @@ from logsleuth.pipeline import analyze_source
 
 KNOWN_MISSES = {
     "bad_weight_init_03": "late divergence after a delayed start reads as lr_too_high; grad norm grows only ~18x",
-    "batch_too_small_01": "batch-1 noise with an early jump reads as missing warmup; no batch size is logged",
     "batch_too_small_02": "noisy high plateau reads as model_too_small; no batch size is logged",
     "noisy_labels_01": "train loss above val loss points to regularisation before label noise",
     "too_few_steps_02": "a short noisy RNN run that stalls reads as model_too_small",

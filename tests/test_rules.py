@@ -103,10 +103,13 @@ def _flat_not_chance():
     return run_of(_with(s, train_loss=s.train_loss * 0.7, val_loss=s.val_loss * 0.7, val_acc=s.val_acc + 0.3))
 
 
-def _noisy_no_progress(lr=0.05):
+def _noisy_no_progress(lr=0.05, seed=11):
     c = synth.healthy(seed=4, n=800)
-    tl = 1.5 * np.exp(rng.normal(0, 1.2, 800))
-    return _with(c, train_loss=tl, val_loss=np.full(c.val_steps.size, 1.6), lr=np.full(800, lr))
+    g = np.random.default_rng(seed)
+    tl = 1.5 * np.exp(g.normal(0, 1.2, 800))
+    k = c.val_steps.size
+    return _with(c, train_loss=tl, val_loss=1.6 + g.normal(0, 0.02, k), val_acc=0.3 + g.normal(0, 0.01, k),
+                 train_acc=0.3 + g.normal(0, 0.01, k), lr=np.full(800, lr))
 
 
 def _oscillating():
@@ -208,6 +211,7 @@ POSITIVE = {
     "noise.loss": lambda: run_of(_noisy_no_progress()),
     "noise.swamps-progress": lambda: run_of(_noisy_no_progress()),
     "noise.small-batch": lambda: run_of(_noisy_no_progress(), hparams={"batch_size": 2}),
+    "noise.val-not-improving": lambda: run_of(_noisy_no_progress()),
     "periodic.epoch": lambda: run_of(synth.unshuffled()),
     "oscillation.loss": _oscillating,
     "stuck.at-chance": lambda: run_of(synth.stuck()),

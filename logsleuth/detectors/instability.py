@@ -105,6 +105,7 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
         return cannot(name, series.metric, f"{series.metric}: too few points in the first {early_frac:.0%}")
     x0 = float(x[0])  # the first loss is measured before (or at) the first update
     e = x[early]
+    band = 3.0 * mad(np.diff(e)) / math.sqrt(2.0) if e.size > 3 else 0.0  # batch-to-batch noise
     e_s = median_filter(e, size=3, mode="nearest")
     peak_i = int(np.argmax(e_s))
     rise = float(e_s[peak_i] - x0)
@@ -117,7 +118,8 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
     end = float(np.median(x[-max(1, x.size // 10):]))
     end_ratio = math.exp(end - x0) if kind == "log" else end - x0
     measures = dict(rise=rise_ratio, vol_ratio=float(vol_ratio), peak_step=float(st[peak_i]), end_ratio=end_ratio)
-    if rise >= thr:
+    measures["noise_band"] = band
+    if rise >= thr and rise >= band:
         conf = 0.6 + 0.4 * ramp(rise, thr, 3 * thr)
         txt = (f"{series.metric} climbed to {fmt(float(np.exp(e_s[peak_i])) if kind == 'log' else float(v[peak_i]))} "
                f"({fmt(rise_ratio)}x its first value) by step {step_str(st[peak_i])}, in the first {early_frac:.0%} of the run")

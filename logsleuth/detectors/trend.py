@@ -34,7 +34,7 @@ def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) 
     st, v = data
     x, kind = transform(v)
     s = smooth(x, 0.05)
-    k0 = max(1, min(3, x.size // 10))
+    k0 = max(1, min(max(3, x.size // 50), x.size // 10))  # enough first points to see past batch noise
     start = float(np.median(x[:k0]))
     end = level(s, 0.9, 1.0)
     i_peak_end = int(np.argmax(s[-max(1, s.size // 10):])) + s.size - max(1, s.size // 10)
