@@ -34,26 +34,11 @@ def read_bytes(path: str) -> tuple[bytes, list[str]]:
 
 def read_text(path: str) -> tuple[str, list[str]]:
     """The file's text (UTF-8, BOM removed, CRLF normalised) and warnings."""
-    warnings: list[str] = []
+    raw, warnings = read_bytes(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_TEXT_BYTES + 1)
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_TEXT_BYTES:
-        raise InputError(path, f"text log larger than {MAX_TEXT_BYTES // 1024**2} MiB; split it or convert it to TensorBoard")
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(path, f"gzip-compressed but cannot be decompressed: {exc}") from exc
-        warnings.append(f"{path}: gzip-compressed; read after decompressing")
-    if b"\x00" in raw[:65536]:
-        raise InputError(path, "binary content (NUL bytes) where a text log was expected")
-    try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        text = raw.decode("utf-8-sig", errors="replace")
+        text = raw.decode("utf-8", errors="replace")
         warnings.append(f"{path}: invalid UTF-8 at byte {exc.start}; undecodable bytes replaced")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
