@@ -73,16 +73,21 @@ def make(base: str, only: set[str]) -> dict[str, str]:
     return p
 
 
-def measure(fn, repeat: int) -> tuple[float, float]:
-    times, peak = [], 0
-    for i in range(repeat):
-        tracemalloc.start()
+def measure(fn, repeat: int, memory: bool = True) -> tuple[float, float]:
+    """Median time of `repeat` calls (tracemalloc off: it slows pure-Python readers several
+    fold), then, when asked, the peak traced memory of one more call."""
+    times = []
+    for _ in range(repeat):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-        peak = max(peak, tracemalloc.get_traced_memory()[1])
+    peak = float("nan")
+    if memory:
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
-    return statistics.median(times), peak / 1e6
+    return statistics.median(times), peak
 
 
 def ours_dir(path: str):
@@ -103,6 +108,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--ref-repeat", type=int, default=5, help="repeats of the (slow) reference readers")
+    ap.add_argument("--ref-memory", action="store_true", help="also trace the reference's memory (slow for tbparse)")
     ap.add_argument("--keep", help="keep generated data here (reused on the next run)")
     ap.add_argument("--only", nargs="*", default=["tb_1m", "tb_20x100k", "tb_1000runs", "tb_tf2", "csv_1m", "jsonl_1m",
                                                   "analyze_1m"])
@@ -128,7 +134,7 @@ def main() -> None:
         if name not in only:
             continue
         to, mo = measure(ours, a.repeat)
-        tr, mr = measure(ref, a.ref_repeat)
+        tr, mr = measure(ref, a.ref_repeat, memory=a.ref_memory or not name.startswith("tb_"))
         rows.append((name, to, tr, mo, mr, refname))
         print(f"{name:12s} {to:11.3f} {tr:11.3f} {tr / to:6.1f}x {mo:8.0f} {mr:8.0f}  {refname}", flush=True)
     if "analyze_1m" in only:

@@ -75,7 +75,7 @@ def _fast_frame(raw: bytes, sep: str, path: str, warnings: list[str]) -> pd.Data
     names, dup_warn = _dedupe_header(header, path)
     try:
         df = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, names=names, skiprows=1, skipinitialspace=True,
-                         engine="c", keep_default_na=False, na_values=[""], low_memory=False, on_bad_lines="error",
+                         engine="c", keep_default_na=False, na_values=[""], on_bad_lines="error",
                          index_col=False, encoding="utf-8", encoding_errors="replace")
     except (ValueError, pd.errors.ParserError, csv.Error):
         return None

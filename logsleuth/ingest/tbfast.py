@@ -467,11 +467,12 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
     from ..errors import InputError
 
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
-    buf = np.frombuffer(raw, dtype=np.uint8)
+        size = os.path.getsize(path)
+        # a read-only memory map: the file's pages are the OS cache's, not a copy in the heap
+        buf = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+    raw = buf
     warnings: list[str] = []
     if buf.size == 0:
         return ReadResult(empty_table(), warnings=[f"{path}: empty event file"], fmt="tensorboard")
@@ -496,7 +497,7 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
     names: dict[int, str] = {}
     uniq, first = np.unique(tagh, return_index=True)
     for h, i in zip(uniq, first):
-        names[int(h)] = raw[taga[i]:tagb[i]].decode("utf-8", errors="replace")
+        names[int(h)] = bytes(raw[taga[i]:tagb[i]]).decode("utf-8", errors="replace")
     # TF2: a tensor is a scalar when its tag's metadata says plugin 'scalars', or when the tag
     # never had metadata and the tensor has a scalar shape
     keep = kind == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 
 from ..errors import InputError
 
@@ -14,11 +15,11 @@ def read_bytes(path: str) -> tuple[bytes, list[str]]:
     warnings: list[str] = []
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_TEXT_BYTES + 1)
+            if os.fstat(fh.fileno()).st_size > MAX_TEXT_BYTES:
+                raise InputError(path, f"text log larger than {MAX_TEXT_BYTES // 1024**2} MiB; split it or convert it to TensorBoard")
+            raw = fh.read()  # read(n) would preallocate n bytes
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_TEXT_BYTES:
-        raise InputError(path, f"text log larger than {MAX_TEXT_BYTES // 1024**2} MiB; split it or convert it to TensorBoard")
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
