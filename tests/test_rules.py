@@ -304,3 +304,24 @@ def test_missing_metric_is_reported_as_skipped():
     d = diagnose(run_of(H, drop=("grad_norm",)))
     reasons = {s.rule: s.reason for s in d.skipped}
     assert reasons["grads.exploding"] == "grad_norm not logged"
+
+
+NAMING = [
+    {"train/loss": "Loss/train", "val/loss": "Loss/validation", "val/acc": "Accuracy/validation", "train/acc": "Accuracy/train",
+     "lr": "LR", "epoch": "Epoch", "grad_norm": "Gradients/norm"},
+    {"train/loss": "training_loss", "val/loss": "valid_loss", "val/acc": "valid_acc", "train/acc": "training_acc",
+     "lr": "learning_rate", "epoch": "epoch", "grad_norm": "gradient_norm"},
+    {"train/loss": "loss", "val/loss": "eval/loss", "val/acc": "eval/accuracy", "train/acc": "acc", "lr": "optim/lr",
+     "epoch": "trainer/epoch", "grad_norm": "grad/total_norm"},
+    {"train/loss": "train_ce", "val/loss": "test_ce", "val/acc": "test_acc", "train/acc": "train_acc", "lr": "lr-SGD",
+     "epoch": "epoch", "grad_norm": "grad_2.0_norm_total"},
+]
+
+
+@pytest.mark.parametrize("scheme", range(len(NAMING)))
+@pytest.mark.parametrize("gen", ["diverging", "overfitting", "stuck", "frozen_eval", "unshuffled", "slow", "healthy"])
+def test_first_cause_does_not_depend_on_tag_names(gen, scheme):
+    run = run_of(synth.GENERATORS[gen]())
+    renamed = run.table.assign(metric=run.table.metric.astype(str).map(lambda m: NAMING[scheme].get(m, m)))
+    other = RunData(name="t", path=".", formats=("test",), table=renamed, hparams={})
+    assert diagnose(other).causes[0].id == diagnose(run).causes[0].id

@@ -196,8 +196,8 @@ def _bind(spec: Any, series: Mapping[str, Series]) -> tuple[Any, bool, str]:
     else:
         hits = [s for n, s in sorted(series.items()) if s.role.name == spec["role"]]
         label = spec["role"]
-        if hits and not want_all:
-            return primary(series, spec["role"]), optional, label
+        if not want_all:
+            return primary(series, spec["role"]), optional, label  # primary() also knows test-for-val
     if want_all:
         return (hits or None), optional, label
     return (hits[0] if hits else None), optional, label
