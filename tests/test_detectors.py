@@ -152,3 +152,11 @@ def test_ten_million_points_is_bearable():
     v = 2.3 * np.exp(-np.arange(2_000_000) / 3e5) + 0.01
     ev = run("divergence", S("loss", v))
     assert not ev.fired
+
+
+def test_delayed_start_quiet_on_short_epoch_level_decay():
+    """15 epoch means of a fast, healthy decrease: the first two points are not a flat start."""
+    v = 0.05 + 1.95 * np.exp(-np.arange(15) / 1.5)
+    assert not run("delayed_start", S("loss", v)).fired
+    flat_then_drop = np.r_[np.full(6, 2.3), 2.3 * np.exp(-np.arange(1, 10) / 2.0)]
+    assert run("delayed_start", S("loss", flat_then_drop)).fired

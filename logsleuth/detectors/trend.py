@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp,
+from .base import (bucket, cannot, detector, finite, fire, fmt, level, mad, noise, quiet, ramp,
                    smooth, step_str, transform)
 
 
@@ -218,15 +218,17 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     s = smooth(x, 0.04)
     k0 = max(2, s.size // 20)
     start = float(np.median(x[:k0]))
-    nz = max(noise(x), 1e-12)
+    # noise from the residual around the trend: first differences of a steep curve are trend, not noise
+    nz = max(mad(x - smooth(x, 0.1, min_window=5)), 1e-12)
     tol = max(3 * nz / math.sqrt(max(1, int(s.size * 0.04))), 0.05 if kind == "log" else 0.3)
     below = np.nonzero(s < start - tol)[0]
     if below.size == 0:
         return quiet(name, series.metric)
     i_on = int(below[0])
     flat_frac = float((st[i_on] - st[0]) / max(st[-1] - st[0], 1e-12))
-    seg = s[:i_on + 1]
-    flat_ok = seg.size >= 3 and float(np.max(seg) - np.min(seg)) <= 3 * tol
+    seg = x[:i_on + 1]
+    min_points = max(4, int(0.05 * x.size))
+    flat_ok = seg.size >= min_points and float(np.max(smooth(seg, 0.2)) - np.min(smooth(seg, 0.2))) <= 3 * tol
     after = start - float(np.min(s[i_on:]))
     drop_after = math.exp(after) if kind == "log" else after
     measures = dict(flat_frac=flat_frac, drop_after=drop_after)
