@@ -226,7 +226,7 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
         return quiet(name, series.metric)
     i_on = int(below[0])
     flat_frac = float((st[i_on] - st[0]) / max(st[-1] - st[0], 1e-12))
-    seg = x[:i_on + 1]
+    seg = x[:i_on]  # the points before the drop
     min_points = max(4, int(0.05 * x.size))
     flat_ok = seg.size >= min_points and float(np.max(smooth(seg, 0.2)) - np.min(smooth(seg, 0.2))) <= 3 * tol
     after = start - float(np.min(s[i_on:]))
