@@ -172,8 +172,3 @@ def primary(series: Mapping[str, Series], role: str) -> Series | None:
     if not cands:
         return None
     return sorted(cands, key=lambda s: (_plainness(s.metric), -len(s), s.metric))[0]
-
-
-def role_summary(series: Mapping[str, Series]) -> pd.DataFrame:
-    rows = [(s.metric, s.role.name, len(s)) for s in series.values()]
-    return pd.DataFrame(rows, columns=["metric", "role", "points"])

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str, transform
+from .base import bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:

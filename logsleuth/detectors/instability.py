@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, coarse_trend, detector, finite, fire, fmt, level, mad, median_filter, quiet,
-                   ramp, smooth, step_str, transform)
+from .base import (bucket, cannot, coarse_trend, detector, finite, fire, fmt, mad, median_filter, quiet, ramp,
+                   step_str, transform)
 
 
 @detector("nonfinite", ("series",), "nan_inf")

@@ -4,7 +4,6 @@ W&B config.yaml, HF training_args.json / config.json."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import yaml
@@ -58,14 +57,3 @@ def read_hparams_file(path: str) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(data, dict):
         return {}, []
     return _scalars(data), []
-
-
-def hparams_in_dir(dirpath: str, names: list[str]) -> tuple[dict[str, Any], list[str]]:
-    out: dict[str, Any] = {}
-    warnings: list[str] = []
-    for fn in HPARAM_FILES:
-        if fn in names:
-            h, w = read_hparams_file(os.path.join(dirpath, fn))
-            out.update(h)
-            warnings += w
-    return out, warnings

@@ -15,9 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import empty_table
-import io
-
-from .textio import read_bytes, read_text
+from .textio import read_text
 from .tidy import (STEP_COLUMNS, TIME_COLUMNS, ReadResult, flatten, long_from_columns, parse_time_column,
                    pick_column, wide_to_long)
 
@@ -237,16 +235,3 @@ def read_trainer_state(path: str) -> ReadResult:
     df = pd.DataFrame.from_records(rows)
     table, w = wide_to_long(df, path, step_col="step" if "step" in df.columns else None)
     return ReadResult(table, hparams=hparams, warnings=warnings + w, fmt="hf_trainer_state")
-
-
-def is_json_object_text(head: str) -> bool:
-    s = head.lstrip("\ufeff \t\r\n")
-    return s.startswith("{")
-
-
-def finite_or_none(x: Any) -> float | None:
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None

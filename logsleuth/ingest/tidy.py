@@ -216,15 +216,6 @@ def _fill_steps(steps: pd.Series) -> pd.Series:
     return steps.astype("float64")
 
 
-def records_to_long(records: Sequence[Mapping[str, Any]], source: str, prefix: str = "",
-                    step_col: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Tidy table from a list of flat dicts (JSON lines and the like)."""
-    if not records:
-        return empty_table(), []
-    df = pd.DataFrame.from_records(records)
-    return wide_to_long(df, source, step_col=step_col, prefix=prefix)
-
-
 def flatten(obj: Mapping[str, Any], parent: str = "", sep: str = "/", depth: int = 0) -> dict[str, Any]:
     """Nested dicts flattened to `a/b` keys; lists of numbers kept as `a/0`, `a/1` (first 16)."""
     out: dict[str, Any] = {}

@@ -7,7 +7,7 @@ import difflib
 from typing import Any
 
 from ..detectors import REGISTRY
-from .yamlnodes import LDict, LList
+from .yamlnodes import LDict
 
 RULE_KEYS = {"id", "title", "symptom", "severity", "metrics", "detect", "message", "causes", "references",
              "docs", "when", "enabled"}
