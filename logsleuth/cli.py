@@ -62,7 +62,18 @@ def main() -> None:
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also when stdout is not a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Every symptom, skipped rule and warning.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores].")
-def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress line and no 'wrote FILE' on stderr.")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None,
+              help="SQLite cache of diagnoses [default: $LOGSLEUTH_CACHE, else ~/.cache/logsleuth/diagnoses.sqlite].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: process pool of --jobs; dask: a Dask distributed cluster (pip install 'logsleuth-training[dask]').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address (tcp://host:8786); without it, a local Dask cluster of --jobs workers.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Stop analysing a run after SECONDS; it is reported as an error (local executor).")
+def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs, quiet, cache_path, no_cache,
+            executor, scheduler, timeout) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
     from .pipeline import analyze_paths
 
@@ -70,6 +81,8 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs)
         options = _options(rules, roles)
     except (RuleError, UsageError) as exc:
         _fail(str(exc))
+    if scheduler and executor != "dask":
+        _fail("--scheduler needs --executor dask")
     for output in outputs:
         if _inside(output, paths):
             _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
@@ -77,7 +90,19 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs)
         if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
     targets = [(o, _format_of(o, fmt if len(outputs) == 1 else None)) for o in outputs] or [(None, fmt or "terminal")]
-    result = analyze_paths(list(paths), options, jobs=jobs)
+    cache = None if no_cache else _open_cache(cache_path, paths)
+    curves = any(f == "html" or (f == "markdown" and o) for o, f in targets)
+    try:
+        result = analyze_paths(list(paths), options, jobs=jobs, curves=curves, cache=cache,
+                               progress=not quiet and sys.stderr.isatty(), executor=executor,
+                               scheduler=scheduler, timeout=timeout)
+    except UsageError as exc:
+        _fail(str(exc))
+    finally:
+        if cache is not None:
+            cache.close()
+    for n in result.notices:
+        click.echo(f"logsleuth: {n}", err=True)
     explicit_bad = [f"{p}: no such file or directory" for p in paths if not os.path.exists(p)]
     explicit_bad += result.explicit_errors
     pngs = None
@@ -94,7 +119,8 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs)
                     fh.write(text)
             except OSError as exc:
                 _fail(f"{output}: cannot write: {exc.strerror or exc}")
-            click.echo(f"wrote {output}", err=True)
+            if not quiet:
+                click.echo(f"wrote {output}", err=True)
         else:
             click.echo(text, nl=False)
     if explicit_bad:
@@ -105,6 +131,23 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs)
         levels = ("warning", "critical") if fail_on == "warning" else ("critical",)
         if any(d.status == "ok" and d.health in levels for d in result.diagnoses):
             sys.exit(1)
+
+
+def _open_cache(path: str | None, roots: tuple[str, ...]):
+    """The diagnosis cache, or None with a note on stderr when it cannot be used."""
+    from .cache import CacheError, DiagnosisCache, default_path
+
+    if path and _inside(path, roots):
+        _fail(f"{path}: refusing to keep the cache inside an analysed path; use --cache elsewhere or --no-cache")
+    path = path or default_path()
+    if _inside(path, roots):
+        click.echo(f"logsleuth: the default cache {path} is inside an analysed path; scanning without it", err=True)
+        return None
+    try:
+        return DiagnosisCache(path)
+    except CacheError as exc:
+        click.echo(f"logsleuth: {exc}", err=True)
+        return None
 
 
 _EXT = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".json": "json",

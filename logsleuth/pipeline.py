@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +30,9 @@ class Analysis:
     messages: list[str] = field(default_factory=list)
     # runs given explicitly as a file on the command line that could not be read (exit code 2)
     explicit_errors: list[str] = field(default_factory=list)
+    # about the scan, not the logs (cache problems...): printed on stderr, not in reports
+    notices: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
@@ -42,7 +48,7 @@ def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
     return tuple(out)
 
 
-def diagnose(run: RunData, options: Options | None = None) -> Diagnosis:
+def diagnose(run: RunData, options: Options | None = None, curves: bool = True) -> Diagnosis:
     """The diagnosis of one loaded run."""
     from .ranking import rank
     from .ruleset import builtin_ruleset, evaluate
@@ -56,7 +62,7 @@ def diagnose(run: RunData, options: Options | None = None) -> Diagnosis:
         run=run.name, status="ok", health=health, metrics=metric_infos(series),
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
         warnings=run.warnings, hparams=dict(run.hparams), formats=run.formats,
-        curves=plot_curves(series),
+        curves=plot_curves(series) if curves else {},
     )
 
 
@@ -100,38 +106,120 @@ def decimate(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.nda
     return steps[idx], values[idx]
 
 
-def analyze_source(src: RunSource, options: Options | None = None) -> Diagnosis:
-    """Load and diagnose one run; a broken run gives status 'error', never an exception."""
+def analyze_source(src: RunSource, options: Options | None = None, curves: bool = True,
+                   timeout: float | None = None) -> Diagnosis:
+    """Load and diagnose one run; a broken run gives status 'error', never an exception.
+    `timeout` (seconds) stops a run that takes longer (local executors: the alarm needs the
+    process's main thread, which is where pool workers run)."""
     try:
-        run = load_run(src)
+        with time_limit(timeout):
+            run = load_run(src)
+            return diagnose(run, options, curves=curves)
     except InputError as exc:
         return Diagnosis(run=src.name, status="error", error=str(exc), health="healthy")
     except MemoryError:
         return Diagnosis(run=src.name, status="error", error=f"{src.name}: out of memory while reading", health="healthy")
-    return diagnose(run, options)
+    except RunTimeout:
+        return Diagnosis(run=src.name, status="error", health="healthy",
+                         error=f"{src.name}: stopped after {timeout:g} s (--timeout); the run was not analysed")
 
 
-POOL_MIN_RUNS = 16
+class RunTimeout(BaseException):
+    """Raised by the alarm of time_limit; a BaseException so no reader's `except Exception` eats it."""
 
 
-def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | None = None) -> Analysis:
-    """Discover every run under the paths and diagnose each, in `jobs` processes (default: all
-    cores) when there are many runs; results come back in discovery order either way."""
+@contextmanager
+def time_limit(seconds: float | None):
+    usable = (seconds and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def _alarm(signum, frame):
+        raise RunTimeout()
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def analyze_chunk(sources: list[RunSource], options: Options | None = None, curves: bool = True,
+                  timeout: float | None = None) -> list[Diagnosis]:
+    """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory)."""
+    return [analyze_source(s, options, curves, timeout) for s in sources]
+
+
+def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | None = None, *,
+                  curves: bool = True, cache=None, progress: bool = False, executor: str = "local",
+                  scheduler: str | None = None, timeout: float | None = None) -> Analysis:
+    """Discover every run under the paths and diagnose each; results come back in discovery
+    order whatever the executor.
+
+    jobs: worker processes of the local executor (default: all cores); executor 'dask' sends
+    the work to the Dask scheduler at `scheduler` (a local cluster of `jobs` workers if None).
+    cache: a logsleuth.cache.DiagnosisCache; runs whose files, rules and options are unchanged
+    are served from it.  curves: keep decimated curves for plots (HTML/Markdown reports).
+    progress: draw a progress line on stderr."""
+    from functools import partial
+
+    from .executors import run_dask, run_local
+    from .progress import Progress
+
+    options = options or Options()
     found = discover(paths)
     out = Analysis(messages=list(found.messages))
+    runs = found.runs
     explicit = {p for p in paths if os.path.isfile(p)}
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(found.runs) >= POOL_MIN_RUNS:
-        from concurrent.futures import ProcessPoolExecutor
-        from functools import partial
+    bar = Progress(len(runs), enabled=progress)
+    results: list[Diagnosis | None] = [None] * len(runs)
+    keys: list[str] = []
+    if cache is not None:
+        keys, hits = _cached(cache, runs, options, curves, out)
+        for i, k in enumerate(keys):
+            if k in hits:
+                results[i] = hits[k]
+        bar.skip(len(hits))
+        out.stats["cached"] = len(hits)
+    todo = [i for i, r in enumerate(results) if r is None]
+    work = partial(analyze_chunk, options=options, curves=curves, timeout=timeout)
+    sources = [runs[i] for i in todo]
+    try:
+        if executor == "dask":
+            fresh = run_dask(sources, work, scheduler, jobs, bar.update)
+        else:
+            fresh = run_local(sources, work, jobs, bar.update)
+    finally:
+        bar.close()
+    for i, d in zip(todo, fresh):
+        results[i] = d
+    out.stats["analysed"] = len(todo)
+    if cache is not None and todo:
+        from .cache import CacheError
 
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            diags = list(ex.map(partial(analyze_source, options=options), found.runs,
-                                chunksize=max(1, len(found.runs) // (8 * jobs))))
-    else:
-        diags = [analyze_source(src, options) for src in found.runs]
-    for src, d in zip(found.runs, diags):
+        try:
+            cache.put_many(((keys[i], results[i]) for i in todo if results[i].status == "ok"), with_curves=curves)
+        except CacheError as exc:
+            out.notices.append(str(exc))
+    for src, d in zip(runs, results):
         out.diagnoses.append(d)
         if d.status == "error" and any(f.path in explicit for f in src.files):
             out.explicit_errors.append(d.error or src.name)
     return out
+
+
+def _cached(cache, runs: list[RunSource], options: Options, curves: bool, out: Analysis):
+    from .cache import CacheError, options_fingerprint, run_key
+
+    fp = options_fingerprint(options)
+    keys = [run_key(r, fp) for r in runs]
+    try:
+        return keys, cache.get_many(keys, want_curves=curves)
+    except CacheError as exc:
+        out.notices.append(str(exc))
+        return keys, {}

@@ -14,6 +14,18 @@ REAL_LOGS = os.environ.get("LOGSLEUTH_REAL_LOGS", os.path.join(SHARED, "real_log
 REPO = os.path.normpath(os.path.join(HERE, ".."))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The CLI's default cache goes to a throwaway directory, not the user's ~/.cache."""
+    old = os.environ.get("LOGSLEUTH_CACHE")
+    os.environ["LOGSLEUTH_CACHE"] = str(tmp_path_factory.mktemp("cache") / "diagnoses.sqlite")
+    yield
+    if old is None:
+        os.environ.pop("LOGSLEUTH_CACHE", None)
+    else:
+        os.environ["LOGSLEUTH_CACHE"] = old
+
+
 @pytest.fixture
 def write(tmp_path):
     """write(relative_path, text or bytes) -> absolute path."""

@@ -149,3 +149,25 @@ def write_mlflow(root: str, c: Curves, run_id: str = "0123456789abcdef") -> str:
     with open(os.path.join(run, "params", "lr"), "w") as fh:
         fh.write("0.001")
     return run
+
+
+def write_planted_sweep(root: str, high=(0.3, 1.0), low=(0.001, 0.003, 0.01, 0.03, 0.1),
+                        seeds_high=3, seeds_low=2) -> None:
+    """A sweep where every run with lr in `high` diverges and every run in `low` trains well:
+    `root/lr=<lr>/seed_<s>/` in rotating formats, lr in the path and (for CSV) logged too."""
+    from synth import diverging, healthy
+
+    i = 0
+    for lrs, seeds, gen in ((high, seeds_high, diverging), (low, seeds_low, healthy)):
+        for lr in lrs:
+            for s in range(seeds):
+                c = gen(seed=100 + i)
+                d = os.path.join(root, f"lr={lr:g}", f"seed_{s}")
+                kind = i % 3
+                if kind == 0:
+                    write_jsonl(os.path.join(d, "metrics.jsonl"), c)
+                elif kind == 1:
+                    write_lightning_csv(os.path.join(d, "version_0"), c, hparams={"lr": lr, "seed": s})
+                else:
+                    write_trainer_state(os.path.join(d, "trainer_state.json"), c)
+                i += 1

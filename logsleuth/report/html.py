@@ -56,12 +56,34 @@ def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
         out.append(f'<tr><td><a href="#run{i}">{e(d.run)}</a></td><td class="{h}" data-v="{_RANK[h]}">{h}</td>'
                    f"<td>{e(top_cause(d))}</td><td>{score:.2f}</td></tr>")
     out.append("</tbody></table></div>")
+    out.append(_overview(diags))
     for i, d in enumerate(diags):
         out.append(_run(i, d, pngs.get(d.run)))
     for m in result.messages:
         out.append(f"<p class=small>note: {e(m)}</p>")
     out.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(out) + "\n"
+
+
+def _overview(diags) -> str:
+    from ..sweep import config_label, config_outcome, overview
+
+    o = overview(diags)
+    parts = []
+    if len(diags) > 1 and o.causes:
+        parts.append("<h2>Overview</h2><p>first causes: "
+                     + ", ".join(f"{e(c)} <b>{n}</b>" for c, n in o.causes.items()) + "</p>")
+    for s in o.sweeps:
+        by = ", ".join(s.varying) or "nothing but the seed"
+        seeds = f"; repeats over {', '.join(s.seeds)}" if s.seeds else ""
+        parts.append(f"<h2>Sweep {e(s.directory)}</h2><p>{len(s.runs)} runs, {len(s.configs)} configuration(s) "
+                     f"varying {e(by)}{e(seeds)}.</p>")
+        if s.statements:
+            parts.append("<ul>" + "".join(f"<li><b>{e(st)}</b></li>" for st in s.statements) + "</ul>")
+        parts.append('<div class="tw"><table><thead><tr><th>configuration</th><th>outcome</th></tr></thead><tbody>'
+                     + "".join(f"<tr><td>{e(config_label(c))}</td><td>{e(config_outcome(c))}</td></tr>"
+                               for c in s.configs) + "</tbody></table></div>")
+    return "\n".join(parts)
 
 
 def _run(i: int, d, png: bytes | None) -> str:

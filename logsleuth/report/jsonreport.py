@@ -47,11 +47,31 @@ def run_dict(d: Diagnosis) -> dict[str, Any]:
     }
 
 
+def overview_dict(diags: list[Diagnosis]) -> dict[str, Any]:
+    from ..sweep import overview
+
+    o = overview(diags)
+    return {
+        "runs": o.runs,
+        "health": o.health,
+        "causes": o.causes,
+        "order": list(o.order),
+        "sweeps": [
+            {"directory": s.directory, "runs": list(s.runs), "varying": list(s.varying), "seeds": list(s.seeds),
+             "configs": [{"params": {k: _num(v) for k, v in c.params}, "runs": list(c.runs),
+                          "health": dict(c.health), "causes": dict(c.causes)} for c in s.configs],
+             "statements": list(s.statements)}
+            for s in o.sweeps
+        ],
+    }
+
+
 def to_json_dict(diags: list[Diagnosis], messages: list[str] | None = None) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "logsleuth_version": __version__,
         "runs": [run_dict(d) for d in sorted(diags, key=lambda d: d.run)],
+        "overview": overview_dict(diags),
         "messages": list(messages or []),
     }
 

@@ -26,11 +26,33 @@ def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
         score = f"{d.causes[0].score:.2f}" if d.status == "ok" and d.causes and d.health != "healthy" else ""
         out.append(f"| {esc(d.run)} | {h} | {top_cause(d)} | {score} |")
     out.append("")
+    out += _overview(diags)
     for d in ordered:
         out += _run(d, (plots or {}).get(d.run))
     if messages:
         out += ["## Notes", ""] + [f"- {esc(m)}" for m in messages] + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _overview(diags: list[Diagnosis]) -> list[str]:
+    from ..sweep import config_label, config_outcome, overview
+
+    o = overview(diags)
+    out: list[str] = []
+    if len(diags) > 1 and o.causes:
+        out += ["## Overview", "", "| first cause | runs |", "|---|---|"]
+        out += [f"| {c} | {n} |" for c, n in o.causes.items()] + [""]
+    for s in o.sweeps:
+        by = ", ".join(esc(k) for k in s.varying) or "nothing but the seed"
+        seeds = f"; repeats over {', '.join(esc(k) for k in s.seeds)}" if s.seeds else ""
+        out += [f"## Sweep {esc(s.directory)}", "",
+                f"{len(s.runs)} runs, {len(s.configs)} configuration(s) varying {by}{seeds}.", ""]
+        out += [f"- **{esc(st)}**" for st in s.statements]
+        if s.statements:
+            out.append("")
+        out += ["| configuration | outcome |", "|---|---|"]
+        out += [f"| {esc(config_label(c))} | {esc(config_outcome(c))} |" for c in s.configs] + [""]
+    return out
 
 
 def _run(d: Diagnosis, plot: str | None) -> list[str]:

@@ -33,6 +33,7 @@ def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color
         shown = ordered
     for d in shown:
         out.append(_run(d, color, verbose))
+    out += _overview(diags, color)
     for m in messages or []:
         out.append(_c("note: ", "dim", color) + _safe(m))
     counts = {h: sum(1 for d in diags if d.status == "ok" and d.health == h) for h in ("critical", "warning", "healthy")}
@@ -40,6 +41,30 @@ def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color
     out.append(f"{len(diags)} run(s): {counts['critical']} critical, {counts['warning']} warning, "
                f"{counts['healthy']} healthy, {errors} unreadable")
     return "\n".join(out) + "\n"
+
+
+def _overview(diags: list[Diagnosis], color: bool) -> list[str]:
+    """Counts per first cause, then each sweep with its configurations and statements."""
+    from ..sweep import config_label, config_outcome, overview
+
+    o = overview(diags)
+    out = []
+    if len(diags) > 1 and o.causes:
+        out.append("first causes: " + ", ".join(f"{c} {n}" for c, n in o.causes.items()))
+    for s in o.sweeps:
+        by = ", ".join(s.varying) or "nothing but the seed"
+        seeds = f"; repeats over {', '.join(s.seeds)}" if s.seeds else ""
+        out.append(_c(f"sweep {_safe(s.directory)}: {len(s.runs)} runs, {len(s.configs)} configuration(s) "
+                      f"varying {_safe(by)}{_safe(seeds)}", "bold", color))
+        for c in s.configs[:20]:
+            out.append(f"  {_safe(config_label(c))}: {_safe(config_outcome(c))}")
+        if len(s.configs) > 20:
+            out.append(f"  ... {len(s.configs) - 20} more configuration(s)")
+        for st in s.statements:
+            out.append(f"  -> {_safe(st)}")
+    if out:
+        out.append("")
+    return out
 
 
 def _table(ordered: list[Diagnosis], color: bool) -> str:

@@ -1,0 +1,261 @@
+"""Incremental scans: diagnoses kept in an SQLite database, keyed by everything that could
+change them.
+
+The key of a run is a hash of
+  * each of its files' identity: real path, size, mtime (ns) and a hash of its first and last
+    16 KiB (an appended event file, or a file rewritten with the same size and mtime, differs);
+  * the run's name (reports show it);
+  * the rule set's digest, the role overrides, and a fingerprint of logsleuth's own code and
+    built-in rules (an upgrade re-evaluates everything).
+
+Bodies are JSON, never pickle: loading the cache cannot execute anything.  Writes happen in the
+parent process only, in WAL mode with a busy timeout, so concurrent scans sharing one cache
+file wait for each other instead of corrupting it.  The cache lives in the user's cache
+directory (or where --cache says), never beside the logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import zlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from .ingest.discover import RunSource
+from .model import CauseScore, Diagnosis, Finding, MetricInfo, SkippedRule
+
+EDGE = 16 * 1024
+DB_SCHEMA = 1
+MAX_FILES_PER_DIR_RUN = 10_000  # MLflow runs are directories; hash at most this many files
+
+
+def default_path() -> str:
+    """`$LOGSLEUTH_CACHE`, else `$XDG_CACHE_HOME/logsleuth/diagnoses.sqlite`, else ~/.cache/..."""
+    env = os.environ.get("LOGSLEUTH_CACHE")
+    if env:
+        return env
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "logsleuth", "diagnoses.sqlite")
+
+
+# ------------------------------------------------------------------ keys
+
+def file_identity(path: str) -> list[Any]:
+    """[real path, size, mtime_ns, sha1 of head+tail]; a missing file gives its path alone."""
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return [real, None]
+    h = hashlib.sha1()
+    try:
+        with open(real, "rb") as fh:
+            h.update(fh.read(EDGE))
+            if st.st_size > 2 * EDGE:
+                fh.seek(st.st_size - EDGE)
+                h.update(fh.read(EDGE))
+            elif st.st_size > EDGE:
+                h.update(fh.read())
+    except OSError as exc:
+        return [real, st.st_size, st.st_mtime_ns, f"unreadable: {exc.errno}"]
+    return [real, st.st_size, st.st_mtime_ns, h.hexdigest()]
+
+
+def _paths_of(src: RunSource) -> list[str]:
+    out: list[str] = []
+    for f in src.files:
+        if os.path.isdir(f.path):  # an MLflow run: every file below it
+            for dirpath, dirnames, names in os.walk(f.path):
+                dirnames.sort()
+                out += [os.path.join(dirpath, n) for n in sorted(names)]
+                if len(out) > MAX_FILES_PER_DIR_RUN:
+                    break
+        else:
+            out.append(f.path)
+    return out + list(src.hparam_files)
+
+
+def run_key(src: RunSource, fingerprint: str) -> str:
+    ident = [fingerprint, src.name, [f.kind for f in src.files], [file_identity(p) for p in _paths_of(src)]]
+    return hashlib.sha256(json.dumps(ident, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of logsleuth's Python files and built-in rule files: changed code, changed cache."""
+    from . import __version__
+    from .resources import builtin_rules_dir
+
+    h = hashlib.sha256(__version__.encode())
+    pkg = Path(__file__).resolve().parent
+    files = sorted(pkg.rglob("*.py")) + sorted(builtin_rules_dir().glob("*.yaml"))
+    for p in files:
+        try:
+            h.update(str(p.relative_to(pkg.parent)).encode())
+            h.update(p.read_bytes())
+        except (OSError, ValueError):
+            continue
+    return h.hexdigest()[:16]
+
+
+def options_fingerprint(options: Any) -> str:
+    """Rule set digest + role overrides + code: what must match for a cached diagnosis to hold."""
+    from .ruleset import builtin_ruleset
+
+    ruleset = getattr(options, "ruleset", None) or builtin_ruleset()
+    roles = repr(getattr(options, "role_overrides", ()))
+    return hashlib.sha256(f"{ruleset.version}|{roles}|{code_fingerprint()}|{DB_SCHEMA}".encode()).hexdigest()[:24]
+
+
+# ------------------------------------------------------------------ (de)serialisation
+
+def to_plain(d: Diagnosis) -> dict[str, Any]:
+    """A Diagnosis as JSON-able data (curves apart, see curves_blob)."""
+    return {
+        "run": d.run, "status": d.status, "error": d.error, "health": d.health,
+        "metrics": [list(m.__dict__.values()) for m in d.metrics],
+        "symptoms": [[f.rule, f.symptom, f.severity, f.metric, f.confidence, f.start_step, f.end_step,
+                      f.evidence, [list(c) for c in f.causes]] for f in d.symptoms],
+        "causes": [[c.id, c.score, list(c.because), list(c.remedies), c.title, [dict(r) for r in c.references]]
+                   for c in d.causes],
+        "skipped": [[s.rule, s.reason] for s in d.skipped],
+        "warnings": list(d.warnings),
+        "hparams": [[k, _hp(v)] for k, v in d.hparams.items()],
+        "formats": list(d.formats),
+    }
+
+
+def _hp(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        return v.item()
+    return str(v)
+
+
+def from_plain(p: dict[str, Any], curves: dict | None = None) -> Diagnosis:
+    return Diagnosis(
+        run=p["run"], status=p["status"], error=p["error"], health=p["health"],
+        metrics=tuple(MetricInfo(*m) for m in p["metrics"]),
+        symptoms=tuple(Finding(*s[:8], causes=tuple((c, w) for c, w in s[8])) for s in p["symptoms"]),
+        causes=tuple(CauseScore(id=c[0], score=c[1], because=tuple(c[2]), remedies=tuple(c[3]), title=c[4],
+                                references=tuple(c[5])) for c in p["causes"]),
+        skipped=tuple(SkippedRule(*s) for s in p["skipped"]),
+        warnings=tuple(p["warnings"]), hparams={k: v for k, v in p["hparams"]},
+        formats=tuple(p["formats"]), curves=curves or {},
+    )
+
+
+def curves_blob(curves: dict) -> bytes:
+    """Decimated plot curves, compressed: a JSON header then float64 arrays."""
+    header, chunks, off = {}, [], 0
+    for role, (metric, steps, values) in curves.items():
+        s = np.ascontiguousarray(steps, dtype=np.float64).tobytes()
+        v = np.ascontiguousarray(values, dtype=np.float64).tobytes()
+        header[role] = [metric, off, len(steps)]
+        chunks += [s, v]
+        off += len(s) + len(v)
+    head = json.dumps(header).encode()
+    return zlib.compress(len(head).to_bytes(4, "little") + head + b"".join(chunks), 1)
+
+
+def curves_from_blob(blob: bytes) -> dict:
+    raw = zlib.decompress(blob)
+    n = int.from_bytes(raw[:4], "little")
+    header = json.loads(raw[4:4 + n])
+    body = memoryview(raw)[4 + n:]
+    out = {}
+    for role, (metric, off, count) in header.items():
+        steps = np.frombuffer(body[off:off + 8 * count], dtype=np.float64).copy()
+        values = np.frombuffer(body[off + 8 * count:off + 16 * count], dtype=np.float64).copy()
+        out[role] = (metric, steps, values)
+    return out
+
+
+# ------------------------------------------------------------------ the database
+
+class CacheError(Exception):
+    pass
+
+
+class DiagnosisCache:
+    """get_many / put_many over an SQLite file; safe to share between concurrent scans."""
+
+    def __init__(self, path: str, timeout: float = 60.0):
+        self.path = path
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS diagnoses (key TEXT PRIMARY KEY, run TEXT NOT NULL, "
+                "stored REAL NOT NULL, body BLOB NOT NULL, curves BLOB)")
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheError(f"{path}: cannot use the cache ({exc}); scanning without it") from exc
+
+    def get_many(self, keys: list[str], want_curves: bool) -> dict[str, Diagnosis]:
+        """The cached diagnoses among `keys`; an entry stored without curves is a miss when
+        curves are wanted."""
+        out: dict[str, Diagnosis] = {}
+        cols = "key, body, curves" if want_curves else "key, body, NULL"
+        try:
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                q = f"SELECT {cols} FROM diagnoses WHERE key IN ({','.join('?' * len(part))})"
+                for key, body, blob in self.db.execute(q, part):
+                    if want_curves and blob is None:
+                        continue
+                    try:
+                        plain = json.loads(zlib.decompress(body))
+                        out[key] = from_plain(plain, curves_from_blob(blob) if blob is not None else None)
+                    except (ValueError, KeyError, TypeError, IndexError, zlib.error):
+                        continue  # a damaged entry is a miss; it is overwritten below
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: cache unreadable ({exc}); scanning without it") from exc
+        return out
+
+    def put_many(self, items: Iterable[tuple[str, Diagnosis]], with_curves: bool) -> None:
+        rows = []
+        now = time.time()
+        for key, d in items:
+            body = zlib.compress(json.dumps(to_plain(d), allow_nan=True).encode(), 1)
+            blob = curves_blob(d.curves) if with_curves else None
+            rows.append((key, d.run, now, body, blob))
+        if not rows:
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, ?)", rows)
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise CacheError(f"{self.path}: could not store results ({exc})") from exc
+
+    def stats(self) -> dict[str, Any]:
+        n, size = self.db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(body) + COALESCE(LENGTH(curves), 0)), 0) "
+                                  "FROM diagnoses").fetchone()
+        return {"path": self.path, "entries": n, "bytes": size}
+
+    def clear(self) -> int:
+        n = self.db.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0]
+        self.db.execute("DELETE FROM diagnoses")
+        self.db.execute("VACUUM")
+        return n
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass

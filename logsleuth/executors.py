@@ -1,0 +1,92 @@
+"""Where per-run work runs: in this process, in a local process pool, or on a Dask cluster.
+
+Each executor takes the run sources and a picklable `work(chunk) -> [Diagnosis]`, calls
+`on_done(n)` as chunks finish, and returns the diagnoses in the order of the sources.  A
+worker handles one run at a time, so its memory holds one run's data; the parent only
+collects diagnoses.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from .errors import UsageError
+from .model import Diagnosis
+
+POOL_MIN_RUNS = 16  # below this a process pool costs more than it saves
+MAX_CHUNK = 16
+
+
+def chunks(n: int, workers: int) -> list[tuple[int, int]]:
+    """(start, stop) slices: about 8 per worker for load balance, at most MAX_CHUNK runs each
+    so progress moves and a slow run does not hold many others back."""
+    size = max(1, min(MAX_CHUNK, n // (8 * max(1, workers))))
+    return [(i, min(n, i + size)) for i in range(0, n, size)]
+
+
+def _collect(sources: Sequence, parts: list[tuple[int, int]], finished) -> list[Diagnosis]:
+    out: list[Diagnosis | None] = [None] * len(sources)
+    for (a, b), res in finished:
+        if len(res) != b - a:
+            raise RuntimeError(f"worker returned {len(res)} results for {b - a} runs")
+        out[a:b] = res
+    return out  # type: ignore[return-value]
+
+
+def run_local(sources: Sequence, work: Callable, jobs: int, on_done: Callable[[int], None]) -> list[Diagnosis]:
+    if jobs <= 1 or len(sources) < POOL_MIN_RUNS:
+        out = []
+        for s in sources:
+            out += work([s])
+            on_done(1)
+        return out
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    parts = chunks(len(sources), jobs)
+
+    def finished():
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            futs = {ex.submit(work, list(sources[a:b])): (a, b) for a, b in parts}
+            for fut in as_completed(futs):
+                res = fut.result()
+                on_done(len(res))
+                yield futs[fut], res
+
+    return _collect(sources, parts, finished())
+
+
+def run_dask(sources: Sequence, work: Callable, scheduler: str | None, jobs: int,
+             on_done: Callable[[int], None]) -> list[Diagnosis]:
+    """On the Dask distributed cluster at `scheduler` (workers must see the log paths and
+    have logsleuth installed); with no address, on a LocalCluster of `jobs` worker processes."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise UsageError("--executor dask needs the dask extra: pip install 'logsleuth-training[dask]'") from exc
+    if not sources:
+        return []
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="30s")
+        else:
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler {scheduler or '(local cluster)'}: {exc}") from exc
+    try:
+        parts = chunks(len(sources), sum(client.nthreads().values()) or jobs)
+        futs = client.map(work, [list(sources[a:b]) for a, b in parts], pure=False)
+        where = {f.key: p for f, p in zip(futs, parts)}
+
+        def finished():
+            for fut in as_completed(futs):
+                res = fut.result()
+                on_done(len(res))
+                yield where[fut.key], res
+
+        return _collect(sources, parts, finished())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

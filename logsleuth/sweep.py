@@ -1,0 +1,321 @@
+"""The overview of many runs: counts per health and cause, sweeps of sibling runs, and the
+link between a sweep's hyperparameters and its failures, stated plainly.
+
+A sweep is the deepest directory whose runs differ in a hyperparameter other than the seed
+(`sweeps/lr_0.1/seed_3` and `sweeps/lr_0.3/seed_1` make the sweep `sweeps`).  Hyperparameters
+are those the run logged, completed by `key=value` / `key_value` parts of its path
+(`lr=0.1,wd=1e-4`, `lr_0.1`).  Runs differing only in seed-like keys (seed, trial, version,
+rep...) are one configuration; a statement such as "all 6 runs with lr >= 0.3 were critical;
+none of the 10 with lr <= 0.1 were" is made when one hyperparameter splits the outcomes
+(at least 90% of runs on the right side, both sides with at least 2 runs).
+
+Pure functions of the diagnoses; every report prints the same Overview.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .model import Diagnosis
+
+SEED_KEY = re.compile(r"(^|[_.\-/])(seed|seeds|random_seed|rng|rep|repeat|repetition|replicate|replica|trial|"
+                      r"version|rerun|run_?id|run_?index|fold)$", re.IGNORECASE)
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PART_NUM = re.compile(rf"^([A-Za-z][A-Za-z0-9.]*(?:_[A-Za-z][A-Za-z0-9.]*)*)[=_\-]({_NUM})$")
+_PART_KV = re.compile(r"^([A-Za-z][\w.\-]*)=([^=]+)$")
+_SEED_IN = re.compile(r"(?:^|[_\-.])(seed|trial|rep|fold|version)[_\-=]?(\d+)(?=$|[_\-.])", re.IGNORECASE)
+# progress counters and bookkeeping some loggers store with the hyperparameters
+NOT_SETTING = re.compile(r"^(global_step|max_steps|steps?|epochs?|current_epoch|total_flos|best_metric|"
+                         r"best_model_checkpoint|best_global_step|trial_name|num_input_tokens_seen|"
+                         r"is_\w+|.*_(time|timestamp|date|dir|path|file|name|id))$", re.IGNORECASE)
+MIN_ACCURACY = 0.9
+MIN_SIDE = 2
+MAX_STATEMENTS = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """Runs of a sweep sharing every varying hyperparameter but the seed."""
+
+    params: tuple[tuple[str, Any], ...]
+    runs: tuple[str, ...]
+    health: tuple[tuple[str, int], ...]  # (health, count), worst first
+    causes: tuple[tuple[str, int], ...]  # first causes of the flagged runs, most common first
+
+
+@dataclass(frozen=True)
+class Sweep:
+    directory: str
+    runs: tuple[str, ...]
+    varying: tuple[str, ...]
+    seeds: tuple[str, ...]
+    configs: tuple[Config, ...]
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Overview:
+    runs: int
+    health: dict[str, int]
+    causes: dict[str, int]  # first cause of every flagged run
+    order: tuple[str, ...]  # runs sorted: unreadable, critical, warning, healthy; by top score
+    sweeps: tuple[Sweep, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------- outcomes
+
+def outcome(d: Diagnosis) -> str:
+    return "unreadable" if d.status == "error" else d.health
+
+
+def first_cause(d: Diagnosis) -> str | None:
+    if d.status != "ok" or d.health == "healthy" or not d.causes:
+        return None
+    return d.causes[0].id
+
+
+# --------------------------------------------------------------------- hyperparameters
+
+def _value(v: Any) -> Any:
+    """Numbers as floats (`"0.1"` too), other values as short strings; None when unusable."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, (int, float)):
+        return float(v) if math.isfinite(v) else None
+    if v is None:
+        return None
+    s = str(v).strip()
+    try:
+        f = float(s)
+        return f if math.isfinite(f) else None
+    except ValueError:
+        pass
+    if not s or len(s) > 40 or "/" in s or "\\" in s:
+        return None  # paths, long reprs: identifiers, not settings
+    return s
+
+
+def name_params(run: str) -> dict[str, Any]:
+    """`key=value` and `key_number` parts of a run's path: sweeps/lr=0.1,bs=32/seed_3."""
+    out: dict[str, Any] = {}
+    for comp in run.split("/"):
+        for part in re.split(r",|__|\+", comp):
+            m = _PART_KV.match(part) or _PART_NUM.match(part)
+            if m:
+                out[m.group(1)] = _value(m.group(2))
+            else:
+                for m in _SEED_IN.finditer(part):  # metrics_seed216.jsonl, run-trial3
+                    out[m.group(1).lower()] = _value(m.group(2))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def run_params(d: Diagnosis) -> dict[str, Any]:
+    params = name_params(d.run)
+    for k, v in d.hparams.items():
+        val = _value(v)
+        if val is not None:
+            params[str(k)] = val
+    return params
+
+
+# --------------------------------------------------------------------- grouping
+
+def _ancestors(run: str) -> list[str]:
+    out = []
+    d = posixpath.dirname(run)
+    while True:
+        out.append(d)
+        if not d:
+            return out
+        d = posixpath.dirname(d)
+
+
+def _varying(params: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Keys every run has and that take >= 2 values, split into (settings, seed-like); keys
+    unique to every run and non-numeric are identifiers (run names, ids) and are dropped."""
+    if not params:
+        return [], []
+    common = set(params[0]).intersection(*params[1:])
+    settings, seeds = [], []
+    for k in sorted(common):
+        if NOT_SETTING.match(k):
+            continue
+        vals = [p[k] for p in params]
+        distinct = set(vals)
+        if len(distinct) < 2:
+            continue
+        numeric = all(isinstance(v, float) for v in vals)
+        if not numeric and len(distinct) == len(vals) and len(vals) > 2:
+            continue
+        (seeds if SEED_KEY.search(k) else settings).append(k)
+    return settings, seeds
+
+
+def group_sweeps(diags: list[Diagnosis]) -> dict[str, list[int]]:
+    """Directory -> indices of its runs: for each run the deepest ancestor directory whose runs
+    differ in a setting; runs with no such ancestor go with their siblings (repeats)."""
+    params = [run_params(d) for d in diags]
+    under: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(diags):
+        for a in _ancestors(d.run):
+            under[a].append(i)
+    varies: dict[str, bool] = {}
+    for a, idx in under.items():
+        varies[a] = len(idx) >= 2 and bool(_varying([params[i] for i in idx])[0])
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(diags):
+        anc = _ancestors(d.run)
+        home = next((a for a in anc if varies[a]), None)
+        if home is None:
+            home = anc[0]
+        groups[home].append(i)
+    # siblings with nothing known to tell them apart (no setting, no seed) are not a sweep
+    return {k: v for k, v in groups.items()
+            if len(v) >= 2 and any(_varying([params[i] for i in v]))}
+
+
+# --------------------------------------------------------------------- statements
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _phrase(kind: str, value: str | None) -> tuple[str, str]:
+    """(what the runs did, what the others did not)"""
+    if kind == "cause":
+        return f"had {value} as first cause", "did"
+    if kind == "critical":
+        return "were critical", "were"
+    return "were flagged (warning or critical)", "were"
+
+
+def _candidates(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[str]) -> list[tuple]:
+    """(accuracy, specificity, smaller side, text) for every split of every key and outcome."""
+    outcomes: list[tuple[str, str | None, list[bool]]] = []
+    flagged = [outcome(d) in ("warning", "critical") for d in diags]
+    outcomes.append(("flagged", None, flagged))
+    outcomes.append(("critical", None, [outcome(d) == "critical" for d in diags]))
+    for c in sorted({first_cause(d) for d in diags} - {None}):
+        outcomes.append(("cause", c, [first_cause(d) == c for d in diags]))
+    n = len(diags)
+    found = []
+    for k in keys:
+        vals = [p[k] for p in params]
+        numeric = all(isinstance(v, float) for v in vals)
+        splits = []
+        if numeric:
+            distinct = sorted(set(vals))
+            for t in distinct[1:]:
+                hi = [v >= t for v in vals]
+                lo_max = max(v for v in vals if v < t)
+                splits.append((hi, f"{k} >= {_fmt(t)}", f"{k} <= {_fmt(lo_max)}"))
+        else:
+            for v in sorted(set(vals), key=str):
+                splits.append(([x == v for x in vals], f"{k} = {v}", f"other {k}"))
+        for kind, value, hit in outcomes:
+            if sum(hit) == 0 or sum(hit) == n:
+                continue
+            did, did_not = _phrase(kind, value)
+            spec = {"cause": 2, "critical": 1, "flagged": 0}[kind]
+            for side, desc_in, desc_out in splits:
+                for members, desc_a, desc_b in ((side, desc_in, desc_out),
+                                                ([not s for s in side], desc_out, desc_in)):
+                    a = [h for h, m in zip(hit, members) if m]
+                    b = [h for h, m in zip(hit, members) if not m]
+                    if len(a) < MIN_SIDE or len(b) < MIN_SIDE:
+                        continue
+                    acc = (sum(a) + (len(b) - sum(b))) / n
+                    if acc < MIN_ACCURACY or sum(a) < len(a) / 2:
+                        continue
+                    if sum(a) == len(a) and sum(b) == 0:
+                        text = f"all {len(a)} runs with {desc_a} {did}; none of the {len(b)} with {desc_b} {did_not}"
+                    else:
+                        text = (f"{sum(a)} of {len(a)} runs with {desc_a} {did}; "
+                                f"{sum(b)} of the {len(b)} with {desc_b} {did_not}")
+                    found.append((acc, spec, min(len(a), len(b)), k, text))
+    return found
+
+
+def statements(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    found = sorted(_candidates(diags, params, keys), key=lambda c: (-c[0], -c[1], -c[2], c[4]))
+    out, used = [], set()
+    for acc, spec, side, key, text in found:
+        if key in used:
+            continue
+        used.add(key)
+        out.append(text)
+        if len(out) == MAX_STATEMENTS:
+            break
+    if not out and keys:
+        n_bad = sum(outcome(d) in ("warning", "critical") for d in diags)
+        if 0 < n_bad < len(diags):
+            out.append(f"{n_bad} of {len(diags)} runs were flagged; no single hyperparameter "
+                       f"({', '.join(keys)}) separates them from the others")
+    return out
+
+
+def _config_summary(diags: list[Diagnosis]) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    rank = {"unreadable": 0, "critical": 1, "warning": 2, "healthy": 3}
+    health = Counter(outcome(d) for d in diags)
+    causes = Counter(c for c in (first_cause(d) for d in diags) if c)
+    return (tuple(sorted(health.items(), key=lambda kv: rank[kv[0]])),
+            tuple(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))))
+
+
+def summarize_sweep(directory: str, diags: list[Diagnosis]) -> Sweep:
+    params = [run_params(d) for d in diags]
+    settings, seeds = _varying(params)
+    by_config: dict[tuple, list[int]] = defaultdict(list)
+    for i, p in enumerate(params):
+        by_config[tuple((k, p[k]) for k in settings)].append(i)
+
+    def order(item):
+        return tuple((0, v, "") if isinstance(v, float) else (1, 0.0, str(v)) for _, v in item[0])
+
+    configs = []
+    for key, idx in sorted(by_config.items(), key=order):
+        health, causes = _config_summary([diags[i] for i in idx])
+        configs.append(Config(params=key, runs=tuple(diags[i].run for i in idx), health=health, causes=causes))
+    ok = [i for i, d in enumerate(diags) if d.status == "ok"]
+    said = statements([diags[i] for i in ok], [params[i] for i in ok], settings) if settings else []
+    for c in configs:
+        h = dict(c.health)
+        if seeds and len(c.runs) >= 2 and 0 < h.get("healthy", 0) < len(c.runs):
+            what = ", ".join(f"{k}={_fmt(v)}" for k, v in c.params) or "identical settings"
+            said.append(f"seeds disagree at {what}: {len(c.runs) - h['healthy']} of {len(c.runs)} runs flagged")
+    return Sweep(directory=directory or ".", runs=tuple(d.run for d in diags), varying=tuple(settings),
+                 seeds=tuple(seeds), configs=tuple(configs), statements=tuple(said))
+
+
+def overview(diags: Iterable[Diagnosis]) -> Overview:
+    from .report.common import worst_first
+
+    diags = list(diags)
+    health = Counter(outcome(d) for d in diags)
+    causes = Counter(c for c in (first_cause(d) for d in diags) if c)
+    sweeps = []
+    for directory, idx in sorted(group_sweeps(diags).items()):
+        sweeps.append(summarize_sweep(directory, [diags[i] for i in idx]))
+    return Overview(
+        runs=len(diags),
+        health={h: health.get(h, 0) for h in ("critical", "warning", "healthy", "unreadable")},
+        causes=dict(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        order=tuple(d.run for d in worst_first(diags)),
+        sweeps=tuple(sweeps),
+    )
+
+
+def config_label(c: Config) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in c.params) or "(all)"
+
+
+def config_outcome(c: Config) -> str:
+    """`3 runs: 2 critical, 1 healthy; first cause lr_too_high x2`"""
+    h = ", ".join(f"{n} {k}" for k, n in c.health)
+    causes = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in c.causes)
+    return f"{len(c.runs)} run{'s' if len(c.runs) > 1 else ''}: {h}" + (f"; first cause {causes}" if causes else "")

@@ -1,0 +1,323 @@
+"""Batch scans (#5): executors give identical diagnoses, the cache serves unchanged runs and
+re-reads changed ones, sweeps are summarised, progress is drawn only on a terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import sqlite3
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from logsleuth.cache import DiagnosisCache, curves_blob, curves_from_blob, from_plain, to_plain
+from logsleuth.cli import main
+from logsleuth.model import CauseScore, Diagnosis
+from logsleuth.pipeline import Options, analyze_paths, analyze_source
+from logsleuth.progress import Progress, progress_text
+from logsleuth.report import to_json
+from logsleuth.sweep import name_params, overview
+
+import synth
+import writers
+from conftest import FAULT_CORPUS, REPO
+
+
+def _mixed_tree(root: str, n: int = 20) -> None:
+    gens = list(synth.GENERATORS.values())
+    for i in range(n):
+        c = gens[i % len(gens)](seed=i)
+        d = os.path.join(root, f"group_{i % 3}", f"run_{i:02d}")
+        [writers.write_jsonl, writers.write_keras_csv, writers.write_trainer_state][i % 3](
+            os.path.join(d, ["metrics.jsonl", "training.log", "trainer_state.json"][i % 3]), c)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch") / "runs"
+    _mixed_tree(str(root))
+    return str(root)
+
+
+def _report(result) -> dict:
+    return json.loads(to_json(result.diagnoses, result.messages))
+
+
+# ---------------------------------------------------------------- executors
+
+def test_jobs_1_and_jobs_2_give_identical_reports(tree):
+    one = analyze_paths([tree], jobs=1, curves=False)
+    two = analyze_paths([tree], jobs=2, curves=False)
+    assert len(one.diagnoses) == 20
+    assert [d.run for d in one.diagnoses] == [d.run for d in two.diagnoses]  # discovery order kept
+    assert _report(one) == _report(two)
+    assert any(d.health != "healthy" for d in one.diagnoses)
+
+
+def test_dask_local_cluster_gives_identical_reports(tree):
+    from dask.distributed import LocalCluster  # in the test extra: a missing dask fails, not skips
+
+    local = analyze_paths([tree], jobs=1, curves=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = analyze_paths([tree], curves=False, executor="dask", scheduler=cluster.scheduler_address)
+    assert _report(local) == _report(remote)
+
+
+def test_cli_dask_executor_without_scheduler_uses_a_local_cluster(tree, tmp_path):
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(main, ["analyze", tree, "--executor", "dask", "-j", "2", "--no-cache", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(out.read_text())["runs"]) == 20
+
+
+def test_scheduler_without_dask_executor_is_a_usage_error(tree):
+    res = CliRunner().invoke(main, ["analyze", tree, "--scheduler", "tcp://127.0.0.1:1"])
+    assert res.exit_code == 2 and "--executor dask" in res.output
+
+
+# ---------------------------------------------------------------- cache
+
+def test_cache_roundtrip_keeps_every_field():
+    res = analyze_paths([os.path.join(FAULT_CORPUS, n) for n in sorted(os.listdir(FAULT_CORPUS))[:12]
+                         if os.path.isdir(os.path.join(FAULT_CORPUS, n))], jobs=1)
+    for d in res.diagnoses:
+        back = from_plain(json.loads(json.dumps(to_plain(d))), curves_from_blob(curves_blob(d.curves)))
+        assert back == d
+        assert back.curves.keys() == d.curves.keys()
+        for role, (m, s, v) in d.curves.items():
+            assert back.curves[role][0] == m
+            assert (back.curves[role][1] == s).all()
+            assert ((back.curves[role][2] == v) | (back.curves[role][2] != back.curves[role][2])).all()
+
+
+def test_rescan_is_served_from_the_cache_and_identical(tree, tmp_path):
+    cache = DiagnosisCache(str(tmp_path / "c.sqlite"))
+    first = analyze_paths([tree], jobs=1, cache=cache, curves=False)
+    assert first.stats == {"cached": 0, "analysed": 20}
+    again = analyze_paths([tree], jobs=1, cache=cache, curves=False)
+    assert again.stats == {"cached": 20, "analysed": 0}
+    assert _report(first) == _report(again)
+    # curves wanted but not stored: those entries are misses, re-analysed and stored with curves
+    with_curves = analyze_paths([tree], jobs=1, cache=cache, curves=True)
+    assert with_curves.stats["analysed"] == 20
+    assert analyze_paths([tree], jobs=1, cache=cache, curves=True).stats["cached"] == 20
+
+
+def test_changed_file_is_reread(tmp_path):
+    root = tmp_path / "runs"
+    _mixed_tree(str(root), n=4)
+    cache = DiagnosisCache(str(tmp_path / "c.sqlite"))
+    before = {d.run: d for d in analyze_paths([str(root)], jobs=1, cache=cache, curves=False).diagnoses}
+    target = root / "group_0" / "run_00" / "metrics.jsonl"
+    st = os.stat(target)
+    writers.write_jsonl(str(target), synth.diverging(seed=5))  # new content
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime: only the content hash differs
+    after = analyze_paths([str(root)], jobs=1, cache=cache, curves=False)
+    assert after.stats == {"cached": 3, "analysed": 1}
+    changed = {d.run: d for d in after.diagnoses}
+    name = next(n for n in changed if n.endswith("run_00"))
+    assert changed[name] != before[name]
+
+
+def test_changed_rules_reevaluate(tree, tmp_path):
+    from logsleuth.ruleset import load_ruleset
+
+    cache = DiagnosisCache(str(tmp_path / "c.sqlite"))
+    analyze_paths([tree], jobs=1, cache=cache, curves=False)
+    rules = tmp_path / "mine.yaml"
+    rules.write_text("schema: 1\ndisable: [divergence.loss-rises]\n")
+    opts = Options(ruleset=load_ruleset([str(rules)]))
+    res = analyze_paths([tree], opts, jobs=1, cache=cache, curves=False)
+    assert res.stats == {"cached": 0, "analysed": 20}
+    assert analyze_paths([tree], opts, jobs=1, cache=cache, curves=False).stats["cached"] == 20
+
+
+def test_errors_are_not_cached(tmp_path):
+    (tmp_path / "runs" / "bad").mkdir(parents=True)
+    (tmp_path / "runs" / "bad" / "metrics.csv").write_text("step,loss\n")
+    cache = DiagnosisCache(str(tmp_path / "c.sqlite"))
+    for _ in range(2):
+        res = analyze_paths([str(tmp_path / "runs")], jobs=1, cache=cache, curves=False)
+        assert res.diagnoses[0].status == "error" and res.stats["cached"] == 0
+
+
+def test_corrupt_cache_file_gives_a_notice_and_the_scan_goes_on(tree, tmp_path):
+    bad = tmp_path / "c.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(main, ["analyze", tree, "--cache", str(bad), "-o", str(out)])
+    assert res.exit_code == 0
+    assert "cache" in res.output and str(bad) in res.output
+    assert len(json.loads(out.read_text())["runs"]) == 20
+
+
+def test_no_cache_writes_no_database(tree, tmp_path):
+    db = tmp_path / "c.sqlite"
+    res = CliRunner().invoke(main, ["analyze", tree, "--no-cache", "--cache", str(db), "--format", "json"])
+    assert res.exit_code == 0 and not db.exists()
+    res = CliRunner().invoke(main, ["analyze", tree, "--cache", str(db), "--format", "json", "-q"])
+    assert res.exit_code == 0 and db.exists()
+
+
+def test_cache_inside_analysed_tree_is_refused(tree):
+    res = CliRunner().invoke(main, ["analyze", tree, "--cache", os.path.join(tree, "c.sqlite")])
+    assert res.exit_code == 2 and "inside an analysed path" in res.output
+    assert not os.path.exists(os.path.join(tree, "c.sqlite"))
+
+
+def _scan(args):
+    tree, db = args
+    return analyze_paths([tree], jobs=1, cache=DiagnosisCache(db), curves=False).stats
+
+
+def test_concurrent_scans_share_a_cache_without_corrupting_it(tmp_path):
+    root = tmp_path / "runs"
+    _mixed_tree(str(root), n=12)
+    db = str(tmp_path / "shared.sqlite")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        stats = pool.map(_scan, [(str(root), db)] * 3)
+    assert all(s["cached"] + s["analysed"] == 12 for s in stats)
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0] == 12
+    con.close()
+    assert analyze_paths([str(root)], jobs=1, cache=DiagnosisCache(db), curves=False).stats["cached"] == 12
+
+
+# ---------------------------------------------------------------- sweeps
+
+def test_planted_hyperparameter_pattern_is_stated(tmp_path):
+    root = tmp_path / "sweep"
+    writers.write_planted_sweep(str(root))
+    res = analyze_paths([str(root)], jobs=1, curves=False)
+    o = overview(res.diagnoses)
+    assert len(o.sweeps) == 1
+    s = o.sweeps[0]
+    assert s.varying == ("lr",) and "seed" in s.seeds
+    assert len(s.configs) == 7  # seeds folded: 2 high + 5 low learning rates
+    assert sorted(len(c.runs) for c in s.configs) == [2, 2, 2, 2, 2, 3, 3]
+    first = s.statements[0]
+    assert first.startswith("all 6 runs with lr >= 0.3 "), s.statements
+    assert first.endswith("none of the 10 with lr <= 0.1 did") or first.endswith("none of the 10 with lr <= 0.1 were")
+    # the order puts the failures first
+    assert all("lr=0.3" in r or "lr=1" in r for r in o.order[:6])
+
+
+def test_sweep_statement_in_every_report_format(tmp_path):
+    root = tmp_path / "sweep"
+    writers.write_planted_sweep(str(root))
+    outs = [tmp_path / f"r.{x}" for x in ("json", "md", "html", "txt")]
+    args = ["analyze", str(root), "--no-cache", "-q"] + [a for o in outs for a in ("-o", str(o))]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    for o in outs:
+        gt = "&gt;" if o.suffix in (".html", ".md") else ">"  # escaped where the format needs it
+        assert f"all 6 runs with lr {gt}= 0.3" in o.read_text(), o
+    sweeps = json.loads(outs[0].read_text())["overview"]["sweeps"]
+    assert sweeps[0]["varying"] == ["lr"]
+
+
+def _diag(run: str, health: str, cause: str | None = None, **hp) -> Diagnosis:
+    causes = (CauseScore(cause, 0.8, (), ()),) if cause else ()
+    return Diagnosis(run=run, status="ok", health=health, causes=causes, hparams=hp)
+
+
+def test_categorical_setting_and_imperfect_split():
+    diags = [_diag(f"s/opt={o},seed={i}", "critical" if o == "sgd" else "healthy", "lr_too_high" if o == "sgd" else None)
+             for o in ("sgd", "adam") for i in range(4)]
+    diags[-1] = _diag("s/opt=adam,seed=9", "critical", "lr_too_high")  # one adam run fails too
+    diags += [_diag(f"s/opt=adamw,seed={i}", "healthy") for i in range(4)]
+    o = overview(diags)
+    st = o.sweeps[0].statements
+    assert st[0] == "4 of 4 runs with opt = sgd had lr_too_high as first cause; 1 of the 8 with other opt did" \
+        or st[0].startswith("all 4 runs with opt = sgd"), st
+
+
+def test_no_statement_when_failures_do_not_follow_a_setting():
+    diags = [_diag(f"s/lr={lr}/seed_{i}", "critical" if i == 0 else "healthy", "lr_too_high" if i == 0 else None)
+             for lr in (0.1, 0.2, 0.3) for i in range(3)]
+    s = overview(diags).sweeps[0]
+    assert not any(x.startswith("all ") for x in s.statements)
+    assert any("seeds disagree at lr=0.1" in x for x in s.statements)
+    assert any("no single hyperparameter" in x for x in s.statements)
+
+
+def test_unrelated_sibling_runs_are_not_a_sweep():
+    diags = [_diag(f"runs/{name}", "healthy") for name in ("alpha", "beta", "gamma")]
+    assert overview(diags).sweeps == ()
+
+
+def test_nested_sweeps_are_found_at_their_own_level():
+    diags = [_diag(f"exp/a/wd={wd}", "critical" if wd >= 0.1 else "healthy", "over_regularization" if wd >= 0.1 else None)
+             for wd in (0.0, 0.001, 0.1, 0.5)]
+    diags += [_diag(f"exp/b/bs={bs}", "warning" if bs <= 8 else "healthy", "batch_too_small" if bs <= 8 else None)
+              for bs in (4, 8, 64, 128)]
+    sw = {s.directory: s for s in overview(diags).sweeps}
+    assert set(sw) == {"exp/a", "exp/b"}
+    assert sw["exp/a"].statements[0].startswith("all 2 runs with wd >= 0.1 had over_regularization")
+    assert sw["exp/b"].statements[0].startswith("all 2 runs with bs <= 8 had batch_too_small")
+
+
+def test_name_params():
+    assert name_params("sw/lr=0.1,bs=32/seed_3") == {"lr": 0.1, "bs": 32.0, "seed": 3.0}
+    assert name_params("sw/lr_1e-3__wd-0.01") == {"lr": 0.001, "wd": 0.01}
+    assert name_params("runs/metrics_seed216.jsonl") == {"seed": 216.0}
+    assert name_params("runs/resnet50/baseline") == {}
+
+
+# ---------------------------------------------------------------- progress and timeout
+
+def test_progress_text():
+    assert progress_text(50, 200, 10.0) == "[######..................]  50/200 runs  5.0 runs/s  ETA 0:30"
+    assert "(40 cached)" in progress_text(50, 200, 1.0, cached=40)
+    assert progress_text(200, 200, 10.0).endswith("ETA -:--")
+
+
+def test_progress_draws_only_when_enabled():
+    buf = io.StringIO()
+    p = Progress(3, enabled=True, stream=buf, min_interval=0)
+    for _ in range(3):
+        p.update()
+    p.close()
+    assert buf.getvalue().count("\r") == 4 and "3/3 runs" in buf.getvalue()
+    quiet = io.StringIO()
+    p = Progress(3, enabled=False, stream=quiet)
+    p.update(3)
+    p.close()
+    assert quiet.getvalue() == ""
+
+
+def test_no_progress_line_when_stderr_is_not_a_terminal(tree):
+    res = CliRunner(mix_stderr=False).invoke(main, ["analyze", tree, "--no-cache", "--format", "json"]) \
+        if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else \
+        CliRunner().invoke(main, ["analyze", tree, "--no-cache", "--format", "json"])
+    assert res.exit_code == 0
+    assert "\r" not in res.output and "runs/s" not in res.output
+
+
+def test_timeout_stops_a_slow_run(monkeypatch, tree):
+    from logsleuth import pipeline
+    from logsleuth.ingest import discover
+
+    src = discover([tree]).runs[0]
+    normal = analyze_source(src, timeout=30)
+    assert normal.status == "ok"
+
+    def slow(_src):
+        time.sleep(5)
+
+    monkeypatch.setattr(pipeline, "load_run", slow)
+    t = time.monotonic()
+    d = analyze_source(src, timeout=0.2)
+    assert time.monotonic() - t < 2
+    assert d.status == "error" and "--timeout" in d.error and src.name in d.error
+
+
+def test_sample_logs_have_no_sweep_and_an_overview(in_repo=None):
+    res = analyze_paths([os.path.join(REPO, "sample_logs")], jobs=1, curves=False)
+    o = overview(res.diagnoses)
+    assert o.runs == 7 and sum(o.health.values()) == 7
+    assert sum(o.causes.values()) == o.health["critical"] + o.health["warning"]
