@@ -48,8 +48,9 @@ def default_path() -> str:
 # ------------------------------------------------------------------ keys
 
 def file_identity(path: str) -> list[Any]:
-    """[real path, size, mtime_ns, sha1 of head+tail]; a missing file gives its path alone."""
-    real = os.path.realpath(path)
+    """[absolute path, size, mtime_ns, sha1 of head+tail]; a missing file gives its path alone.
+    (Not realpath: discovery does not follow symlinks out of the root, and stat follows them.)"""
+    real = os.path.abspath(path)
     try:
         st = os.stat(real)
     except OSError:

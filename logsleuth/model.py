@@ -10,16 +10,20 @@ files -> :class:`RunData` (tidy long table + hyperparameters)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TIDY_COLUMNS = ("metric", "step", "value", "wall_time")
 
 
 def empty_table() -> pd.DataFrame:
     """An empty tidy table with the right dtypes."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "metric": pd.Series([], dtype=object),

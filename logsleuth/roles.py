@@ -9,8 +9,9 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import numpy as np
-import pandas as pd
 import yaml
+
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 10x faster
 
 from .errors import UsageError
 from .model import Role, RunData, Series
@@ -43,7 +44,7 @@ def normalise(name: str) -> str:
 @lru_cache(maxsize=1)
 def default_table() -> RoleTable:
     with open(builtin_rules_dir() / "roles.yaml", encoding="utf-8") as fh:
-        return table_from(yaml.safe_load(fh))
+        return table_from(yaml.load(fh, Loader=_SAFE))
 
 
 def table_from(data: Mapping[str, Any]) -> RoleTable:
@@ -99,7 +100,7 @@ def load_overrides(path: str) -> list[tuple[str, Role]]:
     """A `--roles` file: a mapping of metric name or glob pattern to a role name."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_SAFE)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read roles file: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
@@ -134,6 +135,8 @@ def build_series(run: RunData, overrides: list[tuple[str, Role]] | None = None) 
     t = run.table
     if t.empty:
         return {}
+    import pandas as pd  # not at import time: a cached re-scan never needs pandas
+
     codes, names = pd.factorize(t["metric"], sort=False)
     order = np.argsort(codes, kind="stable")  # a no-op copy when load_run already sorted by metric
     codes = codes[order]

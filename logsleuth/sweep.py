@@ -156,10 +156,10 @@ def _varying(params: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return settings, seeds
 
 
-def group_sweeps(diags: list[Diagnosis]) -> dict[str, list[int]]:
+def group_sweeps(diags: list[Diagnosis], params: list[dict[str, Any]] | None = None) -> dict[str, list[int]]:
     """Directory -> indices of its runs: for each run the deepest ancestor directory whose runs
     differ in a setting; runs with no such ancestor go with their siblings (repeats)."""
-    params = [run_params(d) for d in diags]
+    params = params if params is not None else [run_params(d) for d in diags]
     under: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(diags):
         for a in _ancestors(d.run):
@@ -267,8 +267,8 @@ def _config_summary(diags: list[Diagnosis]) -> tuple[tuple[tuple[str, int], ...]
             tuple(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
-def summarize_sweep(directory: str, diags: list[Diagnosis]) -> Sweep:
-    params = [run_params(d) for d in diags]
+def summarize_sweep(directory: str, diags: list[Diagnosis], params: list[dict[str, Any]] | None = None) -> Sweep:
+    params = params if params is not None else [run_params(d) for d in diags]
     settings, seeds = _varying(params)
     by_config: dict[tuple, list[int]] = defaultdict(list)
     for i, p in enumerate(params):
@@ -298,9 +298,10 @@ def overview(diags: Iterable[Diagnosis]) -> Overview:
     diags = list(diags)
     health = Counter(outcome(d) for d in diags)
     causes = Counter(c for c in (first_cause(d) for d in diags) if c)
+    params = [run_params(d) for d in diags]
     sweeps = []
-    for directory, idx in sorted(group_sweeps(diags).items()):
-        sweeps.append(summarize_sweep(directory, [diags[i] for i in idx]))
+    for directory, idx in sorted(group_sweeps(diags, params).items()):
+        sweeps.append(summarize_sweep(directory, [diags[i] for i in idx], [params[i] for i in idx]))
     return Overview(
         runs=len(diags),
         health={h: health.get(h, 0) for h in ("critical", "warning", "healthy", "unreadable")},

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from ..model import Evidence, Series
 
@@ -124,6 +123,8 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
         return _mf(x, size=size, mode="nearest")
     h = size // 2
     xp = np.concatenate([np.full(h, x[0]), x, np.full(size - 1 - h, x[-1])])
+    import pandas as pd
+
     return pd.Series(xp).rolling(size).median().to_numpy()[size - 1:]
 
 

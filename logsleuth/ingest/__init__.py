@@ -9,33 +9,36 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..model import TIDY_COLUMNS, RunData, empty_table
-from .csvlog import read_csv_log
 from .discover import Discovery, LogFile, RunSource, classify, discover
-from .hparams import read_hparams_file
-from .jsonl import read_jsonl, read_trainer_state
-from .mlflow import read_mlflow_run
-from .tensorboard import read_tensorboard, read_with_tbparse
-from .textlog import read_textlog
-from .tidy import ReadResult, dedupe_steps
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .tidy import ReadResult
+
+# The readers (and pandas) are imported when a file is read, not when discovery runs: a re-scan
+# served by the cache never needs them.
 __all__ = ["discover", "load_run", "read_file", "Discovery", "RunSource", "LogFile", "classify"]
 
-_READERS: dict[str, Callable[[str], ReadResult]] = {
-    "csv": read_csv_log,
-    "jsonl": read_jsonl,
-    "hf": read_trainer_state,
-    "mlflow": read_mlflow_run,
-    "text": read_textlog,
-}
+
+def _readers() -> dict[str, Callable[[str], "ReadResult"]]:
+    from .csvlog import read_csv_log
+    from .jsonl import read_jsonl, read_trainer_state
+    from .mlflow import read_mlflow_run
+    from .textlog import read_textlog
+
+    return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "mlflow": read_mlflow_run,
+            "text": read_textlog}
 
 
 def read_file(f: LogFile) -> ReadResult:
     """One log file through the reader of its kind (TensorBoard falls back to tbparse)."""
     if f.kind == "tensorboard":
+        from .tensorboard import read_tensorboard, read_with_tbparse
         from .tbfast import HAVE_NUMBA, read_tensorboard_fast  # numba is imported only when event files are read
 
         if HAVE_NUMBA:
@@ -56,7 +59,7 @@ def read_file(f: LogFile) -> ReadResult:
                 raise InputError(f.path, f"not a readable TensorBoard event file ({type(exc).__name__}: {exc})") from exc
             res.warnings.append(f"{f.path}: read with tbparse after the fast reader failed ({type(exc).__name__})")
             return res
-    reader = _READERS[f.kind]
+    reader = _readers()[f.kind]
     try:
         return reader(f.path)
     except InputError:
@@ -69,6 +72,8 @@ def read_file(f: LogFile) -> ReadResult:
 
 def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """One long table; the metric column stays categorical (one string per metric)."""
+    import pandas as pd
+
     tables = [t for t in tables if len(t)]
     if not tables:
         return empty_table()
@@ -84,6 +89,11 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 def load_run(src: RunSource) -> RunData:
     """Read every file of a run into one tidy table; raises InputError when nothing is readable."""
+    import pandas as pd
+
+    from .hparams import read_hparams_file
+    from .tidy import dedupe_steps
+
     tables: list[pd.DataFrame] = []
     warnings: list[str] = []
     hparams: dict = {}

@@ -115,7 +115,7 @@ def _display_name(given: str, rel: str) -> str:
 def discover(paths: list[str]) -> Discovery:
     """All runs under the given files and directories, sorted by name."""
     out = Discovery()
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()
     for given in paths:
         if os.path.isfile(given):
             kind = classify(given)
@@ -147,7 +147,7 @@ def _list(d: str, messages: list[str]) -> list[str]:
         return []
 
 
-def _walk(given: str, out: Discovery, seen: set[str]) -> None:
+def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> None:
     root = given
     real_root = os.path.realpath(root)
 
@@ -157,7 +157,11 @@ def _walk(given: str, out: Discovery, seen: set[str]) -> None:
     consumed: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, topdown=True, onerror=onerror, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        real = os.path.realpath(dirpath)
+        try:
+            st = os.stat(dirpath)
+            real = (st.st_dev, st.st_ino)  # the same directory reached twice (bind mounts, given twice)
+        except OSError:
+            continue
         if real in seen:
             dirnames[:] = []
             continue

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import os
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..model import TIDY_COLUMNS, empty_table
 from .textio import read_text
-from .tidy import ReadResult, to_float
+
+if TYPE_CHECKING:
+    from .tidy import ReadResult
 
 
 def is_mlflow_run(dirpath: str, names: list[str]) -> bool:
     return "metrics" in names and ("meta.yaml" in names or "params" in names) and os.path.isdir(os.path.join(dirpath, "metrics"))
 
 
-def read_mlflow_run(run_dir: str) -> ReadResult:
+def read_mlflow_run(run_dir: str) -> "ReadResult":
     """All metrics and params of one MLflow run directory."""
+    import numpy as np  # here, not at import: discovery uses is_mlflow_run without pandas
+    import pandas as pd
+
+    from ..model import TIDY_COLUMNS, empty_table
+    from .tidy import ReadResult, to_float
+
     warnings: list[str] = []
     frames = []
     mdir = os.path.join(run_dir, "metrics")

@@ -12,13 +12,13 @@ the epoch, else the line order.
 from __future__ import annotations
 
 import re
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..model import empty_table
 from .textio import read_text
+
+if TYPE_CHECKING:
+    from .tidy import ReadResult
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
 _FIELD = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_ ./-]{0,40}?)\s*[:=]?\s+(?P<val>" + _NUM + r")(?P<unit>s|%)?(?=\s|$|,|\|)", re.I)
@@ -52,7 +52,13 @@ def looks_like_textlog(text: str) -> bool:
     return hits >= 3
 
 
-def read_textlog(path: str) -> ReadResult:
+def read_textlog(path: str) -> "ReadResult":
+    import numpy as np  # here, not at import: discovery uses looks_like_textlog without pandas
+    import pandas as pd
+
+    from ..model import empty_table
+    from .tidy import ReadResult
+
     text, warnings = read_text(path)
     if not looks_like_textlog(text):
         raise InputError(path, "plain text without `name value` metric lines (need at least 3 lines like 'loss 0.41 | acc 0.9')")
@@ -89,5 +95,3 @@ def read_textlog(path: str) -> ReadResult:
     table["wall_time"] = np.nan
     return ReadResult(table, warnings=warnings, fmt="text")
 
-
-from .tidy import ReadResult  # noqa: E402  (kept at the bottom to mirror the other readers' API)

@@ -17,6 +17,8 @@ from typing import Any, Mapping
 
 import yaml
 
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 10x faster
+
 from ..detectors import REGISTRY
 from ..errors import RuleError
 from ..model import Evidence, Finding, Series, SkippedRule
@@ -59,7 +61,7 @@ class RuleSet:
 def taxonomy() -> tuple[dict[str, str], dict[str, str]]:
     """Symptom and cause ids with their one-line descriptions (rules/taxonomy.yaml)."""
     with open(builtin_rules_dir() / "taxonomy.yaml", encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=_SAFE)
     return dict(data["symptoms"]), dict(data["causes"])
 
 
@@ -115,7 +117,7 @@ def _rule_files(p: Path) -> list[Path]:
 
 def _load_causes(path: Path) -> dict[str, dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["causes"]
+        return yaml.load(fh, Loader=_SAFE)["causes"]
 
 
 @lru_cache(maxsize=1)

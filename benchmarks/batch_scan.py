@@ -1,0 +1,109 @@
+"""Scanning a tree of many runs: runs/s of the first scan with --jobs 1 and --jobs 2, of a
+re-scan served by the cache, and the parent process's peak memory.
+
+    python benchmarks/batch_scan.py [--runs 2000] [--keep DIR]
+
+Generates N runs of mixed formats (TensorBoard, Lightning CSV, Keras CSV, JSON lines, HF
+trainer_state) and faults with the seeded generators of tests/, laid out as sweeps, then runs
+the real command line `logsleuth analyze RUNS --format json -o report.json --cache DB -q`
+in a child process for each case.  The child reports its own peak RSS (the parent only:
+pool workers are separate processes) and the wall time is taken around the whole command,
+interpreter start included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+
+import synth  # noqa: E402
+import writers  # noqa: E402
+
+CHILD = """
+import atexit, resource, sys
+atexit.register(lambda: sys.stderr.write("PEAK_RSS_KB=%d\\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+from logsleuth.cli import main
+sys.argv = ["logsleuth"] + sys.argv[1:]
+main()
+"""
+
+
+def make_runs(root: str, n: int) -> None:
+    gens = list(synth.GENERATORS.values())
+    for i in range(n):
+        c = gens[i % len(gens)](seed=i)
+        d = os.path.join(root, f"sweep_{i // 200:02d}", f"lr={0.001 * (1 + i % 7):g}", f"seed_{i}")
+        kind = i % 5
+        if kind == 0:
+            writers.write_jsonl(os.path.join(d, "metrics.jsonl"), c)
+        elif kind == 1:
+            writers.write_lightning_csv(os.path.join(d, "version_0"), c, hparams={"lr": 0.001 * (1 + i % 7)})
+        elif kind == 2:
+            writers.write_keras_csv(os.path.join(d, "training.log"), c)
+        elif kind == 3:
+            writers.write_trainer_state(os.path.join(d, "trainer_state.json"), c)
+        else:
+            writers.write_tensorboard(d, writers.curves_scalars(c))
+
+
+def scan(runs: str, out: str, cache: str | None, jobs: int) -> tuple[float, int, dict]:
+    cmd = [sys.executable, "-c", CHILD, "analyze", runs, "--format", "json", "-o", out, "-q", "-j", str(jobs)]
+    cmd += ["--cache", cache] if cache else ["--no-cache"]
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit(f"scan failed ({p.returncode}):\n{p.stderr}")
+    peak = next(int(line.split("=")[1]) for line in p.stderr.splitlines() if line.startswith("PEAK_RSS_KB="))
+    with open(out) as fh:
+        report = json.load(fh)
+    return wall, peak, report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=2000)
+    ap.add_argument("--keep", help="write the runs here instead of a temporary directory")
+    a = ap.parse_args()
+    base = a.keep or tempfile.mkdtemp(prefix="logsleuth-batch-")
+    runs = os.path.join(base, "runs")
+    if not os.path.isdir(runs):
+        t = time.perf_counter()
+        make_runs(runs, a.runs)
+        print(f"generated {a.runs} runs in {time.perf_counter() - t:.0f} s under {runs}")
+    work = tempfile.mkdtemp(prefix="logsleuth-batch-out-")
+    try:
+        scan(os.path.join(runs, "sweep_00", "lr=0.001"), os.path.join(work, "warm.json"), None, 1)  # compile once
+        rows = []
+        reports = {}
+        for label, jobs, cache in (("first scan, --jobs 1", 1, "c1.sqlite"), ("first scan, --jobs 2", 2, "c2.sqlite"),
+                                   ("re-scan with the cache, --jobs 2", 2, "c2.sqlite")):
+            wall, peak, rep = scan(runs, os.path.join(work, "r.json"), os.path.join(work, cache), jobs)
+            n = len(rep["runs"])
+            reports[label] = [{k: v for k, v in r.items()} for r in rep["runs"]]
+            rows.append((label, n, wall, n / wall, peak / 1024))
+        print(f"\n{'case':36s} {'runs':>6s} {'wall s':>8s} {'runs/s':>8s} {'parent peak MB':>15s}")
+        for label, n, wall, rate, mb in rows:
+            print(f"{label:36s} {n:6d} {wall:8.1f} {rate:8.1f} {mb:15.0f}")
+        print(f"\nre-scan speed-up over the --jobs 2 first scan: {rows[1][2] / rows[2][2]:.1f}x")
+        same = reports[rows[0][0]] == reports[rows[1][0]] == reports[rows[2][0]]
+        print(f"identical JSON runs across the three scans: {same}")
+        bad = sum(1 for r in reports[rows[0][0]] if r["status"] == "ok" and r["health"] != "healthy")
+        print(f"runs flagged: {bad} of {rows[0][1]}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if not a.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
