@@ -104,3 +104,18 @@ def test_empty_event_file_is_an_error_naming_it(tmp_path):
     with pytest.raises(InputError) as exc:
         load_run(discover([str(tmp_path / "r")]).runs[0])
     assert "r" in str(exc.value) and "no scalar" in str(exc.value)
+
+
+def test_event_files_are_ordered_by_the_numbers_in_their_names(tmp_path):
+    """A writer counter going from 9 to 10 must not put the later file first (string order would)."""
+    import shutil
+
+    st = np.arange(0, 60, dtype=float)
+    d = tmp_path / "run"
+    write_tensorboard(str(tmp_path / "a"), {"loss": (st, np.ones(60))}, wall0=1.0e9)
+    write_tensorboard(str(tmp_path / "b"), {"loss": (st[40:], np.full(20, 2.0))}, wall0=1.1e9)
+    d.mkdir()
+    shutil.copy(next((tmp_path / "a").iterdir()), d / "events.out.tfevents.1700000000.host.42.9")
+    shutil.copy(next((tmp_path / "b").iterdir()), d / "events.out.tfevents.1700000000.host.42.10")
+    run = load_run(discover([str(d)]).runs[0])
+    assert run.table[run.table.step == 50].value.iloc[0] == 2.0

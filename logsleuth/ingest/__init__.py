@@ -89,6 +89,7 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 def load_run(src: RunSource) -> RunData:
     """Read every file of a run into one tidy table; raises InputError when nothing is readable."""
+    import numpy as np
     import pandas as pd
 
     from .hparams import read_hparams_file
@@ -127,6 +128,10 @@ def load_run(src: RunSource) -> RunData:
         raise InputError(src.name, "; ".join(errors))
     warnings = [*errors, *warnings]
     table = _concat(tables)
+    bad_step = ~np.isfinite(table["step"].to_numpy(dtype="float64"))
+    if bad_step.any():  # a step of NaN or 1e999 places a value nowhere on the curve
+        warnings.append(f"{src.name}: {int(bad_step.sum())} value(s) with a step that is not a finite number; ignored")
+        table = table[~bad_step].reset_index(drop=True)
     table, w = dedupe_steps(table, src.name)
     warnings += w
     if table.empty:

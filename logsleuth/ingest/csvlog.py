@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import empty_table
+from .stream import read_streamed, should_stream
 from .textio import read_bytes, read_text
 from .tidy import ReadResult, coerce_numeric, pick_column, wide_to_long
 
@@ -22,9 +23,11 @@ _LONG_TAG = ("tag", "metric", "name", "key")
 _LONG_VALUE = ("value", "val", "scalar")
 
 
-def read_csv_log(path: str) -> ReadResult:
-    """Any of the CSV-shaped logs, as a tidy table."""
-    raw, warnings = read_bytes(path)
+def read_csv_log(path: str, data: bytes | None = None) -> ReadResult:
+    """Any of the CSV-shaped logs, as a tidy table (files over STREAM_BYTES in pieces)."""
+    if data is None and should_stream(path):
+        return read_streamed(path, lambda p, d: read_csv_log(p, d), header=True)
+    raw, warnings = read_bytes(path, data)
     if not raw.strip():
         raise InputError(path, "empty file")
     head = raw[:65536].decode("utf-8", errors="replace")
@@ -33,7 +36,7 @@ def read_csv_log(path: str) -> ReadResult:
         df = _fast_frame(raw, sep, path, warnings)
         if df is not None:
             return _finish(df, path, warnings)
-    text, _ = read_text(path)
+    text, _ = read_text(path, raw)
     rows, bad = _split_rows(text, sep)
     if bad:
         lines = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")

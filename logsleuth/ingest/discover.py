@@ -10,6 +10,7 @@ walks cannot loop or leave the given root.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from .hparams import HPARAM_FILES
@@ -47,6 +48,12 @@ class RunSource:
 class Discovery:
     runs: list[RunSource] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+
+
+def natural_key(path: str) -> list:
+    """Event files in the order they were written: the numbers in their names (time stamp, pid,
+    writer counter) compared as numbers, so `...0001.host.7.9` comes before `...0001.host.7.10`."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", os.path.basename(path))]
 
 
 def _head(path: str) -> bytes:
@@ -194,7 +201,7 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> None:
         if not files:
             continue
         hp = tuple(os.path.join(dirpath, n) for n in HPARAM_FILES if n in names)
-        tb = [f for f in files if f.kind == "tensorboard"]
+        tb = sorted((f for f in files if f.kind == "tensorboard"), key=lambda f: (f.prefix, natural_key(f.path)))
         other = [f for f in files if f.kind != "tensorboard"]
         name = _display_name(given, rel)
         separate = not tb and len(other) > 1 and not all(f.path.lower().endswith(".tsv") for f in other)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import empty_table
+from .stream import read_streamed, should_stream
 from .textio import read_text
 from .tidy import (STEP_COLUMNS, TIME_COLUMNS, ReadResult, flatten, long_from_columns, parse_time_column,
                    pick_column, wide_to_long)
@@ -75,7 +76,7 @@ def parse_json_lines(text: str, path: str) -> tuple[list[dict[str, Any]], list[s
     return records, warnings
 
 
-def _fast_jsonl(path: str) -> ReadResult | None:
+def _fast_jsonl(path: str, data: bytes | None = None) -> ReadResult | None:
     """pyarrow's JSON-lines reader for large, flat, well-formed files (about 4x pandas.read_json).
     Arrow keeps an absent key (null) apart from a written NaN, so NaN stays evidence.  None
     sends the file to the exact line-by-line path (small, nested, damaged or MMDetection files)."""
@@ -87,16 +88,22 @@ def _fast_jsonl(path: str) -> ReadResult | None:
     try:
         import os
 
-        if os.path.getsize(path) < FAST_JSONL_BYTES:
-            return None
-        with open(path, "rb") as fh:
-            head = fh.read(65536)
+        if data is not None:
+            if len(data) < FAST_JSONL_BYTES:
+                return None
+            head = data[:65536]
+        else:
+            if os.path.getsize(path) < FAST_JSONL_BYTES:
+                return None
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
     except OSError:
         return None
     if head[:2] == b"\x1f\x8b" or b"\x00" in head or b'"mode"' in head or b'"env_info"' in head:
         return None
     try:
-        tbl = pj.read_json(path, read_options=pj.ReadOptions(block_size=1 << 24))
+        tbl = pj.read_json(path if data is None else pa.BufferReader(data),
+                           read_options=pj.ReadOptions(block_size=1 << 24))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError):
         return None
     while any(pa.types.is_struct(f.type) for f in tbl.schema):
@@ -135,12 +142,14 @@ def _fast_jsonl(path: str) -> ReadResult | None:
 FAST_JSONL_BYTES = 1 << 20
 
 
-def read_jsonl(path: str) -> ReadResult:
-    """A JSON-lines log as a tidy table."""
-    fast = _fast_jsonl(path)
+def read_jsonl(path: str, data: bytes | None = None) -> ReadResult:
+    """A JSON-lines log as a tidy table (files over STREAM_BYTES in pieces)."""
+    if data is None and should_stream(path):
+        return read_streamed(path, lambda p, d: read_jsonl(p, d), header=False)
+    fast = _fast_jsonl(path, data)
     if fast is not None:
         return fast
-    text, warnings = read_text(path)
+    text, warnings = read_text(path, data)
     if not text.strip():
         raise InputError(path, "empty file")
     records, w = parse_json_lines(text, path)
