@@ -309,11 +309,18 @@ if HAVE_NUMBA:
         return rec_off[:nrec], rec_len[:nrec], status[:nrec]
 
     @_jit
-    def _decode(buf, rec_off, rec_len, status, v_rec, v_tag, v_taga, v_tagb, v_val, v_kind, v_plug, steps, walls, bad):
+    def _decode(buf, rec_off, rec_len, status, v_rec, v_tid, v_val, v_kind, steps, walls, bad,
+                tab_hash, tab_id, tag_pos, tag_len, tag_plug, info, h_scalars, h_hparams):
         """Fills the value arrays (kind: 0 simple_value, 1 tensor scalar, 2 other tensor,
         3 metadata only) up to their size and returns how many values there are; the caller
         allocates and calls again when that is more (growing arrays inside the loop would
-        make numba refcount them on every access, 8x slower)."""
+        make numba refcount them on every access, 8x slower).
+
+        Tags get small ids through an open-addressing table of their FNV hashes (tab_hash,
+        tab_id); per tag: where its name is (tag_pos, tag_len) and its first plugin (tag_plug:
+        1 scalars, 2 hparams, 3 other).  info[0] = number of tags, info[1] = 1 when the tag
+        arrays were too small (the caller retries bigger), info[2] = 1 when any value carries
+        hparams plugin data."""
         nrec = rec_off.size
         cap = v_rec.size
         nv = 0
@@ -334,7 +341,7 @@ if HAVE_NUMBA:
                     p += 8
                 elif fn == 2 and wt == 0:
                     s, p = _varint(buf, p, end)
-                    steps[r] = s
+                    steps[r] = np.float64(np.int64(s))
                 elif fn == 5 and wt == 2:  # Summary
                     ln, p = _varint(buf, p, end)
                     se = p + ln
@@ -414,13 +421,39 @@ if HAVE_NUMBA:
                             if bad[r]:
                                 break
                             if (kind >= 0 or plug != 0) and nv < cap:
+                                h = _fnv(buf, taga, tagb) if taga >= 0 else np.uint64(0)
+                                mask = tab_hash.size - 1
+                                j = np.int64(h & np.uint64(mask))
+                                tid = -1
+                                while True:
+                                    if tab_id[j] < 0:
+                                        t = info[0]
+                                        if t >= tag_pos.size:
+                                            info[1] = 1
+                                            tid = 0
+                                            break
+                                        tab_id[j] = t
+                                        tab_hash[j] = h
+                                        tag_pos[t] = taga
+                                        tag_len[t] = tagb - taga if taga >= 0 else 0
+                                        tag_plug[t] = 0
+                                        info[0] = t + 1
+                                        tid = t
+                                        break
+                                    if tab_hash[j] == h:
+                                        tid = tab_id[j]
+                                        break
+                                    j = (j + 1) & mask
+                                if plug != 0:
+                                    pc = 1 if plug == h_scalars else (2 if plug == h_hparams else 3)
+                                    if pc == 2:
+                                        info[2] = 1
+                                    if tag_plug[tid] == 0:
+                                        tag_plug[tid] = pc
                                 v_rec[nv] = r
-                                v_tag[nv] = _fnv(buf, taga, tagb) if taga >= 0 else np.uint64(0)
-                                v_taga[nv] = taga
-                                v_tagb[nv] = tagb
+                                v_tid[nv] = tid
                                 v_val[nv] = val
                                 v_kind[nv] = kind if kind >= 0 else 3
-                                v_plug[nv] = plug
                             if kind >= 0 or plug != 0:
                                 nv += 1
                             p = ve
@@ -439,15 +472,25 @@ if HAVE_NUMBA:
 
 
 def _decode_all(buf, off, ln, status):
+    """Value arrays (record index, tag id, value, kind), per-record steps/walls/bad flags, and
+    per-tag name positions and plugins; 17 bytes a value and 17 a record."""
     cap = off.size + 16
     nrec = off.size
+    ntag_cap = 4096
     while True:
-        out = (np.empty(cap, np.int64), np.empty(cap, np.uint64), np.empty(cap, np.int64), np.empty(cap, np.int64),
-               np.empty(cap, np.float64), np.empty(cap, np.int8), np.empty(cap, np.uint64))
-        steps, walls, bad = np.zeros(nrec, np.int64), np.zeros(nrec, np.float64), np.zeros(nrec, np.int8)
-        nv = _decode(buf, off, ln, status, *out, steps, walls, bad)
+        vals = (np.empty(cap, np.int32), np.empty(cap, np.int32), np.empty(cap, np.float64), np.empty(cap, np.int8))
+        steps, walls, bad = np.zeros(nrec, np.float64), np.zeros(nrec, np.float64), np.zeros(nrec, np.int8)
+        tags = (np.zeros(2 * ntag_cap, np.uint64), np.full(2 * ntag_cap, -1, np.int32), np.empty(ntag_cap, np.int64),
+                np.empty(ntag_cap, np.int64), np.empty(ntag_cap, np.int8))
+        info = np.zeros(3, np.int64)
+        nv = _decode(buf, off, ln, status, *vals, steps, walls, bad, *tags, info, np.uint64(_SCALARS), np.uint64(_HPARAMS))
+        if info[1]:
+            ntag_cap *= 8
+            continue
         if nv <= cap:
-            return tuple(a[:nv] for a in out) + (steps, walls, bad)
+            nt = int(info[0])
+            return (tuple(a[:nv] for a in vals), (steps, walls, bad),
+                    (tags[2][:nt], tags[3][:nt], tags[4][:nt]), bool(info[2]))
         cap = nv
 
 
@@ -485,48 +528,54 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
             warnings.append(f"{path}: corrupt record length at byte {o}; skipped to the next intact record")
         else:
             warnings.append(f"{path}: corrupt record at byte {o} (CRC mismatch); skipped")
-    rec, tagh, taga, tagb, val, kind, plug, steps, walls, bad = _decode_all(buf, off, ln, status)
+    (rec, tid, val, kind), (steps, walls, bad), (tag_pos, tag_len, tag_plug), any_hparams = \
+        _decode_all(buf, off, ln, status)
     if bad.any():
         nb = int(bad.sum())
         warnings.append(f"{path}: {nb} record(s) that are not TensorBoard events skipped (first at byte {int(off[np.argmax(bad)])})")
+    del off, ln, status, bad  # the record index is not needed any more: free it before the table is built
     hparams: dict[str, Any] = {}
-    if (kind == 3).any() and (plug == _HPARAMS).any():
+    if any_hparams and (kind == 3).any():
         from .tensorboard import read_tensorboard
 
         hparams = read_tensorboard(path).hparams
-    names: dict[int, str] = {}
-    uniq, first = np.unique(tagh, return_index=True)
-    for h, i in zip(uniq, first):
-        names[int(h)] = bytes(raw[taga[i]:tagb[i]]).decode("utf-8", errors="replace")
+    names = [bytes(raw[p:p + n]).decode("utf-8", errors="replace") if p >= 0 else "" for p, n in zip(tag_pos, tag_len)]
     # TF2: a tensor is a scalar when its tag's metadata says plugin 'scalars', or when the tag
     # never had metadata and the tensor has a scalar shape
     keep = kind == 0
     tens = (kind == 1) | (kind == 2)
     if tens.any():
-        plug_by_tag: dict[int, int] = {}
-        for h, p in zip(tagh[plug != 0], plug[plug != 0]):
-            plug_by_tag.setdefault(int(h), int(p))
-        tag_plug = np.array([plug_by_tag.get(int(h), 0) for h in uniq], dtype=np.uint64)
-        tp = tag_plug[np.searchsorted(uniq, tagh)]
-        keep |= tens & ((tp == _SCALARS) | ((tp == 0) & (kind == 1)))
-        keep &= ~((kind == 2) & (tp != _SCALARS))
-    idx = np.flatnonzero(keep)
-    if idx.size == 0:
+        tp = tag_plug[tid]
+        keep |= tens & ((tp == 1) | ((tp == 0) & (kind == 1)))
+        keep &= ~((kind == 2) & (tp != 1))
+        del tp
+    del tens
+    if not keep.any():
         return ReadResult(empty_table(), hparams=hparams, warnings=warnings, fmt="tensorboard")
-    codes, code_names = _categorical(tagh[idx], names, prefix)
+    if not keep.all():
+        rec, tid, val = rec[keep], tid[keep], val[keep]
+    del keep, kind
+    cats = [prefix + n for n in names]
+    order = np.argsort(np.array(cats, dtype=object), kind="stable") if cats else np.zeros(0, np.int64)
+    rank = np.empty(len(cats), np.int32)
+    rank[order] = np.arange(len(cats), dtype=np.int32)
+    used = np.zeros(len(cats), bool)
+    used[tid] = True  # tags that only carried metadata are not categories
+    codes = rank[tid]
+    del tid
+    cat_names = [cats[i] for i in order]
+    if not used.all():  # drop unused categories, keeping the sorted order
+        keep_cat = used[order]
+        new_rank = np.cumsum(keep_cat, dtype=np.int32) - 1
+        codes = new_rank[codes]
+        cat_names = [c for c, k in zip(cat_names, keep_cat) if k]
+    step = steps[rec]
+    wall = walls[rec]
+    del rec, steps, walls
     table = pd.DataFrame({
-        "metric": pd.Categorical.from_codes(codes, categories=code_names),
-        "step": steps[rec[idx]].astype("float64"),
-        "value": val[idx],
-        "wall_time": walls[rec[idx]],
-    })[list(TIDY_COLUMNS)]
+        "metric": pd.Categorical.from_codes(codes, categories=cat_names),
+        "step": step,
+        "value": val,
+        "wall_time": wall,
+    }, copy=False)[list(TIDY_COLUMNS)]
     return ReadResult(table=table, hparams=hparams, warnings=warnings, fmt="tensorboard")
-
-
-def _categorical(h: np.ndarray, names: dict[int, str], prefix: str) -> tuple[np.ndarray, list[str]]:
-    u, inv = np.unique(h, return_inverse=True)
-    cats = [prefix + names[int(x)] for x in u]
-    order = np.argsort(cats, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[inv].astype(np.int32), [cats[i] for i in order]
