@@ -111,7 +111,7 @@ def options_fingerprint(options: Any) -> str:
     from .ruleset import builtin_ruleset
 
     ruleset = getattr(options, "ruleset", None) or builtin_ruleset()
-    roles = repr(getattr(options, "role_overrides", ()))
+    roles = repr(getattr(options, "role_overrides", ())) + repr(getattr(options, "only_needed", False))
     return hashlib.sha256(f"{ruleset.version}|{roles}|{code_fingerprint()}|{DB_SCHEMA}".encode()).hexdigest()[:24]
 
 

@@ -23,14 +23,14 @@ def _fail(msg: str) -> None:
     sys.exit(2)
 
 
-def _options(rules: tuple[str, ...], roles: str | None):
+def _options(rules: tuple[str, ...], roles: str | None, only_needed: bool = False):
     from .pipeline import Options
     from .roles import load_overrides
     from .ruleset import builtin_ruleset, load_ruleset
 
     ruleset = load_ruleset(list(rules)) if rules else builtin_ruleset()
     overrides = tuple(load_overrides(roles)) if roles else ()
-    return Options(ruleset=ruleset, role_overrides=overrides)
+    return Options(ruleset=ruleset, role_overrides=overrides, only_needed=only_needed)
 
 
 def _inside(path: str, roots: tuple[str, ...]) -> bool:
@@ -70,15 +70,17 @@ def main() -> None:
               help="local: process pool of --jobs; dask: a Dask distributed cluster (pip install 'logsleuth-training[dask]').")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786); without it, a local Dask cluster of --jobs workers.")
+@click.option("--only-needed-metrics", "only_needed", is_flag=True,
+              help="Read only the metrics a rule or a plot uses (runs with thousands of tags); the others are not listed.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Stop analysing a run after SECONDS; it is reported as an error (local executor).")
 def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs, quiet, cache_path, no_cache,
-            executor, scheduler, timeout) -> None:
+            executor, scheduler, only_needed, timeout) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
     from .pipeline import analyze_paths
 
     try:
-        options = _options(rules, roles)
+        options = _options(rules, roles, only_needed)
     except (RuleError, UsageError) as exc:
         _fail(str(exc))
     if scheduler and executor != "dask":

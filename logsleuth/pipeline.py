@@ -22,6 +22,29 @@ class Options:
 
     ruleset: object | None = None  # logsleuth.ruleset.RuleSet; None: the built-in one
     role_overrides: tuple[tuple[str, Role], ...] = ()
+    # read only the metrics a rule or a plot uses (runs with thousands of tags); others are
+    # dropped as soon as each file is read and are not listed in reports
+    only_needed: bool = False
+
+
+def metric_filter(options: "Options"):
+    """None, or a predicate on metric names keeping those the rules and plots can use."""
+    if not options.only_needed:
+        return None
+    import fnmatch
+
+    from .roles import assign_roles
+    from .ruleset import builtin_ruleset, needed
+
+    roles, patterns = needed(options.ruleset or builtin_ruleset())
+    roles = roles | set(PLOT_ROLES)
+    overrides = list(options.role_overrides)
+
+    def keep(names: list[str]) -> list[str]:
+        assigned = assign_roles(names, overrides)
+        return [n for n in names if assigned[n].name in roles or any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+    return keep
 
 
 @dataclass
@@ -113,7 +136,7 @@ def analyze_source(src: RunSource, options: Options | None = None, curves: bool 
     process's main thread, which is where pool workers run)."""
     try:
         with time_limit(timeout):
-            run = load_run(src)
+            run = load_run(src, keep=metric_filter(options or Options()))
             return diagnose(run, options, curves=curves)
     except InputError as exc:
         return Diagnosis(run=src.name, status="error", error=str(exc), health="healthy")

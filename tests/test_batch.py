@@ -10,6 +10,7 @@ import os
 import sqlite3
 import time
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -321,3 +322,23 @@ def test_sample_logs_have_no_sweep_and_an_overview(in_repo=None):
     o = overview(res.diagnoses)
     assert o.runs == 7 and sum(o.health.values()) == 7
     assert sum(o.causes.values()) == o.health["critical"] + o.health["warning"]
+
+
+def test_only_needed_metrics_gives_the_same_diagnosis(tmp_path):
+    """Dropping the metrics no rule or plot uses changes nothing but the metric list."""
+    runs = sorted(os.path.join(FAULT_CORPUS, n) for n in os.listdir(FAULT_CORPUS)
+                  if os.path.isdir(os.path.join(FAULT_CORPUS, n)))[::3]
+    st = np.arange(300, dtype=float)
+    extra = {f"layers/{i}/weight_norm": (st, 1 + 0.001 * st) for i in range(200)}
+    extra["train/loss"] = (st, 2 * np.exp(-st / 60) + 0.1)
+    extra["val/loss"] = (st[::30], 2 * np.exp(-st[::30] / 60) + 0.15)
+    writers.write_tensorboard(str(tmp_path / "many_tags"), extra)
+    runs.append(str(tmp_path / "many_tags"))
+    full = analyze_paths(runs, jobs=1, curves=False)
+    lean = analyze_paths(runs, Options(only_needed=True), jobs=1, curves=False)
+    for a, b in zip(full.diagnoses, lean.diagnoses):
+        assert (a.run, a.health, a.causes, a.symptoms) == (b.run, b.health, b.causes, b.symptoms), a.run
+        assert {m.metric for m in b.metrics} <= {m.metric for m in a.metrics}
+    many = next(d for d in lean.diagnoses if d.run.endswith("many_tags"))
+    assert {m.metric for m in many.metrics} == {"train/loss", "val/loss"}
+    assert len(next(d for d in full.diagnoses if d.run.endswith("many_tags")).metrics) == 202

@@ -87,8 +87,9 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def load_run(src: RunSource) -> RunData:
-    """Read every file of a run into one tidy table; raises InputError when nothing is readable."""
+def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = None) -> RunData:
+    """Read every file of a run into one tidy table; raises InputError when nothing is readable.
+    `keep(names) -> names` drops the other metrics as soon as each file is read."""
     import numpy as np
     import pandas as pd
 
@@ -117,6 +118,13 @@ def load_run(src: RunSource) -> RunData:
         if res.fmt and res.fmt not in formats:
             formats.append(res.fmt)
         t = res.table
+        if keep is not None and len(t):
+            names = [str(x) for x in t["metric"].unique()]
+            wanted = set(keep(names))
+            if len(wanted) < len(names):
+                t = t[t["metric"].isin(wanted)]
+                if isinstance(t["metric"].dtype, pd.CategoricalDtype):
+                    t = t.assign(metric=t["metric"].cat.remove_unused_categories())
         if f.kind != "tensorboard" and seen_metrics:
             clash = set(t["metric"].unique()) & seen_metrics
             if clash and len(src.files) > 1:

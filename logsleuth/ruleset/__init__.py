@@ -181,6 +181,22 @@ def _digest(rules: tuple[Rule, ...], causes: Mapping[str, Any]) -> str:
 
 # ---------------------------------------------------------------- evaluation
 
+def needed(ruleset: RuleSet) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(roles, name patterns) the rules read: a metric matching neither is never used."""
+    roles: set[str] = set()
+    patterns: list[str] = []
+    for r in ruleset.rules:
+        for spec in r.metrics.values():
+            if isinstance(spec, str):
+                roles.add(spec.rstrip("?"))
+            elif "pattern" in spec:
+                patterns.append(str(spec["pattern"]))
+            elif "role" in spec:
+                roles.add(str(spec["role"]))
+    roles |= {"test_" + x[4:] for x in roles if x.startswith("val_")}  # test_* stands in for val_*
+    return frozenset(roles), tuple(sorted(set(patterns)))
+
+
 def _bind(spec: Any, series: Mapping[str, Series]) -> tuple[Any, bool, str]:
     """(value, optional, role text) of one metric declaration; value None when absent."""
     optional = False
