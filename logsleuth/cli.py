@@ -85,6 +85,9 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs,
         _fail(str(exc))
     if scheduler and executor != "dask":
         _fail("--scheduler needs --executor dask")
+    if timeout and executor == "dask":
+        click.echo("logsleuth: --timeout applies to the local executor only (Dask runs tasks in threads); ignored",
+                   err=True)
     for output in outputs:
         if _inside(output, paths):
             _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
