@@ -307,7 +307,7 @@ def test_timeout_stops_a_slow_run(monkeypatch, tree):
     normal = analyze_source(src, timeout=30)
     assert normal.status == "ok"
 
-    def slow(_src):
+    def slow(_src, keep=None):
         time.sleep(5)
 
     monkeypatch.setattr(pipeline, "load_run", slow)

@@ -7,9 +7,9 @@ Public entry points: :func:`discover` (paths -> run sources) and :func:`load_run
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from typing import TYPE_CHECKING
+import numpy as np
 
 from ..errors import InputError
 from ..model import TIDY_COLUMNS, RunData, empty_table
@@ -87,10 +87,30 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
+def _sort_by_metric_step(table: "pd.DataFrame") -> "pd.DataFrame":
+    """The tidy table sorted by metric then step (stable), built from numpy arrays: pandas'
+    sort_values costs ~2 ms a call, which dominates runs of a few hundred points."""
+    import pandas as pd
+
+    codes = table["metric"].cat.codes.to_numpy()
+    steps = table["step"].to_numpy(dtype="float64")
+    if codes.size > 1:
+        dc = np.diff(codes)
+        if not np.all((dc > 0) | ((dc == 0) & (np.diff(steps) >= 0))):
+            order = np.lexsort((steps, codes))  # stable: equal keys keep their order
+            return pd.DataFrame({
+                "metric": pd.Categorical.from_codes(codes[order], dtype=table["metric"].dtype),
+                "step": steps[order],
+                "value": table["value"].to_numpy(dtype="float64")[order],
+                "wall_time": table["wall_time"].to_numpy(dtype="float64")[order],
+            }, copy=False)
+    table = table.reset_index(drop=True)
+    return table if tuple(table.columns) == TIDY_COLUMNS else table[list(TIDY_COLUMNS)]
+
+
 def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = None) -> RunData:
     """Read every file of a run into one tidy table; raises InputError when nothing is readable.
     `keep(names) -> names` drops the other metrics as soon as each file is read."""
-    import numpy as np
     import pandas as pd
 
     from .hparams import read_hparams_file
@@ -146,8 +166,10 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
         raise InputError(src.name, "no scalar values found in " + ", ".join(os.path.basename(f.path) for f in src.files))
     if not isinstance(table["metric"].dtype, pd.CategoricalDtype):
         table["metric"] = table["metric"].astype(str).astype("category")  # one string per metric, not per point
-    table["metric"] = table["metric"].cat.reorder_categories(sorted(table["metric"].cat.categories))
-    table = table.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)[list(TIDY_COLUMNS)]
+    cats = list(table["metric"].cat.categories)
+    if cats != sorted(cats):
+        table["metric"] = table["metric"].cat.reorder_categories(sorted(cats))
+    table = _sort_by_metric_step(table)
     return RunData(
         name=src.name,
         path=src.directory,

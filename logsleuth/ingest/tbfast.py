@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import TIDY_COLUMNS, empty_table
+from ..model import empty_table
 from .tidy import ReadResult
 
 import os
@@ -577,5 +577,5 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
         "step": step,
         "value": val,
         "wall_time": wall,
-    }, copy=False)[list(TIDY_COLUMNS)]
+    }, copy=False)  # already in TIDY_COLUMNS order (selecting columns again costs ~2 ms a file)
     return ReadResult(table=table, hparams=hparams, warnings=warnings, fmt="tensorboard")
