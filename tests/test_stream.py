@@ -85,13 +85,23 @@ def test_over_budget_keeps_nan_spikes_and_trend(tmp_path, monkeypatch, small_pie
     assert any("kept to bound memory" in w for w in res.warnings)
 
 
-def test_thin_keeps_quiet_series_quiet():
+def test_thinning_is_even_and_keeps_noise_statistics():
     rng = np.random.default_rng(1)
     v = 1 + 0.01 * rng.standard_normal(100_000)
+    v[54_321] = 5.0  # a spike
     s = np.arange(v.size, dtype=float)
-    idx = stream.thin(s, v, s, 1_000)
-    assert 1_000 <= idx.size < 1_300  # a few block outliers of Gaussian noise at most
-    assert np.std(v[idx]) == pytest.approx(np.std(v), rel=0.1)  # noise statistics kept
+    ser = stream._Series()
+    for a in range(0, v.size, 7_000):  # pieces of uneven alignment
+        ser.add(s[a:a + 7_000], v[a:a + 7_000], s[a:a + 7_000])
+        while ser.size > 1_000:
+            ser.coarsen()
+    st, val, _ = ser.arrays()
+    regular = st[(val < 2)][:-1]
+    gaps = np.unique(np.diff(regular))
+    assert gaps.size <= 3 and gaps.max() == ser.stride  # evenly spread over the whole run (few specials)
+    assert 54_321 in st and st[-1] == v.size - 1  # the spike and the last point
+    assert np.std(val[val < 2]) == pytest.approx(np.std(v[v < 2]), rel=0.1)  # noise statistics kept
+    assert stream.special(1 + 0.01 * rng.standard_normal(10_000)).sum() <= 3  # Gaussian noise is not "special"
 
 
 def test_huge_line_in_a_streamed_file_is_skipped_with_its_line_number(tmp_path, small_pieces):

@@ -97,17 +97,6 @@ def special(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def thin(steps: np.ndarray, values: np.ndarray, walls: np.ndarray, target: int) -> np.ndarray:
-    """Indices to keep of one whole series: every k-th point, every non-finite value, every spike."""
-    n = values.size
-    if n <= target:
-        return np.arange(n)
-    keep = special(values)
-    keep[:: int(np.ceil(n / target))] = True
-    keep[-1] = True
-    return np.flatnonzero(keep)
-
-
 class _Series:
     """One metric's kept points: those whose running index is a multiple of `stride`, plus the
     special ones; the stride doubles whenever the metric outgrows its share, so the kept points

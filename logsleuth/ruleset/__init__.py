@@ -17,14 +17,13 @@ from typing import Any, Mapping
 
 import yaml
 
-_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 10x faster
-
 from ..detectors import REGISTRY
 from ..errors import RuleError
 from ..model import Evidence, Finding, Series, SkippedRule
 from ..roles import primary
 from ..resources import builtin_rules_dir
 from .schema import Checker
+from .yamlnodes import SAFE_LOADER as _SAFE
 from .yamlnodes import LDict, load_yaml
 
 __all__ = ["RuleSet", "Rule", "builtin_ruleset", "load_ruleset", "evaluate", "load_rule_file", "taxonomy"]
