@@ -108,11 +108,13 @@ def test_nothing_written_inside_analysed_tree(tmp_path, in_repo):
 
     shutil.copytree(os.path.join(REPO, "sample_logs"), tmp_path / "logs")
     before = _tree_hash(tmp_path / "logs")
+    cache = tmp_path / "cache.sqlite"
     for fmt in ("terminal", "json", "markdown", "html"):
         out = tmp_path / f"report.{fmt}"
-        assert cli("analyze", str(tmp_path / "logs"), "--format", fmt, "-o", str(out)).exit_code == 0
+        assert cli("analyze", str(tmp_path / "logs"), "--format", fmt, "-o", str(out), "--cache", str(cache)).exit_code == 0
     assert _tree_hash(tmp_path / "logs") == before
     assert (tmp_path / "report_files").is_dir()
+    assert cache.is_file()  # the cache was on, and wrote outside the tree
 
 
 def _hostile_run(tmp_path):
