@@ -92,3 +92,20 @@ def test_empty_and_garbage_files(tmp_path):
     p.write_bytes(os.urandom(5000))
     res = read_tensorboard_fast(str(p))
     assert res.table.empty and res.warnings
+
+
+def _corpus_event_files():
+    from conftest import FAULT_CORPUS, REAL_LOGS
+
+    out = []
+    for root in (FAULT_CORPUS, REAL_LOGS):
+        for dirpath, _dirs, names in os.walk(root):
+            out += [os.path.join(dirpath, n) for n in sorted(names) if "tfevents" in n]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("path", _corpus_event_files(), ids=os.path.basename)
+def test_matches_tbparse_on_every_corpus_event_file(path):
+    """Real writers: TF1/TF2 Keras, Lightning, and torch.utils.tensorboard's SummaryWriter
+    (YOLOv5 in real_logs/tensorboard/r40 and r41, RETFound/MAE in r37)."""
+    _same(read_tensorboard_fast(path).table, read_with_tbparse(path).table)
