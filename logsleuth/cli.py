@@ -336,6 +336,45 @@ def rules_docs(output) -> None:
         click.echo(text, nl=False)
 
 
+@main.group()
+def cache() -> None:
+    """Where the diagnosis cache is, how big it is; clear it."""
+
+
+@cache.command("info")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help="Cache file [default: see analyze].")
+def cache_info(cache_path) -> None:
+    """Path, number of cached runs and size of the cache."""
+    from .cache import DiagnosisCache, default_path
+
+    path = cache_path or default_path()
+    if not os.path.exists(path):
+        click.echo(f"{path}: no cache yet")
+        return
+    try:
+        c = DiagnosisCache(path)
+        st = c.stats()
+        c.close()
+    except Exception as exc:  # noqa: BLE001 - a damaged cache is reported, never a traceback
+        _fail(f"{path}: unreadable cache ({exc}); delete the file to start again")
+    click.echo(f"{st['path']}: {st['entries']} run(s), {os.path.getsize(path) / 1e6:.1f} MB on disk")
+
+
+@cache.command("clear")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help="Cache file [default: see analyze].")
+def cache_clear(cache_path) -> None:
+    """Remove every cached diagnosis (the next scan re-reads every run)."""
+    from .cache import default_path
+
+    path = cache_path or default_path()
+    removed = 0
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+            removed += 1
+    click.echo(f"{path}: cleared" if removed else f"{path}: no cache to clear")
+
+
 @main.command()
 @click.argument("ident")
 def explain(ident) -> None:

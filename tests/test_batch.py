@@ -342,3 +342,14 @@ def test_only_needed_metrics_gives_the_same_diagnosis(tmp_path):
     many = next(d for d in lean.diagnoses if d.run.endswith("many_tags"))
     assert {m.metric for m in many.metrics} == {"train/loss", "val/loss"}
     assert len(next(d for d in full.diagnoses if d.run.endswith("many_tags")).metrics) == 202
+
+
+def test_cache_info_and_clear(tree, tmp_path):
+    db = str(tmp_path / "c.sqlite")
+    assert "no cache yet" in CliRunner().invoke(main, ["cache", "info", "--cache", db]).output
+    assert CliRunner().invoke(main, ["analyze", tree, "--cache", db, "--format", "json", "-q"]).exit_code == 0
+    assert "20 run(s)" in CliRunner().invoke(main, ["cache", "info", "--cache", db]).output
+    assert "cleared" in CliRunner().invoke(main, ["cache", "clear", "--cache", db]).output
+    assert not os.path.exists(db)
+    res = analyze_paths([tree], jobs=1, cache=DiagnosisCache(db), curves=False)
+    assert res.stats["cached"] == 0
