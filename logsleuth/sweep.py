@@ -21,6 +21,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import numpy as np
+
 from .model import Diagnosis
 
 SEED_KEY = re.compile(r"(^|[_.\-/])(seed|seeds|random_seed|rng|rep|repeat|repetition|replicate|replica|trial|"
@@ -194,50 +196,61 @@ def _phrase(kind: str, value: str | None) -> tuple[str, str]:
     return "were flagged (warning or critical)", "were"
 
 
-def _candidates(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[str]) -> list[tuple]:
-    """(accuracy, specificity, smaller side, text) for every split of every key and outcome."""
-    outcomes: list[tuple[str, str | None, list[bool]]] = []
-    flagged = [outcome(d) in ("warning", "critical") for d in diags]
-    outcomes.append(("flagged", None, flagged))
-    outcomes.append(("critical", None, [outcome(d) == "critical" for d in diags]))
-    for c in sorted({first_cause(d) for d in diags} - {None}):
-        outcomes.append(("cause", c, [first_cause(d) == c for d in diags]))
+def _outcomes(diags: list[Diagnosis]) -> list[tuple[str, str | None, np.ndarray]]:
+    out = [("flagged", None, np.array([outcome(d) in ("warning", "critical") for d in diags])),
+           ("critical", None, np.array([outcome(d) == "critical" for d in diags]))]
+    causes = [first_cause(d) for d in diags]
+    for c in sorted(set(causes) - {None}):
+        out.append(("cause", c, np.array([x == c for x in causes])))
+    return out
+
+
+def _splits(k: str, vals: list[Any]) -> tuple[np.ndarray, list[str], list[str]]:
+    """(members: splits x runs, description of the members, of the others): every threshold of
+    a numeric setting (k >= t against k <= the value below t), every value of another."""
+    if all(isinstance(v, float) for v in vals):
+        arr = np.asarray(vals, dtype=float)
+        distinct = np.unique(arr)
+        members = arr[None, :] >= distinct[1:, None]
+        return (members, [f"{k} >= {_fmt(float(t))}" for t in distinct[1:]],
+                [f"{k} <= {_fmt(float(t))}" for t in distinct[:-1]])
+    distinct = sorted(set(vals), key=str)
+    members = np.array([[x == v for x in vals] for v in distinct], dtype=bool)
+    return members, [f"{k} = {v}" for v in distinct], [f"other {k}"] * len(distinct)
+
+
+def _candidates(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[str], per_key: int = 5) -> list[tuple]:
+    """(accuracy, specificity, smaller side, key, text), the best `per_key` of every key, over
+    every split of the key and every outcome, both ways round.  Numpy over splits x runs, so a
+    random search with thousands of distinct values stays fast."""
     n = len(diags)
     found = []
+    outcomes = [(kind, value, hit) for kind, value, hit in _outcomes(diags) if 0 < hit.sum() < n]
     for k in keys:
-        vals = [p[k] for p in params]
-        numeric = all(isinstance(v, float) for v in vals)
-        splits = []
-        if numeric:
-            distinct = sorted(set(vals))
-            for t in distinct[1:]:
-                hi = [v >= t for v in vals]
-                lo_max = max(v for v in vals if v < t)
-                splits.append((hi, f"{k} >= {_fmt(t)}", f"{k} <= {_fmt(lo_max)}"))
-        else:
-            for v in sorted(set(vals), key=str):
-                splits.append(([x == v for x in vals], f"{k} = {v}", f"other {k}"))
+        members, desc_in, desc_out = _splits(k, [p[k] for p in params])
+        best = []
         for kind, value, hit in outcomes:
-            if sum(hit) == 0 or sum(hit) == n:
-                continue
-            did, did_not = _phrase(kind, value)
             spec = {"cause": 2, "critical": 1, "flagged": 0}[kind]
-            for side, desc_in, desc_out in splits:
-                for members, desc_a, desc_b in ((side, desc_in, desc_out),
-                                                ([not s for s in side], desc_out, desc_in)):
-                    a = [h for h, m in zip(hit, members) if m]
-                    b = [h for h, m in zip(hit, members) if not m]
-                    if len(a) < MIN_SIDE or len(b) < MIN_SIDE:
-                        continue
-                    acc = (sum(a) + (len(b) - sum(b))) / n
-                    if acc < MIN_ACCURACY or sum(a) < len(a) / 2:
-                        continue
-                    if sum(a) == len(a) and sum(b) == 0:
-                        text = f"all {len(a)} runs with {desc_a} {did}; none of the {len(b)} with {desc_b} {did_not}"
-                    else:
-                        text = (f"{sum(a)} of {len(a)} runs with {desc_a} {did}; "
-                                f"{sum(b)} of the {len(b)} with {desc_b} {did_not}")
-                    found.append((acc, spec, min(len(a), len(b)), k, text))
+            size_in = members.sum(axis=1)
+            hits_in = (members & hit[None, :]).sum(axis=1)
+            total = int(hit.sum())
+            for flip in (False, True):
+                a_size, a_hits = (n - size_in, total - hits_in) if flip else (size_in, hits_in)
+                b_size, b_hits = n - a_size, total - a_hits
+                acc = (a_hits + b_size - b_hits) / n
+                ok = (a_size >= MIN_SIDE) & (b_size >= MIN_SIDE) & (acc >= MIN_ACCURACY) & (a_hits >= a_size / 2)
+                for i in np.flatnonzero(ok):
+                    best.append((float(acc[i]), spec, int(min(a_size[i], b_size[i])), kind, value, flip, int(i),
+                                 int(a_size[i]), int(a_hits[i]), int(b_size[i]), int(b_hits[i])))
+        best.sort(key=lambda c: (-c[0], -c[1], -c[2]))
+        for acc, spec, side, kind, value, flip, i, na, ha, nb, hb in best[:per_key]:
+            did, did_not = _phrase(kind, value)
+            da, db = (desc_out[i], desc_in[i]) if flip else (desc_in[i], desc_out[i])
+            if ha == na and hb == 0:
+                text = f"all {na} runs with {da} {did}; none of the {nb} with {db} {did_not}"
+            else:
+                text = f"{ha} of {na} runs with {da} {did}; {hb} of the {nb} with {db} {did_not}"
+            found.append((acc, spec, side, k, text))
     return found
 
 

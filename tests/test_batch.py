@@ -353,3 +353,21 @@ def test_cache_info_and_clear(tree, tmp_path):
     assert not os.path.exists(db)
     res = analyze_paths([tree], jobs=1, cache=DiagnosisCache(db), curves=False)
     assert res.stats["cached"] == 0
+
+
+def test_random_search_threshold_is_found():
+    """Thousands of distinct values (a random search): the split is still found exactly."""
+    rng = np.random.default_rng(0)
+    diags = []
+    for i in range(1500):
+        lr = float(10 ** rng.uniform(-4, 0))
+        bad = lr > 0.1
+        diags.append(_diag(f"rs/trial_{i}", "critical" if bad else "healthy", "lr_too_high" if bad else None,
+                           lr=lr, wd=float(rng.choice([0.0, 1e-4])), seed=i))
+    s = overview(diags).sweeps[0]
+    n_bad = sum(d.health == "critical" for d in diags)
+    assert s.varying == ("lr", "wd") and set(s.seeds) == {"seed", "trial"}
+    lrs = [d.hparams["lr"] for d in diags]
+    lo, hi = max(x for x in lrs if x <= 0.1), min(x for x in lrs if x > 0.1)
+    assert s.statements[0] == (f"all {n_bad} runs with lr >= {hi:g} had lr_too_high as first cause; "
+                               f"none of the {1500 - n_bad} with lr <= {lo:g} did")
