@@ -160,3 +160,22 @@ def test_delayed_start_quiet_on_short_epoch_level_decay():
     assert not run("delayed_start", S("loss", v)).fired
     flat_then_drop = np.r_[np.full(6, 2.3), 2.3 * np.exp(-np.arange(1, 10) / 2.0)]
     assert run("delayed_start", S("loss", flat_then_drop)).fired
+
+
+def test_epoch_periodic_needs_more_than_chance_on_few_points():
+    """HF-style logging every 10 steps gives 5 points an epoch: noise alone reaches an
+    autocorrelation of 0.3 at one epoch now and then; the 3-standard-error bound keeps
+    the detector quiet there, while a real per-epoch pattern with as few points still fires."""
+    from logsleuth.detectors.instability import epoch_periodic
+
+    fired = 0
+    for seed in range(300):  # healthy runs logged as 10-step means: 60 points, 5 an epoch
+        c = synth.healthy(seed=seed)
+        v = c.train_loss[:600].reshape(60, 10).mean(axis=1)
+        fired += epoch_periodic(S("loss", v, c.steps[9::10]), ctx={"epoch_len": c.epoch_len}).fired
+    assert fired <= 3  # 1%; without the chance bound 7 of these 300 fired
+    st = np.arange(10, 610, 10, dtype=float)
+    rng = np.random.default_rng(1)
+    pattern = np.tile([0.3, -0.2, 0.25, -0.25, -0.1], 12)  # the same batches in the same order each epoch
+    v = (2 * np.exp(-st / 200) + 0.3) * np.exp(pattern + rng.normal(0, 0.05, st.size))
+    assert epoch_periodic(S("loss", v, st), ctx={"epoch_len": 50}).fired

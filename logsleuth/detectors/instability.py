@@ -216,7 +216,8 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
 @detector("epoch_periodic", ("series",), "periodic_pattern", min_acf=0.3)
 def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None) -> Evidence:
     """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
-    of one epoch is high, and higher than half an epoch away (fixed data order)."""
+    of one epoch is high, beyond what noise gives by chance (3 standard errors, 3/sqrt(n)), and
+    higher than an eighth of an epoch away (fixed data order)."""
     name = "epoch_periodic"
     epoch_len = (ctx or {}).get("epoch_len")
     if not epoch_len:
@@ -235,8 +236,10 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None
     d = max(2, lag // 8)
     a_near = max(_acf(r, lag - d), _acf(r, lag + d))  # a real epoch pattern peaks exactly at one epoch
     a2 = _acf(r, 2 * lag) if xu.size > 4 * lag else a1
-    measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, epoch_len=float(epoch_len))
-    if a1 >= min_acf and a1 - a_near >= 0.15 and a2 >= min_acf / 2:
+    # 3 standard errors of a sample autocorrelation of noise: with few points a lone 0.3 is chance
+    chance = 3.0 / math.sqrt(max(1, xu.size - lag))
+    measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, acf_chance=chance, epoch_len=float(epoch_len))
+    if a1 >= max(min_acf, chance) and a1 - a_near >= 0.15 and a2 >= min_acf / 2:
         conf = 0.6 + 0.4 * ramp(a1, min_acf, 0.8)
         return fire(name, series.metric, conf,
                     f"{series.metric} repeats every epoch ({fmt(epoch_len)} steps): autocorrelation {a1:.2f} at one epoch, "
