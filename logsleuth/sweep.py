@@ -324,6 +324,13 @@ def overview(diags: Iterable[Diagnosis]) -> Overview:
     )
 
 
+def sweep_summary(s: Sweep) -> str:
+    """`16 runs, 7 configuration(s) varying lr; repeats over seed` (raw text: reports escape it)."""
+    by = ", ".join(s.varying) or "nothing but the seed"
+    seeds = f"; repeats over {', '.join(s.seeds)}" if s.seeds else ""
+    return f"{len(s.runs)} runs, {len(s.configs)} configuration(s) varying {by}{seeds}"
+
+
 def config_label(c: Config) -> str:
     return ", ".join(f"{k}={_fmt(v)}" for k, v in c.params) or "(all)"
 

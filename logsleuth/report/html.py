@@ -66,7 +66,7 @@ def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
 
 
 def _overview(diags) -> str:
-    from ..sweep import config_label, config_outcome, overview
+    from ..sweep import config_label, config_outcome, overview, sweep_summary
 
     o = overview(diags)
     parts = []
@@ -74,10 +74,7 @@ def _overview(diags) -> str:
         parts.append("<h2>Overview</h2><p>first causes: "
                      + ", ".join(f"{e(c)} <b>{n}</b>" for c, n in o.causes.items()) + "</p>")
     for s in o.sweeps:
-        by = ", ".join(s.varying) or "nothing but the seed"
-        seeds = f"; repeats over {', '.join(s.seeds)}" if s.seeds else ""
-        parts.append(f"<h2>Sweep {e(s.directory)}</h2><p>{len(s.runs)} runs, {len(s.configs)} configuration(s) "
-                     f"varying {e(by)}{e(seeds)}.</p>")
+        parts.append(f"<h2>Sweep {e(s.directory)}</h2><p>{e(sweep_summary(s))}.</p>")
         if s.statements:
             parts.append("<ul>" + "".join(f"<li><b>{e(st)}</b></li>" for st in s.statements) + "</ul>")
         parts.append('<div class="tw"><table><thead><tr><th>configuration</th><th>outcome</th></tr></thead><tbody>'

@@ -35,7 +35,7 @@ def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
 
 
 def _overview(diags: list[Diagnosis]) -> list[str]:
-    from ..sweep import config_label, config_outcome, overview
+    from ..sweep import config_label, config_outcome, overview, sweep_summary
 
     o = overview(diags)
     out: list[str] = []
@@ -43,10 +43,7 @@ def _overview(diags: list[Diagnosis]) -> list[str]:
         out += ["## Overview", "", "| first cause | runs |", "|---|---|"]
         out += [f"| {c} | {n} |" for c, n in o.causes.items()] + [""]
     for s in o.sweeps:
-        by = ", ".join(esc(k) for k in s.varying) or "nothing but the seed"
-        seeds = f"; repeats over {', '.join(esc(k) for k in s.seeds)}" if s.seeds else ""
-        out += [f"## Sweep {esc(s.directory)}", "",
-                f"{len(s.runs)} runs, {len(s.configs)} configuration(s) varying {by}{seeds}.", ""]
+        out += [f"## Sweep {esc(s.directory)}", "", f"{esc(sweep_summary(s))}.", ""]
         out += [f"- **{esc(st)}**" for st in s.statements]
         if s.statements:
             out.append("")

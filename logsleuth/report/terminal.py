@@ -45,17 +45,14 @@ def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color
 
 def _overview(diags: list[Diagnosis], color: bool) -> list[str]:
     """Counts per first cause, then each sweep with its configurations and statements."""
-    from ..sweep import config_label, config_outcome, overview
+    from ..sweep import config_label, config_outcome, overview, sweep_summary
 
     o = overview(diags)
     out = []
     if len(diags) > 1 and o.causes:
         out.append("first causes: " + ", ".join(f"{c} {n}" for c, n in o.causes.items()))
     for s in o.sweeps:
-        by = ", ".join(s.varying) or "nothing but the seed"
-        seeds = f"; repeats over {', '.join(s.seeds)}" if s.seeds else ""
-        out.append(_c(f"sweep {_safe(s.directory)}: {len(s.runs)} runs, {len(s.configs)} configuration(s) "
-                      f"varying {_safe(by)}{_safe(seeds)}", "bold", color))
+        out.append(_c(f"sweep {_safe(s.directory)}: {_safe(sweep_summary(s))}", "bold", color))
         for c in s.configs[:20]:
             out.append(f"  {_safe(config_label(c))}: {_safe(config_outcome(c))}")
         if len(s.configs) > 20:
