@@ -43,7 +43,24 @@ def _inside(path: str, roots: tuple[str, ...]) -> bool:
     return False
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Every command: a logsleuth error (bad rules file, bad roles file, missing path, ...) is
+    one line on stderr and exit 2, never a traceback; so is an unexpected failure."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LogsleuthError as exc:
+            _fail(str(exc))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            _fail(f"{getattr(exc, 'filename', None) or ''}: {exc.strerror or exc}".lstrip(": "))
+        except Exception as exc:  # noqa: BLE001 - the promise is: no traceback, whatever went wrong
+            _fail(f"internal error: {type(exc).__name__}: {exc} (please report it)")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="logsleuth")
 def main() -> None:
     """Post-mortem of neural-network training runs: symptoms, ranked causes, remedies."""
@@ -245,16 +262,44 @@ def _s(x) -> str:
 
 
 @main.command("eval")
-@click.argument("corpus", type=click.Path(file_okay=False))
+@click.argument("corpus", type=click.Path(), required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--rules", "rules", multiple=True, help="Extra rule file or directory (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="One line per labelled run.")
-def eval_cmd(corpus, fmt, rules, verbose) -> None:
-    """Score the diagnosis against the label.yaml files under CORPUS."""
-    from .evaluate import evaluate_corpus, format_scores
+@click.option("--reference", "reference", is_flag=True,
+              help="Measure false alarms per rule on the generated healthy reference set instead.")
+@click.option("--seeds", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="With --reference: runs per training family.")
+def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
+    """Score the diagnosis: against the label.yaml files under CORPUS, against an OUTCOMES.yaml
+    file (expectations for the real runs beside it), or (--reference) on healthy generated runs."""
+    from .evaluate import evaluate_corpus, evaluate_outcomes, format_outcomes, format_reference, format_scores
 
+    options = _options(rules, None)
+    if reference:
+        from .reference import measure
+
+        fa = measure(seeds=seeds, options=options)
+        if fmt == "json":
+            click.echo(json.dumps({"runs": fa.runs, "flagged": fa.flagged, "per_rule": dict(fa.per_rule),
+                                   "per_rule_any": dict(fa.per_rule_any)}, indent=2, sort_keys=True))
+        else:
+            click.echo(format_reference(fa, [r.id for r in options.ruleset.rules]))
+        return
+    if corpus is None:
+        _fail("give a labelled corpus directory, an OUTCOMES.yaml file, or --reference")
+    if os.path.isfile(corpus):
+        try:
+            cases = evaluate_outcomes(corpus, options)
+        except LogsleuthError as exc:
+            _fail(str(exc))
+        if fmt == "json":
+            click.echo(json.dumps([c.__dict__ for c in cases], indent=2, sort_keys=True))
+        else:
+            click.echo(format_outcomes(cases, verbose))
+        return
     try:
-        scores = evaluate_corpus(corpus, _options(rules, None))
+        scores = evaluate_corpus(corpus, options)
     except LogsleuthError as exc:
         _fail(str(exc))
     if fmt == "json":

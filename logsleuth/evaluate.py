@@ -160,3 +160,80 @@ def format_scores(s: Scores) -> str:
         lines += ["", "confusions (label -> first cause):"]
         lines += [f"  {a} -> {b}: {n}" for a, b, n in conf]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- stated outcomes of real runs
+
+@dataclass
+class OutcomeCase:
+    run: str
+    want: dict[str, Any]
+    ok: bool
+    got: str
+    expect_healthy: bool
+
+
+def _expectations(path: str) -> dict[str, dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: expected a mapping of run ids to expectations (OUTCOMES.yaml)")
+    out = {}
+    for rid, v in raw.items():
+        want = v.get("expect") if isinstance(v, dict) and "expect" in v else v
+        if isinstance(v, dict) and "outcome" in v and "expect" not in v:
+            want = None
+        if isinstance(want, dict) and want:
+            out[str(rid)] = want
+    return out
+
+
+def evaluate_outcomes(path: str, options: Options | None = None) -> list[OutcomeCase]:
+    """Score the runs beside an OUTCOMES.yaml file (run id -> expect_healthy | not_critical |
+    top3_any | symptom_any) the way ../shared/tools/score_outcomes.py does."""
+    from .pipeline import analyze_paths
+
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such outcomes file")
+    wants = _expectations(path)
+    root = os.path.dirname(os.path.abspath(path))
+    analysis = analyze_paths([root], options, jobs=1, curves=False)
+    cases = []
+    for rid, want in sorted(wants.items()):
+        mine = [d for d in analysis.diagnoses if ("/" + d.run.strip("/") + "/").find("/" + rid + "/") >= 0]
+        ok_runs = [d for d in mine if d.status == "ok"]
+        verdict, got = False, "not found" if not mine else "error"
+        if ok_runs:
+            top3 = [c.id for d in ok_runs for c in d.causes[:3]]
+            syms = {f.symptom for d in ok_runs for f in d.symptoms}
+            health = {d.health for d in ok_runs}
+            if "top3_any" in want:
+                verdict, got = bool(set(want["top3_any"]) & set(top3)), f"top3={top3}"
+            elif "symptom_any" in want:
+                verdict, got = bool(set(want["symptom_any"]) & syms), f"symptoms={sorted(syms)}"
+            elif want.get("expect_healthy"):
+                verdict, got = health <= {"healthy"}, f"health={sorted(health)} top3={top3}"
+            elif want.get("not_critical"):
+                verdict, got = "critical" not in health, f"health={sorted(health)} top3={top3}"
+        cases.append(OutcomeCase(rid, dict(want), bool(verdict), got, bool(want.get("expect_healthy"))))
+    return cases
+
+
+def format_outcomes(cases: list[OutcomeCase], verbose: bool = False) -> str:
+    fine = [c for c in cases if c.expect_healthy]
+    flagged = [c for c in fine if not c.ok]
+    good = sum(c.ok for c in cases)
+    lines = [f"{'ok  ' if c.ok else 'MISS'} {c.run:28s} want={c.want} got {c.got}" for c in cases if verbose or not c.ok]
+    lines += [f"agreement: {good}/{len(cases)} ({good / len(cases):.2f})" if cases else "agreement: no expectations",
+              f"expected healthy but flagged: {len(flagged)}/{len(fine)}"]
+    return "\n".join(lines)
+
+
+def format_reference(fa, rules: list[str]) -> str:
+    """Warnings raised on the healthy reference set, per rule (logsleuth.reference.measure)."""
+    lines = [f"healthy reference runs: {fa.runs}; with a warning or worse: {len(fa.flagged)} ({fa.flagged_rate:.1%})", ""]
+    for r in rules:
+        if fa.per_rule.get(r) or fa.per_rule_any.get(r):
+            lines.append(f"  {r:40s} warning+ {fa.per_rule.get(r, 0):3d} ({fa.rate(r):.1%})   fired at all {fa.per_rule_any.get(r, 0):3d}")
+    lines += [""] + [f"  flagged: {x}" for x in fa.flagged]
+    return "\n".join(lines).rstrip()

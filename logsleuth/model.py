@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 
 TIDY_COLUMNS = ("metric", "step", "value", "wall_time")
 
+# Severity of a finding, and health of a run, in one order each (least severe first).
+SEVERITIES = ("info", "warning", "critical")
+# "unknown": nothing could be judged (no loss curve, too few points); it sorts between healthy
+# and warning: not an alarm, but not a clean bill of health either.
+HEALTH_LEVELS = ("healthy", "unknown", "warning", "critical")
+HEALTH_RANK = {h: i for i, h in enumerate(HEALTH_LEVELS)}
+
 
 def empty_table() -> pd.DataFrame:
     """An empty tidy table with the right dtypes."""

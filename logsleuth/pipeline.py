@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import InputError
 from .ingest import RunSource, discover, load_run
-from .model import Diagnosis, MetricInfo, Role, RunData, Series
+from .model import Diagnosis, Finding, MetricInfo, Role, RunData, Series
 from .roles import build_series
 
 
@@ -80,13 +80,40 @@ def diagnose(run: RunData, options: Options | None = None, curves: bool = True) 
     series = build_series(run, list(options.role_overrides))
     ruleset = options.ruleset or builtin_ruleset()
     findings, skipped = evaluate(ruleset, series, run.hparams)
-    health, causes = rank(findings, ruleset)
+    reason = nothing_to_judge(series)
+    if reason and not any(f.severity != "info" for f in findings):
+        findings.append(Finding(rule="judge.nothing", symptom="unknown", severity="info", metric="", confidence=1.0,
+                                start_step=None, end_step=None, evidence=reason, causes=()))
+    health, causes = rank(findings, ruleset, judged=reason is None)
     return Diagnosis(
         run=run.name, status="ok", health=health, metrics=metric_infos(series),
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
         warnings=run.warnings, hparams=dict(run.hparams), formats=run.formats,
         curves=plot_curves(series) if curves else {},
     )
+
+
+# kinds of curve a judgement rests on (an objective, or a task metric)
+OBJECTIVE_KINDS = ("loss", "perplexity", "gan_loss", "aux_loss", "reward", "error", "accuracy", "score")
+# the fewest finite points any trend detector reads (no_learning, stuck_at_chance need 6, divergence 5)
+MIN_JUDGE_POINTS = 5
+
+
+def nothing_to_judge(series: dict[str, Series]) -> str | None:
+    """Why nothing in a run can be judged, or None when something can: a run needs at least
+    one objective or task curve with MIN_JUDGE_POINTS finite points."""
+    curves = [s for s in series.values() if s.role.kind in OBJECTIVE_KINDS]
+    best = max((int(np.isfinite(s.values).sum()) for s in curves), default=0)
+    if best >= MIN_JUDGE_POINTS:
+        return None
+    if not series:
+        return "cannot judge: no metric was read"
+    if not curves:
+        return ("cannot judge: no loss or task metric among " + ", ".join(sorted(series)[:8])
+                + (" ..." if len(series) > 8 else "") + " (name one with --roles)")
+    if best == 0:
+        return "cannot judge: no finite value in " + ", ".join(s.metric for s in curves[:4])
+    return f"cannot judge: at most {best} finite point(s) per curve, {MIN_JUDGE_POINTS} needed"
 
 
 PLOT_ROLES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "val_score", "lr", "grad_norm")
@@ -139,11 +166,11 @@ def analyze_source(src: RunSource, options: Options | None = None, curves: bool 
             run = load_run(src, keep=metric_filter(options or Options()))
             return diagnose(run, options, curves=curves)
     except InputError as exc:
-        return Diagnosis(run=src.name, status="error", error=str(exc), health="healthy")
+        return Diagnosis(run=src.name, status="error", error=str(exc), health="unknown")
     except MemoryError:
-        return Diagnosis(run=src.name, status="error", error=f"{src.name}: out of memory while reading", health="healthy")
+        return Diagnosis(run=src.name, status="error", error=f"{src.name}: out of memory while reading", health="unknown")
     except RunTimeout:
-        return Diagnosis(run=src.name, status="error", health="healthy",
+        return Diagnosis(run=src.name, status="error", health="unknown",
                          error=f"{src.name}: stopped after {timeout:g} s (--timeout); the run was not analysed")
 
 

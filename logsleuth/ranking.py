@@ -1,14 +1,17 @@
 """From findings to ranked causes.
 
 Method (order-independent): every finding f supports causes with weights w in [-1, 1] (after
-its `when` conditions).  Its strength is s = |w| x confidence(f).  A cause's score is the
-noisy-OR of its supporting strengths, multiplied by the complement of the noisy-OR of the
+its `when` conditions).  Its strength is s = |w| x confidence(f).  Findings of one symptom are
+one piece of evidence, however many rules saw it (three noise rules on one noisy curve are one
+noisy curve): per symptom and cause only the strongest counts.  A cause's score is the
+noisy-OR of those per-symptom strengths, multiplied by the complement of the noisy-OR of the
 strengths against it:
 
-    score(c) = (1 - prod_{w>0} (1 - s)) x prod_{w<0} (1 - s)
+    score(c) = (1 - prod_{symptoms, w>0} (1 - s)) x prod_{symptoms, w<0} (1 - s)
 
 Health is the highest severity among the findings (info findings do not count).  A run with
-no warning or critical finding is healthy and lists `healthy` first.  Ties are broken by the
+no warning or critical finding is healthy and lists `healthy` first, unless nothing in it could
+be judged: then it is `unknown`, with no causes.  Ties are broken by the
 cause id, so the ranking is deterministic.
 """
 
@@ -17,31 +20,39 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from .model import CauseScore, Finding
-
-SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+from .model import SEVERITIES, CauseScore, Finding
 
 
-def health_of(findings: Iterable[Finding]) -> str:
-    worst = max((SEVERITY_ORDER[f.severity] for f in findings), default=0)
-    return {0: "healthy", 1: "warning", 2: "critical"}[worst]
+def health_of(findings: Iterable[Finding], judged: bool = True) -> str:
+    """critical / warning from the worst finding; else healthy, or unknown when nothing was judged."""
+    worst = max((SEVERITIES.index(f.severity) for f in findings), default=0)
+    if worst == 0:
+        return "healthy" if judged else "unknown"
+    return SEVERITIES[worst]
 
 
-def rank(findings: list[Finding], ruleset) -> tuple[str, list[CauseScore]]:
-    """Health level and causes sorted best first (`healthy` first for a healthy run)."""
-    pos: dict[str, float] = defaultdict(lambda: 1.0)
-    neg: dict[str, float] = defaultdict(lambda: 1.0)
+def rank(findings: list[Finding], ruleset, judged: bool = True) -> tuple[str, list[CauseScore]]:
+    """Health level and causes sorted best first (`healthy` first for a healthy run; none for
+    a run that could not be judged)."""
+    strongest: dict[tuple[str, str, bool], float] = {}
     because: dict[str, list[str]] = defaultdict(list)
     for f in findings:
         for cid, w in f.causes:
             s = min(1.0, abs(w) * f.confidence)
-            if w >= 0:
-                pos[cid] *= 1.0 - s
-                if f.symptom not in because[cid]:
-                    because[cid].append(f.symptom)
-            else:
-                neg[cid] *= 1.0 - s
-    health = health_of(findings)
+            key = (cid, f.symptom, w >= 0)
+            strongest[key] = max(strongest.get(key, 0.0), s)
+            if w >= 0 and f.symptom not in because[cid]:
+                because[cid].append(f.symptom)
+    pos: dict[str, float] = defaultdict(lambda: 1.0)
+    neg: dict[str, float] = defaultdict(lambda: 1.0)
+    for (cid, _, positive), s in strongest.items():
+        if positive:
+            pos[cid] *= 1.0 - s
+        else:
+            neg[cid] *= 1.0 - s
+    health = health_of(findings, judged)
+    if health == "unknown":
+        return health, []
     scored = []
     for cid in set(pos) | set(neg):
         score = (1.0 - pos[cid]) * neg[cid] if cid in pos else 0.0

@@ -17,11 +17,11 @@ from .errors import UsageError
 from .model import Role, RunData, Series
 from .resources import builtin_rules_dir
 
-KINDS = ("loss", "accuracy", "error", "perplexity", "score", "lr", "grad_norm", "update_ratio",
-         "dead_frac", "reg_loss", "throughput", "epoch", "other")
+KINDS = ("loss", "accuracy", "error", "perplexity", "score", "reward", "lr", "grad_norm", "update_ratio",
+         "dead_frac", "reg_loss", "gan_loss", "aux_loss", "throughput", "epoch", "other")
 SPLITS = ("train", "val", "test")
 _DIRECTIONS = {"loss": "lower", "error": "lower", "perplexity": "lower", "reg_loss": "lower",
-               "accuracy": "higher", "score": "higher"}
+               "accuracy": "higher", "score": "higher", "reward": "higher"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ def table_from(data: Mapping[str, Any]) -> RoleTable:
 
 def infer_role(name: str, table: RoleTable | None = None) -> Role:
     """Split, kind and direction of a metric from its name."""
+    return _infer(name, table)[0]
+
+
+def _infer(name: str, table: RoleTable | None = None) -> tuple[Role, bool]:
+    """The role, and whether the name itself says its split (False: the split is a default)."""
     table = table or default_table()
     norm = normalise(name)
     tokens = norm.split("_")
@@ -77,11 +82,12 @@ def infer_role(name: str, table: RoleTable | None = None) -> Role:
         if rx.search(norm):
             kind, direction = k, d
             break
+    explicit = split is not None
     if kind not in _DIRECTIONS:
         split = None
     elif split is None and kind in table.default_train:
         split = "train"
-    return Role(split, kind, direction)
+    return Role(split, kind, direction), explicit
 
 
 def parse_role_name(text: str) -> Role:
@@ -119,14 +125,37 @@ def load_overrides(path: str) -> list[tuple[str, Role]]:
 
 
 def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | None = None) -> dict[str, Role]:
-    out = {}
-    for m in metrics:
+    """Roles of one run's metrics.  A metric whose name has no split token is a training
+    metric (Keras' `loss`/`accuracy`), except in a run that spells its training loss out
+    (`train_loss`, fastai's `train_loss,valid_loss,accuracy`) and has no validation metric of
+    that kind: there the bare metric is computed on validation data."""
+    names = list(metrics)
+    out: dict[str, Role] = {}
+    defaulted: list[str] = []
+    for m in names:
         role = None
         for pat, r in overrides or ():
             if m == pat or fnmatch.fnmatchcase(m, pat):
                 role = r
                 break
-        out[m] = role or infer_role(m)
+        if role is None:
+            role, explicit = _infer(m)
+            if not explicit and role.split == "train":
+                defaulted.append(m)
+        out[m] = role
+    if any(r.kind == "reward" for r in out.values()):
+        # a run that logs returns is reinforcement learning: its value/policy losses chase moving
+        # targets (a value loss rises as returns grow), so they are not minimised curves
+        for m in names:
+            if out[m].kind == "loss" and not any(m == p or fnmatch.fnmatchcase(m, p) for p, _ in overrides or ()):
+                out[m] = Role(None, "aux_loss", "none")
+    spelled_train = any(out[m].name == "train_loss" and m not in defaulted for m in names)
+    if spelled_train:
+        val_kinds = {r.kind for r in out.values() if r.split == "val"}
+        for m in defaulted:
+            r = out[m]
+            if r.kind != "loss" and r.kind not in val_kinds:
+                out[m] = Role("val", r.kind, r.direction)
     return out
 
 

@@ -273,7 +273,7 @@ def statements(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[
 
 
 def _config_summary(diags: list[Diagnosis]) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
-    rank = {"unreadable": 0, "critical": 1, "warning": 2, "healthy": 3}
+    rank = {"unreadable": 0, "critical": 1, "warning": 2, "unknown": 3, "healthy": 4}
     health = Counter(outcome(d) for d in diags)
     causes = Counter(c for c in (first_cause(d) for d in diags) if c)
     return (tuple(sorted(health.items(), key=lambda kv: rank[kv[0]])),
@@ -317,7 +317,7 @@ def overview(diags: Iterable[Diagnosis]) -> Overview:
         sweeps.append(summarize_sweep(directory, [diags[i] for i in idx], [params[i] for i in idx]))
     return Overview(
         runs=len(diags),
-        health={h: health.get(h, 0) for h in ("critical", "warning", "healthy", "unreadable")},
+        health={h: health.get(h, 0) for h in ("critical", "warning", "unknown", "healthy", "unreadable")},
         causes=dict(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))),
         order=tuple(d.run for d in worst_first(diags)),
         sweeps=tuple(sweeps),

@@ -17,6 +17,9 @@ from ..model import Evidence, Series
 
 MAX_POINTS = 20_000  # trend detectors work on bucket medians above this
 EXACT_TREND_POINTS = 50_000  # below this a wide rolling median is cheap enough to be exact
+# a log covers the start of training when its first step lies within this share of its span
+# (a resumed run logged from step 3249 of 3249-4599 does not: its first value is no initial loss)
+START_SHARE = 0.05
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
     return np.interp(where, st, v)
 
 
-@detector("overfitting", ("train", "val"), "overfitting", min_rise=0.1, max_best_frac=0.85)
+@detector("overfitting", ("train", "val"), "overfitting", min_rise=0.1, max_best_frac=0.85, train_falls=True)
 def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac: float = 0.85,
-                ctx: dict | None = None) -> Evidence:
+                train_falls: bool = True, ctx: dict | None = None) -> Evidence:
     """Validation loss turns upward (by `min_rise`, beyond its noise) while training loss keeps
-    falling; reports the step of the best validation loss (where to stop)."""
+    falling (with `train_falls: false`, whatever training does: the run got worse on held-out
+    data); reports the step of the best validation loss (where to stop)."""
     name = "overfitting"
     vs, vv = finite(val)
     ts, tv = bucket(*finite(train))
@@ -41,7 +42,12 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     train_fall = math.expm1(t_best - t_end)
     measures = dict(rise=rise, best_step=float(vs[i_best]), best_frac=float(best_frac), train_fall=train_fall,
                     best_val=float(np.exp(s[i_best])))
-    if rise >= min_rise and end - float(s[i_best]) > 2 * nz and best_frac <= max_best_frac and train_fall > 0.0:
+    if rise >= min_rise and end - float(s[i_best]) > 2 * nz and best_frac <= max_best_frac and (train_fall > 0.0 or not train_falls):
+        if not train_falls:
+            txt = (f"{val.metric} rose {rise:.0%} from its best {fmt(float(np.exp(s[i_best])))} at step "
+                   f"{step_str(vs[i_best])} while {train.metric} changed {-train_fall:+.0%} over the same steps")
+            return fire(name, val.metric, 0.55 + 0.45 * ramp(rise, min_rise, 5 * min_rise), txt, vs[i_best], vs[-1],
+                        **measures)
         conf = 0.55 + 0.45 * ramp(rise, min_rise, 5 * min_rise)
         txt = (f"{val.metric} rose {rise:.0%} from its best {fmt(float(np.exp(s[i_best])))} at step {step_str(vs[i_best])} "
                f"(the point to stop) while {train.metric} kept falling ({fmt(1 + train_fall)}x lower)")

@@ -46,6 +46,18 @@ def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
     return fire(name, series.metric, 1.0, txt, st[i0], st[-1], **measures)
 
 
+@detector("nonfinite_any", ("group*",), "nan_inf")
+def nonfinite_any(group: list[Series], ctx: dict | None = None) -> Evidence:
+    """The first of several series (every GAN loss, say) to become NaN or infinite."""
+    hits = [nonfinite(s) for s in group]
+    fired = [e for e in hits if e.fired]
+    if fired:
+        return min(fired, key=lambda e: (e.start_step if e.start_step is not None else math.inf, e.metric))
+    if hits and all(e.cannot_judge for e in hits):
+        return hits[0]
+    return quiet("nonfinite_any", group[0].metric if group else "")
+
+
 def _spike_events(x: np.ndarray, k: float, min_jump: float, window: int) -> tuple[list[tuple[int, int, float]], np.ndarray]:
     med = median_filter(x, size=window, mode="nearest")
     r = x - med
@@ -213,6 +225,22 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     return quiet(name, series.metric, **measures)
 
 
+def _acf_within_epochs(x: np.ndarray, lag: int, phases: int = 8) -> float:
+    """Autocorrelation at one epoch of x minus its per-epoch means, at the epoch phase (of
+    `phases` tried) that leaves the least variance (the boundary of a staircase)."""
+    best_r, best_var = None, math.inf
+    for p in range(phases):
+        off = int(round(p * lag / phases))
+        block = (np.arange(x.size) + off) // lag
+        sums = np.bincount(block, weights=x)
+        means = sums / np.maximum(np.bincount(block), 1)
+        r = x - means[block]
+        v = float(np.var(r))
+        if v < best_var:
+            best_r, best_var = r, v
+    return _acf(best_r, lag) if best_r is not None else 0.0
+
+
 @detector("epoch_periodic", ("series",), "periodic_pattern", min_acf=0.3)
 def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None) -> Evidence:
     """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
@@ -233,12 +261,18 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None
     trend = coarse_trend(xu, 2 * lag + 1)
     r = xu - trend
     a1 = _acf(r, lag)
+    # a staircase - one level per epoch, the drop at each boundary (multi-epoch fine-tunes) -
+    # leaves a saw-tooth around a rolling trend; around its own epoch means it leaves only
+    # noise.  A fixed data order repeats a shape *within* each epoch, which survives both.
+    a_steps = _acf_within_epochs(xu, lag)
+    a1 = min(a1, a_steps)
     d = max(2, lag // 8)
     a_near = max(_acf(r, lag - d), _acf(r, lag + d))  # a real epoch pattern peaks exactly at one epoch
     a2 = _acf(r, 2 * lag) if xu.size > 4 * lag else a1
     # 3 standard errors of a sample autocorrelation of noise: with few points a lone 0.3 is chance
     chance = 3.0 / math.sqrt(max(1, xu.size - lag))
-    measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, acf_chance=chance, epoch_len=float(epoch_len))
+    measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, acf_chance=chance, epoch_len=float(epoch_len),
+                    acf_within=a_steps)
     if a1 >= max(min_acf, chance) and a1 - a_near >= 0.15 and a2 >= min_acf / 2:
         conf = 0.6 + 0.4 * ramp(a1, min_acf, 0.8)
         return fire(name, series.metric, conf,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, detector, finite, fire, fmt, level, mad, noise, quiet, ramp,
+from .base import (START_SHARE, bucket, cannot, detector, finite, fire, fmt, level, mad, noise, quiet, ramp,
                    smooth, step_str, transform)
 
 
@@ -32,6 +32,10 @@ def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) 
     if bad:
         return bad
     st, v = data
+    if np.any(v < 0):
+        # "ends Nx above its start" needs a loss bounded below at zero; a curve that crosses zero
+        # (a critic's Wasserstein estimate, a log-likelihood) has no such scale
+        return cannot(name, series.metric, f"{series.metric} takes negative values: not a loss bounded at zero")
     x, kind = transform(v)
     s = smooth(x, 0.05)
     k0 = max(1, min(max(3, x.size // 50), x.size // 10))  # enough first points to see past batch noise
@@ -40,7 +44,7 @@ def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) 
     i_peak_end = int(np.argmax(s[-max(1, s.size // 10):])) + s.size - max(1, s.size // 10)
     i_best = int(np.argmin(s[: i_peak_end + 1]))
     best = float(s[i_best])
-    thr = math.log(min_ratio) if kind == "log" else 3.0
+    thr = math.log(min_ratio) if kind == "log" else min_ratio
     over_start = end - start
     over_best = end - best
     rising = _rank_corr(s[i_best:]) if s.size - i_best >= 5 else 0.0
@@ -103,9 +107,11 @@ def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_s
     return quiet(name, series.metric, **measures)
 
 
-@detector("no_learning", ("series",), "no_learning", tol=0.08)
-def no_learning(series: Series, tol: float = 0.08, ctx: dict | None = None) -> Evidence:
-    """The loss is flat, within noise, over the whole run (less than `tol` relative change)."""
+@detector("no_learning", ("series",), "no_learning", tol=0.08, max_fall_t=4.0)
+def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx: dict | None = None) -> Evidence:
+    """The loss is flat over the whole run: less than `tol` relative change between its first
+    quarter, middle and last quarter, and its second half not falling beyond noise (slope
+    t-statistic above -`max_fall_t`, the significance slow_convergence also uses)."""
     name = "no_learning"
     data, bad = _prep(series, name, 6)
     if bad:
@@ -116,9 +122,15 @@ def no_learning(series: Series, tol: float = 0.08, ctx: dict | None = None) -> E
     a, b = level(x, 0.0, 0.25), level(x, 0.75, 1.0)
     mid = level(x, 0.35, 0.65)
     change = max(abs(b - a), abs(mid - a))
+    # a small change can still be steady learning: the second half falling well beyond its noise
+    # (a language model creeping down 0.8 nats over 12 epochs) is not a flat loss
+    late_t = _trend_t(x[x.size // 2:])
     lim = math.log1p(tol) if kind == "log" else 1.0
-    measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=_trend_t(s))
-    if change < lim:
+    # a flat log that starts mid-way (a resumed run) may be a converged model, not one that never learned
+    from_start = bool(st[0] <= 1 or st[0] <= START_SHARE * (st[-1] - st[0]))
+    measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=_trend_t(s),
+                    from_start=from_start, late_t=late_t)
+    if change < lim and late_t > -max_fall_t:
         conf = 0.6 + 0.4 * (1 - change / lim)
         txt = (f"{series.metric} stayed flat at {fmt(float(np.median(v)))} from step {step_str(st[0])} to "
                f"{step_str(st[-1])} (changed {measures['change']:.1%})")
@@ -154,6 +166,11 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
     if end > math.log(1001):
         return quiet(name, loss.metric)
     n_classes = (ctx or {}).get("n_classes")
+    has_acc = acc is not None and finite(acc)[1].size > 0
+    if not n_classes and not has_acc:
+        # every flat loss above ~0.7 equals ln(C) for some C: without a class count or an
+        # accuracy that sits at 1/C, the level says nothing about chance
+        return cannot(name, loss.metric, "no class count and no accuracy: chance level unknown")
     c = int(n_classes) if n_classes else max(2, int(round(math.exp(end))))
     chance = math.log(c)
     rel = abs(end - chance) / chance
@@ -206,9 +223,11 @@ def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float
     return quiet(name, series.metric, **measures)
 
 
-@detector("delayed_start", ("series",), "delayed_start", min_flat=0.12, min_drop=1.5)
-def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, ctx: dict | None = None) -> Evidence:
-    """The loss is flat for a long while (within noise), then suddenly starts to drop."""
+@detector("delayed_start", ("series",), "delayed_start", min_flat=0.12, min_drop=1.5, max_transition=0.3)
+def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, max_transition: float = 0.3,
+                  ctx: dict | None = None) -> Evidence:
+    """The loss is flat for a long while (within noise), then suddenly drops: at least
+    `min_drop` x lower to the end, half of that within `max_transition` of the rest of the run."""
     name = "delayed_start"
     data, bad = _prep(series, name, 10)
     if bad:
@@ -229,10 +248,18 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     seg = x[:i_on]  # the points before the drop
     min_points = max(4, int(0.05 * x.size))
     flat_ok = seg.size >= min_points and float(np.max(smooth(seg, 0.2)) - np.min(smooth(seg, 0.2))) <= 3 * tol
-    after = start - float(np.min(s[i_on:]))
+    after = start - level(s[i_on:], 0.8, 1.0)  # sustained: where it ends, not its lowest dip
     drop_after = math.exp(after) if kind == "log" else after
-    measures = dict(flat_frac=flat_frac, drop_after=drop_after)
-    if flat_frac >= min_flat and flat_ok and drop_after >= min_drop:
+    # sharp: half of the fall after the onset happens within `max_transition` of the rest of the
+    # run (symmetry breaking); a noisy steady decline crosses the start band late but falls gradually
+    rest = s[i_on:]
+    half = start - after / 2.0
+    i_half = int(np.argmax(rest <= half)) if np.any(rest <= half) else rest.size - 1
+    transition = float((st[i_on + i_half] - st[i_on]) / max(st[-1] - st[i_on], 1e-12))
+    # and the fall must dwarf the band the flat stretch was judged within (3 bands: with noise as
+    # large as the fall, "flat, then a drop" cannot be told from a noisy steady decline)
+    measures = dict(flat_frac=flat_frac, drop_after=drop_after, transition=transition, fall_over_band=after / tol)
+    if flat_frac >= min_flat and flat_ok and drop_after >= min_drop and transition <= max_transition and after >= 3 * tol:
         conf = 0.5 + 0.5 * ramp(flat_frac, min_flat, 0.4)
         txt = (f"{series.metric} stayed flat for the first {flat_frac:.0%} of the run, then started to drop at "
                f"step {step_str(st[i_on])} ({fmt(drop_after)}x lower afterwards)")
@@ -257,8 +284,16 @@ def high_initial_loss(loss: Series, acc: Series | None = None, classification_ma
     k = max(1, min(3, v.size // 20))
     first = min(float(v[0]), float(np.median(v[:k])))  # before the first updates can blow it up
     end = float(np.median(v[-max(1, v.size // 10):]))
-    classification = acc is not None and finite(acc)[1].size > 0
+    cls = (ctx or {}).get("classification") or {}
+    has_acc = acc is not None and finite(acc)[1].size > 0
+    classification = has_acc and bool(cls.get("single_ce", True))
     measures = dict(first=first, end=end, classification=classification)
+    if has_acc and not classification:
+        # several accuracies (class / object / no-object) or component losses: the logged loss is
+        # a sum of terms, and ln(classes) bounds none of them
+        return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
+    if len(cls.get("loss_components") or ()) >= 2:
+        return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
     if classification:
         if first >= classification_max:
             conf = 0.6 + 0.4 * ramp(first, classification_max, 4 * classification_max)

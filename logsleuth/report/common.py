@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from ..model import Diagnosis
-
-HEALTH_RANK = {"critical": 0, "warning": 1, "healthy": 2}
+from ..model import HEALTH_RANK, Diagnosis
 
 
 def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:
-    """Errors first, then critical, warning, healthy; within a level by top score, then name."""
+    """Errors first, then critical, warning, unknown, healthy; within a level by top score, then name."""
     def key(d: Diagnosis):
         if d.status == "error":
             return (-1, 0.0, d.run)
         top = d.causes[0].score if d.causes and d.health != "healthy" else 0.0
-        return (HEALTH_RANK[d.health], -top, d.run)
+        return (-HEALTH_RANK[d.health], -top, d.run)
 
     return sorted(diags, key=key)
 
@@ -27,4 +25,9 @@ def step(x: float | None) -> str:
 def top_cause(d: Diagnosis) -> str:
     if d.status == "error":
         return "-"
-    return d.causes[0].id if d.causes else "healthy"
+    return d.causes[0].id if d.causes else ("-" if d.health == "unknown" else "healthy")
+
+
+def unknown_reason(d: Diagnosis) -> str:
+    """Why a run could not be judged (health `unknown`)."""
+    return next((f.evidence for f in d.symptoms if f.symptom == "unknown"), "nothing could be judged")

@@ -8,7 +8,7 @@ import base64
 import html
 
 from .. import __version__
-from .common import step, top_cause, worst_first
+from .common import unknown_reason, step, top_cause, worst_first
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:1rem;max-width:1100px;margin:auto;color:#222}
@@ -32,7 +32,7 @@ var nx=parseFloat(x),ny=parseFloat(y);var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.loc
 rows.forEach(function(r){t.tBodies[0].appendChild(r);});});});})();
 """
 
-_RANK = {"error": 0, "critical": 1, "warning": 2, "healthy": 3}
+_RANK = {"error": 0, "critical": 1, "warning": 2, "unknown": 3, "healthy": 4}
 
 
 def e(x: object) -> str:
@@ -95,6 +95,8 @@ def _run(i: int, d, png: bytes | None) -> str:
     parts.append("</div><div class=\"causes\">")
     if d.health == "healthy":
         parts.append("<p>Looks healthy.</p>")
+    elif d.health == "unknown":
+        parts.append(f"<p>Not judged: {e(unknown_reason(d))}.</p>")
     else:
         parts.append("<ol>")
         for c in d.causes[:4]:

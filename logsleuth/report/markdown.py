@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..model import Diagnosis
-from .common import step, top_cause, worst_first
+from .common import unknown_reason, step, top_cause, worst_first
 
 def esc(s: object) -> str:
     """Text from a log made inert in Markdown (and in the HTML Markdown may embed)."""
@@ -67,6 +67,8 @@ def _run(d: Diagnosis, plot: str | None) -> list[str]:
                        f"{f.confidence:.2f} | {esc(f.evidence)} |")
         out.append("")
     out += ["### Likely causes", ""]
+    if d.health == "unknown":
+        out.append(f"Not judged - {esc(unknown_reason(d))}.")
     for i, c in enumerate(d.causes[:5], 1):
         because = f" (because: {', '.join(c.because)})" if c.because else ""
         out.append(f"{i}. **{c.id}** - {esc(c.title)}, score {c.score:.2f}{because}")

@@ -3,10 +3,10 @@ a compact table, worst first, when there are many runs."""
 
 from __future__ import annotations
 
-from ..model import Diagnosis
-from .common import step, top_cause, worst_first
+from ..model import HEALTH_LEVELS, Diagnosis
+from .common import step, top_cause, unknown_reason, worst_first
 
-_COLORS = {"critical": "\x1b[31;1m", "warning": "\x1b[33;1m", "healthy": "\x1b[32m", "error": "\x1b[35;1m",
+_COLORS = {"critical": "\x1b[31;1m", "warning": "\x1b[33;1m", "healthy": "\x1b[32m", "unknown": "\x1b[36m", "error": "\x1b[35;1m",
            "dim": "\x1b[2m", "bold": "\x1b[1m"}
 _RESET = "\x1b[0m"
 MANY = 12
@@ -36,10 +36,11 @@ def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color
     out += _overview(diags, color)
     for m in messages or []:
         out.append(_c("note: ", "dim", color) + _safe(m))
-    counts = {h: sum(1 for d in diags if d.status == "ok" and d.health == h) for h in ("critical", "warning", "healthy")}
+    counts = {h: sum(1 for d in diags if d.status == "ok" and d.health == h) for h in HEALTH_LEVELS}
     errors = sum(1 for d in diags if d.status == "error")
     out.append(f"{len(diags)} run(s): {counts['critical']} critical, {counts['warning']} warning, "
-               f"{counts['healthy']} healthy, {errors} unreadable")
+               + (f"{counts['unknown']} cannot be judged, " if counts["unknown"] else "")
+               + f"{counts['healthy']} healthy, {errors} unreadable")
     return "\n".join(out) + "\n"
 
 
@@ -84,7 +85,9 @@ def _run(d: Diagnosis, color: bool, verbose: bool) -> str:
     metrics = ", ".join(f"{_safe(m.metric)} ({m.role}, {m.points})" for m in d.metrics[:8])
     more = f" and {len(d.metrics) - 8} more" if len(d.metrics) > 8 else ""
     lines.append(_c(f"  metrics: {metrics}{more}", "dim", color))
-    if d.health != "healthy":
+    if d.health == "unknown":
+        lines.append(f"  {_safe(unknown_reason(d))}")
+    elif d.health != "healthy":
         for c in d.causes[:3]:
             lines.append(f"  {c.score:.2f}  {c.id}: {c.title}")
             for f in d.symptoms:

@@ -1,13 +1,20 @@
-"""Run-level facts detectors may use: epoch length in steps, number of classes."""
+"""Run-level facts detectors may use: epoch length in steps, whether the training loss is a
+single classification cross-entropy, and its number of classes when that is known or evidenced."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
 
+from ..detectors.base import START_SHARE
 from ..model import Series
-from ..roles import primary
+from ..roles import default_table, normalise, primary
+
+# ln(C) for C from 2 to 1000 classes: the plausible range of an untrained classifier's loss,
+# widened by 20% on each side for the noise of the first batches
+CHANCE_LOSS_RANGE = (0.8 * math.log(2), 1.2 * math.log(1000))
 
 
 def epoch_length(series: Mapping[str, Series]) -> float | None:
@@ -34,7 +41,7 @@ def epoch_length(series: Mapping[str, Series]) -> float | None:
     return None
 
 
-def n_classes(hparams: Mapping[str, Any]) -> int | None:
+def hparam_classes(hparams: Mapping[str, Any]) -> int | None:
     for k in ("num_classes", "n_classes", "nc", "num_labels", "classes"):
         v = hparams.get(k)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and 2 <= v <= 100000:
@@ -42,5 +49,67 @@ def n_classes(hparams: Mapping[str, Any]) -> int | None:
     return None
 
 
+def accuracy_tasks(series: Mapping[str, Series]) -> set[str]:
+    """The distinct tasks the logged accuracies measure: names without split tokens and without
+    tokens holding digits (`eval_g0_accuracy` and `eval_g1_accuracy` are one task on two sets;
+    `val_Class_Accuracy` and `val_Obj_Accuracy` are two tasks).  Top-5 accuracies go with top-1."""
+    table = default_table()
+    split_tokens = {t for toks in (*table.splits.values(), *table.weak_splits.values()) for t in toks}
+    split_tokens |= {"step", "epoch", "avg", "mean", "running", "top", "top1", "top5"}  # logging suffixes
+    tasks = set()
+    for s in series.values():
+        if s.role.kind != "accuracy" or len(s) == 0:
+            continue
+        toks = [t for t in normalise(s.metric).split("_") if t not in split_tokens and not any(c.isdigit() for c in t)]
+        tasks.add("_".join(toks) or "accuracy")
+    return tasks
+
+
+def loss_components(series: Mapping[str, Series]) -> list[str]:
+    """Training losses that are named parts of a larger objective (`box_loss`, `loss_cls`)."""
+    plain = default_table().plain_tokens
+    out = []
+    for s in series.values():
+        if s.role.name == "train_loss":
+            extra = [t for t in normalise(s.metric).split("_") if t not in plain and not t.isdigit()]
+            if extra:
+                out.append(s.metric)
+    return out
+
+
+def covers_start(s: Series) -> bool:
+    """True when the log starts at (or near) the start of training, not mid-way (resumed runs)."""
+    st = s.steps[np.isfinite(s.values)]
+    if st.size < 2:
+        return False
+    return bool(st[0] <= 1 or st[0] <= START_SHARE * (st[-1] - st[0]))
+
+
+def classification(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether the primary training loss is one classification cross-entropy, and its class
+    count.  Evidence: an accuracy of exactly one task and no component losses beside it (a
+    summed detection loss is not one cross-entropy).  The class count comes from the
+    hyperparameters, else from the first training loss when the log starts at initialisation
+    and the run is a single classification (an untrained classifier's loss is ln C); never from
+    a loss alone."""
+    tasks = accuracy_tasks(series)
+    parts = loss_components(series)
+    single = len(tasks) == 1 and len(parts) < 2
+    c = hparam_classes(hparams)
+    source = "hyperparameters" if c else None
+    loss = primary(series, "train_loss")
+    if c is None and single and loss is not None and covers_start(loss):
+        v = loss.values[np.isfinite(loss.values)]
+        if v.size >= 3:
+            first = float(np.median(v[:3]))
+            if CHANCE_LOSS_RANGE[0] <= first <= CHANCE_LOSS_RANGE[1]:
+                c = max(2, int(round(math.exp(first))))
+                source = f"the first training loss {first:.3g} = ln({c}) with an accuracy logged"
+    return {"single_ce": single, "accuracy_tasks": sorted(tasks), "loss_components": parts,
+            "n_classes": c, "classes_from": source}
+
+
 def run_context(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> dict[str, Any]:
-    return {"epoch_len": epoch_length(series), "n_classes": n_classes(hparams), "hparams": dict(hparams)}
+    cls = classification(series, hparams)
+    return {"epoch_len": epoch_length(series), "n_classes": hparam_classes(hparams), "hparams": dict(hparams),
+            "classification": cls}

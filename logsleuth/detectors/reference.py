@@ -1,0 +1,210 @@
+"""Detectors that give a level a reference: what the class count says a loss or an accuracy
+should be, what the optimizer says a learning rate may be, and whether progress only began
+when the learning rate was cut.  A level without a reference is never a warning by itself."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from ..model import Evidence, Series
+from .base import cannot, detector, finite, fire, fmt, level, quiet, step_str, transform
+
+# the end level of a curve: median of its last fifth
+END_SHARE = (0.8, 1.0)
+
+
+def _end_fraction(s: Series) -> float | None:
+    """End level of a bounded metric (accuracy or score) as a fraction (percentages read as such)."""
+    _, v = finite(s)
+    if v.size == 0:
+        return None
+    scale = 100.0 if np.max(v) > 1.0 else 1.0
+    return level(v, *END_SHARE) / scale
+
+
+def calibrated_loss(acc: float, c: int) -> float:
+    """Cross-entropy of a calibrated C-class classifier with accuracy `acc` that spreads its
+    errors evenly: -a ln a - (1 - a) ln((1 - a) / (C - 1))."""
+    a = min(max(acc, 1e-6), 1 - 1e-6)
+    return float(-a * math.log(a) - (1 - a) * math.log((1 - a) / max(c - 1, 1)))
+
+
+@detector("class_reference", ("loss", "acc?"), "class_reference")
+def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = None) -> Evidence:
+    """Fires when the training loss has a reference level: it is one classification
+    cross-entropy (an accuracy of a single task is logged, no component losses) with a known
+    class count C (hyperparameters, or the first loss = ln C of a log that starts at
+    initialisation).  Measures what rules compare: `skill`, the accuracy's share of the way from
+    chance (1/C) to perfect (or, without an accuracy, the share of the uniform guess's ln C the
+    loss removed); `loss_frac`, the end loss over ln C; `acc_end`, the end accuracy;
+    `loss_over_calibrated`, the end loss over the cross-entropy of a calibrated classifier with
+    that accuracy (accuracy and loss of one model must roughly agree)."""
+    name = "class_reference"
+    cls = (ctx or {}).get("classification") or {}
+    c = cls.get("n_classes")
+    if not c:
+        return cannot(name, loss.metric, "no reference for the loss level: no class count known "
+                      "(hyperparameters) or evidenced (an accuracy of one classification task)")
+    if not cls.get("single_ce") and not (ctx or {}).get("n_classes"):
+        return cannot(name, loss.metric, "the training loss is not one classification cross-entropy")
+    _, v = finite(loss)
+    if v.size < 3 or np.any(v <= 0):
+        return cannot(name, loss.metric, f"{loss.metric}: too few positive points")
+    chance = math.log(c)
+    end = level(v, *END_SHARE)
+    loss_frac = end / chance
+    acc_end = _end_fraction(acc) if acc is not None else None
+    if acc_end is not None:
+        skill = (acc_end - 1.0 / c) / (1.0 - 1.0 / c)
+        how = f"{acc.metric} ends at {acc_end:.3g}, {skill:.0%} of the way from chance (1/{c}) to 1"
+    else:
+        skill = 1.0 - loss_frac
+        how = f"{loss.metric} ends at {fmt(end)}, {loss_frac:.0%} of ln({c}) = {fmt(chance)}"
+    calibrated = calibrated_loss(acc_end, c) if acc_end is not None else None
+    over = end / calibrated if calibrated else None
+    measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill,
+                    calibrated_loss=calibrated, loss_over_calibrated=over,
+                    classes_from=cls.get("classes_from") or "hyperparameters")
+    return fire(name, loss.metric, 1.0, how, loss.steps[0], loss.steps[-1], **measures)
+
+
+# Peak learning rates beyond the stable range of each optimizer family's common recipes.  SGD:
+# recipes use 0.01-0.1 at batch 256 and scale linearly with the batch (Goyal et al.: 0.1 per 256
+# examples, with warmup past that), so the limit is SGD_SCALE_MARGIN x that rule when the batch size
+# is known, else SGD_LIMIT (0.4-0.8 appear only in large-batch recipes with warmup).  Adam-family
+# recipes sit at 1e-5 to 3e-3 whatever the batch, so 1e-2 is past them.  With the optimizer unknown
+# only a rate past every family's limit is high.  A rate alone is never the evidence: the rules
+# pair it with instability the run shows.
+SGD_LIMIT = 0.5
+SGD_PER_256 = 0.1
+SGD_SCALE_MARGIN = 8.0
+LR_LIMITS = {"sgd": SGD_LIMIT, "adam": 1e-2, "rmsprop": 1e-2, "adagrad": 0.5}
+
+
+def lr_limit(family: str | None, batch: float | None) -> float:
+    """The peak learning rate past which a family's recipes are unstable (see LR_LIMITS)."""
+    sgd = SGD_SCALE_MARGIN * SGD_PER_256 * batch / 256.0 if batch else SGD_LIMIT
+    if family is None:
+        return max(sgd, *LR_LIMITS.values())
+    return sgd if family == "sgd" else LR_LIMITS[family]
+
+
+_OPT_PATTERNS = (("adam", r"adam|lamb|lion|adafactor"), ("rmsprop", r"rms"), ("adagrad", r"adagrad|adadelta"),
+                 ("sgd", r"sgd|momentum|nesterov"))
+
+
+def optimizer_family(text: str) -> str | None:
+    t = str(text).lower()
+    for fam, rx in _OPT_PATTERNS:
+        if re.search(rx, t):
+            return fam
+    return None
+
+
+def _optimizer(lr: Series | None, hparams: dict) -> str | None:
+    for k in ("optimizer", "opt_name", "optim", "optimizer_name", "optimizer.name", "opt"):
+        v = hparams.get(k)
+        if isinstance(v, str) and optimizer_family(v):
+            return optimizer_family(v)
+    if lr is not None:  # Lightning's LearningRateMonitor names the rate after the optimizer: lr-Adam, lr-SGD
+        return optimizer_family(lr.metric.replace("lr", "", 1)) if re.search(r"lr[-_/]", lr.metric.lower()) else None
+    return None
+
+
+def _hparam_lr(hparams: dict) -> float | None:
+    for k in ("lr", "learning_rate", "lr0", "opt_learning_rate", "optimizer.lr"):
+        v = hparams.get(k)
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f) and f > 0:
+            return f
+    return None
+
+
+def _hparam_batch(hparams: dict) -> float | None:
+    for k in ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs"):
+        v = hparams.get(k)
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f) and f >= 1:
+            return f
+    return None
+
+
+@detector("lr_for_optimizer", ("lr?",), "lr_value")
+def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evidence:
+    """The peak learning rate (logged, else from the hyperparameters) is at or above the stable
+    range of the run's optimizer family (LR_LIMITS, lr_limit); with the optimizer unknown, past
+    every family's range."""
+    name = "lr_for_optimizer"
+    hp = (ctx or {}).get("hparams") or {}
+    metric = lr.metric if lr is not None else "lr"
+    peak = None
+    if lr is not None:
+        _, v = finite(lr)
+        if v.size:
+            peak = float(np.max(v))
+    if peak is None:
+        peak = _hparam_lr(hp)
+    if peak is None:
+        return cannot(name, metric, "learning rate not logged and not in the hyperparameters")
+    fam = _optimizer(lr, hp)
+    batch = _hparam_batch(hp)
+    limit = lr_limit(fam, batch)
+    constant = bool(lr is not None and np.all(finite(lr)[1] == peak))
+    measures = dict(peak=peak, optimizer=fam or "unknown", limit=limit, constant=constant, batch=batch)
+    if peak >= limit:
+        st = lr.steps if lr is not None else np.array([0.0])
+        whose = f"{fam}-family recipes" + (f" at batch {batch:g}" if fam == "sgd" and batch else "") if fam else \
+            "any optimizer's common recipes"
+        return fire(name, metric, 0.8, f"peak learning rate {fmt(peak)} is at or above {fmt(limit)}, past the stable "
+                    f"range of {whose}" + (" (constant)" if constant else ""), st[0], st[-1], **measures)
+    return quiet(name, metric, **measures)
+
+
+@detector("progress_after_lr_drop", ("loss", "lr"), "delayed_start", min_lr_drop=2.0, max_flat_change=0.1,
+          min_flat_share=0.15, min_fall=1.3)
+def progress_after_lr_drop(loss: Series, lr: Series, min_lr_drop: float = 2.0, max_flat_change: float = 0.1,
+                           min_flat_share: float = 0.15, min_fall: float = 1.3, ctx: dict | None = None) -> Evidence:
+    """The loss made no progress from the start until the first cut of the learning rate (by
+    `min_lr_drop` x or more), then fell (`min_fall` x): the rate before the cut was too high
+    to descend.  A step schedule after normal progress is not this: the loss must have stayed
+    within `max_flat_change` (relative) of its start level for at least `min_flat_share` of the run."""
+    name = "progress_after_lr_drop"
+    ls, lv = finite(loss)
+    rs, rv = finite(lr)
+    if lv.size < 10 or rv.size < 3 or np.any(rv <= 0):
+        return cannot(name, lr.metric, "too few points")
+    x, kind = transform(lv)
+    if kind != "log":
+        return cannot(name, loss.metric, f"{loss.metric}: not a positive loss")
+    cuts = np.nonzero(rv[:-1] / rv[1:] >= min_lr_drop)[0]
+    if cuts.size == 0:
+        return quiet(name, loss.metric, cut_step=None)
+    at = float(rs[cuts[0] + 1])
+    span = max(float(ls[-1] - ls[0]), 1e-12)
+    share = (at - ls[0]) / span
+    before = x[ls < at]
+    after = x[ls > at]
+    measures = dict(cut_step=at, flat_share=share)
+    if before.size < 5 or after.size < 5:
+        return quiet(name, loss.metric, **measures)
+    k = max(2, before.size // 10)
+    start = float(np.median(before[:k]))
+    pre_end = float(np.median(before[-k:]))
+    change = math.expm1(abs(start - pre_end))
+    end = level(after, 0.8, 1.0)
+    fall = math.exp(pre_end - end)
+    measures.update(flat_change=change, fall=fall)
+    if share >= min_flat_share and change <= max_flat_change and fall >= min_fall:
+        txt = (f"{loss.metric} stayed at {fmt(math.exp(start))} from step {step_str(ls[0])} until {lr.metric} was cut "
+               f"at step {step_str(at)} ({share:.0%} of the run), then fell {fmt(fall)}x")
+        return fire(name, loss.metric, 0.8, txt, ls[0], at, **measures)
+    return quiet(name, loss.metric, **measures)
