@@ -186,11 +186,42 @@ class CacheError(Exception):
     pass
 
 
+_COLUMNS = ("key", "run", "stored", "body", "curves")
+
+
+def check_cache_file(path: str) -> None:
+    """Raise CacheError unless `path` is absent, empty, or a logsleuth cache database (checked
+    by its schema, not its name): the cache never writes into, or deletes, anything else."""
+    if not os.path.exists(path):
+        return
+    if not os.path.isfile(path):
+        raise CacheError(f"{path}: not a file, so not a logsleuth cache; refusing to use or delete it")
+    if os.path.getsize(path) == 0:
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head != b"SQLite format 3\x00":
+        raise CacheError(f"{path}: not a logsleuth cache (not an SQLite database); refusing to use or delete it")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            cols = tuple(r[1] for r in con.execute("PRAGMA table_info(diagnoses)")) if "diagnoses" in tables else ()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise CacheError(f"{path}: unreadable SQLite file ({exc}); refusing to use or delete it") from exc
+    if tables and (tables != {"diagnoses"} or cols != _COLUMNS):
+        raise CacheError(f"{path}: an SQLite database that is not a logsleuth cache (tables: "
+                         f"{', '.join(sorted(tables))}); refusing to use or delete it")
+
+
 class DiagnosisCache:
     """get_many / put_many over an SQLite file; safe to share between concurrent scans."""
 
     def __init__(self, path: str, timeout: float = 60.0):
         self.path = path
+        check_cache_file(path)
         try:
             os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
             self.db = sqlite3.connect(path, timeout=timeout, isolation_level=None)

@@ -409,9 +409,13 @@ def cache_info(cache_path) -> None:
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help="Cache file [default: see analyze].")
 def cache_clear(cache_path) -> None:
     """Remove every cached diagnosis (the next scan re-reads every run)."""
-    from .cache import default_path
+    from .cache import CacheError, check_cache_file, default_path
 
     path = cache_path or default_path()
+    try:
+        check_cache_file(path)
+    except CacheError as exc:
+        _fail(str(exc))
     removed = 0
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):

@@ -209,3 +209,32 @@ def test_real_runs_agree_with_their_stated_outcomes():
     assert all(c.ok for c in fine), [(c.run, c.got) for c in fine if not c.ok]
     assert all(c.ok for c in calm), [(c.run, c.got) for c in calm if not c.ok]
     assert sum(c.ok for c in problems) >= 11, [(c.run, c.got) for c in problems if not c.ok]
+
+
+# ---------------------------------------------------------------- the cache deletes only caches
+
+def test_cache_clear_refuses_files_that_are_not_a_logsleuth_cache(tmp_path):
+    import sqlite3
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    res = CliRunner().invoke(main, ["cache", "clear", "--cache", str(notes)])
+    assert res.exit_code == 2 and notes.read_text() == "my notes\n" and "refusing" in res.output
+    foreign = tmp_path / "app.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE users (id INTEGER)")
+    con.commit()
+    con.close()
+    before = foreign.read_bytes()
+    res = CliRunner().invoke(main, ["cache", "clear", "--cache", str(foreign)])
+    assert res.exit_code == 2 and foreign.read_bytes() == before
+    # analyze with such a --cache neither writes into it nor fails the scan
+    res = CliRunner().invoke(main, ["analyze", os.path.join(os.path.dirname(__file__), "..", "sample_logs"),
+                                    "--cache", str(foreign), "-q", "--format", "json"])
+    assert res.exit_code == 0 and foreign.read_bytes() == before
+    ours = tmp_path / "c.sqlite"
+    CliRunner().invoke(main, ["analyze", os.path.join(os.path.dirname(__file__), "..", "sample_logs"),
+                              "--cache", str(ours), "-q", "--format", "json"])
+    assert ours.exists()
+    res = CliRunner().invoke(main, ["cache", "clear", "--cache", str(ours)])
+    assert res.exit_code == 0 and not ours.exists()
