@@ -68,7 +68,7 @@ def _plateau_high_acc():
 
 def _val_below_train():
     st, tr = _flat_plateau()
-    return run_of(_with(H, train_loss=tr, val_loss=np.interp(H.val_steps, st, tr) * 0.75))
+    return run_of(_with(H, train_loss=tr, val_loss=np.interp(H.val_steps, st, tr) * 0.6))
 
 
 def _explode_then_nan():
@@ -183,8 +183,41 @@ def _very_high_lr():
     return run_of(c)
 
 
+def test_very_high_lr_from_the_hyperparameters_needs_the_optimizer_family():
+    """No lr logged: the rate and optimizer come from the hyperparameters; SGD at 0.99 with batch
+    32 is past 8x the linear-scaling rule (0.1 per 256), Adam at 1e-3 is not past its range."""
+    fired = lambda hp: any(f.rule == "lr.very-high-and-unstable" for f in diagnose(run_of(_noisy_no_progress(), hparams=hp, drop=("lr",))).symptoms)  # noqa: E731
+    assert fired({"learning_rate": 0.99, "optimizer": "SGD", "batch_size": 32})
+    assert not fired({"learning_rate": 1e-3, "optimizer": "Adam"})
+    assert not fired({"learning_rate": 0.2, "optimizer": "SGD", "batch_size": 4096})
+
+
 def _very_low_lr():
     return run_of(synth.slow())
+
+
+def _gan_nan():
+    st = np.arange(1.0, 801.0)
+    g = 1.2 * np.exp(rng.normal(0, 0.2, st.size))
+    g[600:] = np.nan
+    frames = [pd.DataFrame({"metric": k, "step": st, "value": v, "wall_time": np.nan})
+              for k, v in {"d_loss": 1.38 * np.exp(rng.normal(0, 0.15, st.size)), "g_loss": g}.items()]
+    return RunData(name="t", path=".", formats=("test",), table=pd.concat(frames, ignore_index=True))
+
+
+def _val_worsens():
+    """Training stalls after warmup while validation climbs 60% above its best."""
+    k = H.val_steps.size
+    val = np.r_[np.linspace(1.0, 0.6, k // 4), np.linspace(0.6, 0.96, k - k // 4)]
+    tl = 0.8 + 0.6 * np.exp(-H.steps / 40) + rng.normal(0, 0.01, H.steps.size)
+    return run_of(_with(H, train_loss=tl, val_loss=val))
+
+
+def _flat_until_lr_cut():
+    n = H.steps.size
+    lr = np.where(H.steps < 0.4 * n, 1.0, 0.1)
+    tl = np.where(H.steps < 0.4 * n, 2.3, 0.3 + 2.0 * np.exp(-(H.steps - 0.4 * n) / 30)) * np.exp(rng.normal(0, 0.01, n))
+    return run_of(_with(H, train_loss=tl, lr=lr))
 
 
 def _delayed():
@@ -241,7 +274,9 @@ POSITIVE = {
     "lr.drop-response": _lr_drop,
     "lr.very-high-and-unstable": _very_high_lr,
     "lr.very-low-and-slow": _very_low_lr,
-    "lr.very-high-hparam": lambda: run_of(_noisy_no_progress(), hparams={"learning_rate": 0.99}, drop=("lr",)),
+    "nan.adversarial": _gan_nan,
+    "val.worsens": _val_worsens,
+    "delayed.start-until-lr-drop": _flat_until_lr_cut,
 }
 
 # near misses: a case close to the rule's that a neighbouring rule claims instead

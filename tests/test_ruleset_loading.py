@@ -123,8 +123,8 @@ def test_explain():
     assert "lr_too_high" in str(exc.value)
 
 
-def _f(rule, causes, conf=1.0, severity="warning"):
-    return Finding(rule, "plateau", severity, "loss", conf, 0, 1, "", tuple(causes))
+def _f(rule, causes, conf=1.0, severity="warning", symptom=None):
+    return Finding(rule, symptom or f"symptom_{rule}", severity, "loss", conf, 0, 1, "", tuple(causes))
 
 
 def test_ranking_noisy_or_order_independent_with_evidence_against():

@@ -223,8 +223,8 @@ def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float
     return quiet(name, series.metric, **measures)
 
 
-@detector("delayed_start", ("series",), "delayed_start", min_flat=0.12, min_drop=1.5, max_transition=0.3)
-def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, max_transition: float = 0.3,
+@detector("delayed_start", ("series",), "delayed_start", min_flat=0.12, min_drop=1.5, max_transition=0.45)
+def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, max_transition: float = 0.45,
                   ctx: dict | None = None) -> Evidence:
     """The loss is flat for a long while (within noise), then suddenly drops: at least
     `min_drop` x lower to the end, half of that within `max_transition` of the rest of the run."""
@@ -252,8 +252,10 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     drop_after = math.exp(after) if kind == "log" else after
     # sharp: half of the fall after the onset happens within `max_transition` of the rest of the
     # run (symmetry breaking); a noisy steady decline crosses the start band late but falls gradually
-    rest = s[i_on:]
-    half = start - after / 2.0
+    # (on the loss's own scale: an exponential decay is sharp there, linear on a log scale)
+    lin = np.exp if kind == "log" else (lambda a: a)
+    rest = lin(s[i_on:])
+    half = (lin(start) + lin(start - after)) / 2.0
     i_half = int(np.argmax(rest <= half)) if np.any(rest <= half) else rest.size - 1
     transition = float((st[i_on + i_half] - st[i_on]) / max(st[-1] - st[i_on], 1e-12))
     # and the fall must dwarf the band the flat stretch was judged within (3 bands: with noise as
