@@ -114,28 +114,24 @@ def _optimizer(lr: Series | None, hparams: dict) -> str | None:
     return None
 
 
-def _hparam_lr(hparams: dict) -> float | None:
-    for k in ("lr", "learning_rate", "lr0", "opt_learning_rate", "optimizer.lr"):
-        v = hparams.get(k)
+def _hparam_number(hparams: dict, keys: tuple[str, ...], minimum: float) -> float | None:
+    """The first of `keys` in the hyperparameters that is a finite number >= minimum."""
+    for k in keys:
         try:
-            f = float(v)
+            f = float(hparams.get(k))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
-        if math.isfinite(f) and f > 0:
+        if math.isfinite(f) and f >= minimum:
             return f
     return None
+
+
+def _hparam_lr(hparams: dict) -> float | None:
+    return _hparam_number(hparams, ("lr", "learning_rate", "lr0", "opt_learning_rate", "optimizer.lr"), 1e-12)
 
 
 def _hparam_batch(hparams: dict) -> float | None:
-    for k in ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs"):
-        v = hparams.get(k)
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(f) and f >= 1:
-            return f
-    return None
+    return _hparam_number(hparams, ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs"), 1)
 
 
 @detector("lr_for_optimizer", ("lr?",), "lr_value")
