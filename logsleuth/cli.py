@@ -289,10 +289,7 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
     if corpus is None:
         _fail("give a labelled corpus directory, an OUTCOMES.yaml file, or --reference")
     if os.path.isfile(corpus):
-        try:
-            cases = evaluate_outcomes(corpus, options)
-        except LogsleuthError as exc:
-            _fail(str(exc))
+        cases = evaluate_outcomes(corpus, options)
         if fmt == "json":
             click.echo(json.dumps([c.__dict__ for c in cases], indent=2, sort_keys=True))
         else:

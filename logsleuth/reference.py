@@ -38,9 +38,8 @@ def lm_pretrain(rng) -> tuple[Curves, dict]:
     n = int(rng.integers(10_000, 100_000))
     st = _every(n, max(10, n // 2000))
     vocab = int(rng.choice([8000, 32000, 50257]))
-    floor, alpha = rng.uniform(2.0, 3.5), rng.uniform(0.3, 0.6)
-    curve = lambda s: floor + (math.log(vocab) - floor) * (1 + s / rng_t0) ** -alpha  # noqa: E731
-    rng_t0 = rng.uniform(50, 400)
+    floor, alpha, t0 = rng.uniform(2.0, 3.5), rng.uniform(0.3, 0.6), rng.uniform(50, 400)
+    curve = lambda s: floor + (math.log(vocab) - floor) * (1 + s / t0) ** -alpha  # noqa: E731
     train = _noisy(rng, curve(st), rng.uniform(0.01, 0.04))
     vst = _every(n, max(500, n // 40))
     val = curve(vst) * rng.uniform(1.0, 1.03)
@@ -201,7 +200,7 @@ def lora_staircase(rng) -> tuple[Curves, dict]:
     train = rng.uniform(1.0, 1.8) * (0.8 ** e) * (1 + 0.3 * np.exp(-st / (0.1 * per)))
     vst = _every(n, per)
     val = np.interp(vst, st, train) * np.linspace(1.05, 1.25, vst.size)
-    val = np.minimum.accumulate(val * 1.0) * np.r_[1.0, np.full(vst.size - 1, 1.0)]
+    val = np.minimum.accumulate(val)
     return {"loss": (st, _noisy(rng, train, 0.05)), "eval_loss": (vst, val), "epoch": (st, st / per)}, {}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -20,6 +20,32 @@ EXACT_TREND_POINTS = 50_000  # below this a wide rolling median is cheap enough 
 # a log covers the start of training when its first step lies within this share of its span
 # (a resumed run logged from step 3249 of 3249-4599 does not: its first value is no initial loss)
 START_SHARE = 0.05
+
+# the names loggers and trainers give the same hyperparameter (rules' `when: {hparam: ...}` and
+# the detectors that read one look them up here)
+HPARAM_ALIASES = {
+    "batch_size": ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs", "data.batch_size"),
+    "lr": ("lr", "learning_rate", "lr0", "opt_learning_rate", "optimizer.lr"),
+    "weight_decay": ("weight_decay", "wd", "opt_weight_decay"),
+    "optimizer": ("optimizer", "opt_name", "optim", "optimizer_name", "optimizer.name", "opt"),
+    "num_classes": ("num_classes", "n_classes", "nc", "num_labels", "classes"),
+}
+
+
+def hparam_values(hparams: Mapping[str, Any], name: str) -> list[Any]:
+    """Every value the run gives a hyperparameter under any of its aliases, in alias order."""
+    return [hparams[k] for k in HPARAM_ALIASES.get(name, (name,)) if hparams.get(k) is not None]
+
+
+def hparam(hparams: Mapping[str, Any], name: str) -> Any:
+    """The hyperparameter under its first alias the run has, or None."""
+    vals = hparam_values(hparams, name)
+    return vals[0] if vals else None
+
+
+def covers_start(steps: np.ndarray) -> bool:
+    """True when a log starts at (or near) the start of training, not mid-way (resumed runs)."""
+    return bool(steps.size >= 2 and (steps[0] <= 1 or steps[0] <= START_SHARE * (steps[-1] - steps[0])))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import cannot, detector, finite, fire, fmt, level, quiet, step_str, transform
+from .base import cannot, detector, finite, hparam_values, fire, fmt, level, quiet, step_str, transform
 
 # the end level of a curve: median of its last fifth
 END_SHARE = (0.8, 1.0)
@@ -105,8 +105,7 @@ def optimizer_family(text: str) -> str | None:
 
 
 def _optimizer(lr: Series | None, hparams: dict) -> str | None:
-    for k in ("optimizer", "opt_name", "optim", "optimizer_name", "optimizer.name", "opt"):
-        v = hparams.get(k)
+    for v in hparam_values(hparams, "optimizer"):
         if isinstance(v, str) and optimizer_family(v):
             return optimizer_family(v)
     if lr is not None:  # Lightning's LearningRateMonitor names the rate after the optimizer: lr-Adam, lr-SGD
@@ -114,24 +113,16 @@ def _optimizer(lr: Series | None, hparams: dict) -> str | None:
     return None
 
 
-def _hparam_number(hparams: dict, keys: tuple[str, ...], minimum: float) -> float | None:
-    """The first of `keys` in the hyperparameters that is a finite number >= minimum."""
-    for k in keys:
+def _hparam_number(hparams: dict, name: str, minimum: float) -> float | None:
+    """The first alias of hyperparameter `name` that is a finite number >= minimum."""
+    for v in hparam_values(hparams, name):
         try:
-            f = float(hparams.get(k))  # type: ignore[arg-type]
+            f = float(v)
         except (TypeError, ValueError):
             continue
         if math.isfinite(f) and f >= minimum:
             return f
     return None
-
-
-def _hparam_lr(hparams: dict) -> float | None:
-    return _hparam_number(hparams, ("lr", "learning_rate", "lr0", "opt_learning_rate", "optimizer.lr"), 1e-12)
-
-
-def _hparam_batch(hparams: dict) -> float | None:
-    return _hparam_number(hparams, ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs"), 1)
 
 
 @detector("lr_for_optimizer", ("lr?",), "lr_value")
@@ -148,11 +139,11 @@ def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evide
         if v.size:
             peak = float(np.max(v))
     if peak is None:
-        peak = _hparam_lr(hp)
+        peak = _hparam_number(hp, "lr", 1e-12)
     if peak is None:
         return cannot(name, metric, "learning rate not logged and not in the hyperparameters")
     fam = _optimizer(lr, hp)
-    batch = _hparam_batch(hp)
+    batch = _hparam_number(hp, "batch_size", 1)
     limit = lr_limit(fam, batch)
     constant = bool(lr is not None and np.all(finite(lr)[1] == peak))
     measures = dict(peak=peak, optimizer=fam or "unknown", limit=limit, constant=constant, batch=batch)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import (START_SHARE, bucket, cannot, detector, finite, fire, fmt, level, mad, noise, quiet, ramp,
+from .base import (bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, quiet, ramp,
                    smooth, step_str, transform)
 
 
@@ -127,7 +127,7 @@ def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx:
     late_t = _trend_t(x[x.size // 2:])
     lim = math.log1p(tol) if kind == "log" else 1.0
     # a flat log that starts mid-way (a resumed run) may be a converged model, not one that never learned
-    from_start = bool(st[0] <= 1 or st[0] <= START_SHARE * (st[-1] - st[0]))
+    from_start = covers_start(st)
     measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=_trend_t(s),
                     from_start=from_start, late_t=late_t)
     if change < lim and late_t > -max_fall_t:
@@ -290,11 +290,9 @@ def high_initial_loss(loss: Series, acc: Series | None = None, classification_ma
     has_acc = acc is not None and finite(acc)[1].size > 0
     classification = has_acc and bool(cls.get("single_ce", True))
     measures = dict(first=first, end=end, classification=classification)
-    if has_acc and not classification:
+    if (has_acc and not classification) or len(cls.get("loss_components") or ()) >= 2:
         # several accuracies (class / object / no-object) or component losses: the logged loss is
         # a sum of terms, and ln(classes) bounds none of them
-        return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
-    if len(cls.get("loss_components") or ()) >= 2:
         return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
     if classification:
         if first >= classification_max:

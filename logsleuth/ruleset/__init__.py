@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..detectors import REGISTRY
+from ..detectors.base import hparam
 from ..errors import RuleError
 from ..model import Evidence, Finding, Series, SkippedRule
 from ..roles import primary
@@ -228,21 +229,6 @@ def _measure(ref: str, clauses: Mapping[str, Evidence]) -> Any:
     if key in ("confidence", "fired"):
         return getattr(ev, key)
     return ev.measures.get(key)
-
-
-_HPARAM_ALIASES = {
-    "batch_size": ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs", "data.batch_size"),
-    "lr": ("lr", "learning_rate", "lr0", "opt_learning_rate", "optimizer.lr"),
-    "weight_decay": ("weight_decay", "wd", "opt_weight_decay"),
-    "optimizer": ("optimizer", "opt_name", "optim", "optimizer_name"),
-}
-
-
-def hparam(hparams: Mapping[str, Any], name: str) -> Any:
-    for k in _HPARAM_ALIASES.get(name, (name,)):
-        if k in hparams and hparams[k] is not None:
-            return hparams[k]
-    return None
 
 
 def check(cond: Any, clauses: Mapping[str, Evidence], hparams: Mapping[str, Any]) -> bool | None:

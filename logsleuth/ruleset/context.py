@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..detectors.base import START_SHARE
+from ..detectors.base import covers_start, hparam_values
 from ..model import Series
 from ..roles import default_table, normalise, primary
 
@@ -42,8 +42,7 @@ def epoch_length(series: Mapping[str, Series]) -> float | None:
 
 
 def hparam_classes(hparams: Mapping[str, Any]) -> int | None:
-    for k in ("num_classes", "n_classes", "nc", "num_labels", "classes"):
-        v = hparams.get(k)
+    for v in hparam_values(hparams, "num_classes"):
         if isinstance(v, (int, float)) and not isinstance(v, bool) and 2 <= v <= 100000:
             return int(v)
     return None
@@ -77,14 +76,6 @@ def loss_components(series: Mapping[str, Series]) -> list[str]:
     return out
 
 
-def covers_start(s: Series) -> bool:
-    """True when the log starts at (or near) the start of training, not mid-way (resumed runs)."""
-    st = s.steps[np.isfinite(s.values)]
-    if st.size < 2:
-        return False
-    return bool(st[0] <= 1 or st[0] <= START_SHARE * (st[-1] - st[0]))
-
-
 def classification(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> dict[str, Any]:
     """Whether the primary training loss is one classification cross-entropy, and its class
     count.  Evidence: an accuracy of exactly one task and no component losses beside it (a
@@ -98,7 +89,7 @@ def classification(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> 
     c = hparam_classes(hparams)
     source = "hyperparameters" if c else None
     loss = primary(series, "train_loss")
-    if c is None and single and loss is not None and covers_start(loss):
+    if c is None and single and loss is not None and covers_start(loss.steps[np.isfinite(loss.values)]):
         v = loss.values[np.isfinite(loss.values)]
         if v.size >= 3:
             first = float(np.median(v[:3]))
