@@ -169,8 +169,8 @@ def test_eval_on_the_fault_corpus_meets_the_targets():
     r = cli("eval", FAULT_CORPUS, "--format", "json")
     assert r.exit_code == 0
     s = json.loads(r.output)
-    # warnings now need a reference (trust issue): 0.896/0.979 before, 0.875/0.938 now; no false alarm
-    assert s["top1"] >= 0.85 and s["top3"] >= 0.93 and s["false_alarm_rate"] == 0.0, {k: s[k] for k in ("top1", "top3", "false_alarm_rate")}
+    # the trust issue's targets (0.979/0.979 measured at session 4), no false alarm
+    assert s["top1"] >= 0.90 and s["top3"] >= 0.97 and s["false_alarm_rate"] == 0.0, {k: s[k] for k in ("top1", "top3", "false_alarm_rate")}
 
 
 def test_layers_import_in_one_direction():

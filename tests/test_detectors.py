@@ -103,7 +103,8 @@ def test_very_short_series_cannot_judge(det):
     if det == "lr_value":
         params["high"] = 10.0
     ev = spec.func(*args, ctx={}, **params)
-    assert not ev.fired or det in ("vanishing_gradients", "lr_value")
+    # task_kind states a fact about the run (what it trains), not a symptom: it holds for one point too
+    assert not ev.fired or det in ("vanishing_gradients", "lr_value", "task_kind")
 
 
 @pytest.mark.parametrize("det", ["divergence", "plateau", "slow_convergence", "spikes", "noisy", "oscillation"])
@@ -179,3 +180,50 @@ def test_epoch_periodic_needs_more_than_chance_on_few_points():
     pattern = np.tile([0.3, -0.2, 0.25, -0.25, -0.1], 12)  # the same batches in the same order each epoch
     v = (2 * np.exp(-st / 200) + 0.3) * np.exp(pattern + rng.normal(0, 0.05, st.size))
     assert epoch_periodic(S("loss", v, st), ctx={"epoch_len": 50}).fired
+
+
+def test_overfitting_reads_a_loss_that_is_exactly_zero_on_a_few_batches():
+    """Batch size 2: a handful of batches classified perfectly log a loss of 0; the run is still
+    judged on the log scale (it was 'not a positive loss' before)."""
+    o = synth.overfitting()
+    tl = o.train_loss.copy()
+    tl[::97] = 0.0
+    ev = run("overfitting", S("loss", tl, o.steps), S("val/loss", o.val_loss, o.val_steps))
+    assert ev.cannot_judge is None and ev.fired
+
+
+def test_still_improving_tells_a_stopped_run_from_one_creeping_along_a_floor():
+    st = np.arange(1.0, 31.0)
+    stopped = S("val/loss", 3.3 * np.exp(-0.04 * st))  # still falling at its early pace
+    floor = S("val/loss", 1.5 + 0.5 * np.exp(-st / 4) - 0.002 * st)  # converged, creeping 0.002 a step
+    assert run("still_improving", stopped).fired
+    ev = run("still_improving", floor)
+    assert not ev.fired and ev.measures["t"] > 3 and ev.measures["late_share"] < 0.5
+    assert run("still_improving", S("val/acc", 0.2 + 0.01 * st)).fired  # accuracies: higher is better
+    assert not run("still_improving", S("val/loss", np.r_[3.3 * np.exp(-0.04 * st[:20]), np.full(10, 3.0)])).fired
+
+
+def test_chance_start_needs_two_facts_when_the_class_count_comes_from_the_loss():
+    loss = S("loss", np.r_[np.full(50, 2.303), np.linspace(2.3, 0.5, 150)])
+    from_loss = {"classification": {"n_classes": 10, "single_ce": True}}
+    assert run("chance_start", loss, S("val/acc", [0.1, 0.5, 0.8]), ctx=from_loss).fired
+    assert not run("chance_start", loss, S("val/acc", [0.6, 0.7, 0.8]), ctx=from_loss).fired  # first accuracy not 1/C
+    assert run("chance_start", loss, None, ctx=from_loss).cannot_judge  # one fact is no confirmation
+    from_hparams = {"classification": {"n_classes": 10, "single_ce": True}, "n_classes": 10}
+    assert run("chance_start", loss, None, ctx=from_hparams).fired
+    resumed = S("loss", loss.values, np.arange(1000.0, 1200.0))
+    assert run("chance_start", resumed, None, ctx=from_hparams).cannot_judge
+
+
+def test_task_kind_from_the_metrics_logged():
+    from logsleuth.ruleset.context import run_context
+
+    def kind(*names):
+        series = {n: S(n, np.linspace(1, 0.5, 20)) for n in names}
+        return run("task_kind", series[names[0]], ctx=run_context(series, {})).measures["kind"]
+
+    assert kind("loss", "val_loss", "val_mae") == "regression"
+    assert kind("train/mse_loss", "val/rmse") == "regression"
+    assert kind("loss", "val_wer") == "other"  # an error *rate* is not a regression
+    assert kind("loss", "val_mae", "val_accuracy") == "classification"
+    assert kind("loss", "val_loss") == "other"

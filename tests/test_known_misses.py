@@ -13,11 +13,8 @@ from logsleuth.ingest import discover
 from logsleuth.pipeline import analyze_source
 
 KNOWN_MISSES = {
-    "bad_weight_init_03": "late divergence after a delayed start reads as lr_too_high; grad norm grows only ~18x",
-    "batch_too_small_02": "noisy high plateau reads as model_too_small; no batch size is logged",
-    "noisy_labels_01": "train loss above val loss points to regularisation before label noise",
-    "too_few_steps_02": "a short noisy RNN run that stalls reads as model_too_small",
-    "wrong_output_activation_01": "regression that stops at a floor: no accuracy to show the output is squashed",
+    "over_regularization_01": "AdamW weight decay 5.0 (not logged) gives train ~ val at 88% accuracy: with no "
+                              "reference for what this model could reach, nothing the run shows is an anomaly",
 }
 
 

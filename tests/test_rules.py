@@ -220,10 +220,55 @@ def _flat_until_lr_cut():
     return run_of(_with(H, train_loss=tl, lr=lr))
 
 
-def _delayed():
+def _delayed_at_chance():
+    """Sits at ln 10 with accuracy 1/10 at the first evaluation, then escapes."""
+    acc = H.val_acc.copy()
+    acc[0] = 0.1
+    return run_of(_with(_delayed_curves(), val_acc=acc))
+
+
+def _delayed_curves():
     n = H.steps.size
     tl = np.r_[np.full(150, 2.3), 2.3 * np.exp(-np.arange(n - 150) / 60) + 0.05] * np.exp(rng.normal(0, 0.005, n))
-    return run_of(_with(H, train_loss=tl))
+    acc = H.val_acc.copy()
+    acc[0] = 0.45  # a first accuracy far above 1/10: whatever the flat start is, it is not chance
+    return _with(H, train_loss=tl, val_acc=acc)
+
+
+def _underfit_curves(still_improving: bool):
+    """A classifier at ~35% accuracy over 10 classes, training and validation close; validation
+    either still falling at its early pace at the end, or flat over the second half."""
+    n = H.steps.size
+    st = H.steps
+    if still_improving:
+        trend = 2.3 - 0.75 * st / n  # a steady fall, stopped mid-way
+    else:
+        trend = 1.5 + 0.8 * np.exp(-st / 60)  # fell, then flat
+    tl = trend * np.exp(rng.normal(0, 0.01, n))
+    k = H.val_steps.size
+    val = np.interp(H.val_steps, st, trend) * 1.01
+    acc = np.linspace(0.25, 0.35, k) if still_improving else np.full(k, 0.35)
+    return run_of(_with(H, train_loss=tl, val_loss=val, val_acc=acc, train_acc=acc + 0.01, lr=np.full(n, 3e-3)))
+
+
+def _slow_then_val_up():
+    """Slow, linear training fall while validation turns up after a third of the run."""
+    s = synth.slow()
+    x = s.val_steps / s.steps[-1]
+    val = np.interp(s.val_steps, s.steps, s.train_loss) * 0.7 + 1.5 * np.clip(x - 0.35, 0, None) ** 1.5
+    return run_of(_with(s, val_loss=val))
+
+
+def _flat_regression():
+    """A regression (mse loss, val_mae, no accuracy) that stops at a floor from the first epoch."""
+    st = np.arange(0.0, 40.0)
+    g = np.random.default_rng(8)
+    loss = 0.49 * np.exp(g.normal(0, 0.01, 40))
+    loss[:2] = [0.64, 0.55]
+    frames = [pd.DataFrame({"metric": k, "step": st, "value": v, "wall_time": np.nan}) for k, v in {
+        "loss": loss, "val_loss": 0.46 * np.exp(g.normal(0, 0.005, 40)), "val_mae": 0.46 * np.exp(g.normal(0, 0.005, 40)),
+        "learning_rate": np.full(40, 3e-3)}.items()]
+    return RunData(name="t", path=".", formats=("test",), table=pd.concat(frames, ignore_index=True))
 
 
 def _high_initial():
@@ -255,7 +300,7 @@ POSITIVE = {
     "underfit.train-val-close": _plateau_run,
     "underfit.val-below-train": _val_below_train,
     "slow.still-falling": lambda: run_of(synth.slow()),
-    "delayed.start": _delayed,
+    "delayed.start": lambda: run_of(_delayed_curves()),
     "initial-loss.high": _high_initial,
     "overfit.val-turns-up": lambda: run_of(synth.overfitting()),
     "overfit.slow-train": _slow_noisy_labels,
@@ -277,6 +322,8 @@ POSITIVE = {
     "nan.adversarial": _gan_nan,
     "val.worsens": _val_worsens,
     "delayed.start-until-lr-drop": _flat_until_lr_cut,
+    "delayed.start-at-chance": _delayed_at_chance,
+    "underfit.still-improving": lambda: _underfit_curves(still_improving=True),
 }
 
 # near misses: a case close to the rule's that a neighbouring rule claims instead
@@ -294,6 +341,11 @@ NEAR_MISS = {
     "grads.exploding": ("grads.transient-burst", lambda: _grads("burst")),
     "lr.very-high-and-unstable": ("divergence.loss-rises", lambda: run_of(_with(synth.diverging(), lr=np.full(400, 0.01)))),
     "underfit.val-below-train": ("underfit.train-val-close", _plateau_run),
+    "delayed.start": ("delayed.start-at-chance", _delayed_at_chance),
+    "delayed.start-at-chance": ("delayed.start", lambda: run_of(_delayed_curves())),
+    "underfit.still-improving": ("underfit.train-val-close", lambda: _underfit_curves(still_improving=False)),
+    "underfit.train-val-close": ("underfit.still-improving", lambda: _underfit_curves(still_improving=True)),
+    "slow.still-falling": ("overfit.val-turns-up", _slow_then_val_up),
 }
 
 
@@ -329,10 +381,20 @@ def test_near_miss_claimed_by_neighbour(rule):
     ("eval.frozen-metric", "eval_bug"), ("overfit.val-turns-up", "overfitting"), ("grads.vanishing", "vanishing_gradients"),
     ("dead-units.high", "dead_relu"), ("reg.dominates", "over_regularization"), ("slow.still-falling", "lr_too_low"),
     ("early.instability-recovers", "missing_warmup"), ("noise.small-batch", "batch_too_small"),
+    ("delayed.start-at-chance", "bad_weight_init"), ("underfit.still-improving", "too_few_steps"),
 ])
 def test_first_cause(rule, top):
     d = diagnose(POSITIVE[rule]())
     assert d.causes[0].id == top, [(c.id, c.score) for c in d.causes[:3]]
+
+
+def test_flat_regression_blames_the_output_layer_first():
+    """A regression loss flat from the first epoch: the output that cannot reach the targets is
+    the first suspect; the same flat loss in a classifier is not (no-learning.flat's first case)."""
+    d = diagnose(_flat_regression())
+    assert "no-learning.flat" in {f.rule for f in d.symptoms}
+    assert d.causes[0].id == "wrong_output_activation", [(c.id, c.score) for c in d.causes[:3]]
+    assert "wrong_output_activation" not in {c.id for c in diagnose(_flat_not_chance()).causes}
 
 
 def test_missing_metric_is_reported_as_skipped():

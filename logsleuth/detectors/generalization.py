@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str
+from .base import (bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str,
+                   transform)
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -27,16 +28,18 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     ts, tv = bucket(*finite(train))
     if vv.size < 5 or tv.size < 5:
         return cannot(name, val.metric, f"{val.metric}/{train.metric}: fewer than 5 points")
-    if not (np.all(vv > 0) and np.all(tv > 0)):
+    x, v_kind = transform(vv)
+    tlog, t_kind = transform(tv)
+    if v_kind != "log" or t_kind != "log":
+        # a loss that is exactly 0 on a few batches (batch size 2) is still a positive loss
         return cannot(name, val.metric, f"{val.metric}: not a positive loss")
-    x = np.log(vv)
     s = smooth(x, 0.1)
     i_best = int(np.argmin(s))
     best_frac = (vs[i_best] - vs[0]) / max(vs[-1] - vs[0], 1e-12)
     end = level(s, 0.85, 1.0)
     rise = math.expm1(end - float(s[i_best]))
     nz = noise(x)
-    tx = smooth(np.log(tv), 0.05)
+    tx = smooth(tlog, 0.05)
     t_best = float(_at(ts, tx, np.array([vs[i_best]]))[0])
     t_end = level(tx, 0.9, 1.0)
     train_fall = math.expm1(t_best - t_end)

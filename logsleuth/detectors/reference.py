@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import cannot, detector, finite, hparam_values, fire, fmt, level, quiet, step_str, transform
+from .base import cannot, covers_start, detector, finite, fire, fmt, hparam_values, level, quiet, step_str, transform
 
 # the end level of a curve: median of its last fifth
 END_SHARE = (0.8, 1.0)
@@ -69,6 +69,60 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = 
                     calibrated_loss=calibrated, loss_over_calibrated=over,
                     classes_from=cls.get("classes_from") or "hyperparameters")
     return fire(name, loss.metric, 1.0, how, loss.steps[0], loss.steps[-1], **measures)
+
+
+@detector("chance_start", ("loss", "acc?"), "chance_start", tol=0.04, acc_margin=1.6)
+def chance_start(loss: Series, acc: Series | None = None, tol: float = 0.04, acc_margin: float = 1.6,
+                 ctx: dict | None = None) -> Evidence:
+    """The log starts at initialisation with the classifier at chance: the first training loss
+    within `tol` (relative) of ln C, and - when the class count C was read off that same loss
+    rather than the hyperparameters - the first evaluated accuracy at most `acc_margin` / C, so
+    two independent facts agree (every loss above ~0.7 is ln of some C)."""
+    name = "chance_start"
+    cls = (ctx or {}).get("classification") or {}
+    c = cls.get("n_classes")
+    if not c or not cls.get("single_ce"):
+        return cannot(name, loss.metric, "no class count known or evidenced for one classification")
+    st, v = finite(loss)
+    if v.size < 5 or not covers_start(st) or np.any(v <= 0):
+        return cannot(name, loss.metric, f"{loss.metric}: does not start at initialisation")
+    start = float(np.median(v[: max(3, v.size // 20)]))
+    chance = math.log(c)
+    rel = abs(start - chance) / chance
+    measures: dict = dict(n_classes=c, start=start, chance_loss=chance, rel_dev=rel, acc_start=None)
+    from_hparams = bool((ctx or {}).get("n_classes"))
+    if not from_hparams:
+        a = finite(acc)[1] if acc is not None else np.array([])
+        if a.size == 0:
+            return cannot(name, loss.metric, "class count read off the loss and no accuracy to confirm it")
+        a0 = float(a[0]) / (100.0 if np.max(a) > 1.0 else 1.0)
+        measures["acc_start"] = a0
+        if a0 > acc_margin / c:
+            return quiet(name, loss.metric, **measures)
+    if rel <= tol:
+        how = f"{loss.metric} starts at {fmt(start)} = ln({c})" + (
+            f", {acc.metric} at {measures['acc_start']:.3g} vs 1/{c}" if measures["acc_start"] is not None and acc else "")
+        return fire(name, loss.metric, 1.0, how, st[0], st[0], **measures)
+    return quiet(name, loss.metric, **measures)
+
+
+@detector("task_kind", ("loss",), "task_kind")
+def task_kind(loss: Series, ctx: dict | None = None) -> Evidence:
+    """What the run trains, from what it logs: `classification` (an accuracy of one task and
+    one cross-entropy), `regression` (a loss or error named mse/mae/rmse/huber/... and no
+    accuracy), else `other`.  Fires for every run with a loss: rules read its `kind` to weigh
+    causes that only exist for one kind of task."""
+    name = "task_kind"
+    c = ctx or {}
+    reg = c.get("regression")
+    if reg:
+        kind, how = "regression", f"a regression ({reg} is logged, no accuracy)"
+    elif (c.get("classification") or {}).get("single_ce"):
+        kind, how = "classification", "a classification (one accuracy, one cross-entropy)"
+    else:
+        kind, how = "other", "neither a single classification nor a regression"
+    return fire(name, loss.metric, 1.0, how, loss.steps[0] if len(loss) else None,
+                loss.steps[-1] if len(loss) else None, kind=kind)
 
 
 # Peak learning rates beyond the stable range of each optimizer family's common recipes.  SGD:

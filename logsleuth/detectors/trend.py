@@ -196,6 +196,47 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
     return quiet(name, loss.metric, **measures)
 
 
+@detector("still_improving", ("series",), "still_improving", min_t=3.0, max_from_best=0.02, min_late_gain=0.05,
+          min_late_share=0.5)
+def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0.02, min_late_gain: float = 0.05,
+                    min_late_share: float = 0.5, ctx: dict | None = None) -> Evidence:
+    """The curve (a validation loss or accuracy) was still improving when the log ends, and had
+    not bent toward a floor: its second half trends toward better beyond noise (slope
+    t-statistic >= `min_t`), its last point is its best or within `max_from_best` (relative)
+    of it, and the second half gained at least `min_late_gain` (log-ratio for a loss, fraction
+    for an accuracy) and at least `min_late_share` of what the first half gained.  A curve
+    creeping along a floor (a significant but small late gain) has converged; one still
+    gaining at its early pace was stopped."""
+    name = "still_improving"
+    data, bad = _prep(series, name, 5)
+    if bad:
+        return bad
+    st, v = data
+    higher = series.role.direction == "higher"
+    if higher:
+        better = v / (100.0 if np.max(v) > 1.0 else 1.0)
+    else:
+        x, kind = transform(v)
+        better = -x
+    half = better[better.size // 2:]
+    t = _trend_t(half) if half.size >= 4 else _trend_t(better)
+    a, m, b = level(better, 0.0, 0.2), level(better, 0.4, 0.6), level(better, 0.8, 1.0)
+    early, late = m - a, b - m
+    share = late / early if early > 0 else (math.inf if late > 0 else 0.0)
+    best = float(np.max(v)) if higher else float(np.min(v))
+    last = float(v[-1])
+    from_best = (best - last) / abs(best) if higher else (last - best) / abs(best)
+    if not math.isfinite(from_best):
+        from_best = math.inf
+    measures = dict(t=t, from_best=from_best, last=last, best=best, late_gain=late, late_share=share)
+    if t >= min_t and from_best <= max_from_best and late >= min_late_gain and share >= min_late_share:
+        txt = (f"{series.metric} was still improving at the last evaluation (step {step_str(st[-1])}, "
+               f"{fmt(last)}, its best), its second half gaining {share:.0%} as much as its first")
+        return fire(name, series.metric, 0.6 + 0.4 * ramp(t, min_t, 3 * min_t), txt, st[v.size // 2], st[-1],
+                    **measures)
+    return quiet(name, series.metric, **measures)
+
+
 @detector("slow_convergence", ("series",), "slow_convergence", min_linearity=0.5, max_drop=5.0, min_t=4.0)
 def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float = 5.0, min_t: float = 4.0,
                      ctx: dict | None = None) -> Evidence:

@@ -194,7 +194,9 @@ def needed(ruleset: RuleSet) -> tuple[frozenset[str], tuple[str, ...]]:
             elif "role" in spec:
                 roles.add(str(spec["role"]))
     roles |= {"test_" + x[4:] for x in roles if x.startswith("val_")}  # test_* stands in for val_*
-    return frozenset(roles), tuple(sorted(set(patterns)))
+    from .context import CONTEXT_ROLES
+
+    return frozenset(roles | CONTEXT_ROLES), tuple(sorted(set(patterns)))
 
 
 def _bind(spec: Any, series: Mapping[str, Series]) -> tuple[Any, bool, str]:

@@ -17,6 +17,12 @@ from ..roles import default_table, normalise, primary
 CHANCE_LOSS_RANGE = (0.8 * math.log(2), 1.2 * math.log(1000))
 
 
+# roles the run context reads beside the rules' own metrics (kept by `--only-needed`): the
+# epoch counter (epoch length), accuracies (classification) and errors (regression)
+CONTEXT_ROLES = frozenset({"epoch", "train_accuracy", "val_accuracy", "test_accuracy", "train_error", "val_error",
+                           "test_error", "train_loss"})
+
+
 def epoch_length(series: Mapping[str, Series]) -> float | None:
     """Steps per epoch, from an epoch metric, else from the spacing of per-epoch evaluations."""
     ep = primary(series, "epoch")
@@ -100,7 +106,26 @@ def classification(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> 
             "n_classes": c, "classes_from": source}
 
 
+# name tokens of regression objectives and errors (not error *rates* such as WER/CER, which
+# belong to classification-like sequence tasks)
+REGRESSION_TOKENS = frozenset({"mse", "mae", "rmse", "msle", "mape", "l1", "l2", "huber", "smoothl1", "r2"})
+
+
+def regression_metric(series: Mapping[str, Series]) -> str | None:
+    """The metric that says the run is a regression: a loss or error named after a regression
+    objective (`val_mae`, `mse_loss`, `huber`), in a run that logs no accuracy.  None otherwise."""
+    if accuracy_tasks(series):
+        return None
+    for s in series.values():
+        if s.role.kind not in ("loss", "error") or len(s) == 0:
+            continue
+        toks = set(normalise(s.metric).replace("smooth_l1", "smoothl1").split("_"))
+        if toks & REGRESSION_TOKENS:
+            return s.metric
+    return None
+
+
 def run_context(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> dict[str, Any]:
     cls = classification(series, hparams)
     return {"epoch_len": epoch_length(series), "n_classes": hparam_classes(hparams), "hparams": dict(hparams),
-            "classification": cls}
+            "classification": cls, "regression": regression_metric(series)}
