@@ -7,12 +7,34 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib import import_module
+from typing import Any
 
-from .errors import InputError, LogsleuthError, RuleError, UsageError
-from .ingest import discover, load_run
-from .model import CauseScore, Diagnosis, Evidence, Finding, Role, RunData, Series
-from .pipeline import Options, analyze_paths, analyze_source, diagnose
+from ._version import __version__
+
+# The public names, imported on first use (PEP 562): importing any logsleuth module runs this
+# file first, and `logsleuth --version`, `rules` or `explain` must not pay for pandas and the
+# readers.
+_PUBLIC = {
+    "discover": "ingest", "load_run": "ingest",
+    "analyze_paths": "pipeline", "analyze_source": "pipeline", "diagnose": "pipeline", "Options": "pipeline",
+    "RunData": "model", "Series": "model", "Role": "model", "Evidence": "model", "Finding": "model",
+    "CauseScore": "model", "Diagnosis": "model",
+    "LogsleuthError": "errors", "InputError": "errors", "RuleError": "errors", "UsageError": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'logsleuth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
 
 __all__ = [
     "__version__",

@@ -91,7 +91,7 @@ def run_key(src: RunSource, fingerprint: str) -> str:
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """A hash of logsleuth's Python files and built-in rule files: changed code, changed cache."""
-    from . import __version__
+    from ._version import __version__
     from .resources import builtin_rules_dir
 
     h = hashlib.sha256(__version__.encode())

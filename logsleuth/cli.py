@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import LogsleuthError, RuleError, UsageError
 
 FORMATS = ("terminal", "markdown", "html", "json")

@@ -57,6 +57,7 @@ def rules_markdown() -> str:
             for ref in r.references:
                 out.append(f"- see: [{ref.get('title')}]({ref.get('url')})")
             out.append("")
+    out += _detectors_markdown()
     out += ["## Causes", ""]
     for cid in sorted(rs.causes):
         c = rs.causes[cid]
@@ -68,6 +69,27 @@ def rules_markdown() -> str:
             out.append(f"{i}. {rem}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _detectors_markdown() -> list[str]:
+    """The detector contract: inputs, parameters with defaults, measures with their meaning."""
+    from .detectors import REGISTRY
+
+    out = ["## Detectors", "",
+           "What rules can call: each detector's inputs (`?` optional, `*` a list of series), parameters "
+           "(override per clause with `params:`), and the measures its evidence carries (use them in "
+           "`require`/`when` as `clause.measure` and in messages as `{clause.measure}`; every clause also has "
+           "`confidence` and `fired`, and messages can use `{clause.text}` and `{clause.metric}`). Rule files are checked against this at load time.", ""]
+    for name in sorted(REGISTRY):
+        spec = REGISTRY[name]
+        out += [f"### `{name}`", "", " ".join(spec.doc.split()), ""]
+        out.append(f"- inputs: {', '.join(f'`{i}`' for i in spec.inputs)}; symptom: `{spec.symptom}`")
+        if spec.params:
+            out.append("- parameters: " + ", ".join(f"`{k}` = {v!r}" for k, v in spec.params.items()))
+        if spec.measures:
+            out.append("- measures: " + "; ".join(f"`{k}`: {v}" for k, v in spec.measures.items()))
+        out.append("")
+    return out
 
 
 def explain_text(ident: str) -> str:

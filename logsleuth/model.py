@@ -161,3 +161,14 @@ class Diagnosis:
     formats: tuple[str, ...] = ()
     # decimated curves of the main metrics, for plots (not part of the JSON report)
     curves: Mapping[str, tuple[str, np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+
+
+def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:
+    """Errors first, then critical, warning, unknown, healthy; within a level by top score, then name."""
+    def key(d: Diagnosis):
+        if d.status == "error":
+            return (-1, 0.0, d.run)
+        top = d.causes[0].score if d.causes and d.health != "healthy" else 0.0
+        return (-HEALTH_RANK[d.health], -top, d.run)
+
+    return sorted(diags, key=key)

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .model import Diagnosis
+from .model import Diagnosis, worst_first
 
 SEED_KEY = re.compile(r"(^|[_.\-/])(seed|seeds|random_seed|rng|rep|repeat|repetition|replicate|replica|trial|"
                       r"version|rerun|run_?id|run_?index|fold)$", re.IGNORECASE)
@@ -306,8 +306,6 @@ def summarize_sweep(directory: str, diags: list[Diagnosis], params: list[dict[st
 
 
 def overview(diags: Iterable[Diagnosis]) -> Overview:
-    from .report.common import worst_first
-
     diags = list(diags)
     health = Counter(outcome(d) for d in diags)
     causes = Counter(c for c in (first_cause(d) for d in diags) if c)

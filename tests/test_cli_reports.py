@@ -173,18 +173,3 @@ def test_eval_on_the_fault_corpus_meets_the_targets():
     assert s["top1"] >= 0.90 and s["top3"] >= 0.97 and s["false_alarm_rate"] == 0.0, {k: s[k] for k in ("top1", "top3", "false_alarm_rate")}
 
 
-def test_layers_import_in_one_direction():
-    """ingest and detectors know nothing of rules, ranking or reports; reports do not read files."""
-    import ast
-
-    forbidden = {"ingest": ("ruleset", "ranking", "report", "detectors", "pipeline", "cli"),
-                 "detectors": ("ingest", "ruleset", "ranking", "report", "pipeline", "cli"),
-                 "report": ("ingest", "cli")}
-    for pkg, bad in forbidden.items():
-        for fn in os.listdir(os.path.join(REPO, "logsleuth", pkg)):
-            if not fn.endswith(".py"):
-                continue
-            tree = ast.parse(open(os.path.join(REPO, "logsleuth", pkg, fn)).read())
-            for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module:
-                    assert node.module.split(".")[0] not in bad, f"{pkg}/{fn} imports {node.module}"

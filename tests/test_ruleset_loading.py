@@ -53,6 +53,18 @@ def test_good_file_loads(tmp_path):
     (("severity: warning", "severity: warning\n    enabled: yes"), "ambiguous value 'yes'"),
     (("series: loss", "series: los"), "series 'los' is not declared"),
     (("schema: 1", "schema: 2"), "'schema' must be 1"),
+    # checked against the detector contract (declared inputs, parameters, measures)
+    (("params: {tol: 1.0e-3}", "params: {tol: low}"), ":10: rule my.flat detect.all[0]: parameter 'tol' of detector 'no_learning' must be a number"),
+    (("params: {tol: 1.0e-3}", "params: {tol: 0.1, from_start: 2}"), "has no parameter 'from_start'"),
+    (("series: loss, params", "series: {seriez: loss}, params"), ":10: rule my.flat detect.all[0]: detector 'no_learning' has no input 'seriez' (did you mean 'series'?)"),
+    (("{detector: no_learning, series: loss, params: {tol: 1.0e-3}}",
+      "{name: flat, detector: no_learning, series: loss, require: {measure: flat.chnage, lt: 0.1}}"),
+     "detector 'no_learning' (clause 'flat') has no measure 'chnage' (did you mean 'change'?)"),
+    (("{id: lr_too_low, weight: 0.7}", "{id: lr_too_low, weight: 0.7, when: {measure: no_learning.late, lt: 0}}"),
+     "has no measure 'late' (did you mean 'late_t'?)"),
+    (("title: Flat loss", "title: Flat loss\n    message: 'flat, changed {no_learning.chnage:.1%}'"),
+     ":5: rule my.flat message placeholder: detector 'no_learning' (clause 'no_learning') has no measure 'chnage'"),
+    (("title: Flat loss", "title: Flat loss\n    message: 'flat: {flat.text}'"), "measure 'flat.text' names no clause"),
 ])
 def test_errors_name_file_line_and_choices(tmp_path, mutation, expect):
     path = _file(tmp_path, GOOD.replace(*mutation))
@@ -60,6 +72,28 @@ def test_errors_name_file_line_and_choices(tmp_path, mutation, expect):
         load_rule_file(path)
     text = str(exc.value)
     assert path in text and expect in text, text
+
+
+def test_placeholders_text_and_metric_and_declared_measures_pass(tmp_path):
+    ok = GOOD.replace("title: Flat loss", "title: Flat loss\n    message: '{no_learning.metric} {no_learning.text} "
+                      "{no_learning.change:.1%} {no_learning.confidence:.2f}'")
+    assert load_rule_file(_file(tmp_path, ok))[0].message
+
+
+def test_validate_command_exits_2_with_one_line_per_problem(tmp_path):
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    bad = (GOOD.replace("series: loss, params: {tol: 1.0e-3}", "series: {trian: loss}, params: {tol: x, nope: 1}")
+           .replace("title: Flat loss", "title: Flat loss\n    message: '{no_learning.ratoi:.1f}'"))
+    path = _file(tmp_path, bad)
+    for args in (["rules", "validate", path], ["rules", "list", "--rules", path], ["analyze", "--rules", path, str(tmp_path)]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "Traceback" not in r.output
+        lines = [ln for ln in r.output.splitlines() if path in ln]
+        assert len(lines) >= 4 and all(f"{path}:" in ln for ln in lines), r.output
 
 
 def test_all_problems_reported_at_once(tmp_path):

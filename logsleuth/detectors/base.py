@@ -8,7 +8,7 @@ verdict, and on robust statistics (medians, MAD) so that a few wild points do no
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -50,22 +50,32 @@ def covers_start(steps: np.ndarray) -> bool:
 
 @dataclass(frozen=True)
 class DetectorSpec:
+    """A detector's contract: the series it reads (in order; `?` optional, `*` a list), its
+    parameters with their defaults, the measures its evidence carries (name -> meaning), the
+    symptom it sees, and its docstring (what it fires on)."""
     name: str
     func: Callable[..., Evidence]
     inputs: tuple[str, ...]  # names of the series arguments, in order ("series", "train", "val", ...)
     params: dict[str, Any]
     symptom: str
     doc: str
+    measures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The inputs without their `?` / `*` markers: the keys a rule's `series:` mapping uses."""
+        return tuple(i.rstrip("?*") for i in self.inputs)
 
 
 REGISTRY: dict[str, DetectorSpec] = {}
 
 
-def detector(name: str, inputs: tuple[str, ...], symptom: str, **params: Any) -> Callable:
-    """Register a detector under `name` with its default parameters."""
+def detector(name: str, inputs: tuple[str, ...], symptom: str, *, measures: dict[str, str], **params: Any) -> Callable:
+    """Register a detector under `name` with its inputs, declared measures and default parameters."""
 
     def wrap(func: Callable[..., Evidence]) -> Callable[..., Evidence]:
-        REGISTRY[name] = DetectorSpec(name, func, inputs, dict(params), symptom, (func.__doc__ or "").strip())
+        REGISTRY[name] = DetectorSpec(name, func, inputs, dict(params), symptom, (func.__doc__ or "").strip(),
+                                      dict(measures))
         return func
 
     return wrap

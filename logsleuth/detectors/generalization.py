@@ -17,7 +17,16 @@ def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
     return np.interp(where, st, v)
 
 
-@detector("overfitting", ("train", "val"), "overfitting", min_rise=0.1, max_best_frac=0.85, train_falls=True)
+MEASURES_OVERFITTING = {
+    "rise": "relative rise of validation from its best to its end level",
+    "best_step": "step of the best validation value (where to stop)",
+    "best_frac": "where the best lies, as a share of the validation steps",
+    "train_fall": "relative fall of training from the best-validation step to the end",
+    "best_val": "the best (smoothed) validation value",
+}
+
+
+@detector("overfitting", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING, min_rise=0.1, max_best_frac=0.85, train_falls=True)
 def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac: float = 0.85,
                 train_falls: bool = True, ctx: dict | None = None) -> Evidence:
     """Validation loss turns upward (by `min_rise`, beyond its noise) while training loss keeps
@@ -58,7 +67,14 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     return quiet(name, val.metric, **measures)
 
 
-@detector("generalization_gap", ("train", "val"), "generalization_gap", min_gap=0.15, min_widen=0.1, min_ratio=3.0)
+MEASURES_GENERALIZATION_GAP = {
+    "gap": "end gap: accuracy points (train - val), or val/train log ratio for losses",
+    "widen": "growth of the gap from its start",
+    "ratio": "end val/train ratio (losses)",
+}
+
+
+@detector("generalization_gap", ("train", "val"), "generalization_gap", measures=MEASURES_GENERALIZATION_GAP, min_gap=0.15, min_widen=0.1, min_ratio=3.0)
 def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_widen: float = 0.1,
                        min_ratio: float = 3.0, ctx: dict | None = None) -> Evidence:
     """The validation metric is far worse than the training one and the gap widens.  For
@@ -97,7 +113,13 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
     return quiet(name, val.metric, **measures)
 
 
-@detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", min_rise=0.1)
+MEASURES_VAL_LOSS_UP_ACC_UP = {
+    "rise": "relative rise of validation loss from its best",
+    "acc_change": "change of validation accuracy over the same steps",
+}
+
+
+@detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", measures=MEASURES_VAL_LOSS_UP_ACC_UP, min_rise=0.1)
 def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: dict | None = None) -> Evidence:
     """Validation loss rises while validation accuracy holds or rises: over-confident predictions."""
     name = "val_loss_up_acc_up"
@@ -119,7 +141,13 @@ def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: di
     return quiet(name, loss.metric, **measures)
 
 
-@detector("underfitting", ("train", "val"), "underfitting", max_drop=5.0, max_ratio=1.1, min_ratio=0.5)
+MEASURES_UNDERFITTING = {
+    "drop": "how many times the training loss fell from its start",
+    "ratio": "end validation over end training loss",
+}
+
+
+@detector("underfitting", ("train", "val"), "underfitting", measures=MEASURES_UNDERFITTING, max_drop=5.0, max_ratio=1.1, min_ratio=0.5)
 def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: float = 1.1, min_ratio: float = 0.5,
                  ctx: dict | None = None) -> Evidence:
     """Training and validation loss both stay high (fell less than `max_drop` times from the
@@ -142,7 +170,12 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     return quiet(name, train.metric, **measures)
 
 
-@detector("val_gap", ("train", "val"), "generalization_gap", min_ratio=1.1)
+MEASURES_VAL_GAP = {
+    "ratio": "end validation over end training loss",
+}
+
+
+@detector("val_gap", ("train", "val"), "generalization_gap", measures=MEASURES_VAL_GAP, min_ratio=1.1)
 def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None = None) -> Evidence:
     """Validation loss ends at least `min_ratio` x the training loss: the model fits the
     training set better than held-out data (the normal state of a model with capacity)."""

@@ -12,7 +12,19 @@ from .base import (bucket, cannot, coarse_trend, detector, finite, fire, fmt, ma
                    step_str, transform)
 
 
-@detector("nonfinite", ("series",), "nan_inf")
+MEASURES_NONFINITE = {
+    "count": "non-finite values",
+    "finite_points": "finite values",
+    "first_step": "step of the first non-finite value",
+    "position": "share of the run before it",
+    "rise_before": "rise of the loss in the stretch before it (x)",
+    "fell_before": "whether the loss fell just before it",
+    "low_before": "whether the loss was at a very low level before it",
+    "frac_after": "share of the values after it that are non-finite",
+}
+
+
+@detector("nonfinite", ("series",), "nan_inf", measures=MEASURES_NONFINITE)
 def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
     """The metric becomes NaN or infinite; measures how it behaved just before."""
     name = "nonfinite"
@@ -46,7 +58,11 @@ def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
     return fire(name, series.metric, 1.0, txt, st[i0], st[-1], **measures)
 
 
-@detector("nonfinite_any", ("group*",), "nan_inf")
+MEASURES_NONFINITE_ANY = {
+}
+
+
+@detector("nonfinite_any", ("group*",), "nan_inf", measures=MEASURES_NONFINITE_ANY)
 def nonfinite_any(group: list[Series], ctx: dict | None = None) -> Evidence:
     """The first of several series (every GAN loss, say) to become NaN or infinite."""
     hits = [nonfinite(s) for s in group]
@@ -74,7 +90,17 @@ def _spike_events(x: np.ndarray, k: float, min_jump: float, window: int) -> tupl
     return events, r
 
 
-@detector("spikes", ("series",), "loss_spikes", k=6.0, min_jump=2.0, window=15)
+MEASURES_SPIKES = {
+    "count": "spikes found",
+    "max_ratio": "largest spike over its neighbourhood (x)",
+    "first_step": "step of the first spike",
+    "rate": "spikes per point",
+    "per_1k_points": "spikes per 1000 points",
+    "early_share": "share of spikes in the first 15% of the run",
+}
+
+
+@detector("spikes", ("series",), "loss_spikes", measures=MEASURES_SPIKES, k=6.0, min_jump=2.0, window=15)
 def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 15, ctx: dict | None = None) -> Evidence:
     """Isolated sudden jumps that fall back, against a rolling median and MAD (not a global std).
     A spike must exceed `k` robust spreads and be `min_jump` times its neighbourhood."""
@@ -101,7 +127,16 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
     return fire(name, series.metric, conf, txt, st[events[0][0]], st[events[-1][1]], **measures)
 
 
-@detector("early_instability", ("series",), "early_instability", early_frac=0.15, min_rise=2.0)
+MEASURES_EARLY_INSTABILITY = {
+    "rise": "largest early rise over the start level (x)",
+    "peak_step": "step of the early peak",
+    "end_ratio": "end level over start level",
+    "vol_ratio": "early over late volatility",
+    "noise_band": "noise band the rise is judged against",
+}
+
+
+@detector("early_instability", ("series",), "early_instability", measures=MEASURES_EARLY_INSTABILITY, early_frac=0.15, min_rise=2.0)
 def early_instability(series: Series, early_frac: float = 0.15, min_rise: float = 2.0, ctx: dict | None = None) -> Evidence:
     """In the first part of the run the loss climbs well above its initial value (a healthy loss
     falls from its first value), or swings far more than it does later."""
@@ -139,7 +174,12 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
     return quiet(name, series.metric, **measures)
 
 
-@detector("noisy", ("series",), "noisy_loss", max_rel_noise=0.5)
+MEASURES_NOISY = {
+    "rel_noise": "robust spread around the rolling median over its level, second half",
+}
+
+
+@detector("noisy", ("series",), "noisy_loss", measures=MEASURES_NOISY, max_rel_noise=0.5)
 def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -> Evidence:
     """Step-to-step noise large relative to the trend: robust spread of (value - rolling median)
     over the rolling median, on the second half of the run."""
@@ -190,7 +230,16 @@ def _acf(r: np.ndarray, lag: int) -> float:
     return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
 
 
-@detector("oscillation", ("series",), "oscillation", min_power=0.25, min_amplitude=0.3, min_cycles=3)
+MEASURES_OSCILLATION = {
+    "period": "period of the strongest cycle, in steps",
+    "power_share": "share of the detrended power in that cycle",
+    "amplitude": "cycle amplitude relative to the level",
+    "epoch_len": "steps per epoch, when known",
+    "epoch_match": "whether the period matches the epoch length",
+}
+
+
+@detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION, min_power=0.25, min_amplitude=0.3, min_cycles=3)
 def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 0.3, min_cycles: int = 3,
                 ctx: dict | None = None) -> Evidence:
     """Large up-and-down swings with a dominant period (periodogram of the detrended series);
@@ -241,7 +290,17 @@ def _acf_within_epochs(x: np.ndarray, lag: int, phases: int = 8) -> float:
     return _acf(best_r, lag) if best_r is not None else 0.0
 
 
-@detector("epoch_periodic", ("series",), "periodic_pattern", min_acf=0.3)
+MEASURES_EPOCH_PERIODIC = {
+    "epoch_len": "steps per epoch",
+    "acf_epoch": "autocorrelation at one epoch lag",
+    "acf_two": "autocorrelation at two epochs",
+    "acf_near": "highest autocorrelation at nearby lags",
+    "acf_chance": "autocorrelation expected by chance",
+    "acf_within": "autocorrelation around per-epoch means",
+}
+
+
+@detector("epoch_periodic", ("series",), "periodic_pattern", measures=MEASURES_EPOCH_PERIODIC, min_acf=0.3)
 def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None) -> Evidence:
     """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
     of one epoch is high, beyond what noise gives by chance (3 standard errors, 3/sqrt(n)), and

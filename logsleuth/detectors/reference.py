@@ -32,7 +32,19 @@ def calibrated_loss(acc: float, c: int) -> float:
     return float(-a * math.log(a) - (1 - a) * math.log((1 - a) / max(c - 1, 1)))
 
 
-@detector("class_reference", ("loss", "acc?"), "class_reference")
+MEASURES_CLASS_REFERENCE = {
+    "n_classes": "class count C",
+    "chance_loss": "ln C",
+    "loss_frac": "end loss over ln C",
+    "acc_end": "end accuracy (fraction)",
+    "skill": "share of the way from chance (1/C) to perfect accuracy",
+    "calibrated_loss": "cross-entropy of a calibrated classifier with that accuracy",
+    "loss_over_calibrated": "end loss over the calibrated loss",
+    "classes_from": "where the class count came from",
+}
+
+
+@detector("class_reference", ("loss", "acc?"), "class_reference", measures=MEASURES_CLASS_REFERENCE)
 def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = None) -> Evidence:
     """Fires when the training loss has a reference level: it is one classification
     cross-entropy (an accuracy of a single task is logged, no component losses) with a known
@@ -71,7 +83,16 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = 
     return fire(name, loss.metric, 1.0, how, loss.steps[0], loss.steps[-1], **measures)
 
 
-@detector("chance_start", ("loss", "acc?"), "chance_start", tol=0.04, acc_margin=1.6)
+MEASURES_CHANCE_START = {
+    "n_classes": "class count C",
+    "start": "first training loss level",
+    "chance_loss": "ln C",
+    "rel_dev": "relative deviation of the start from ln C",
+    "acc_start": "first evaluated accuracy (fraction), when read",
+}
+
+
+@detector("chance_start", ("loss", "acc?"), "chance_start", measures=MEASURES_CHANCE_START, tol=0.04, acc_margin=1.6)
 def chance_start(loss: Series, acc: Series | None = None, tol: float = 0.04, acc_margin: float = 1.6,
                  ctx: dict | None = None) -> Evidence:
     """The log starts at initialisation with the classifier at chance: the first training loss
@@ -106,7 +127,12 @@ def chance_start(loss: Series, acc: Series | None = None, tol: float = 0.04, acc
     return quiet(name, loss.metric, **measures)
 
 
-@detector("task_kind", ("loss",), "task_kind")
+MEASURES_TASK_KIND = {
+    "kind": "classification, regression or other",
+}
+
+
+@detector("task_kind", ("loss",), "task_kind", measures=MEASURES_TASK_KIND)
 def task_kind(loss: Series, ctx: dict | None = None) -> Evidence:
     """What the run trains, from what it logs: `classification` (an accuracy of one task and
     one cross-entropy), `regression` (a loss or error named mse/mae/rmse/huber/... and no
@@ -179,7 +205,16 @@ def _hparam_number(hparams: dict, name: str, minimum: float) -> float | None:
     return None
 
 
-@detector("lr_for_optimizer", ("lr?",), "lr_value")
+MEASURES_LR_FOR_OPTIMIZER = {
+    "peak": "peak learning rate",
+    "limit": "stable limit for the optimizer family",
+    "optimizer": "optimizer family, when known",
+    "batch": "batch size, when known",
+    "constant": "whether the rate never changes",
+}
+
+
+@detector("lr_for_optimizer", ("lr?",), "lr_value", measures=MEASURES_LR_FOR_OPTIMIZER)
 def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evidence:
     """The peak learning rate (logged, else from the hyperparameters) is at or above the stable
     range of the run's optimizer family (LR_LIMITS, lr_limit); with the optimizer unknown, past
@@ -210,7 +245,15 @@ def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evide
     return quiet(name, metric, **measures)
 
 
-@detector("progress_after_lr_drop", ("loss", "lr"), "delayed_start", min_lr_drop=2.0, max_flat_change=0.1,
+MEASURES_PROGRESS_AFTER_LR_DROP = {
+    "cut_step": "step of the first learning-rate cut",
+    "flat_share": "share of the run before the cut",
+    "flat_change": "relative change of the loss before the cut",
+    "fall": "fall of the loss after the cut (x)",
+}
+
+
+@detector("progress_after_lr_drop", ("loss", "lr"), "delayed_start", measures=MEASURES_PROGRESS_AFTER_LR_DROP, min_lr_drop=2.0, max_flat_change=0.1,
           min_flat_share=0.15, min_fall=1.3)
 def progress_after_lr_drop(loss: Series, lr: Series, min_lr_drop: float = 2.0, max_flat_change: float = 0.1,
                            min_flat_share: float = 0.15, min_fall: float = 1.3, ctx: dict | None = None) -> Evidence:

@@ -34,7 +34,18 @@ def _layers(group: list[Series]) -> list[Series]:
     return sorted(out, key=key)
 
 
-@detector("exploding_gradients", ("grads*",), "exploding_gradients", min_growth=100.0)
+MEASURES_EXPLODING_GRADIENTS = {
+    "growth": "peak over early gradient norm (x)",
+    "end_growth": "end over early gradient norm (x)",
+    "peak": "peak gradient norm",
+    "peak_frac": "where the peak lies, as a share of the run",
+    "early": "early gradient norm level",
+    "spike": "whether the peak is a transient burst",
+    "nonfinite": "whether the norm became non-finite",
+}
+
+
+@detector("exploding_gradients", ("grads*",), "exploding_gradients", measures=MEASURES_EXPLODING_GRADIENTS, min_growth=100.0)
 def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dict | None = None) -> Evidence:
     """The gradient norm grows by orders of magnitude (`min_growth` x its early level), spikes
     that far above its median, or becomes non-finite."""
@@ -68,7 +79,14 @@ def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dic
     return quiet(name, s.metric, **measures)
 
 
-@detector("vanishing_gradients", ("grads*",), "vanishing_gradients", max_layer_ratio=1e-3, max_collapse=1e-3)
+MEASURES_VANISHING_GRADIENTS = {
+    "layer_ratio": "smallest over largest per-layer norm",
+    "collapse": "end over start norm",
+    "zero": "whether the norm is exactly zero",
+}
+
+
+@detector("vanishing_gradients", ("grads*",), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS, max_layer_ratio=1e-3, max_collapse=1e-3)
 def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_collapse: float = 1e-3,
                         ctx: dict | None = None) -> Evidence:
     """Gradients collapse toward zero: exactly zero, the first layer's norm `max_layer_ratio`
@@ -107,7 +125,14 @@ def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_
     return quiet(name, tot.metric, **measures)
 
 
-@detector("update_ratio_off", ("ratios*",), "update_ratio_off", low=1e-5, high=3e-2)
+MEASURES_UPDATE_RATIO_OFF = {
+    "median": "median update/weight ratio",
+    "log10": "its log10",
+    "direction": "low or high",
+}
+
+
+@detector("update_ratio_off", ("ratios*",), "update_ratio_off", measures=MEASURES_UPDATE_RATIO_OFF, low=1e-5, high=3e-2)
 def update_ratio_off(ratios: list[Series], low: float = 1e-5, high: float = 3e-2, ctx: dict | None = None) -> Evidence:
     """The update/weight ratio (healthy near 1e-3) is far outside [low, high] over the run."""
     name = "update_ratio_off"
@@ -126,7 +151,14 @@ def update_ratio_off(ratios: list[Series], low: float = 1e-5, high: float = 3e-2
     return quiet(name, m.metric, **measures)
 
 
-@detector("dead_units", ("fracs*",), "dead_units", max_frac=0.9, min_rise=0.3)
+MEASURES_DEAD_UNITS = {
+    "start": "start fraction of zero activations",
+    "end": "end fraction",
+    "rise": "rise of the fraction",
+}
+
+
+@detector("dead_units", ("fracs*",), "dead_units", measures=MEASURES_DEAD_UNITS, max_frac=0.9, min_rise=0.3)
 def dead_units(fracs: list[Series], max_frac: float = 0.9, min_rise: float = 0.3, ctx: dict | None = None) -> Evidence:
     """The logged fraction of zero activations is very high, or rises a lot during training."""
     name = "dead_units"
@@ -152,7 +184,12 @@ def dead_units(fracs: list[Series], max_frac: float = 0.9, min_rise: float = 0.3
     return quiet(name, s.metric, **measures)
 
 
-@detector("regularization_dominates", ("reg", "data"), "regularization_dominates", min_ratio=1.0)
+MEASURES_REGULARIZATION_DOMINATES = {
+    "ratio": "regularisation term over data loss",
+}
+
+
+@detector("regularization_dominates", ("reg", "data"), "regularization_dominates", measures=MEASURES_REGULARIZATION_DOMINATES, min_ratio=1.0)
 def regularization_dominates(reg: Series, data: Series, min_ratio: float = 1.0, ctx: dict | None = None) -> Evidence:
     """A logged regularisation term is larger than the data loss (over the first fifth or the second half)."""
     name = "regularization_dominates"
@@ -175,7 +212,13 @@ def regularization_dominates(reg: Series, data: Series, min_ratio: float = 1.0, 
     return quiet(name, reg.metric, **measures)
 
 
-@detector("lr_drop_response", ("loss", "lr"), "lr_schedule_step", min_lr_drop=2.0, min_loss_drop=0.1)
+MEASURES_LR_DROP_RESPONSE = {
+    "drops": "learning-rate drops found",
+    "responses": "drops followed by a sharp loss fall",
+}
+
+
+@detector("lr_drop_response", ("loss", "lr"), "lr_schedule_step", measures=MEASURES_LR_DROP_RESPONSE, min_lr_drop=2.0, min_loss_drop=0.1)
 def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_loss_drop: float = 0.1,
                      ctx: dict | None = None) -> Evidence:
     """The loss improves sharply right after a step drop of the learning rate."""
@@ -205,7 +248,14 @@ def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_los
     return quiet(name, loss.metric, **measures)
 
 
-@detector("metric_frozen", ("series",), "metric_frozen", min_evals=5)
+MEASURES_METRIC_FROZEN = {
+    "evals": "evaluations",
+    "distinct": "distinct values",
+    "value": "the frozen value",
+}
+
+
+@detector("metric_frozen", ("series",), "metric_frozen", measures=MEASURES_METRIC_FROZEN, min_evals=5)
 def metric_frozen(series: Series, min_evals: int = 5, ctx: dict | None = None) -> Evidence:
     """A validation metric is exactly constant across all of its (at least `min_evals`) evaluations."""
     name = "metric_frozen"
@@ -218,7 +268,13 @@ def metric_frozen(series: Series, min_evals: int = 5, ctx: dict | None = None) -
     return quiet(name, series.metric, distinct=int(np.unique(v).size))
 
 
-@detector("lr_value", ("lr",), "lr_value", high=None, low=None)
+MEASURES_LR_VALUE = {
+    "peak": "peak learning rate",
+    "constant": "whether the rate never changes",
+}
+
+
+@detector("lr_value", ("lr",), "lr_value", measures=MEASURES_LR_VALUE, high=None, low=None)
 def lr_value(lr: Series, high: float | None = None, low: float | None = None, ctx: dict | None = None) -> Evidence:
     """The logged peak learning rate is at least `high`, or below `low` (thresholds set by the rule)."""
     name = "lr_value"
@@ -234,7 +290,12 @@ def lr_value(lr: Series, high: float | None = None, low: float | None = None, ct
     return quiet(name, lr.metric, **measures)
 
 
-@detector("lr_constant", ("lr",), "lr_constant")
+MEASURES_LR_CONSTANT = {
+    "value": "the constant rate",
+}
+
+
+@detector("lr_constant", ("lr",), "lr_constant", measures=MEASURES_LR_CONSTANT)
 def lr_constant(lr: Series, ctx: dict | None = None) -> Evidence:
     """The learning rate never changes over the run (no schedule)."""
     name = "lr_constant"
@@ -246,7 +307,12 @@ def lr_constant(lr: Series, ctx: dict | None = None) -> Evidence:
     return quiet(name, lr.metric)
 
 
-@detector("final_level", ("series",), "final_level", min=None, max=None)
+MEASURES_FINAL_LEVEL = {
+    "level": "end level (median of the last fifth)",
+}
+
+
+@detector("final_level", ("series",), "final_level", measures=MEASURES_FINAL_LEVEL, min=None, max=None)
 def final_level(series: Series, min: float | None = None, max: float | None = None, ctx: dict | None = None) -> Evidence:  # noqa: A002
     """The end level (median of the last 20%) of a bounded metric (an accuracy) lies in
     [min, max]; percentages are read as fractions."""

@@ -24,7 +24,15 @@ def _ratio_text(kind: str, a: float, b: float) -> str:
     return f"{fmt(math.exp(a - b))}x" if kind == "log" else f"{fmt(a - b)} spreads"
 
 
-@detector("divergence", ("series",), "divergence", min_ratio=3.0)
+MEASURES_DIVERGENCE = {
+    "ratio_end_start": "end level over start level",
+    "ratio_end_best": "end level over the best level",
+    "onset_frac": "where the rise starts, as a share of the run",
+    "rising_corr": "rank correlation of the rise with time",
+}
+
+
+@detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE, min_ratio=3.0)
 def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) -> Evidence:
     """The loss ends far above where it started (or above its best, rising steadily)."""
     name = "divergence"
@@ -78,7 +86,15 @@ def _drop(x: np.ndarray, kind: str) -> float:
     return math.exp(start - end) if kind == "log" else float("nan")
 
 
-@detector("plateau", ("series",), "plateau", min_frac=0.3, max_drop=3.0, tail_share=0.15)
+MEASURES_PLATEAU = {
+    "frac": "share of the run without improvement at the end",
+    "drop": "fall from the start to the plateau (x)",
+    "onset_step": "step where improvement stopped",
+    "level": "plateau level",
+}
+
+
+@detector("plateau", ("series",), "plateau", measures=MEASURES_PLATEAU, min_frac=0.3, max_drop=3.0, tail_share=0.15)
 def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_share: float = 0.15,
             ctx: dict | None = None) -> Evidence:
     """The loss stopped improving for a long final stretch while still high (fell less than
@@ -107,7 +123,15 @@ def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_s
     return quiet(name, series.metric, **measures)
 
 
-@detector("no_learning", ("series",), "no_learning", tol=0.08, max_fall_t=4.0)
+MEASURES_NO_LEARNING = {
+    "change": "largest relative change between first quarter, middle and last quarter",
+    "slope_sig": "t-statistic of the overall slope",
+    "from_start": "whether the log starts at initialisation",
+    "late_t": "t-statistic of the second half's slope",
+}
+
+
+@detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING, tol=0.08, max_fall_t=4.0)
 def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx: dict | None = None) -> Evidence:
     """The loss is flat over the whole run: less than `tol` relative change between its first
     quarter, middle and last quarter, and its second half not falling beyond noise (slope
@@ -151,7 +175,16 @@ def _trend_t(x: np.ndarray) -> float:
     return slope / se if se > 0 else 0.0
 
 
-@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", tol=0.04, max_drop=1.3)
+MEASURES_STUCK_AT_CHANCE = {
+    "n_classes": "class count C",
+    "chance_loss": "ln C",
+    "rel_dev": "relative deviation of the level from ln C",
+    "drop": "fall from the first fifth to the second half (x)",
+    "acc": "second-half accuracy (fraction), when logged",
+}
+
+
+@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", measures=MEASURES_STUCK_AT_CHANCE, tol=0.04, max_drop=1.3)
 def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, max_drop: float = 1.3,
                     ctx: dict | None = None) -> Evidence:
     """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
@@ -196,7 +229,17 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
     return quiet(name, loss.metric, **measures)
 
 
-@detector("still_improving", ("series",), "still_improving", min_t=3.0, max_from_best=0.02, min_late_gain=0.05,
+MEASURES_STILL_IMPROVING = {
+    "t": "t-statistic of the second half's trend toward better",
+    "from_best": "relative distance of the last point from the best",
+    "last": "last value",
+    "best": "best value",
+    "late_gain": "gain of the second half (log ratio for a loss, fraction for an accuracy)",
+    "late_share": "second-half gain over first-half gain",
+}
+
+
+@detector("still_improving", ("series",), "still_improving", measures=MEASURES_STILL_IMPROVING, min_t=3.0, max_from_best=0.02, min_late_gain=0.05,
           min_late_share=0.5)
 def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0.02, min_late_gain: float = 0.05,
                     min_late_share: float = 0.5, ctx: dict | None = None) -> Evidence:
@@ -237,7 +280,14 @@ def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0
     return quiet(name, series.metric, **measures)
 
 
-@detector("slow_convergence", ("series",), "slow_convergence", min_linearity=0.5, max_drop=5.0, min_t=4.0)
+MEASURES_SLOW_CONVERGENCE = {
+    "linearity": "second-half fall over first-half fall",
+    "tail_t": "t-statistic of the fall over the last 30%",
+    "drop": "total fall (x)",
+}
+
+
+@detector("slow_convergence", ("series",), "slow_convergence", measures=MEASURES_SLOW_CONVERGENCE, min_linearity=0.5, max_drop=5.0, min_t=4.0)
 def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float = 5.0, min_t: float = 4.0,
                      ctx: dict | None = None) -> Evidence:
     """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
@@ -264,7 +314,15 @@ def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float
     return quiet(name, series.metric, **measures)
 
 
-@detector("delayed_start", ("series",), "delayed_start", min_flat=0.12, min_drop=1.5, max_transition=0.45)
+MEASURES_DELAYED_START = {
+    "flat_frac": "share of the run before the drop",
+    "drop_after": "fall after the onset (x)",
+    "transition": "share of the rest of the run taken by half the fall",
+    "fall_over_band": "fall over the flatness band",
+}
+
+
+@detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START, min_flat=0.12, min_drop=1.5, max_transition=0.45)
 def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, max_transition: float = 0.45,
                   ctx: dict | None = None) -> Evidence:
     """The loss is flat for a long while (within noise), then suddenly drops: at least
@@ -310,7 +368,14 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     return quiet(name, series.metric, **measures)
 
 
-@detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", classification_max=15.0,
+MEASURES_HIGH_INITIAL_LOSS = {
+    "first": "first loss level",
+    "end": "end loss level",
+    "classification": "whether the loss is a classification cross-entropy",
+}
+
+
+@detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", measures=MEASURES_HIGH_INITIAL_LOSS, classification_max=15.0,
           regression_min=100.0, regression_ratio=3.0)
 def high_initial_loss(loss: Series, acc: Series | None = None, classification_max: float = 15.0,
                       regression_min: float = 100.0, regression_ratio: float = 3.0,

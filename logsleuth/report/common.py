@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import HEALTH_RANK, Diagnosis
-
-
-def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:
-    """Errors first, then critical, warning, unknown, healthy; within a level by top score, then name."""
-    def key(d: Diagnosis):
-        if d.status == "error":
-            return (-1, 0.0, d.run)
-        top = d.causes[0].score if d.causes and d.health != "healthy" else 0.0
-        return (-HEALTH_RANK[d.health], -top, d.run)
-
-    return sorted(diags, key=key)
+from ..model import Diagnosis
 
 
 def step(x: float | None) -> str:

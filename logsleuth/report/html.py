@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import html
 
-from .. import __version__
-from .common import unknown_reason, step, top_cause, worst_first
+from .._version import __version__
+from ..model import worst_first
+from .common import step, top_cause, unknown_reason
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:1rem;max-width:1100px;margin:auto;color:#222}

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..model import Diagnosis
 
 SCHEMA = 1

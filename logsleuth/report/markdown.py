@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ..model import Diagnosis
-from .common import unknown_reason, step, top_cause, worst_first
+from ..model import Diagnosis, worst_first
+from .common import step, top_cause, unknown_reason
 
 def esc(s: object) -> str:
     """Text from a log made inert in Markdown (and in the HTML Markdown may embed)."""

@@ -3,8 +3,8 @@ a compact table, worst first, when there are many runs."""
 
 from __future__ import annotations
 
-from ..model import HEALTH_LEVELS, Diagnosis
-from .common import step, top_cause, unknown_reason, worst_first
+from ..model import HEALTH_LEVELS, Diagnosis, worst_first
+from .common import step, top_cause, unknown_reason
 
 _COLORS = {"critical": "\x1b[31;1m", "warning": "\x1b[33;1m", "healthy": "\x1b[32m", "unknown": "\x1b[36m", "error": "\x1b[35;1m",
            "dim": "\x1b[2m", "bold": "\x1b[1m"}

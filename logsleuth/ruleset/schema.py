@@ -4,6 +4,7 @@ value, and the valid choices or the closest match."""
 from __future__ import annotations
 
 import difflib
+import string
 from typing import Any
 
 from ..detectors import REGISTRY
@@ -17,6 +18,8 @@ COND_OPS = {"lt", "le", "gt", "ge", "eq", "ne", "in"}
 COND_KEYS = COND_OPS | {"measure", "hparam", "missing"}
 SEVERITIES = ("critical", "warning", "info")
 METRIC_KEYS = {"role", "pattern", "all", "optional"}
+# what every clause's evidence has besides its detector's declared measures
+EVIDENCE_FIELDS = ("confidence", "fired")
 
 
 def _near(word: str, choices) -> str:
@@ -45,7 +48,8 @@ class Checker:
             if k not in allowed:
                 self.err(obj.line_of(k), f"unknown key {k!r} in {what}{_near(k, allowed)}; valid: {', '.join(sorted(allowed))}")
 
-    def condition(self, cond: Any, line: int, locals_: set[str], what: str) -> None:
+    def condition(self, cond: Any, line: int, clauses: dict[str, str], what: str) -> None:
+        """A `when`/`require` condition; `clauses` maps the clause names in scope to their detectors."""
         conds = cond if isinstance(cond, list) else [cond]
         for c in conds:
             if not isinstance(c, LDict):
@@ -57,8 +61,55 @@ class Checker:
             if not any(op in c for op in COND_OPS):
                 self.err(c.line, f"{what}: no comparison; use one of {', '.join(sorted(COND_OPS))}")
             m = c.get("measure")
-            if isinstance(m, str) and "." in m and m.split(".", 1)[0] not in locals_:
-                self.err(c.line_of("measure"), f"{what}: measure {m!r} names no clause{_near(m.split('.', 1)[0], locals_)}; clauses: {', '.join(sorted(locals_)) or 'none'}")
+            if m is not None:
+                self.measure_ref(m, c.line_of("measure"), clauses, what)
+
+    def measure_ref(self, ref: Any, line: int, clauses: dict[str, str], what: str, extra: tuple[str, ...] = ()) -> None:
+        """`clause.measure`: the clause exists and its detector declares the measure."""
+        if not isinstance(ref, str) or "." not in ref:
+            self.err(line, f"{what}: measure {ref!r} must be 'clause.measure'; clauses: {', '.join(sorted(clauses)) or 'none'}")
+            return
+        name, key = ref.split(".", 1)
+        if name not in clauses:
+            self.err(line, f"{what}: measure {ref!r} names no clause{_near(name, clauses)}; clauses: "
+                     f"{', '.join(sorted(clauses)) or 'none'}")
+            return
+        spec = REGISTRY[clauses[name]]
+        valid = set(spec.measures) | set(EVIDENCE_FIELDS) | set(extra)
+        if key not in valid:
+            self.err(line, f"{what}: detector {spec.name!r} (clause {name!r}) has no measure {key!r}{_near(key, valid)}; "
+                     f"valid: {', '.join(sorted(valid))}")
+
+    def placeholders(self, message: Any, line: int, clauses: dict[str, str], what: str) -> None:
+        """Every `{clause.measure}` of a message template names a declared measure."""
+        if not isinstance(message, str):
+            self.err(line, f"{what}: 'message' must be a string")
+            return
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(message) if f is not None]
+        except ValueError as exc:
+            self.err(line, f"{what}: message is not a valid template: {exc}")
+            return
+        for f in fields:
+            self.measure_ref(f, line, clauses, f"{what} message placeholder", extra=("text", "metric"))
+
+    def param(self, spec: Any, name: str, value: Any, line: int, what: str) -> None:
+        """A clause parameter has the type of the detector's default (None defaults take a number)."""
+        default = spec.params[name]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, (int, float)) or default is None:
+            ok, want = number or (default is None and value is None), "a number"
+            if ok and isinstance(default, int) and not isinstance(default, bool) and number and value != int(value):
+                ok, want = False, "a whole number"
+        elif isinstance(default, str):
+            ok, want = isinstance(value, str), "a string"
+        else:
+            ok, want = True, ""
+        if not ok:
+            self.err(line, f"{what}: parameter {name!r} of detector {spec.name!r} must be {want} (got {value!r}; "
+                     f"default {default!r})")
 
     def rule(self, r: Any, idx: int, seen: dict[str, int]) -> None:
         if not isinstance(r, LDict):
@@ -92,7 +143,7 @@ class Checker:
             elif not isinstance(v, str):
                 self.err(metrics.line_of(k), f"{what}: metric {k!r} must be a role name or a mapping")
         detect = r.get("detect")
-        clause_names: set[str] = set()
+        clause_names: dict[str, str] = {}
         if "detect" in r:
             if not isinstance(detect, LDict) or not any(g in detect for g in ("all", "any", "none")):
                 self.err(r.line_of("detect"), f"{what}: 'detect' needs at least one of all / any / none")
@@ -103,6 +154,8 @@ class Checker:
                         self.clause(cl, f"{what} detect.{g}[{j}]", set(metrics), clause_names)
         if "when" in r:
             self.condition(r["when"], r.line_of("when"), clause_names, f"{what} when")
+        if r.get("message") is not None:
+            self.placeholders(r["message"], r.line_of("message"), clause_names, what)
         for c in r.get("causes", []) or []:
             if not isinstance(c, LDict):
                 self.err(_line(c) or r.line_of("causes"), f"{what}: a cause is a mapping {{id: ..., weight: ...}}")
@@ -116,7 +169,7 @@ class Checker:
             if "when" in c:
                 self.condition(c["when"], c.line_of("when"), clause_names, f"{what} cause {c.get('id')}")
 
-    def clause(self, cl: Any, what: str, locals_: set[str], names: set[str]) -> None:
+    def clause(self, cl: Any, what: str, locals_: set[str], names: dict[str, str]) -> None:
         if not isinstance(cl, LDict):
             self.err(_line(cl), f"{what}: a clause is a mapping {{detector: ..., series: ...}}")
             return
@@ -129,14 +182,23 @@ class Checker:
         name = cl.get("name", det)
         if name in names:
             self.err(cl.line, f"{what}: two clauses named {name!r}; give one a 'name'")
-        names.add(name)
+        names[name] = det
         series = cl.get("series")
+        if isinstance(series, LDict):
+            for key in series:
+                if key not in spec.input_names:
+                    self.err(series.line_of(key), f"{what}: detector {det!r} has no input {key!r}"
+                             f"{_near(key, spec.input_names)}; its inputs: {', '.join(spec.inputs)}")
         given = [series] if isinstance(series, str) else list(series.values()) if isinstance(series, LDict) else list(series or [])
         for s in given:
             if s not in locals_:
                 self.err(cl.line_of("series"), f"{what}: series {s!r} is not declared in 'metrics'{_near(s, locals_)}")
         required = [i for i in spec.inputs if not i.endswith("?")]
-        if len(given) < len(required):
+        if isinstance(series, LDict):
+            missing = [i.rstrip("*") for i in required if i.rstrip("*") not in series]
+            if missing and all(k in spec.input_names for k in series):
+                self.err(cl.line_of("series"), f"{what}: detector {det!r} needs input(s) {', '.join(missing)}")
+        elif len(given) < len(required):
             self.err(cl.line, f"{what}: detector {det!r} reads {', '.join(spec.inputs)}; {len(given)} series given")
         params = cl.get("params", LDict()) or LDict()
         if isinstance(params, LDict):
@@ -144,5 +206,9 @@ class Checker:
                 if p not in spec.params:
                     self.err(params.line_of(p), f"{what}: detector {det!r} has no parameter {p!r}{_near(p, spec.params)}; "
                              f"valid: {', '.join(sorted(spec.params)) or 'none'}")
+                else:
+                    self.param(spec, p, params[p], params.line_of(p), what)
+        elif params:
+            self.err(cl.line_of("params"), f"{what}: 'params' maps parameter names to values")
         if "require" in cl:
             self.condition(cl["require"], cl.line_of("require"), names, what)

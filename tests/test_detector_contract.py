@@ -1,0 +1,65 @@
+"""The detector contract: what each detector declares (inputs, parameters, measures) is what
+its code takes and returns, so rule files can be checked against the declarations at load time."""
+
+from __future__ import annotations
+
+import ast
+import glob
+import inspect
+import os
+
+import pytest
+
+from conftest import REPO
+from logsleuth.detectors import REGISTRY
+
+
+def _measure_keys_in_code() -> dict[str, set[str]]:
+    """Per detector, every measure name its body can put in evidence: keywords of dict(),
+    .update(), fire() and quiet(), `measures[...] = ` and string keys of dict literals."""
+    out: dict[str, set[str]] = {}
+    for path in glob.glob(os.path.join(REPO, "logsleuth", "detectors", "*.py")):
+        for fn in ast.parse(open(path, encoding="utf-8").read()).body:
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            dec = [d for d in fn.decorator_list if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "detector"]
+            if not dec:
+                continue
+            keys: set[str] = set()
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) in (
+                        "dict", "update", "fire", "quiet"):
+                    keys |= {kw.arg for kw in node.keywords if kw.arg}
+                elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and \
+                        getattr(node.value, "id", "") == "measures":
+                    keys.add(node.slice.value)
+                elif isinstance(node, ast.Dict):
+                    keys |= {k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+            out[dec[0].args[0].value] = keys
+    return out
+
+
+CODE = _measure_keys_in_code()
+
+
+def test_every_registered_detector_is_found_in_the_code():
+    assert set(CODE) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_declared_measures_are_the_ones_the_code_returns(name):
+    declared = set(REGISTRY[name].measures)
+    assert CODE[name] == declared, f"returned, not declared: {CODE[name] - declared}; declared, never returned: {declared - CODE[name]}"
+    assert all(isinstance(v, str) and v for v in REGISTRY[name].measures.values()), "each measure says what it is"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_declared_inputs_and_parameters_match_the_signature(name):
+    spec = REGISTRY[name]
+    sig = inspect.signature(spec.func)
+    params = list(sig.parameters.values())
+    positional = [p.name for p in params[: len(spec.inputs)]]
+    assert positional == list(spec.input_names), (positional, spec.inputs)
+    keyword = {p.name: p.default for p in params[len(spec.inputs):] if p.name != "ctx"}
+    assert keyword == spec.params, "decorator defaults and function defaults differ"
+    assert spec.doc, "a detector says what it fires on"
