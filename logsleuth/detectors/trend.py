@@ -8,8 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, quiet, ramp,
-                   smooth, step_str, transform)
+from .base import bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, quiet, ramp, smooth, step_str, transform
 
 
 def _prep(s: Series, name: str, min_points: int):
@@ -259,7 +258,7 @@ def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0
     if higher:
         better = v / (100.0 if np.max(v) > 1.0 else 1.0)
     else:
-        x, kind = transform(v)
+        x, _ = transform(v)
         better = -x
     half = better[better.size // 2:]
     t = _trend_t(half) if half.size >= 4 else _trend_t(better)
@@ -319,14 +318,18 @@ MEASURES_DELAYED_START = {
     "drop_after": "fall after the onset (x)",
     "transition": "share of the rest of the run taken by half the fall",
     "fall_over_band": "fall over the flatness band",
+    "speedup": "how many times faster the loss falls after the onset than over the flat stretch",
 }
 
 
-@detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START, min_flat=0.12, min_drop=1.5, max_transition=0.45)
+@detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START, min_flat=0.12, min_drop=1.5, max_transition=0.45,
+          min_speedup=3.0)
 def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, max_transition: float = 0.45,
-                  ctx: dict | None = None) -> Evidence:
+                  min_speedup: float = 3.0, ctx: dict | None = None) -> Evidence:
     """The loss is flat for a long while (within noise), then suddenly drops: at least
-    `min_drop` x lower to the end, half of that within `max_transition` of the rest of the run."""
+    `min_drop` x lower to the end, half of that within `max_transition` of the rest of the run,
+    and at least `min_speedup` x faster than it drifted over the flat stretch (a steady linear
+    decline crosses the start band late too, but falls at the same pace before and after)."""
     name = "delayed_start"
     data, bad = _prep(series, name, 10)
     if bad:
@@ -359,8 +362,15 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     transition = float((st[i_on + i_half] - st[i_on]) / max(st[-1] - st[i_on], 1e-12))
     # and the fall must dwarf the band the flat stretch was judged within (3 bands: with noise as
     # large as the fall, "flat, then a drop" cannot be told from a noisy steady decline)
-    measures = dict(flat_frac=flat_frac, drop_after=drop_after, transition=transition, fall_over_band=after / tol)
-    if flat_frac >= min_flat and flat_ok and drop_after >= min_drop and transition <= max_transition and after >= 3 * tol:
+    # pace (transformed units per step) of the flat stretch, end level of its first quarter to its last
+    # quarter, against the pace of the first half of the fall
+    pre = max(level(seg, 0.0, 0.25) - level(seg, 0.75, 1.0), 0.0) / max(st[i_on] - st[0], 1e-12) if seg.size else 0.0
+    post = (start - math.log(half) if kind == "log" else start - half) / max(st[i_on + i_half] - st[i_on], 1e-12)
+    speedup = post / pre if pre > 0 else math.inf
+    measures = dict(flat_frac=flat_frac, drop_after=drop_after, transition=transition, fall_over_band=after / tol,
+                    speedup=speedup)
+    if (flat_frac >= min_flat and flat_ok and drop_after >= min_drop and transition <= max_transition and after >= 3 * tol
+            and speedup >= min_speedup):
         conf = 0.5 + 0.5 * ramp(flat_frac, min_flat, 0.4)
         txt = (f"{series.metric} stayed flat for the first {flat_frac:.0%} of the run, then started to drop at "
                f"step {step_str(st[i_on])} ({fmt(drop_after)}x lower afterwards)")
