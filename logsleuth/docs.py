@@ -7,20 +7,59 @@ import difflib
 from .errors import UsageError
 from .ruleset import builtin_ruleset, taxonomy
 
-
 REFERENCE_SEEDS = 20  # runs per family of the healthy reference set quoted in docs/rules.md
 
 
-def rules_markdown() -> str:
+def rule_cases(cases_dir: str | None) -> dict[str, dict]:
+    """The rule case files (tests/rule_cases/<rule-id>.yaml of a checkout), by rule id."""
+    import os
+
+    import yaml
+
+    out: dict[str, dict] = {}
+    if not cases_dir:
+        return out
+    if not os.path.isdir(cases_dir):
+        raise UsageError(f"{cases_dir}: no such directory of rule cases")
+    for fn in sorted(os.listdir(cases_dir)):
+        if fn.endswith(".yaml"):
+            path = os.path.join(cases_dir, fn)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    doc = yaml.safe_load(fh)
+            except (OSError, yaml.YAMLError) as exc:
+                raise UsageError(f"{path}: not a readable YAML file ({exc})") from exc
+            if isinstance(doc, dict):
+                out[fn[: -len(".yaml")]] = doc
+    return out
+
+
+def _cases_lines(doc: dict | None) -> list[str]:
+    if not doc:
+        return []
+    out = []
+    for kind, label in (("fire", "fires on"), ("quiet", "quiet on"), ("near_miss", "near miss"), ("todo", "misses (todo)")):
+        for case in doc.get(kind) or []:
+            if not isinstance(case, dict):
+                continue
+            extra = f" - claimed by `{case['claimed_by']}`" if case.get("claimed_by") else ""
+            out.append(f"  - {label}: {case.get('about', case.get('spec'))}{extra}")
+    return ["- cases (tests/rule_cases):", *out] if out else []
+
+
+def rules_markdown(cases_dir: str | None = None) -> str:
     """docs/rules.md: every built-in rule, grouped by symptom, from the YAML, with its false-alarm
-    rate measured on the healthy reference set (logsleuth.reference)."""
+    rate measured on the healthy reference set (logsleuth.reference) and, given the directory
+    of the rule case files, its cases."""
     from .reference import FAMILIES, measure
 
+    cases = rule_cases(cases_dir)
     rs = builtin_ruleset()
     symptoms, causes = taxonomy()
     fa = measure(seeds=REFERENCE_SEEDS)
     out = ["# Rule reference", "",
-           "Generated from `rules/*.yaml` by `logsleuth rules docs -o docs/rules.md`; a test fails when it is stale.", "",
+           "Generated from `rules/*.yaml` and `tests/rule_cases/*.yaml` by "
+           "`logsleuth rules docs --cases tests/rule_cases -o docs/rules.md`; a test fails when it is stale.", "",
            f"False alarms are measured on the healthy reference set: {fa.runs} generated runs "
            f"({REFERENCE_SEEDS} seeds of {len(FAMILIES)} families: {', '.join(sorted(FAMILIES))}), none of them faulty; "
            f"`logsleuth eval --reference` prints the same. Runs with a warning or worse: "
@@ -56,6 +95,7 @@ def rules_markdown() -> str:
                 out.append(f"- confused with: {', '.join(docs['confused_with'])}")
             for ref in r.references:
                 out.append(f"- see: [{ref.get('title')}]({ref.get('url')})")
+            out += _cases_lines(cases.get(r.id))
             out.append("")
     out += _detectors_markdown()
     out += ["## Causes", ""]

@@ -1,0 +1,379 @@
+"""Seeded synthetic runs that the rule case files (tests/rule_cases/*.yaml) name.
+
+A case names a spec and its arguments: `{spec: diverging, args: {seed: 1}}`.  A spec is
+
+- `synth.<generator>`: one of tests/synth.py's generators (its `truth` is checked against the
+  rule's symptom when the case is a `fire` case);
+- `reference.<family>`: a healthy run of logsleuth.reference's families (the healthy reference
+  set of the trust issue, so its families serve as `quiet` cases);
+- a builder below: a curve shaped for one rule or its near miss, with a `seed` argument.
+
+Every builder is pure: the same spec and arguments give the same run.  `hparams` and `drop`
+in a case are applied by `build` to any spec.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from logsleuth.model import RunData
+from logsleuth.reference import FAMILIES, make_run
+
+import synth
+
+BUILDERS: dict[str, Callable[..., RunData]] = {}
+
+
+def builder(fn: Callable[..., RunData]) -> Callable[..., RunData]:
+    BUILDERS[fn.__name__.lstrip("_")] = fn
+    return fn
+
+
+def table_of(parts: dict[str, tuple[Any, Any]]) -> pd.DataFrame:
+    frames = [pd.DataFrame({"metric": k, "step": np.asarray(st, float), "value": np.asarray(v, float), "wall_time": np.nan})
+              for k, (st, v) in parts.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_of(curves: synth.Curves, extra: dict | None = None, hparams: dict | None = None, drop=()) -> RunData:
+    """A synth.Curves as the tidy table a reader would give (the names most loggers use)."""
+    parts = {
+        "train/loss": (curves.steps, curves.train_loss),
+        "val/loss": (curves.val_steps, curves.val_loss),
+        "val/acc": (curves.val_steps, curves.val_acc),
+        "train/acc": (curves.val_steps, curves.train_acc),
+        "lr": (curves.steps, curves.lr),
+        "epoch": (curves.steps, np.floor((curves.steps - 1) / curves.epoch_len)),
+    }
+    if curves.grad_norm is not None:
+        parts["grad_norm"] = (curves.steps, curves.grad_norm)
+    parts.update(extra or {})
+    parts = {k: v for k, v in parts.items() if k not in drop}
+    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams=hparams or {})
+
+
+def with_(c: synth.Curves, **kw) -> synth.Curves:
+    c = copy.deepcopy(c)
+    for k, v in kw.items():
+        setattr(c, k, v)
+    return c
+
+
+def healthy(seed: int = 3) -> synth.Curves:
+    return synth.healthy(seed=seed)
+
+
+# ----------------------------------------------------------------- non-finite values
+
+@builder
+def _explode_then_nan(seed: int = 1):
+    d = synth.diverging(seed=seed)
+    tl = np.r_[d.train_loss[:300] * np.geomspace(1, 1e4, 300), np.full(100, np.nan)]
+    return run_of(with_(d, train_loss=tl))
+
+
+@builder
+def _nan_from_start(seed: int = 3):
+    h = healthy(seed)
+    return run_of(with_(h, train_loss=np.r_[2.3, np.full(h.steps.size - 1, np.nan)]))
+
+
+@builder
+def _val_nan_only(seed: int = 3):
+    h = healthy(seed)
+    return run_of(with_(h, val_loss=np.where(np.arange(h.val_steps.size) > 6, np.nan, h.val_loss)))
+
+
+@builder
+def _gan_nan(seed: int = 5, nan_from: int = 600):
+    """Generator and discriminator losses around an equilibrium; the generator's turns NaN."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(1.0, 801.0)
+    g = 1.2 * np.exp(rng.normal(0, 0.2, st.size))
+    g[nan_from:] = np.nan
+    d = 1.38 * np.exp(rng.normal(0, 0.15, st.size))
+    return RunData(name="t", path=".", formats=("test",), table=table_of({"d_loss": (st, d), "g_loss": (st, g)}))
+
+
+# ----------------------------------------------------------------- early phase
+
+@builder
+def _early_then_stuck(seed: int = 4):
+    s = synth.stuck(seed=seed)
+    tl = s.train_loss * (1 + 30 * np.exp(-((s.steps - 10) / 5) ** 2))
+    return run_of(with_(s, train_loss=tl))
+
+
+@builder
+def _stuck_high_init(seed: int = 4):
+    s = synth.stuck(seed=seed)
+    tl = s.train_loss.copy()
+    tl[:3] = [80.0, 40.0, 10.0]
+    return run_of(with_(s, train_loss=tl))
+
+
+@builder
+def _high_initial(seed: int = 3, first: float = 60.0):
+    """A healthy run whose first logged losses are far above ln(10), then normal training."""
+    h = healthy(seed)
+    tl = h.train_loss.copy()
+    tl[:3] = [first, first / 2, first / 6]
+    return run_of(with_(h, train_loss=tl))
+
+
+@builder
+def _delayed(seed: int = 5, first_acc: float = 0.45, flat_steps: int = 150):
+    """Flat at ln 10 for `flat_steps`, then a normal fall.  The first accuracy says whether the
+    flat start is chance (0.1 over 10 classes) or something else."""
+    h = healthy(3)
+    rng = np.random.default_rng(seed)
+    n = h.steps.size
+    tl = np.r_[np.full(flat_steps, 2.3), 2.3 * np.exp(-np.arange(n - flat_steps) / 60) + 0.05] * np.exp(rng.normal(0, 0.005, n))
+    acc = h.val_acc.copy()
+    acc[0] = first_acc
+    return run_of(with_(h, train_loss=tl, val_acc=acc))
+
+
+@builder
+def _flat_until_lr_cut(seed: int = 5):
+    h = healthy(3)
+    rng = np.random.default_rng(seed)
+    n = h.steps.size
+    lr = np.where(h.steps < 0.4 * n, 1.0, 0.1)
+    tl = np.where(h.steps < 0.4 * n, 2.3, 0.3 + 2.0 * np.exp(-(h.steps - 0.4 * n) / 30)) * np.exp(rng.normal(0, 0.01, n))
+    return run_of(with_(h, train_loss=tl, lr=lr))
+
+
+# ----------------------------------------------------------------- flat, stuck, slow
+
+@builder
+def _flat_not_chance(seed: int = 4):
+    s = synth.stuck(seed=seed)
+    return run_of(with_(s, train_loss=s.train_loss * 0.7, val_loss=s.val_loss * 0.7, val_acc=s.val_acc + 0.3))
+
+
+def _flat_plateau(rng, n=600, level=1.45):
+    st = np.arange(1, n + 1, dtype=float)
+    tr = (level + (2.3 - level) * np.exp(-st / 60)) * np.exp(rng.normal(0, 0.003, n))
+    return st, tr
+
+
+@builder
+def _plateau(seed: int = 5, acc: float = 0.4, level: float = 1.45, val_ratio: float = 1.0):
+    """Falls from ln 10 to `level`, then flat; accuracy flat at `acc`; validation at
+    `val_ratio` times training."""
+    h = healthy(3)
+    rng = np.random.default_rng(seed)
+    st, tr = _flat_plateau(rng, level=level)
+    a = np.full(h.val_steps.size, acc) + rng.normal(0, 0.002 if acc > 0.9 else 0.01, h.val_steps.size)
+    return run_of(with_(h, train_loss=tr, val_loss=np.interp(h.val_steps, st, tr) * val_ratio, val_acc=a, train_acc=np.minimum(a + 0.01, 1)))
+
+
+@builder
+def _underfit(seed: int = 5, still_improving: bool = False):
+    """A classifier at ~35% accuracy over 10 classes, training and validation close; validation
+    either still falling at its early pace at the end, or flat over the second half."""
+    h = healthy(3)
+    rng = np.random.default_rng(seed)
+    n = h.steps.size
+    st = h.steps
+    trend = 2.3 - 0.75 * st / n if still_improving else 1.5 + 0.8 * np.exp(-st / 60)
+    tl = trend * np.exp(rng.normal(0, 0.01, n))
+    k = h.val_steps.size
+    val = np.interp(h.val_steps, st, trend) * 1.01
+    acc = np.linspace(0.25, 0.35, k) if still_improving else np.full(k, 0.35)
+    return run_of(with_(h, train_loss=tl, val_loss=val, val_acc=acc, train_acc=acc + 0.01, lr=np.full(n, 3e-3)))
+
+
+@builder
+def _flat_regression(seed: int = 8):
+    """A regression (mse loss, val_mae, no accuracy) that stops at a floor from the first epoch."""
+    st = np.arange(0.0, 40.0)
+    g = np.random.default_rng(seed)
+    loss = 0.49 * np.exp(g.normal(0, 0.01, 40))
+    loss[:2] = [0.64, 0.55]
+    return RunData(name="t", path=".", formats=("test",), table=table_of({
+        "loss": (st, loss), "val_loss": (st, 0.46 * np.exp(g.normal(0, 0.005, 40))),
+        "val_mae": (st, 0.46 * np.exp(g.normal(0, 0.005, 40))), "learning_rate": (st, np.full(40, 3e-3))}))
+
+
+@builder
+def _slow(seed: int = 5, lr: float = 1e-5):
+    return run_of(with_(synth.slow(seed=seed), lr=np.full(1000, lr)))
+
+
+# ----------------------------------------------------------------- noise and oscillation
+
+def noisy_curves(lr: float = 0.05, seed: int = 11) -> synth.Curves:
+    c = synth.healthy(seed=4, n=800)
+    g = np.random.default_rng(seed)
+    tl = 1.5 * np.exp(g.normal(0, 1.2, 800))
+    k = c.val_steps.size
+    return with_(c, train_loss=tl, val_loss=1.6 + g.normal(0, 0.02, k), val_acc=0.3 + g.normal(0, 0.01, k),
+                 train_acc=0.3 + g.normal(0, 0.01, k), lr=np.full(800, lr))
+
+
+@builder
+def _noisy_no_progress(seed: int = 11, lr: float = 0.05):
+    """A per-batch loss with lognormal noise of sigma 1.2 around a flat level; validation flat."""
+    return run_of(noisy_curves(lr=lr, seed=seed))
+
+
+@builder
+def _noisy_but_learning(seed: int = 11, sigma: float = 0.6):
+    """A noisy per-batch loss (lognormal sigma 0.6) whose trend falls 10x; validation follows."""
+    c = synth.healthy(seed=4, n=800)
+    g = np.random.default_rng(seed)
+    trend = 0.2 + 2.1 * np.exp(-c.steps / 150)
+    tl = trend * np.exp(g.normal(0, sigma, 800))
+    return run_of(with_(c, train_loss=tl, val_loss=np.interp(c.val_steps, c.steps, trend) * 1.2))
+
+
+@builder
+def _oscillating(seed: int = 5, period: float = 37.0):
+    c = synth.healthy(seed=4, n=800)
+    rng = np.random.default_rng(seed)
+    tl = (1.2 + 0.8 * np.sin(c.steps * 2 * np.pi / period)) * np.exp(rng.normal(0, 0.02, 800))
+    return run_of(with_(c, train_loss=tl))
+
+
+# ----------------------------------------------------------------- generalisation
+
+@builder
+def _slow_noisy_labels(seed: int = 5):
+    s = synth.slow(seed=seed)
+    val = np.interp(s.val_steps, s.steps, s.train_loss) * 0.9 + 2.0 * np.clip(s.val_steps / s.steps[-1] - 0.3, 0, None)
+    return run_of(with_(s, val_loss=val))
+
+
+@builder
+def _slow_then_val_up(seed: int = 5):
+    """Slow, linear training fall while validation turns up after a third of the run."""
+    s = synth.slow(seed=seed)
+    x = s.val_steps / s.steps[-1]
+    val = np.interp(s.val_steps, s.steps, s.train_loss) * 0.7 + 1.5 * np.clip(x - 0.35, 0, None) ** 1.5
+    return run_of(with_(s, val_loss=val))
+
+
+@builder
+def _overfit_acc(seed: int = 2, val_acc: tuple = (0.93, 0.93), train_acc: tuple | None = None):
+    """synth.overfitting with validation (and training) accuracy as straight lines from/to."""
+    c = synth.overfitting(seed=seed)
+    k = c.val_steps.size
+    rng = np.random.default_rng(seed)
+    va = np.linspace(*val_acc, k) + rng.normal(0, 0.003, k)
+    ta = np.linspace(*train_acc, k) if train_acc else c.train_acc
+    return run_of(with_(c, val_acc=va, train_acc=ta))
+
+
+@builder
+def _val_worsens(seed: int = 5):
+    """Training stalls after warmup while validation climbs 60% above its best."""
+    h = healthy(3)
+    rng = np.random.default_rng(seed)
+    k = h.val_steps.size
+    val = np.r_[np.linspace(1.0, 0.6, k // 4), np.linspace(0.6, 0.96, k - k // 4)]
+    tl = 0.8 + 0.6 * np.exp(-h.steps / 40) + rng.normal(0, 0.01, h.steps.size)
+    return run_of(with_(h, train_loss=tl, val_loss=val))
+
+
+# ----------------------------------------------------------------- evaluation
+
+@builder
+def _frozen_val_loss(seed: int = 3, value: float = 1.234):
+    h = healthy(seed)
+    return run_of(with_(h, val_loss=np.full(h.val_steps.size, value)))
+
+
+@builder
+def _stuck_frozen_acc(seed: int = 4):
+    """Stuck at chance with an accuracy that is exactly 1/10 at every evaluation."""
+    return run_of(with_(synth.stuck(seed=seed), val_acc=np.full(10, 0.1)))
+
+
+# ----------------------------------------------------------------- gradients, updates, units
+
+@builder
+def _grads(kind: str = "explode", seed: int = 3):
+    h = healthy(seed)
+    st = h.steps
+    if kind == "explode":
+        return run_of(h, {"grad_norm": (st, np.geomspace(0.1, 1e4, st.size))})
+    if kind == "burst":
+        return run_of(h, {"grad_norm": (st, 0.5 * (1 + 2000 * np.exp(-((st - 10) / 4) ** 2)))})
+    if kind == "vanish":
+        return run_of(h, {f"grad_norm/{i}": (st, np.full(st.size, 10.0 ** (-2 * (5 - i)))) for i in range(6)}, drop=("grad_norm",))
+    if kind == "layers_even":  # six layers within 10x of each other: nothing vanishes
+        return run_of(h, {f"grad_norm/{i}": (st, np.full(st.size, 0.3 * 1.4 ** i)) for i in range(6)}, drop=("grad_norm",))
+    if kind == "grow_slowly":  # a norm that doubles over the run, as weights grow: not an explosion
+        return run_of(h, {"grad_norm": (st, np.linspace(0.5, 1.0, st.size))})
+    raise ValueError(kind)
+
+
+@builder
+def _update_ratio(seed: int = 3, value: float = 1e-6):
+    """The update/weight ratio of one layer, constant at `value` (1e-3 is the textbook target)."""
+    h = healthy(seed)
+    return run_of(h, {"update_ratio/0": (h.steps, np.full(h.steps.size, value))})
+
+
+@builder
+def _dead(seed: int = 3, last: float = 0.97):
+    """The zero fraction of one ReLU layer rising from 0.5 to `last`."""
+    h = healthy(seed)
+    return run_of(h, {"zero_fraction/l1": (h.steps, np.linspace(0.5, last, h.steps.size))})
+
+
+@builder
+def _reg(seed: int = 3, total: bool = False, reg: float = 3.0):
+    """A regularisation term of `reg` beside the data loss (or added into a total loss)."""
+    h = healthy(seed)
+    r = np.full(h.steps.size, reg)
+    if total:
+        return run_of(with_(h, train_loss=h.train_loss + reg), {"train/reg_loss": (h.steps, r)})
+    return run_of(h, {"train/reg_loss": (h.steps, r), "train/data_loss": (h.steps, h.train_loss)})
+
+
+# ----------------------------------------------------------------- learning rate
+
+@builder
+def _lr_drop(seed: int = 5, after: float = 0.4):
+    """lr cut 10x at step 300; the loss level goes from 1.0 to `after`."""
+    h = healthy(3)
+    rng = np.random.default_rng(seed)
+    st = h.steps
+    lr = np.where(st < 300, 0.1, 0.01)
+    tl = np.where(st < 300, 1.0, after) * np.exp(rng.normal(0, 0.02, st.size))
+    return run_of(with_(h, train_loss=tl, lr=lr))
+
+
+@builder
+def _diverging_lr(seed: int = 1, lr: float = 0.01):
+    return run_of(with_(synth.diverging(seed=seed), lr=np.full(400, lr)))
+
+
+def build(case: dict) -> tuple[RunData, set[str]]:
+    """The run a case describes, and the symptoms its generator says it shows (synth only)."""
+    name, args = case["spec"], dict(case.get("args") or {})
+    truth: set[str] = set()
+    if name.startswith("synth."):
+        curves = synth.GENERATORS[name[len("synth."):]](**args)
+        run, truth = run_of(curves), set(curves.truth)
+    elif name.startswith("reference."):
+        family = name[len("reference."):]
+        if family not in FAMILIES:
+            raise KeyError(f"unknown reference family {family!r}; known: {sorted(FAMILIES)}")
+        run = make_run(family, int(args.get("seed", 0)))
+    elif name in BUILDERS:
+        run = BUILDERS[name](**args)
+    else:
+        raise KeyError(f"unknown spec {name!r}; known: {sorted(BUILDERS)}, synth.<{'|'.join(synth.GENERATORS)}>, reference.<family>")
+    drop = set(case.get("drop") or ())
+    table = run.table[~run.table.metric.isin(drop)] if drop else run.table
+    hparams = {**run.hparams, **(case.get("hparams") or {})}
+    return RunData(name=run.name, path=run.path, formats=run.formats, table=table, hparams=hparams), truth
