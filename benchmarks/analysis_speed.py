@@ -20,8 +20,8 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from logsleuth.model import RunData  # noqa: E402
-from logsleuth.pipeline import diagnose  # noqa: E402
+from logsleuth.model import RunData
+from logsleuth.pipeline import diagnose
 
 
 def make_run(n: int, seed: int = 0) -> RunData:

@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from logsleuth.ingest import discover, load_run  # noqa: E402
+
 from writers import write_tensorboard  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -100,7 +101,7 @@ def tbparse_dir(path: str):
     def go():
         runs = [r for r in sorted(os.listdir(path))] if os.path.isdir(os.path.join(path, sorted(os.listdir(path))[0])) else [None]
         for r in runs:
-            SummaryReader(os.path.join(path, r) if r else path, pivot=False, extra_columns={"wall_time"}).scalars
+            _ = SummaryReader(os.path.join(path, r) if r else path, pivot=False, extra_columns={"wall_time"}).scalars
     return go
 
 

@@ -22,9 +22,10 @@ import os
 import sqlite3
 import time
 import zlib
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def from_plain(p: dict[str, Any], curves: dict | None = None) -> Diagnosis:
     return Diagnosis(
         run=p["run"], status=p["status"], error=p["error"], health=p["health"],
         metrics=tuple(MetricInfo(*m) for m in p["metrics"]),
-        symptoms=tuple(Finding(*s[:8], causes=tuple((c, w) for c, w in s[8])) for s in p["symptoms"]),
+        symptoms=tuple(_finding(s) for s in p["symptoms"]),
         causes=tuple(CauseScore(id=c[0], score=c[1], because=tuple(c[2]), remedies=tuple(c[3]), title=c[4],
                                 references=tuple(c[5])) for c in p["causes"]),
         skipped=tuple(SkippedRule(*s) for s in p["skipped"]),
@@ -154,7 +155,12 @@ def from_plain(p: dict[str, Any], curves: dict | None = None) -> Diagnosis:
     )
 
 
-def curves_blob(curves: dict) -> bytes:
+def _finding(s: list[Any]) -> Finding:
+    rule, symptom, severity, metric, confidence, start, end, evidence, causes = s
+    return Finding(rule, symptom, severity, metric, confidence, start, end, evidence, tuple((c, w) for c, w in causes))
+
+
+def curves_blob(curves: Mapping[str, Any]) -> bytes:
     """Decimated plot curves, compressed: a JSON header then float64 arrays."""
     header, chunks, off = {}, [], 0
     for role, (metric, steps, values) in curves.items():

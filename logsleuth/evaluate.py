@@ -73,7 +73,7 @@ class Scores:
             else:
                 r[1] += bool(set(c.predicted[:1]) & set(c.acceptable))
                 r[2] += bool(set(c.predicted[:3]) & set(c.acceptable))
-        return [(k, *v) for k, v in sorted(rows.items())]
+        return [(k, v[0], v[1], v[2]) for k, v in sorted(rows.items())]
 
     def confusions(self) -> list[tuple[str, str, int]]:
         cnt: Counter = Counter()

@@ -8,7 +8,7 @@ collects diagnoses.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import UsageError
 from .model import Diagnosis

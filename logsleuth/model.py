@@ -9,8 +9,9 @@ files -> :class:`RunData` (tidy long table + hyperparameters)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class Series:
     def __len__(self) -> int:
         return int(self.steps.size)
 
-    def finite(self) -> "Series":
+    def finite(self) -> Series:
         """The same series without its NaN/Inf points."""
         ok = np.isfinite(self.values)
         return Series(self.metric, self.role, self.steps[ok], self.values[ok])

@@ -7,6 +7,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,19 +16,22 @@ from .ingest import RunSource, discover, load_run
 from .model import Diagnosis, Finding, MetricInfo, Role, RunData, Series
 from .roles import build_series
 
+if TYPE_CHECKING:
+    from .ruleset import RuleSet
+
 
 @dataclass(frozen=True)
 class Options:
     """What changes a diagnosis: the rule set and role overrides."""
 
-    ruleset: object | None = None  # logsleuth.ruleset.RuleSet; None: the built-in one
+    ruleset: RuleSet | None = None  # None: the built-in one
     role_overrides: tuple[tuple[str, Role], ...] = ()
     # read only the metrics a rule or a plot uses (runs with thousands of tags); others are
     # dropped as soon as each file is read and are not listed in reports
     only_needed: bool = False
 
 
-def metric_filter(options: "Options"):
+def metric_filter(options: Options):
     """None, or a predicate on metric names keeping those the rules and plots can use."""
     if not options.only_needed:
         return None
@@ -190,7 +194,7 @@ def time_limit(seconds: float | None):
         raise RunTimeout()
 
     old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds or 0.0))
     try:
         yield
     finally:
@@ -248,15 +252,17 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
         bar.close()
     for i, d in zip(todo, fresh):
         results[i] = d
+    done = [d for d in results if d is not None]
+    assert len(done) == len(runs), "every run is either cached or analysed"
     out.stats["analysed"] = len(todo)
     if cache is not None and todo:
         from .cache import CacheError
 
         try:
-            cache.put_many(((keys[i], results[i]) for i in todo if results[i].status == "ok"), with_curves=curves)
+            cache.put_many(((keys[i], done[i]) for i in todo if done[i].status == "ok"), with_curves=curves)
         except CacheError as exc:
             out.notices.append(str(exc))
-    for src, d in zip(runs, results):
+    for src, d in zip(runs, done):
         out.diagnoses.append(d)
         if d.status == "error" and any(f.path in explicit for f in src.files):
             out.explicit_errors.append(d.error or src.name)

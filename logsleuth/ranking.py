@@ -18,7 +18,7 @@ cause id, so the ranking is deterministic.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from .model import SEVERITIES, CauseScore, Finding
 

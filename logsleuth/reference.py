@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def lm_pretrain(rng) -> tuple[Curves, dict]:
     st = _every(n, max(10, n // 2000))
     vocab = int(rng.choice([8000, 32000, 50257]))
     floor, alpha, t0 = rng.uniform(2.0, 3.5), rng.uniform(0.3, 0.6), rng.uniform(50, 400)
-    curve = lambda s: floor + (math.log(vocab) - floor) * (1 + s / t0) ** -alpha  # noqa: E731
+    curve = lambda s: floor + (math.log(vocab) - floor) * (1 + s / t0) ** -alpha
     train = _noisy(rng, curve(st), rng.uniform(0.01, 0.04))
     vst = _every(n, max(500, n // 40))
     val = curve(vst) * rng.uniform(1.0, 1.03)
@@ -55,7 +56,7 @@ def finetune(rng) -> tuple[Curves, dict]:
     start, drop = math.log(c) * rng.uniform(0.6, 1.0), rng.uniform(1.2, 2.0)
     end = start / drop
     tau = rng.uniform(0.1, 0.3) * n
-    curve = lambda s: end + (start - end) * np.exp(-s / tau)  # noqa: E731
+    curve = lambda s: end + (start - end) * np.exp(-s / tau)
     train = _noisy(rng, curve(st), rng.uniform(0.05, 0.2))
     vst = _every(n, int(rng.choice([100, 250, 500])))
     val = curve(vst) * rng.uniform(1.02, 1.15) * np.exp(rng.normal(0, 0.01, vst.size))

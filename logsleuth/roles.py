@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import yaml
 
-_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 10x faster
-
 from .errors import UsageError
 from .model import Role, RunData, Series
 from .resources import builtin_rules_dir
+
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 10x faster
 
 KINDS = ("loss", "accuracy", "error", "perplexity", "score", "reward", "lr", "grad_norm", "update_ratio",
          "dead_frac", "reg_loss", "gan_loss", "aux_loss", "throughput", "epoch", "other")

@@ -18,8 +18,9 @@ import math
 import posixpath
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -143,7 +144,8 @@ def _varying(params: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     if not params:
         return [], []
     common = set(params[0]).intersection(*params[1:])
-    settings, seeds = [], []
+    settings: list[str] = []
+    seeds: list[str] = []
     for k in sorted(common):
         if NOT_SETTING.match(k):
             continue
@@ -197,10 +199,11 @@ def _phrase(kind: str, value: str | None) -> tuple[str, str]:
 
 
 def _outcomes(diags: list[Diagnosis]) -> list[tuple[str, str | None, np.ndarray]]:
-    out = [("flagged", None, np.array([outcome(d) in ("warning", "critical") for d in diags])),
-           ("critical", None, np.array([outcome(d) == "critical" for d in diags]))]
+    out: list[tuple[str, str | None, np.ndarray]] = [
+        ("flagged", None, np.array([outcome(d) in ("warning", "critical") for d in diags])),
+        ("critical", None, np.array([outcome(d) == "critical" for d in diags]))]
     causes = [first_cause(d) for d in diags]
-    for c in sorted(set(causes) - {None}):
+    for c in sorted(c for c in set(causes) if c is not None):
         out.append(("cause", c, np.array([x == c for x in causes])))
     return out
 
@@ -214,9 +217,9 @@ def _splits(k: str, vals: list[Any]) -> tuple[np.ndarray, list[str], list[str]]:
         members = arr[None, :] >= distinct[1:, None]
         return (members, [f"{k} >= {_fmt(float(t))}" for t in distinct[1:]],
                 [f"{k} <= {_fmt(float(t))}" for t in distinct[:-1]])
-    distinct = sorted(set(vals), key=str)
-    members = np.array([[x == v for x in vals] for v in distinct], dtype=bool)
-    return members, [f"{k} = {v}" for v in distinct], [f"other {k}"] * len(distinct)
+    values = sorted(set(vals), key=str)
+    members = np.array([[x == v for x in vals] for v in values], dtype=bool)
+    return members, [f"{k} = {v}" for v in values], [f"other {k}"] * len(values)
 
 
 def _candidates(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[str], per_key: int = 5) -> list[tuple]:
@@ -243,9 +246,9 @@ def _candidates(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list
                     best.append((float(acc[i]), spec, int(min(a_size[i], b_size[i])), kind, value, flip, int(i),
                                  int(a_size[i]), int(a_hits[i]), int(b_size[i]), int(b_hits[i])))
         best.sort(key=lambda c: (-c[0], -c[1], -c[2]))
-        for acc, spec, side, kind, value, flip, i, na, ha, nb, hb in best[:per_key]:
+        for acc, spec, side, kind, value, flip, split, na, ha, nb, hb in best[:per_key]:
             did, did_not = _phrase(kind, value)
-            da, db = (desc_out[i], desc_in[i]) if flip else (desc_in[i], desc_out[i])
+            da, db = (desc_out[split], desc_in[split]) if flip else (desc_in[split], desc_out[split])
             if ha == na and hb == 0:
                 text = f"all {na} runs with {da} {did}; none of the {nb} with {db} {did_not}"
             else:
@@ -257,7 +260,7 @@ def _candidates(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list
 def statements(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[str]) -> list[str]:
     found = sorted(_candidates(diags, params, keys), key=lambda c: (-c[0], -c[1], -c[2], c[4]))
     out, used = [], set()
-    for acc, spec, side, key, text in found:
+    for _acc, _spec, _side, key, text in found:
         if key in used:
             continue
         used.add(key)

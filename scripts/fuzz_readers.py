@@ -134,7 +134,7 @@ def main() -> int:
                     if n % 1000 == 0:
                         print(f"  {n}/{len(jobs)} inputs, {counts['crash']} crashes, {counts['hang']} hangs", flush=True)
         else:
-            for n, j in enumerate(jobs, 1):
+            for j in jobs:
                 r = _one(j)
                 counts[r[0]] += 1
                 if r[0] in ("crash", "hang"):

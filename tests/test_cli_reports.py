@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import FAULT_CORPUS, REPO
 from logsleuth.cli import main
 from logsleuth.pipeline import analyze_paths
 from logsleuth.report import to_json, to_markdown
+
+from conftest import FAULT_CORPUS, REPO
 
 GOLDEN = os.path.join(REPO, "tests", "golden")
 UPDATE = os.environ.get("LOGSLEUTH_UPDATE_GOLDEN") == "1"

@@ -8,10 +8,11 @@ import os
 
 import pytest
 
-from conftest import FAULT_CORPUS, REAL_LOGS
 from logsleuth.errors import InputError
 from logsleuth.ingest import discover, load_run
 from logsleuth.roles import build_series, primary
+
+from conftest import FAULT_CORPUS, REAL_LOGS
 
 need_fault = pytest.mark.skipif(not os.path.isdir(FAULT_CORPUS), reason="shared fault_corpus not present")
 need_real = pytest.mark.skipif(not os.path.isdir(REAL_LOGS), reason="shared real_logs not present")
@@ -63,6 +64,6 @@ def test_every_real_log_loads_or_says_why():
     ("jsonl_detectron2/r12", "total_loss", "train_loss"),
 ])
 def test_real_log_roles(run, metric, role):
-    src = [r for r in discover([os.path.join(REAL_LOGS, run)]).runs][0]
+    src = discover([os.path.join(REAL_LOGS, run)]).runs[0]
     series = build_series(load_run(src))
     assert series[metric].role.name == role

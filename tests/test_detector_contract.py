@@ -10,8 +10,9 @@ import os
 
 import pytest
 
-from conftest import REPO
 from logsleuth.detectors import REGISTRY
+
+from conftest import REPO
 
 
 def _measure_keys_in_code() -> dict[str, set[str]]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import synth
 from logsleuth.detectors import REGISTRY
 from logsleuth.model import Series
 from logsleuth.roles import infer_role
+
+import synth
 
 
 def S(name, values, steps=None):

@@ -46,7 +46,7 @@ def _seed_files(root: str) -> dict[str, tuple[str, str]]:
     p = os.path.join(root, "text", "train.log")
     os.makedirs(os.path.dirname(p), exist_ok=True)
     with open(p, "w") as fh:
-        for i, s in enumerate(c.steps[:200]):
+        for i in range(min(200, c.steps.size)):
             fh.write(f"| epoch {1 + i // 50} | {i % 50:3d}/ 50 batches | lr 0.01 | loss {c.train_loss[i]:.4f} | ppl 3.1\n")
     out["text"] = (p, p)
     return out

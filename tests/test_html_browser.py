@@ -12,10 +12,11 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import REPO
 from logsleuth.pipeline import analyze_paths
 from logsleuth.report.html import to_html
 from logsleuth.report.plots import render_all
+
+from conftest import REPO
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -9,6 +9,7 @@ import pytest
 
 from logsleuth.ingest import discover, load_run
 from logsleuth.ingest.tensorboard import read_tensorboard, read_with_tbparse
+
 from writers import write_tensorboard
 
 

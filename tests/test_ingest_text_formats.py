@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from logsleuth.errors import InputError
-from logsleuth.ingest import discover, load_run
+from logsleuth.ingest import discover
 from logsleuth.ingest.csvlog import read_csv_log
 from logsleuth.ingest.jsonl import read_jsonl, read_trainer_state
 from logsleuth.ingest.mlflow import read_mlflow_run
@@ -65,7 +65,7 @@ def test_ultralytics_padded_headers(write):
 def test_bom_crlf_nan_inf_and_non_numeric_cells(write):
     p = write("r/log.csv", "\ufeffstep,loss,acc\r\n1,nan,0.1\r\n2,inf,abc\r\n3,1.0,0.3\r\n")
     res = read_csv_log(p)
-    st, v = _metric(res.table, "loss")
+    _, v = _metric(res.table, "loss")
     assert math.isnan(v[0]) and math.isinf(v[1]) and v[2] == 1.0
     assert list(_metric(res.table, "acc")[1]) == [0.1, 0.3]
     assert any("non-numeric" in w and "acc" in w for w in res.warnings)
@@ -219,7 +219,7 @@ def test_broken_run_does_not_stop_others(write, tmp_path):
     res = analyze_paths([str(tmp_path / "t")])
     status = {d.run.split("/")[-1]: d.status for d in res.diagnoses}
     assert status == {"good": "ok", "bad": "error"}
-    bad = [d for d in res.diagnoses if d.status == "error"][0]
+    bad = next(d for d in res.diagnoses if d.status == "error")
     assert "metrics.csv" in bad.error and "empty" in bad.error
 
 

@@ -8,9 +8,10 @@ import os
 import pytest
 import yaml
 
-from conftest import FAULT_CORPUS
 from logsleuth.ingest import discover
 from logsleuth.pipeline import analyze_source
+
+from conftest import FAULT_CORPUS
 
 KNOWN_MISSES = {
     "over_regularization_01": "AdamW weight decay 5.0 (not logged) gives train ~ val at 88% accuracy: with no "

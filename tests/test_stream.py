@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from logsleuth.ingest import LogFile, read_file
-from logsleuth.ingest import stream
+from logsleuth.ingest import LogFile, read_file, stream
 
 
 @pytest.fixture

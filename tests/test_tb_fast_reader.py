@@ -10,6 +10,7 @@ import pytest
 
 from logsleuth.ingest.tbfast import HAVE_NUMBA, read_tensorboard_fast
 from logsleuth.ingest.tensorboard import read_tensorboard, read_with_tbparse
+
 from writers import write_tensorboard
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")

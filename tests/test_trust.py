@@ -157,7 +157,7 @@ def test_correlated_rules_do_not_stack_onto_one_cause():
     from logsleuth.model import Finding
     from logsleuth.ranking import rank
 
-    f = lambda rule: Finding(rule, "noisy_loss", "warning", "loss", 1.0, 0, 1, "", (("lr_too_high", 0.5),))  # noqa: E731
+    f = lambda rule: Finding(rule, "noisy_loss", "warning", "loss", 1.0, 0, 1, "", (("lr_too_high", 0.5),))
     one = rank([f("a")], None)[1][0].score
     three = rank([f("a"), f("b"), f("c")], None)[1][0].score
     assert one == three == 0.5

@@ -37,8 +37,8 @@ def write_tensorboard(logdir: str, scalars: dict[str, tuple[np.ndarray, np.ndarr
             val = summary_pb2.Summary.Value(tag=tag, simple_value=x)
         w.add_event(event_pb2.Event(wall_time=wall0 + s, step=int(s), summary=summary_pb2.Summary(value=[val])))
     if hparams:
-        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
         from google.protobuf import struct_pb2
+        from tensorboard.plugins.hparams import plugin_data_pb2
 
         ssi = plugin_data_pb2.SessionStartInfo()
         for k, v in hparams.items():

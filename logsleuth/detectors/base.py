@@ -8,8 +8,9 @@ verdict, and on robust statistics (medians, MAD) so that a few wild points do no
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 

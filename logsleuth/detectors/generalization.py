@@ -8,8 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str,
-                   transform)
+from .base import bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str, transform
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -156,7 +155,7 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     level means capacity, regularisation or optimisation limit it."""
     name = "underfitting"
     ts, tv = bucket(*finite(train))
-    vs, vv = bucket(*finite(val))
+    _, vv = bucket(*finite(val))
     if tv.size < 5 or vv.size < 3 or np.any(tv <= 0) or np.any(vv <= 0):
         return cannot(name, train.metric, "fewer than 5 positive points")
     x = np.log(tv)
@@ -180,7 +179,7 @@ def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None
     """Validation loss ends at least `min_ratio` x the training loss: the model fits the
     training set better than held-out data (the normal state of a model with capacity)."""
     name = "val_gap"
-    ts, tv = bucket(*finite(train))
+    _, tv = bucket(*finite(train))
     vs, vv = bucket(*finite(val))
     if tv.size < 3 or vv.size < 2 or np.any(tv <= 0) or np.any(vv <= 0):
         return cannot(name, val.metric, "fewer than 3 positive points")

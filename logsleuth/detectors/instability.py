@@ -8,9 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import (bucket, cannot, coarse_trend, detector, finite, fire, fmt, mad, median_filter, quiet, ramp,
-                   step_str, transform)
-
+from .base import bucket, cannot, coarse_trend, detector, finite, fire, fmt, mad, median_filter, quiet, ramp, step_str, transform
 
 MEASURES_NONFINITE = {
     "count": "non-finite values",
@@ -58,7 +56,7 @@ def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
     return fire(name, series.metric, 1.0, txt, st[i0], st[-1], **measures)
 
 
-MEASURES_NONFINITE_ANY = {
+MEASURES_NONFINITE_ANY: dict[str, str] = {
 }
 
 
@@ -110,7 +108,7 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, {2 * window} needed for spikes")
     x, kind = transform(v)
     jump = math.log(min_jump) if kind == "log" else 3.0
-    events, r = _spike_events(x, k, jump, window)
+    events, _ = _spike_events(x, k, jump, window)
     span = max(float(st[-1] - st[0]), 1e-12)
     measures = dict(count=len(events), per_1k_points=1000.0 * len(events) / v.size)
     if not events:
@@ -262,9 +260,9 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     period = h / float(f[i])
     amp = 2.0 * float(np.std(r)) * math.sqrt(2)
     amp_ratio = math.expm1(amp) if kind == "log" else amp
-    epoch_len = (ctx or {}).get("epoch_len")
-    match = bool(epoch_len) and abs(period / epoch_len - round(period / epoch_len)) < 0.12 and round(period / epoch_len) >= 1
-    measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len or 0.0, epoch_match=match)
+    epoch_len = float((ctx or {}).get("epoch_len") or 0.0)
+    match = epoch_len > 0 and abs(period / epoch_len - round(period / epoch_len)) < 0.12 and round(period / epoch_len) >= 1
+    measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len, epoch_match=match)
     if share >= min_power and amp_ratio >= min_amplitude:
         conf = 0.5 + 0.25 * ramp(share, min_power, 0.6) + 0.25 * ramp(amp_ratio, min_amplitude, 3 * min_amplitude)
         txt = (f"{series.metric} oscillates with a period of about {fmt(period)} steps "

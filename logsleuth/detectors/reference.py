@@ -69,7 +69,7 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = 
     end = level(v, *END_SHARE)
     loss_frac = end / chance
     acc_end = _end_fraction(acc) if acc is not None else None
-    if acc_end is not None:
+    if acc is not None and acc_end is not None:
         skill = (acc_end - 1.0 / c) / (1.0 - 1.0 / c)
         how = f"{acc.metric} ends at {acc_end:.3g}, {skill:.0%} of the way from chance (1/{c}) to 1"
     else:

@@ -313,7 +313,7 @@ MEASURES_FINAL_LEVEL = {
 
 
 @detector("final_level", ("series",), "final_level", measures=MEASURES_FINAL_LEVEL, min=None, max=None)
-def final_level(series: Series, min: float | None = None, max: float | None = None, ctx: dict | None = None) -> Evidence:  # noqa: A002
+def final_level(series: Series, min: float | None = None, max: float | None = None, ctx: dict | None = None) -> Evidence:
     """The end level (median of the last 20%) of a bounded metric (an accuracy) lies in
     [min, max]; percentages are read as fractions."""
     name = "final_level"

@@ -7,7 +7,8 @@ Public entry points: :func:`discover` (paths -> run sources) and :func:`load_run
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,10 +23,10 @@ if TYPE_CHECKING:
 
 # The readers (and pandas) are imported when a file is read, not when discovery runs: a re-scan
 # served by the cache never needs them.
-__all__ = ["discover", "load_run", "read_file", "Discovery", "RunSource", "LogFile", "classify"]
+__all__ = ["Discovery", "LogFile", "RunSource", "classify", "discover", "load_run", "read_file"]
 
 
-def _readers() -> dict[str, Callable[[str], "ReadResult"]]:
+def _readers() -> dict[str, Callable[[str], ReadResult]]:
     from .csvlog import read_csv_log
     from .jsonl import read_jsonl, read_trainer_state
     from .mlflow import read_mlflow_run
@@ -38,24 +39,24 @@ def _readers() -> dict[str, Callable[[str], "ReadResult"]]:
 def read_file(f: LogFile) -> ReadResult:
     """One log file through the reader of its kind (TensorBoard falls back to tbparse)."""
     if f.kind == "tensorboard":
-        from .tensorboard import read_tensorboard, read_with_tbparse
         from .tbfast import HAVE_NUMBA, read_tensorboard_fast  # numba is imported only when event files are read
+        from .tensorboard import read_tensorboard, read_with_tbparse
 
         if HAVE_NUMBA:
             try:
                 return read_tensorboard_fast(f.path, prefix=f.prefix)
             except InputError:
                 raise
-            except Exception:  # noqa: BLE001 - anything the compiled reader trips on goes to the protobuf reader
+            except Exception:
                 pass
         try:
             return read_tensorboard(f.path, prefix=f.prefix)
         except InputError:
             raise
-        except Exception as exc:  # noqa: BLE001 - unknown content: let the reference reader try
+        except Exception as exc:
             try:
                 res = read_with_tbparse(f.path, prefix=f.prefix)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 raise InputError(f.path, f"not a readable TensorBoard event file ({type(exc).__name__}: {exc})") from exc
             res.warnings.append(f"{f.path}: read with tbparse after the fast reader failed ({type(exc).__name__})")
             return res
@@ -87,7 +88,7 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def _sort_by_metric_step(table: "pd.DataFrame") -> "pd.DataFrame":
+def _sort_by_metric_step(table: pd.DataFrame) -> pd.DataFrame:
     """The tidy table sorted by metric then step (stable), built from numpy arrays: pandas'
     sort_values costs ~2 ms a call, which dominates runs of a few hundred points."""
     import pandas as pd

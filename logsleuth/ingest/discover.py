@@ -83,7 +83,7 @@ def classify(path: str) -> str | None:
         return None
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith("{"):
-        if '"log_history"' in text or low.endswith(".json") and '"log_history"' in _head_more(path):
+        if '"log_history"' in text or (low.endswith(".json") and '"log_history"' in _head_more(path)):
             return "hf"
         if "\n" in text.strip() and text.split("\n", 1)[1].lstrip().startswith("{"):
             return "jsonl"

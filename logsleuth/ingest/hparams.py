@@ -20,6 +20,7 @@ def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
         return loader.construct_sequence(node, deep=True)
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node, deep=True)
+    assert isinstance(node, yaml.ScalarNode), "a YAML node is a mapping, a sequence or a scalar"
     return loader.construct_scalar(node)
 
 
@@ -51,7 +52,7 @@ def read_hparams_file(path: str) -> tuple[dict[str, Any], list[str]]:
     except OSError as exc:
         return {}, [f"{path}: cannot read hyperparameters: {exc.strerror or exc}"]
     try:
-        data = json.loads(text) if path.endswith(".json") else yaml.load(text, Loader=_TolerantLoader)  # noqa: S506 - safe subclass
+        data = json.loads(text) if path.endswith(".json") else yaml.load(text, Loader=_TolerantLoader)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         return {}, [f"{path}: hyperparameters not readable ({type(exc).__name__}); ignored"]
     if not isinstance(data, dict):

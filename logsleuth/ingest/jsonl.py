@@ -17,8 +17,7 @@ from ..errors import InputError
 from ..model import empty_table
 from .stream import read_streamed, should_stream
 from .textio import read_text
-from .tidy import (STEP_COLUMNS, TIME_COLUMNS, ReadResult, flatten, long_from_columns, parse_time_column,
-                   pick_column, wide_to_long)
+from .tidy import STEP_COLUMNS, TIME_COLUMNS, ReadResult, flatten, long_from_columns, parse_time_column, pick_column, wide_to_long
 
 _NONFINITE = {"nan", "-nan", "inf", "-inf", "infinity", "-infinity"}
 MAX_DEPTH = 64
@@ -161,7 +160,7 @@ def read_jsonl(path: str, data: bytes | None = None) -> ReadResult:
     modes: list[str] = []
     fmt = "jsonl"
     for rec in records:
-        if "env_info" in rec or "config" in rec and isinstance(rec.get("config"), str):
+        if "env_info" in rec or ("config" in rec and isinstance(rec.get("config"), str)):
             fmt = "mmdet_logjson"
             if isinstance(rec.get("seed"), (int, float)):
                 hparams["seed"] = rec["seed"]
@@ -217,7 +216,7 @@ def read_trainer_state(path: str) -> ReadResult:
     text, warnings = read_text(path)
     try:
         state = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON: {exc.msg}", where=f"{exc.lineno}:{exc.colno}") from exc
     except RecursionError as exc:
         raise InputError(path, "JSON nested too deeply") from exc

@@ -16,7 +16,7 @@ def is_mlflow_run(dirpath: str, names: list[str]) -> bool:
     return "metrics" in names and ("meta.yaml" in names or "params" in names) and os.path.isdir(os.path.join(dirpath, "metrics"))
 
 
-def read_mlflow_run(run_dir: str) -> "ReadResult":
+def read_mlflow_run(run_dir: str) -> ReadResult:
     """All metrics and params of one MLflow run directory."""
     import numpy as np  # here, not at import: discovery uses is_mlflow_run without pandas
     import pandas as pd
@@ -37,7 +37,9 @@ def read_mlflow_run(run_dir: str) -> "ReadResult":
                 warnings.append(str(exc))
                 continue
             warnings += w
-            ts, vals, steps = [], [], []
+            ts: list[float] = []
+            vals: list[float] = []
+            steps: list[float] = []
             bad: list[int] = []
             for i, line in enumerate(text.split("\n"), 1):
                 parts = line.split()

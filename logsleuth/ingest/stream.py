@@ -15,7 +15,7 @@ independent of the file's size (benchmarks/stream_memory.py).
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -146,7 +146,7 @@ class _Buffers:
             ser = self.series.setdefault(str(name), _Series())
             ser.add(g["step"].to_numpy(np.float64), g["value"].to_numpy(np.float64), g["wall_time"].to_numpy(np.float64))
         share = max(MIN_PER_METRIC, self.budget // max(1, len(self.series)))
-        for name, ser in self.series.items():
+        for ser in self.series.values():
             while ser.size > share and ser.stride < 2**40:
                 before = ser.size
                 ser.coarsen()
@@ -208,9 +208,9 @@ def read_streamed(path: str, parse: Callable[[str, bytes], ReadResult], header: 
             w = w if first_line == 1 else f"{w} (in the piece from line {first_line})"
             if len(warnings) < 20 and w not in warnings:
                 warnings.append(w)
-    table, w = buf.table()
+    table, coarsened = buf.table()
     if table.empty:
         raise InputError(path, "no values found in any piece of the file" + (f" ({errors} pieces unreadable)" if errors else ""))
     size = os.path.getsize(path)
-    return ReadResult(table, hparams=hparams, warnings=[f"{path}: {size / 1024**3:.1f} GiB; read in pieces", *warnings, *w],
+    return ReadResult(table, hparams=hparams, warnings=[f"{path}: {size / 1024**3:.1f} GiB; read in pieces", *warnings, *coarsened],
                       fmt=fmt)

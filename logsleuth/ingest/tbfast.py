@@ -15,6 +15,7 @@ vectorised with numpy; a Python loop costs ~1 us a record (tbparse ~15 us), a co
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,6 @@ import pandas as pd
 
 from ..model import empty_table
 from .tidy import ReadResult
-
-import os
 
 
 def _cache_dir() -> None:

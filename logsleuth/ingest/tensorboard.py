@@ -115,7 +115,7 @@ def read_tensorboard(path: str, prefix: str = "") -> ReadResult:
         n_records += 1
         try:
             ev = event_pb2.Event.FromString(payload)
-        except Exception:  # noqa: BLE001 - protobuf raises its own DecodeError
+        except Exception:
             n_bad += 1
             if n_bad <= 3:
                 warnings.append(f"{path}: record at byte {offset} is not a TensorBoard event; skipped")
@@ -135,9 +135,10 @@ def read_tensorboard(path: str, prefix: str = "") -> ReadResult:
                     scalar_tags[v.tag] = plugin == "scalars"
                 if not scalar_tags.get(v.tag, plugin == "" and len(v.tensor.tensor_shape.dim) == 0):
                     continue
-                value = _tensor_scalar(v.tensor)
-                if value is None:
+                scalar = _tensor_scalar(v.tensor)
+                if scalar is None:
                     continue
+                value = scalar
             else:
                 continue
             tags.append(prefix + v.tag)
@@ -193,7 +194,7 @@ def _hparams_from(content: bytes) -> dict[str, Any]:
         return {}
     try:
         data = plugin_data_pb2.HParamsPluginData.FromString(content)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return {}
     if not data.HasField("session_start_info"):
         return {}

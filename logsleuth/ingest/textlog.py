@@ -52,7 +52,7 @@ def looks_like_textlog(text: str) -> bool:
     return hits >= 3
 
 
-def read_textlog(path: str) -> "ReadResult":
+def read_textlog(path: str) -> ReadResult:
     import numpy as np  # here, not at import: discovery uses looks_like_textlog without pandas
     import pandas as pd
 

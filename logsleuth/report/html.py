@@ -18,7 +18,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1p
 th{cursor:pointer;background:#fafafa}.critical{color:#b00020;font-weight:600}.warning{color:#b36b00;font-weight:600}
 .healthy{color:#2e7d32}.error{color:#6a1b9a;font-weight:600}img{max-width:100%;height:auto}
 .run{display:flex;flex-wrap:wrap;gap:1rem}.run .plot{flex:1 1 520px;min-width:0;max-width:100%}.run .causes{flex:1 1 300px;min-width:0}
-.ev{color:#555;font-size:.85rem}.tw{overflow-x:auto;max-width:100%}td{overflow-wrap:anywhere}.small{font-size:.8rem;color:#666}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0}
+.ev{color:#555;font-size:.85rem}.tw{overflow-x:auto;max-width:100%}
+td{overflow-wrap:anywhere}.small{font-size:.8rem;color:#666}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0}
 @media (max-width:600px){body{padding:.5rem}td,th{font-size:.8rem}}
 """
 

@@ -9,6 +9,7 @@ import re
 from ..model import Diagnosis, worst_first
 from .common import step, top_cause, unknown_reason
 
+
 def esc(s: object) -> str:
     """Text from a log made inert in Markdown (and in the HTML Markdown may embed)."""
     text = str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import operator
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -21,13 +23,13 @@ from ..detectors import REGISTRY
 from ..detectors.base import hparam
 from ..errors import RuleError
 from ..model import Evidence, Finding, Series, SkippedRule
-from ..roles import primary
 from ..resources import builtin_rules_dir
+from ..roles import primary
 from .schema import Checker
 from .yamlnodes import SAFE_LOADER as _SAFE
 from .yamlnodes import LDict, load_yaml
 
-__all__ = ["RuleSet", "Rule", "builtin_ruleset", "load_ruleset", "evaluate", "load_rule_file", "taxonomy"]
+__all__ = ["Rule", "RuleSet", "builtin_ruleset", "evaluate", "load_rule_file", "load_ruleset", "taxonomy"]
 
 SCHEMA_VERSION = 1
 
@@ -55,6 +57,11 @@ class RuleSet:
     causes: Mapping[str, Mapping[str, Any]]
     symptoms: Mapping[str, str]
     version: str = ""
+
+
+# the comparison operators of `require`/`when` conditions
+_COMPARE = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq,
+            "ne": operator.ne, "in": lambda a, b: a in b}
 
 
 @lru_cache(maxsize=1)
@@ -256,9 +263,7 @@ def check(cond: Any, clauses: Mapping[str, Evidence], hparams: Mapping[str, Any]
             try:
                 if isinstance(val, str) and not isinstance(ref, (str, list)):
                     val = float(val)
-                ok = {"lt": lambda: val < ref, "le": lambda: val <= ref, "gt": lambda: val > ref,
-                      "ge": lambda: val >= ref, "eq": lambda: val == ref, "ne": lambda: val != ref,
-                      "in": lambda: val in ref}[op]()
+                ok = bool(_COMPARE[op](val, ref))
             except (TypeError, ValueError):
                 return False
             if isinstance(val, float) and math.isnan(val):
@@ -291,6 +296,7 @@ class _Cache:
 
 def _clause_args(cl: Mapping[str, Any], spec_inputs: tuple[str, ...], bound: Mapping[str, Any]) -> list[Any] | None:
     series = cl.get("series")
+    names: list[Any]
     if isinstance(series, str):
         names = [series]
     elif isinstance(series, dict):
@@ -363,13 +369,13 @@ def _evaluate_rule(rule: Rule, bound: Mapping[str, Any], cache: _Cache, hparams:
             skipped.append(SkippedRule(rule.id, f"cannot judge: {results[all_cl[0]].cannot_judge}"))
         return None
     if rule.when is not None:
-        ok = check(rule.when, results, hparams)
-        if ok is None:
+        holds = check(rule.when, results, hparams)
+        if holds is None:
             conds = rule.when if isinstance(rule.when, list) else [rule.when]
             names = sorted({c["hparam"] for c in conds if "hparam" in c and hparam(hparams, c["hparam"]) is None})
             skipped.append(SkippedRule(rule.id, f"hyperparameter {', '.join(names)} not known"))
             return None
-        if not ok:
+        if not holds:
             return None
     positive = [results[n] for n in all_cl + [n for n in any_cl if passed.get(n)] if n in results]
     conf = min(e.confidence for e in positive) if positive else 0.5
@@ -410,10 +416,10 @@ class _Flat(dict):
 
     def __init__(self, values: dict[str, Any]) -> None:
         super().__init__()
-        self.values = values
+        self._values = values  # not `values`: that would shadow dict.values()
 
     def __missing__(self, key: str) -> Any:
-        return _Obj(key, self.values)
+        return _Obj(key, self._values)
 
 
 class _Obj:

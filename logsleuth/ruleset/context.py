@@ -4,7 +4,8 @@ single classification cross-entropy, and its number of classes when that is know
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -22,7 +22,7 @@ METRIC_KEYS = {"role", "pattern", "all", "optional"}
 EVIDENCE_FIELDS = ("confidence", "fired")
 
 
-def _near(word: str, choices) -> str:
+def _near(word: object, choices) -> str:
     m = difflib.get_close_matches(str(word), sorted(choices), n=1)
     return f" (did you mean {m[0]!r}?)" if m else ""
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 15x faster
-
 from ..errors import RuleError
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 15x faster
 
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$")
 _YAML11_BOOL = {"yes", "no", "on", "off", "y", "n"}
@@ -72,6 +72,7 @@ def _build(node: yaml.Node, path: str, problems: list[str]) -> Any:
         lst = LList(_build(v, path, problems) for v in node.value)
         lst.line = line
         return lst
+    assert isinstance(node, yaml.ScalarNode), "a YAML node is a mapping, a sequence or a scalar"
     return _scalar(node, path, problems)
 
 
