@@ -18,10 +18,28 @@ from .errors import LogsleuthError, RuleError, UsageError
 
 FORMATS = ("terminal", "markdown", "html", "json")
 
+# exit codes (CONTRACT.md)
+EXIT_OK = 0  # analysed, whatever was found
+EXIT_FLAGGED = 1  # a run reached the --fail-on health
+EXIT_USAGE = 2  # usage error, or input given explicitly on the command line that cannot be read
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
 
 def _fail(msg: str) -> None:
     click.echo(f"logsleuth: {msg}", err=True)
-    sys.exit(2)
+    sys.exit(EXIT_USAGE)
+
+
+# options shared by several commands: one definition each
+def rules_option(help_text: str = "Extra rule file or directory (repeatable); same ids override."):
+    return click.option("--rules", "rules", multiple=True, metavar="PATH", help=help_text)
+
+
+roles_option = click.option("--roles", type=click.Path(dir_okay=False), help="YAML mapping of metric name/glob to role.")
+
+
+def cache_option(help_text: str = "Cache file [default: see analyze]."):
+    return click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help=help_text)
 
 
 def _options(rules: tuple[str, ...], roles: str | None, only_needed: bool = False):
@@ -53,7 +71,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except LogsleuthError as exc:
             _fail(str(exc))
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            click.echo("\nlogsleuth: interrupted; no report written", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except OSError as exc:
             _fail(f"{getattr(exc, 'filename', None) or ''}: {exc.strerror or exc}".lstrip(": "))
@@ -73,16 +94,15 @@ def main() -> None:
               help="Report format [default: terminal; with -o, from the file's extension].")
 @click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False),
               help="Write the report to FILE (repeatable: -o r.html -o r.md writes both from one analysis).")
-@click.option("--rules", "rules", multiple=True, help="Extra rule file or directory (repeatable); same ids override.")
-@click.option("--roles", type=click.Path(dir_okay=False), help="YAML mapping of metric name/glob to role.")
+@rules_option()
+@roles_option
 @click.option("--fail-on", type=click.Choice(["never", "warning", "critical"]), default="never", show_default=True,
               help="Exit 1 when a run reaches this health.")
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also when stdout is not a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Every symptom, skipped rule and warning.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no 'wrote FILE' on stderr.")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None,
-              help="SQLite cache of diagnoses [default: $LOGSLEUTH_CACHE, else ~/.cache/logsleuth/diagnoses.sqlite].")
+@cache_option("SQLite cache of diagnoses [default: $LOGSLEUTH_CACHE, else ~/.cache/logsleuth/diagnoses.sqlite].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: process pool of --jobs; dask: a Dask distributed cluster (pip install 'logsleuth-training[dask]').")
@@ -112,7 +132,9 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs,
         parent = os.path.dirname(os.path.abspath(output))
         if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
-    targets = [(o, _format_of(o, fmt if len(outputs) == 1 else None)) for o in outputs] or [(None, fmt or "terminal")]
+    if fmt and len(outputs) > 1:
+        _fail(f"--format {fmt} with {len(outputs)} -o files: give one -o, or let each file's extension choose its format")
+    targets = [(o, _format_of(o, fmt)) for o in outputs] or [(None, fmt or "terminal")]
     cache = None if no_cache else _open_cache(cache_path, paths)
     curves = any(f == "html" or (f == "markdown" and o) for o, f in targets)
     try:
@@ -138,8 +160,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs,
                        verbose=verbose)
         if output:
             try:
-                with open(output, "w", encoding="utf-8") as fh:
-                    fh.write(text)
+                _write_whole(output, text)
             except OSError as exc:
                 _fail(f"{output}: cannot write: {exc.strerror or exc}")
             if not quiet:
@@ -149,11 +170,30 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs,
     if explicit_bad:
         for p in explicit_bad:
             click.echo(f"logsleuth: {p}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     if fail_on != "never":
         levels = ("warning", "critical") if fail_on == "warning" else ("critical",)
         if any(d.status == "ok" and d.health in levels for d in result.diagnoses):
-            sys.exit(1)
+            sys.exit(EXIT_FLAGGED)
+
+
+def _write_whole(path: str, text: str) -> None:
+    """Write a report in one piece: a temporary file beside it, then renamed over it, so an
+    interrupted or failed write never leaves half a report (nor removes an older one)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".logsleuth-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the report private
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)  # our own temporary file, never the user's
+        raise
 
 
 def _open_cache(path: str | None, roots: tuple[str, ...]):
@@ -169,6 +209,8 @@ def _open_cache(path: str | None, roots: tuple[str, ...]):
     try:
         return DiagnosisCache(path)
     except CacheError as exc:
+        # the cache only saves time: one that cannot be used (even one named with --cache) is a
+        # note, and the scan goes on without it, never touching that file
         click.echo(f"logsleuth: {exc}", err=True)
         return None
 
@@ -178,9 +220,14 @@ _EXT = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdo
 
 
 def _format_of(output: str, explicit: str | None) -> str:
+    """The report format of an -o FILE: --format when given (for every -o), else the extension;
+    an extension we do not write is a usage error, not terminal text in report.xml."""
     if explicit:
         return explicit
-    return _EXT.get(os.path.splitext(output)[1].lower(), "terminal")
+    ext = os.path.splitext(output)[1].lower()
+    if ext not in _EXT:
+        _fail(f"{output}: unknown report extension {ext or '(none)'!r}; use one of {', '.join(sorted(_EXT))} or --format")
+    return _EXT[ext]
 
 
 def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool, verbose: bool) -> str:
@@ -208,7 +255,7 @@ def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--roles", type=click.Path(dir_okay=False), help="YAML mapping of metric name/glob to role.")
+@roles_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def inspect(paths, roles, fmt) -> None:
     """Show what was read: runs, metrics, roles, points, step ranges, hyperparameters."""
@@ -235,7 +282,14 @@ def inspect(paths, roles, fmt) -> None:
                     "warnings": list(run.warnings)})
     if fmt == "json":
         click.echo(json.dumps({"runs": out, "messages": found.messages}, indent=2))
-        return
+    else:
+        _inspect_text(out, found.messages)
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:  # as analyze: the others are shown, then exit 2 for input named on the command line
+        _fail("; ".join(f"{p}: no such file or directory" for p in missing))
+
+
+def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
     for r in out:
         click.echo(f"{r['run']}")
         if "error" in r:
@@ -250,7 +304,7 @@ def inspect(paths, roles, fmt) -> None:
             click.echo("  hparams: " + ", ".join(f"{k}={v}" for k, v in sorted(r["hparams"].items())[:20]))
         for w in r["warnings"]:
             click.echo(f"  warning: {w}")
-    for m in found.messages:
+    for m in messages:
         click.echo(f"note: {m}")
     if not out:
         click.echo("no runs found")
@@ -265,7 +319,7 @@ def _s(x) -> str:
 @main.command("eval")
 @click.argument("corpus", type=click.Path(), required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--rules", "rules", multiple=True, help="Extra rule file or directory (repeatable).")
+@rules_option()
 @click.option("-v", "--verbose", is_flag=True, help="One line per labelled run.")
 @click.option("--reference", "reference", is_flag=True,
               help="Measure false alarms per rule on the generated healthy reference set instead.")
@@ -317,10 +371,10 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "extra", multiple=True, help="Extra rule file or directory.")
-def rules_list(extra) -> None:
+@rules_option()
+def rules_list(rules) -> None:
     """Every active rule: id, severity, symptom, title."""
-    rs = _options(extra, None).ruleset
+    rs = _options(rules, None).ruleset
     for r in rs.rules:
         click.echo(f"{r.id:40s} {r.severity:8s} {r.symptom:24s} {r.title}")
 
@@ -361,7 +415,7 @@ def rules_validate(files) -> None:
     if problems:
         for p in problems:
             click.echo(p, err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     click.echo(f"{len(files)} file(s), {n} rule(s): valid")
 
 
@@ -387,7 +441,7 @@ def cache() -> None:
 
 
 @cache.command("info")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help="Cache file [default: see analyze].")
+@cache_option()
 def cache_info(cache_path) -> None:
     """Path, number of cached runs and size of the cache."""
     from .cache import DiagnosisCache, default_path
@@ -406,7 +460,7 @@ def cache_info(cache_path) -> None:
 
 
 @cache.command("clear")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help="Cache file [default: see analyze].")
+@cache_option()
 def cache_clear(cache_path) -> None:
     """Remove every cached diagnosis (the next scan re-reads every run)."""
     from .cache import CacheError, check_cache_file, default_path

@@ -174,8 +174,15 @@ class OutcomeCase:
 
 
 def _expectations(path: str) -> dict[str, dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from exc
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: expected a mapping of run ids to expectations (OUTCOMES.yaml)")
     out = {}
@@ -185,6 +192,9 @@ def _expectations(path: str) -> dict[str, dict[str, Any]]:
             want = None
         if isinstance(want, dict) and want:
             out[str(rid)] = want
+    if not out:
+        raise UsageError(f"{path}: no run with an expectation (expect_healthy, not_critical, top3_any, symptom_any); "
+                         "is this an OUTCOMES.yaml?")
     return out
 
 
