@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from logsleuth.errors import InputError
-from logsleuth.ingest import discover
+from logsleuth.ingest import discover, load_run
 from logsleuth.ingest.csvlog import read_csv_log
+from logsleuth.ingest.discover import classify, looks_like_csv
 from logsleuth.ingest.jsonl import read_jsonl, read_trainer_state
 from logsleuth.ingest.mlflow import read_mlflow_run
-from logsleuth.ingest.textlog import read_textlog
+from logsleuth.ingest.textlog import parse_line, read_textlog
+from logsleuth.roles import build_series
 
 
 def _metric(t, name):
@@ -249,3 +251,63 @@ def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
     assert list(a.metric) == list(b.metric)
     assert np.array_equal(a.step, b.step) and np.array_equal(a.value, b.value, equal_nan=True)
     assert a.value.isna().sum() == 1 and len(a[a.metric == "val_loss"]) == 40
+
+
+# ---------------------------------------------------------------- logs found by content, not name
+
+@pytest.mark.parametrize("line,want", [
+    ("Epoch 3 step 1200: loss=0.4312, acc=0.91, lr=1e-3", {"epoch": 3.0, "step": 1200.0, "loss": 0.4312, "acc": 0.91, "lr": 1e-3}),
+    ("2024-05-01 10:01:00,123 - INFO - Epoch [001/30] TrainLoss=1.8695 TrainAcc=48.54% | ValLoss=1.3028 ValAcc=60.94% | LR=1.00e-04",
+     {"train_loss": 1.8695, "train_acc": 48.54, "val_loss": 1.3028, "val_acc": 60.94, "lr": 1e-4}),
+    ("INFO:root:epoch 2 train_loss 0.4 val_loss 0.5", {"epoch": 2.0, "train_loss": 0.4, "val_loss": 0.5}),
+    ("[2024-05-01 10:00:00] loss 0.3 acc 0.2", {"loss": 0.3, "acc": 0.2}),
+    ("| end of epoch   1 | time: 36.35s | valid loss  5.61 | valid ppl   273.43", {"epoch": 1.0, "time": 36.35, "valid loss": 5.61, "valid ppl": 273.43}),
+    ("Iter 100: mAP50 0.5 box_loss 0.3", {"iter": 100.0, "map50": 0.5, "box_loss": 0.3}),
+    ("Namespace(batch_size=20, clip=0.25, lr=20, annealing_loss_improvement_pct=1.0)", {}),
+])
+def test_console_line_fields(line, want):
+    assert parse_line(line) == want
+
+
+def _python_logging_log(n=30):
+    lines = ["2024-05-01 10:00:00,001 - INFO - Starting training"]
+    for e in range(1, n + 1):
+        lines.append(f"2024-05-01 10:{e:02d}:00,123 - INFO - Epoch [{e:03d}/{n}] TrainLoss={1.87 * 0.9 ** e:.4f} "
+                     f"TrainAcc={48.5 + e:.2f}% | ValLoss={1.30 * 0.93 ** e:.4f} ValAcc={60.9 + e * 0.5:.2f}% | LR=1.00e-04")
+    return "\n".join(lines) + "\n"
+
+
+def _keras_csv(n=20):
+    rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
+    rows += [f"{e},{0.5 + e * 0.02:.4f},{1.5 * 0.9 ** e:.4f},{0.5 + e * 0.018:.4f},{1.6 * 0.92 ** e:.4f}" for e in range(n)]
+    return "\n".join(rows) + "\n"
+
+
+def test_logs_with_unexpected_names_are_found_by_content(write):
+    csv_log = write("jobs/a/training_logs221017(3).log", _keras_csv())
+    text_log = write("jobs/b/run_2024.log", _python_logging_log())
+    write("jobs/c/notes.txt", "remember to rerun with a smaller lr\nthe accuracy looked fine\n")
+    assert classify(csv_log) == "csv" and classify(text_log) == "text"
+    found = discover([os.path.dirname(os.path.dirname(csv_log))])
+    assert sorted(r.name.split("/")[-1] for r in found.runs) == ["a", "b"]
+    series = build_series(load_run(next(r for r in found.runs if r.name.endswith("b"))))
+    assert series["train_loss"].role.name == "train_loss" and series["val_acc"].role.name == "val_accuracy"
+    assert series["train_loss"].values.size == 30
+
+
+@pytest.mark.parametrize("text,want", [
+    (_keras_csv(), True),
+    ("epoch\tloss\tval_loss\n0\t1.0\t1.1\n1\t0.9\t1.0\n2\t0.8\t0.9\n", True),
+    ("name,comment\nalice,hello there\nbob,how are you\ncarol,fine\n", False),  # a table, but not of numbers
+    ("loss 0.5 acc 0.3\nloss 0.4 acc 0.4\nloss 0.3 acc 0.5\n", False),
+    ("a,b\n1,2\n", False),  # too short to tell
+])
+def test_looks_like_csv(text, want):
+    assert looks_like_csv(text) is want
+
+
+def test_a_directory_without_logs_says_what_it_looked_at(write):
+    d = os.path.dirname(write("stuff/notes.txt", "hello\n"))
+    write("stuff/x.log", "a,b\n")
+    msgs = discover([d]).messages
+    assert any("no training log found among 2 file(s)" in m and "notes.txt" in m for m in msgs), msgs

@@ -95,9 +95,33 @@ def classify(path: str) -> str | None:
         if first.count(",") >= 1 and "|" not in first:
             return "csv"
     if low.endswith(TEXT_EXT) or low in CSV_NAMES:
+        # by content: a Keras CSVLogger file called `training_logs(3).log`, a console log
+        if looks_like_csv(text):
+            return "csv"
         if looks_like_textlog(text):
             return "text"
     return None
+
+
+_IDENT = re.compile(r"^[A-Za-z_][\w ./\-\[\]@()%]*$")
+_NUMBER = re.compile(r"^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf|Inf|-Inf|)\s*$")
+
+
+def looks_like_csv(text: str) -> bool:
+    """A metrics table: a header of two or more names separated by commas or tabs, then at least
+    two rows with as many fields, mostly numbers (a prose or console log is not)."""
+    lines = [ln.rstrip("\r") for ln in text.split("\n")[:50] if ln.strip()]
+    if len(lines) < 3:
+        return False
+    sep = "\t" if lines[0].count("\t") >= 1 else ","
+    header = [h.strip().strip('"') for h in lines[0].split(sep)]
+    if len(header) < 2 or not all(_IDENT.match(h) for h in header if h):
+        return False
+    rows = [ln.split(sep) for ln in lines[1:-1] or lines[1:]]  # the last line may be cut by the sniff
+    if len(rows) < 2 or any(len(r) != len(header) for r in rows):
+        return False
+    cells = [c for r in rows for c in r]
+    return sum(bool(_NUMBER.match(c)) for c in cells) >= 0.8 * len(cells)
 
 
 def _head_more(path: str) -> str:
@@ -141,7 +165,13 @@ def discover(paths: list[str]) -> Discovery:
         if not os.path.isdir(given):
             out.messages.append(f"{given}: no such file or directory")
             continue
-        _walk(given, out, seen)
+        before = len(out.runs)
+        looked = _walk(given, out, seen)
+        if len(out.runs) == before:
+            shown = ", ".join(os.path.relpath(p, given) for p in looked[:5]) + (", ..." if len(looked) > 5 else "")
+            out.messages.append(f"{given}: no training log found" + (
+                f" among {len(looked)} file(s) ({shown}); none is TensorBoard, CSV, JSON lines, trainer_state.json, "
+                "MLflow or console text with `name value` metric lines" if looked else " (no files)"))
     out.runs.sort(key=lambda r: r.name)
     return out
 
@@ -154,8 +184,10 @@ def _list(d: str, messages: list[str]) -> list[str]:
         return []
 
 
-def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> None:
+def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
+    """Add the runs under `given` to `out`; the files looked at that were not logs."""
     root = given
+    passed: list[str] = []
     real_root = os.path.realpath(root)
 
     def onerror(exc: OSError) -> None:
@@ -190,6 +222,8 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> None:
             kind = classify(p)
             if kind:
                 files.append(LogFile(p, kind))
+            elif len(passed) < 1000:
+                passed.append(p)
         # Keras/TF2 layout: train/ and validation/ sub-directories of event files
         for sub in list(dirnames):
             if sub.lower() in SPLIT_DIRS:
@@ -215,3 +249,4 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> None:
                 out.runs.append(RunSource(f"{name}/{stem}", dirpath, (f,), hp))
         else:
             out.runs.append(RunSource(name, dirpath, tuple(tb + other), hp))
+    return passed

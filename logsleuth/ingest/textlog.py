@@ -21,23 +21,42 @@ if TYPE_CHECKING:
     from .tidy import ReadResult
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
-_FIELD = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_ ./-]{0,40}?)\s*[:=]?\s+(?P<val>" + _NUM + r")(?P<unit>s|%)?(?=\s|$|,|\|)", re.I)
+# a name of one to four words, then `=` or `:` (spaces optional) or spaces, then a number:
+# `loss 0.41`, `loss: 0.41`, `loss=0.41`, `valid loss  5.61`, `ValAcc=60.94%`
+_FIELD = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,3}?)(?:\s*[:=]\s*|\s+)(?P<val>" + _NUM
+                    + r")(?P<unit>s|%)?(?=\s|$|,|\||:\s)", re.I)
 _BATCH = re.compile(r"(\d+)\s*/\s*(\d+)\s*(?:batches|batch|steps|iters|it)\b", re.I)
-_EPOCH = re.compile(r"\bepoch\s*[:=]?\s*(\d+)", re.I)
+_EPOCH = re.compile(r"\bepoch\s*[:=]?\s*\[?\s*(\d+)", re.I)
+# what Python's logging (and most loggers) put before the message: a time stamp, a logger name,
+# a level; `2024-05-01 10:00:00,123 - INFO - ...`, `[2024-05-01 10:00:00] INFO: ...`, `INFO:root:...`
+_LEVEL_PREFIX = re.compile(r"^.{0,80}?\b(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b\]?(?:\s*-\s*|:[\w.]*:\s*|:\s*|\s+)", re.S)
+_TIME_PREFIX = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?\s*[-|:]?\s*")
+# the repr of an argparse Namespace or a config object: settings, not metrics
+_CONFIG_DUMP = re.compile(r"^\s*(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\(", re.I)
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")  # TrainLoss -> Train_Loss; mAP50 stays
 
 
 _METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|score", re.I)
 
 
+def _message(line: str) -> str:
+    """The message of a logger's line, without its time stamp, logger name and level."""
+    m = _LEVEL_PREFIX.match(line)
+    if m:
+        return line[m.end():]
+    return _TIME_PREFIX.sub("", line, count=1)
+
+
 def parse_line(line: str) -> dict[str, float]:
     """The `name value` fields of one console line (none for command lines and prose)."""
     out: dict[str, float] = {}
-    if "--" in line or not _METRIC_WORD.search(line):
+    line = _message(line)
+    if "--" in line or not _METRIC_WORD.search(line) or _CONFIG_DUMP.match(line):
         return out
     pieces = re.split(r"\s*[|,;]\s*", line.strip())
     for piece in pieces:
         for m in _FIELD.finditer(piece):
-            name = re.sub(r"\s+", " ", m.group("name").strip().lower())
+            name = re.sub(r"\s+", " ", _CAMEL.sub("_", m.group("name").strip()).lower())
             name = re.sub(r"^end of ", "", name)
             if name in out:
                 continue
