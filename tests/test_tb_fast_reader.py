@@ -1,4 +1,4 @@
-"""The compiled TensorBoard reader returns exactly what tbparse returns for scalars, on files
+"""The numpy TensorBoard reader returns exactly what tbparse returns for scalars, on files
 from several writers, with damage handled like the protobuf reader."""
 
 from __future__ import annotations
@@ -8,12 +8,10 @@ import os
 import numpy as np
 import pytest
 
-from logsleuth.ingest.tbfast import HAVE_NUMBA, read_tensorboard_fast
+from logsleuth.ingest.tbfast import read_tensorboard_fast
 from logsleuth.ingest.tensorboard import read_tensorboard, read_with_tbparse
 
 from writers import write_tensorboard
-
-pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
 
 
 def _norm(t):
@@ -110,3 +108,80 @@ def test_matches_tbparse_on_every_corpus_event_file(path):
     """Real writers: TF1/TF2 Keras, Lightning, and torch.utils.tensorboard's SummaryWriter
     (YOLOv5 in real_logs/tensorboard/r40 and r41, RETFound/MAE in r37)."""
     _same(read_tensorboard_fast(path).table, read_with_tbparse(path).table)
+
+
+def _record(payload: bytes) -> bytes:
+    from logsleuth.ingest.tensorboard import masked_crc
+
+    head = len(payload).to_bytes(8, "little")
+    return head + masked_crc(head).to_bytes(4, "little") + payload + masked_crc(payload).to_bytes(4, "little")
+
+
+def _event(step: int, tag: str, value: float) -> bytes:
+    """A TF1 scalar Event, encoded by hand: wall_time, step, summary { value { tag, simple_value } }."""
+    import struct
+
+    def varint(n: int) -> bytes:
+        out = b""
+        while True:
+            b, n = n & 0x7F, n >> 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    t = tag.encode()
+    val = b"\x0a" + varint(len(t)) + t + b"\x15" + struct.pack("<f", value)
+    summ = b"\x0a" + varint(len(val)) + val
+    return b"\x09" + struct.pack("<d", 1.7e9 + step) + b"\x10" + varint(step) + b"\x2a" + varint(len(summ)) + summ
+
+
+def test_every_header_is_found_whatever_its_crc_starts_with(tmp_path):
+    """The vectorised framing takes one candidate per record (length bytes 4-7 zero, first CRC
+    byte not); a header whose CRC begins with a zero byte (1 in 256) is found by the chain walk."""
+    from logsleuth.ingest import tbfast
+    from logsleuth.ingest.tensorboard import masked_crc
+
+    base = len(_event(1, "", 0.5))
+    zero = [n for n in range(base, base + 2000) if masked_crc(n.to_bytes(8, "little")) & 0xFF == 0][:3]
+    assert zero
+    recs = [_record(b"\x09" + bytes(8))]  # a first record that is an Event with nothing but a wall time
+    for s in range(300):
+        tag = "x" * ((zero[s % len(zero)] - base) if s % 7 == 0 else 5 + s % 11)
+        recs.append(_record(_event(s, tag, 1.0 / (s + 1))))
+    f = tmp_path / "events.out.tfevents.1.handmade"
+    f.write_bytes(b"".join(recs))
+    buf = np.fromfile(f, np.uint8)
+    off, _, status = tbfast.frame(buf)
+    assert len(off) == len(recs) and (status == tbfast.OK).all()
+    assert any(buf[o - 4] == 0 for o in off), "a header whose CRC starts with a zero byte is in the file"
+    res = read_tensorboard_fast(str(f))
+    _same(res.table, read_tensorboard(str(f)).table)
+    assert len(res.table) == 300 and not res.warnings
+
+
+def test_a_valid_looking_header_inside_a_payload_does_not_derail_the_framing(tmp_path):
+    """A text summary whose bytes contain a whole framed record (length, its CRC, payload, CRC):
+    the chain follows the outer record's length, as the protobuf reader does."""
+    tbx = pytest.importorskip("tensorboardX")
+    inner = _record(b"\x09" + b"\x00" * 8 + b"\x10\x05")
+    w = tbx.SummaryWriter(str(tmp_path))
+    for s in range(100):
+        w.add_scalar("loss", 1.0 / (s + 1), s)
+        if s % 10 == 0:
+            w.add_text("blob", inner.decode("latin-1"), s)
+    w.close()
+    for f in _files(str(tmp_path)):
+        _same(read_tensorboard_fast(f).table, read_with_tbparse(f).table)
+
+
+def test_the_file_is_never_written_and_nothing_is_cached_beside_the_module(tmp_path):
+    import logsleuth.ingest.tbfast as tbfast
+
+    d = write_tensorboard(str(tmp_path), _scalars(4))
+    f = _files(d)[0]
+    before = os.stat(f).st_mtime_ns, open(f, "rb").read()
+    pkg = os.path.dirname(tbfast.__file__)
+    listing = sorted(os.listdir(pkg))
+    read_tensorboard_fast(f)
+    assert (os.stat(f).st_mtime_ns, open(f, "rb").read()) == before
+    assert sorted(os.listdir(pkg)) == listing

@@ -39,16 +39,15 @@ def _readers() -> dict[str, Callable[[str], ReadResult]]:
 def read_file(f: LogFile) -> ReadResult:
     """One log file through the reader of its kind (TensorBoard falls back to tbparse)."""
     if f.kind == "tensorboard":
-        from .tbfast import HAVE_NUMBA, read_tensorboard_fast  # numba is imported only when event files are read
+        from .tbfast import read_tensorboard_fast
         from .tensorboard import read_tensorboard, read_with_tbparse
 
-        if HAVE_NUMBA:
-            try:
-                return read_tensorboard_fast(f.path, prefix=f.prefix)
-            except InputError:
-                raise
-            except Exception:
-                pass
+        try:
+            return read_tensorboard_fast(f.path, prefix=f.prefix)
+        except InputError:
+            raise
+        except Exception:  # the protobuf reader below is the fallback for anything unexpected
+            pass
         try:
             return read_tensorboard(f.path, prefix=f.prefix)
         except InputError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import crc32c as _crc32c_mod  # the C (SSE4.2 / ARMv8 CRC) implementation
 import numpy as np
 import pandas as pd
 
@@ -18,29 +19,10 @@ from ..errors import InputError
 from ..model import TIDY_COLUMNS, empty_table
 from .tidy import ReadResult
 
-try:  # the C implementation; pure-python fallback below
-    import crc32c as _crc32c_mod
-
-    def _crc32c(data: bytes) -> int:
-        return _crc32c_mod.crc32c(data)
-except ImportError:  # pragma: no cover - exercised only without the package
-    _TABLE = []
-    for _i in range(256):
-        _c = _i
-        for _ in range(8):
-            _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-        _TABLE.append(_c)
-
-    def _crc32c(data: bytes) -> int:
-        crc = 0xFFFFFFFF
-        for b in data:
-            crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-        return crc ^ 0xFFFFFFFF
-
 
 def masked_crc(data: bytes) -> int:
     """TFRecord's masked CRC32C."""
-    crc = _crc32c(data)
+    crc = _crc32c_mod.crc32c(data)
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
