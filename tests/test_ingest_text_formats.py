@@ -311,3 +311,24 @@ def test_a_directory_without_logs_says_what_it_looked_at(write):
     write("stuff/x.log", "a,b\n")
     msgs = discover([d]).messages
     assert any("no training log found among 2 file(s)" in m and "notes.txt" in m for m in msgs), msgs
+
+
+@pytest.mark.parametrize("name,body", [
+    ("r/metrics.csv", "step,loss\n" + "".join(f"{i},{1.0 / (i + 1):.4f}\n" for i in range(50))),
+    ("r/log.jsonl", "".join(f'{{"step": {i}, "loss": {1.0 / (i + 1):.4f}}}\n' for i in range(50))),
+    ("r/train.log", "".join(f"| epoch {i} | loss {1.0 / (i + 1):.4f} | acc 0.5\n" for i in range(50))),
+])
+def test_a_nul_tail_from_a_crash_is_dropped_with_a_warning(write, name, body):
+    """A job killed before its buffered lines reached a preallocated file leaves NUL bytes at
+    the end: the lines before them are read, and the warning says where the NULs begin."""
+    p = write(name, body.encode() + b"\x00" * 5000)
+    run = discover([os.path.dirname(p)]).runs[0]
+    data = load_run(run)
+    assert len(data.table) >= 50
+    assert any(f"5000 NUL bytes at the end from byte {len(body.encode())}" in w for w in data.warnings), data.warnings
+
+
+def test_nul_bytes_inside_a_text_log_still_mean_binary(write):
+    p = write("r/train.log", b"loss 0.5 acc 0.1\n" * 3 + b"\x00\x01\x02" + b"loss 0.4 acc 0.2\n" * 3)
+    with pytest.raises(InputError, match="binary content"):
+        read_textlog(p)

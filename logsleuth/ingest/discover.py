@@ -78,7 +78,7 @@ def classify(path: str) -> str | None:
         return "csv"
     if low.endswith((".jsonl", ".ndjson", ".log.json")) or low in JSONL_NAMES:
         return "jsonl"
-    head = _head(path)
+    head = _head(path).rstrip(b"\x00")  # a NUL tail is a crash's, not a binary file's
     if not head or b"\x00" in head[:1024]:
         return None
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")

@@ -31,6 +31,11 @@ def read_bytes(path: str, data: bytes | None = None) -> tuple[bytes, list[str]]:
         except (OSError, EOFError) as exc:
             raise InputError(path, f"gzip-compressed but cannot be decompressed: {exc}") from exc
         warnings.append(f"{path}: gzip-compressed; read after decompressing")
+    if raw.endswith(b"\x00"):  # a crash before buffered data reached a preallocated or extended file
+        kept = raw.rstrip(b"\x00")
+        warnings.append(f"{path}: {len(raw) - len(kept)} NUL bytes at the end from byte {len(kept)} ignored "
+                        "(the job died before that part of the file was written?)")
+        raw = kept
     if b"\x00" in raw[:65536]:
         raise InputError(path, "binary content (NUL bytes) where a text log was expected")
     head = raw[:65536]
