@@ -235,6 +235,15 @@ def _noisy_but_learning(seed: int = 11, sigma: float = 0.6):
 
 
 @builder
+def _smooth_decay(n: int = 60_000, seed: int = 0):
+    """A noiseless hyperbolic decay 2.3 / (1 + t/1000) with a linearly rising accuracy: any coarse
+    detrending leaves a smooth, periodic-looking residual, but the curve never rises."""
+    st = np.arange(float(n))
+    return RunData(name="t", path=".", formats=("test",), table=table_of({
+        "loss": (st, 2.3 / (1 + st / 1000)), "acc": (st, st / (10 * n))}))
+
+
+@builder
 def _oscillating(seed: int = 5, period: float = 37.0):
     c = synth.healthy(seed=4, n=800)
     rng = np.random.default_rng(seed)

@@ -234,14 +234,19 @@ MEASURES_OSCILLATION = {
     "amplitude": "cycle amplitude relative to the level",
     "epoch_len": "steps per epoch, when known",
     "epoch_match": "whether the period matches the epoch length",
+    "rising_share": "share of the run where the curve, smoothed over a quarter period, rises",
 }
 
 
-@detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION, min_power=0.25, min_amplitude=0.3, min_cycles=3)
+@detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION, min_power=0.25, min_amplitude=0.3, min_cycles=3,
+          min_rising=0.15)
 def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 0.3, min_cycles: int = 3,
-                ctx: dict | None = None) -> Evidence:
+                min_rising: float = 0.15, ctx: dict | None = None) -> Evidence:
     """Large up-and-down swings with a dominant period (periodogram of the detrended series);
-    reports the period in steps and whether it matches the epoch length."""
+    reports the period in steps and whether it matches the epoch length.  The curve must really
+    go up and down: smoothed over a quarter of the period it rises over at least `min_rising` of
+    the run (a smooth decay leaves a periodic-looking residual around any coarse trend, but
+    never rises)."""
     name = "oscillation"
     st, v = finite(series)
     if v.size < 40:
@@ -260,10 +265,14 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     period = h / float(f[i])
     amp = 2.0 * float(np.std(r)) * math.sqrt(2)
     amp_ratio = math.expm1(amp) if kind == "log" else amp
+    w = max(3, int(period / h / 4))
+    sm = np.convolve(xu, np.ones(w) / w, mode="valid") if xu.size > w else xu
+    rising = float(np.mean(np.diff(sm) > 0)) if sm.size > 1 else 0.0
     epoch_len = float((ctx or {}).get("epoch_len") or 0.0)
     match = epoch_len > 0 and abs(period / epoch_len - round(period / epoch_len)) < 0.12 and round(period / epoch_len) >= 1
-    measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len, epoch_match=match)
-    if share >= min_power and amp_ratio >= min_amplitude:
+    measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len, epoch_match=match,
+                    rising_share=rising)
+    if share >= min_power and amp_ratio >= min_amplitude and rising >= min_rising:
         conf = 0.5 + 0.25 * ramp(share, min_power, 0.6) + 0.25 * ramp(amp_ratio, min_amplitude, 3 * min_amplitude)
         txt = (f"{series.metric} oscillates with a period of about {fmt(period)} steps "
                f"({share:.0%} of its detrended variance, swings of {fmt(amp_ratio)}x)"
