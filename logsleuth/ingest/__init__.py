@@ -59,6 +59,10 @@ def read_file(f: LogFile) -> ReadResult:
                 raise InputError(f.path, f"not a readable TensorBoard event file ({type(exc).__name__}: {exc})") from exc
             res.warnings.append(f"{f.path}: read with tbparse after the fast reader failed ({type(exc).__name__})")
             return res
+    if f.kind == "mlflowdb":
+        from .mlflowdb import read_mlflow_db_run
+
+        return read_mlflow_db_run(f.path, f.entry)
     reader = _readers()[f.kind]
     try:
         return reader(f.path)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .hparams import HPARAM_FILES
 from .mlflow import is_mlflow_run
+from .mlflowdb import DB_SUFFIXES, is_mlflow_db, list_runs
 from .textlog import looks_like_textlog
 
 SKIP_DIRS = {".git", "__pycache__", "node_modules", ".hg", ".svn", ".ipynb_checkpoints", "checkpoints_weights"}
@@ -30,8 +31,9 @@ SNIFF_BYTES = 8192
 @dataclass(frozen=True)
 class LogFile:
     path: str
-    kind: str  # tensorboard | csv | jsonl | hf | mlflow | text
+    kind: str  # tensorboard | csv | jsonl | hf | mlflow | mlflowdb | text
     prefix: str = ""
+    entry: str = ""  # which run inside a file that holds many (an MLflow database: the run id)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ def classify(path: str) -> str | None:
         return "hf"
     if low.endswith((".csv", ".tsv", ".csv.gz")):
         return "csv"
+    if low.endswith(DB_SUFFIXES):
+        return "mlflowdb" if is_mlflow_db(path) else None
     if low.endswith((".jsonl", ".ndjson", ".log.json")) or low in JSONL_NAMES:
         return "jsonl"
     head = _head(path).rstrip(b"\x00")  # a NUL tail is a crash's, not a binary file's
@@ -150,6 +154,10 @@ def discover(paths: list[str]) -> Discovery:
     for given in paths:
         if os.path.isfile(given):
             kind = classify(given)
+            if kind == "mlflowdb":
+                base = os.path.normpath(given).replace(os.sep, "/") if not os.path.isabs(given) else os.path.basename(given)
+                _add_db_runs(given, base, out)
+                continue
             if kind is None:
                 kind = "csv" if given.lower().endswith(".log") else "jsonl" if given.lower().endswith(".json") else None
             if kind is None:
@@ -174,6 +182,21 @@ def discover(paths: list[str]) -> Discovery:
                 "MLflow or console text with `name value` metric lines" if looked else " (no files)"))
     out.runs.sort(key=lambda r: r.name)
     return out
+
+
+def _add_db_runs(path: str, base: str, out: Discovery) -> None:
+    """One run source per run of an MLflow database, named `<base>/<experiment>/<run>`."""
+    from ..errors import InputError
+
+    try:
+        runs = list_runs(path)
+    except InputError as exc:
+        out.messages.append(str(exc))
+        return
+    if not runs:
+        out.messages.append(f"{path}: an MLflow database without runs")
+    for run_id, label in runs:
+        out.runs.append(RunSource(f"{base}/{label}", os.path.dirname(path) or ".", (LogFile(path, "mlflowdb", entry=run_id),)))
 
 
 def _list(d: str, messages: list[str]) -> list[str]:
@@ -220,7 +243,9 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
                 out.messages.append(f"{p}: symlink pointing outside {given}; skipped")
                 continue
             kind = classify(p)
-            if kind:
+            if kind == "mlflowdb":  # a database holds many runs: each is its own
+                _add_db_runs(p, f"{_display_name(given, rel)}/{fn}", out)
+            elif kind:
                 files.append(LogFile(p, kind))
             elif len(passed) < 1000:
                 passed.append(p)
