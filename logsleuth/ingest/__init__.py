@@ -31,9 +31,10 @@ def _readers() -> dict[str, Callable[[str], ReadResult]]:
     from .jsonl import read_jsonl, read_trainer_state
     from .mlflow import read_mlflow_run
     from .textlog import read_textlog
+    from .wandbfile import read_wandb
 
     return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "mlflow": read_mlflow_run,
-            "text": read_textlog}
+            "text": read_textlog, "wandb": read_wandb}
 
 
 def read_file(f: LogFile) -> ReadResult:

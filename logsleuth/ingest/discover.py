@@ -17,11 +17,16 @@ from .hparams import HPARAM_FILES
 from .mlflow import is_mlflow_run
 from .mlflowdb import DB_SUFFIXES, is_mlflow_db, list_runs
 from .textlog import looks_like_textlog
+from .wandbfile import looks_like_wandb
 
 SKIP_DIRS = {".git", "__pycache__", "node_modules", ".hg", ".svn", ".ipynb_checkpoints", "checkpoints_weights"}
 SPLIT_DIRS = {"train", "training", "validation", "val", "valid", "eval", "test"}
 IGNORED_FILES = {"label.yaml", "meta.yaml", "wandb-summary.json", "wandb-metadata.json", "readme.md",
-                 "manifest.md", "requirements.txt", "output.log", "config.json", "index.csv"}
+                 "manifest.md", "requirements.txt", "output.log", "config.json", "index.csv",
+                 "debug.log", "debug-internal.log", "debug-core.log"}  # W&B's own logs, not training output
+# inside a W&B run directory that has its .wandb file: what would read the same run twice
+# (files/wandb-history.jsonl of older clients) or is not training output
+WANDB_RUN_SUBDIRS = ("files", "logs", "tmp")
 CSV_NAMES = {"training.log"}
 JSONL_NAMES = {"metrics.json", "scalars.json", "wandb-history.jsonl", "log.txt"}
 TEXT_EXT = (".log", ".txt", ".md", ".out")
@@ -72,6 +77,8 @@ def classify(path: str) -> str | None:
     low = name.lower()
     if "tfevents" in low:
         return "tensorboard"
+    if low.endswith(".wandb"):
+        return "wandb" if looks_like_wandb(_head(path)) else None
     if low in IGNORED_FILES or low in HPARAM_FILES:
         return None
     if low == "trainer_state.json":
@@ -243,6 +250,8 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
                 out.messages.append(f"{p}: symlink pointing outside {given}; skipped")
                 continue
             kind = classify(p)
+            if kind == "wandb":
+                consumed.update(os.path.join(dirpath, d) for d in WANDB_RUN_SUBDIRS)
             if kind == "mlflowdb":  # a database holds many runs: each is its own
                 _add_db_runs(p, f"{_display_name(given, rel)}/{fn}", out)
             elif kind:
