@@ -227,6 +227,7 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     options = options or Options()
     found = discover(paths)
     out = Analysis(messages=list(found.messages))
+    out.explicit_errors += [f"{d}: no training log found in this directory (see the notes above)" for d in found.empty]
     runs = found.runs
     explicit = {p for p in paths if os.path.isfile(p)}
     jobs = jobs or os.cpu_count() or 1

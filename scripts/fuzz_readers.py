@@ -49,6 +49,19 @@ def corpus_files(corpus: str) -> list[tuple[str, str]]:
     return out
 
 
+def _generated_seeds() -> list[tuple[str, str]]:
+    """Formats the corpus does not hold (W&B run files), written by the test writers."""
+    import synth
+    import writers
+
+    d = tempfile.mkdtemp(prefix="logsleuth-fuzz-seeds-")
+    out = []
+    for i, gen in enumerate(("healthy", "diverging", "spiky")):
+        c = synth.GENERATORS[gen](seed=i)
+        out.append((writers.write_wandb(os.path.join(d, f"run-{gen}"), c, run_id=f"seed{i:04d}"), "wandb"))
+    return out
+
+
 def _one(args) -> tuple[str, str, str]:
     """Build input number i in a private directory and check it."""
     from logsleuth.pipeline import RunTimeout, time_limit
@@ -107,7 +120,7 @@ def main() -> int:
     ap.add_argument("--limit", type=float, default=30.0, help="seconds before an input counts as a hang")
     ap.add_argument("--crashes", default=os.path.join(tempfile.gettempdir(), "logsleuth-fuzz-crashes"))
     a = ap.parse_args()
-    files = corpus_files(a.corpus)
+    files = corpus_files(a.corpus) + _generated_seeds()
     if not files:
         sys.exit(f"no log files under {a.corpus}")
     rnd = random.Random(a.seed)

@@ -49,12 +49,14 @@ def _seed_files(root: str) -> dict[str, tuple[str, str]]:
         for i in range(min(200, c.steps.size)):
             fh.write(f"| epoch {1 + i // 50} | {i % 50:3d}/ 50 batches | lr 0.01 | loss {c.train_loss[i]:.4f} | ppl 3.1\n")
     out["text"] = (p, p)
+    p = writers.write_wandb(os.path.join(root, "wandb", "run-20260101_000000-abcd1234"), c)
+    out["wandb"] = (p, p)
     return out
 
 
-KINDS = ("csv", "keras", "jsonl", "hf", "tensorboard", "mlflow", "text")
+KINDS = ("csv", "keras", "jsonl", "hf", "tensorboard", "mlflow", "text", "wandb")
 READER = {"csv": "csv", "keras": "csv", "jsonl": "jsonl", "hf": "hf", "tensorboard": "tensorboard",
-          "mlflow": "mlflow", "text": "text"}
+          "mlflow": "mlflow", "text": "text", "wandb": "wandb"}
 
 
 @pytest.fixture(scope="module")

@@ -309,8 +309,21 @@ def test_looks_like_csv(text, want):
 def test_a_directory_without_logs_says_what_it_looked_at(write):
     d = os.path.dirname(write("stuff/notes.txt", "hello\n"))
     write("stuff/x.log", "a,b\n")
-    msgs = discover([d]).messages
-    assert any("no training log found among 2 file(s)" in m and "notes.txt" in m for m in msgs), msgs
+    found = discover([d])
+    msgs = found.messages
+    assert any("no training log found among 2 file(s)" in m for m in msgs), msgs
+    assert any(m.startswith("skipped ") and "notes.txt: no metric lines" in m for m in msgs), msgs
+    assert sum(m.startswith("skipped ") for m in msgs) == 2 and found.empty == [d]
+
+
+def test_analyze_of_a_directory_with_nothing_readable_exits_2(write):
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    d = os.path.dirname(write("stuff/notes.txt", "hello\n"))
+    res = CliRunner().invoke(main, ["analyze", "--no-cache", d])
+    assert res.exit_code == 2 and "skipped" in res.output and "notes.txt" in res.output
 
 
 @pytest.mark.parametrize("name,body", [
@@ -332,3 +345,75 @@ def test_nul_bytes_inside_a_text_log_still_mean_binary(write):
     p = write("r/train.log", b"loss 0.5 acc 0.1\n" * 3 + b"\x00\x01\x02" + b"loss 0.4 acc 0.2\n" * 3)
     with pytest.raises(InputError, match="binary content"):
         read_textlog(p)
+
+
+# ---------------------------------------------------------------- console output people have
+
+def _hf_console(n=40):
+    out = ["***** Running training *****", "  Num examples = 1000", "  Num Epochs = 2",
+           "  0%|          | 0/200 [00:00<?, ?it/s]"]
+    for i in range(1, n + 1):
+        out.append(f" {i * 5 / 2:.0f}%|##        | {i * 5}/200 [00:{i:02d}<00:30,  6.1it/s]\r"
+                   f"{{'loss': {2.3 * 0.95 ** i:.4f}, 'grad_norm': 1.5, 'learning_rate': {5e-5 * (1 - i / n):.2e}, 'epoch': {i * 2 / n:.2f}}}")
+        if i % 10 == 0:
+            out.append("/usr/lib/python3/site-packages/torch/nn/modules/module.py:123: UserWarning: something deprecated")
+            out.append(f"{{'eval_loss': {2.4 * 0.95 ** i:.4f}, 'eval_accuracy': {0.5 + i / 100:.3f}, 'eval_runtime': 1.2, "
+                       f"'epoch': {i * 2 / n:.2f}}}")
+    out.append("{'train_runtime': 100.2, 'train_samples_per_second': 20.1, 'train_loss': 0.61, 'epoch': 2.0}")
+    return "\n".join(out) + "\n"
+
+
+def _keras_console(epochs=8, n=50):
+    out = []
+    for e in range(1, epochs + 1):
+        out.append(f"Epoch {e}/{epochs}")
+        bar = "".join(f"{i:4d}/{n} [{'=' * (i * 30 // n):.<30}] - ETA: 0:0{9 - i % 9} - loss: {2.0 * 0.9 ** e + 0.1:.4f} - "
+                      f"accuracy: {0.5 + e / 20:.4f}\r" for i in range(1, n))
+        out.append(bar + f"{n}/{n} [==============================] - 5s 3ms/step - loss: {2.0 * 0.9 ** e:.4f} - "
+                   f"accuracy: {0.5 + e / 20:.4f} - val_loss: {2.1 * 0.9 ** e:.4f} - val_accuracy: {0.5 + e / 22:.4f}")
+    return "\n".join(out) + "\n"
+
+
+def _lightning_console(epochs=3, n=100):
+    out = ["GPU available: False, used: False", "  | Name  | Type   | Params", "0 | model | Linear | 1.0 K"]
+    for e in range(epochs):
+        bar = "".join(f"Epoch {e}:  {i}%|##   | {i}/{n} [00:01<00:02, 40.1it/s, loss={2.0 * 0.99 ** (e * n + i):.3f}, v_num=3]\r"
+                      for i in range(1, n + 1))
+        out.append(bar)
+    return "\n".join(out) + "\n"
+
+
+def _series_of(series, name):
+    s = series[name]
+    return s.steps, s.values
+
+
+def test_hugging_face_trainer_console(write):
+    p = write("job/slurm-123.out", _hf_console())
+    run = load_run(discover([os.path.dirname(p)]).runs[0])
+    series = build_series(run)
+    assert series["loss"].role.name == "train_loss" and series["eval_loss"].role.name == "val_loss"
+    assert series["eval_accuracy"].role.name == "val_accuracy" and series["learning_rate"].role.name == "lr"
+    st, v = _series_of(series, "loss")
+    assert st.size == 40 and st[0] == pytest.approx(0.05) and v[0] == pytest.approx(2.3 * 0.95)
+    assert _series_of(series, "eval_loss")[0].tolist() == pytest.approx([0.5, 1.0, 1.5, 2.0])  # on the same epoch axis
+    assert "train_runtime" not in series and "train_loss" not in series  # the end-of-training summary is not a step
+
+
+def test_keras_progress_lines_with_carriage_returns(write):
+    p = write("job/train.log", _keras_console())
+    series = build_series(load_run(discover([os.path.dirname(p)]).runs[0]))
+    st, v = _series_of(series, "val_loss")
+    assert st.tolist() == [50.0 * e for e in range(1, 9)]  # epoch e ends at step e x 50 batches
+    assert v == pytest.approx([2.1 * 0.9 ** e for e in range(1, 9)], rel=1e-3)
+    assert series["val_accuracy"].role.name == "val_accuracy" and series["loss"].role.name == "train_loss"
+    assert _series_of(series, "loss")[0].size == 8 * 50  # every redrawn bar is a batch of its epoch
+
+
+def test_lightning_progress_bar(write):
+    p = write("job/output.txt", _lightning_console())
+    series = build_series(load_run(discover([os.path.dirname(p)]).runs[0]))
+    st, v = _series_of(series, "loss")
+    assert st.tolist() == list(np.arange(1.0, 301.0))
+    assert v[0] == pytest.approx(2.0 * 0.99, abs=1e-3)  # epochs from 0: epoch e, batch i is step e x 100 + i
+    assert "v_num" not in series

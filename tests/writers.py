@@ -171,3 +171,79 @@ def write_planted_sweep(root: str, high=(0.3, 1.0), low=(0.001, 0.003, 0.01, 0.0
                 else:
                     write_trainer_state(os.path.join(d, "trainer_state.json"), c)
                 i += 1
+
+
+# ------------------------------------------------------------------------------ W&B run files
+
+WANDB_BLOCK = 32768
+
+
+def _pb_varint(n: int) -> bytes:
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _pb_len(field: int, payload: bytes) -> bytes:
+    return _pb_varint(field << 3 | 2) + _pb_varint(len(payload)) + payload
+
+
+def wandb_history(step: int, items: dict) -> bytes:
+    """A W&B Record holding one history row (keys and JSON values, `_step` first)."""
+    row = b"".join(_pb_len(1, _pb_len(1, k.encode()) + _pb_len(16, json.dumps(v).encode()))
+                   for k, v in {"_step": step, **items}.items())
+    return _pb_len(2, row)
+
+
+def wandb_config(cfg: dict) -> bytes:
+    return _pb_len(5, b"".join(_pb_len(1, _pb_len(1, k.encode()) + _pb_len(16, json.dumps(v).encode())) for k, v in cfg.items()))
+
+
+def wandb_exit(code: int) -> bytes:
+    return _pb_len(18, b"\x08" + _pb_varint(code & 0xFFFFFFFFFFFFFFFF))
+
+
+def wandb_log(records: list[bytes]) -> bytes:
+    """The bytes of a .wandb file holding these records (LevelDB log framing, as the client writes)."""
+    import struct
+    import zlib
+
+    out = bytearray(b":W&B" + struct.pack("<HB", 0xBEE1, 0))
+
+    def put(kind: int, chunk: bytes) -> None:
+        out.extend(struct.pack("<IHB", zlib.crc32(chunk, zlib.crc32(bytes([kind]))), len(chunk), kind) + chunk)
+
+    for rec in records:
+        data, first = rec, True
+        while True:
+            left = WANDB_BLOCK - len(out) % WANDB_BLOCK
+            if left < 7:
+                out.extend(b"\x00" * left)
+                continue
+            if len(data) <= left - 7:
+                put(1 if first else 4, data)  # FULL or LAST
+                break
+            put(2 if first else 3, data[:left - 7])  # FIRST or MIDDLE
+            data, first = data[left - 7:], False
+    return bytes(out)
+
+
+def write_wandb(run_dir: str, c: Curves, run_id: str = "abcd1234") -> str:
+    """A W&B run directory whose run-<id>.wandb holds the curves' history, a config and an exit record."""
+    os.makedirs(run_dir, exist_ok=True)
+    recs = [wandb_config({"lr": float(c.lr[0]), "batch_size": 32})]
+    vi = {float(s): i for i, s in enumerate(c.val_steps)}
+    for i, s in enumerate(c.steps):
+        row = {"train/loss": float(c.train_loss[i]), "lr": float(c.lr[i])}
+        if float(s) in vi:
+            j = vi[float(s)]
+            row.update({"val/loss": float(c.val_loss[j]), "val/acc": float(c.val_acc[j])})
+        recs.append(wandb_history(int(s), row))
+    recs.append(wandb_exit(0))
+    path = os.path.join(run_dir, f"run-{run_id}.wandb")
+    with open(path, "wb") as fh:
+        fh.write(wandb_log(recs))
+    return path

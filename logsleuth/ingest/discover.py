@@ -55,6 +55,7 @@ class RunSource:
 class Discovery:
     runs: list[RunSource] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # directories given that hold no readable log (exit 2)
 
 
 def natural_key(path: str) -> list:
@@ -183,10 +184,12 @@ def discover(paths: list[str]) -> Discovery:
         before = len(out.runs)
         looked = _walk(given, out, seen)
         if len(out.runs) == before:
-            shown = ", ".join(os.path.relpath(p, given) for p in looked[:5]) + (", ..." if len(looked) > 5 else "")
-            out.messages.append(f"{given}: no training log found" + (
-                f" among {len(looked)} file(s) ({shown}); none is TensorBoard, CSV, JSON lines, trainer_state.json, "
-                "MLflow or console text with `name value` metric lines" if looked else " (no files)"))
+            out.empty.append(given)
+            out.messages.append(f"{given}: no training log found" + (f" among {len(looked)} file(s)" if looked else " (no files)"))
+            for p in looked[:MAX_SKIP_REASONS]:
+                out.messages.append(f"skipped {p}: {why_not(p)}")
+            if len(looked) > MAX_SKIP_REASONS:
+                out.messages.append(f"... and {len(looked) - MAX_SKIP_REASONS} more file(s)")
     out.runs.sort(key=lambda r: r.name)
     return out
 
@@ -204,6 +207,25 @@ def _add_db_runs(path: str, base: str, out: Discovery) -> None:
         out.messages.append(f"{path}: an MLflow database without runs")
     for run_id, label in runs:
         out.runs.append(RunSource(f"{base}/{label}", os.path.dirname(path) or ".", (LogFile(path, "mlflowdb", entry=run_id),)))
+
+
+MAX_SKIP_REASONS = 10  # files named with their reason when a directory yields no run
+
+
+def why_not(path: str) -> str:
+    """Why a file is not read as a log, in a few words."""
+    low = os.path.basename(path).lower()
+    if low in IGNORED_FILES or low in HPARAM_FILES:
+        return "a known file that is not a training log (metadata, hyperparameters or a tool's own log)"
+    head = _head(path).rstrip(b"\x00")
+    if not head:
+        return "empty"
+    if b"\x00" in head[:1024]:
+        return "binary content"
+    if low.endswith(TEXT_EXT) or low.endswith((".json", ".jsonl")):
+        return (f"no metric lines (`name value` fields, a table of numbers or JSON records) in its first "
+                f"{SNIFF_BYTES // 1024} KB")
+    return "not a log format logsleuth reads, by name or by content"
 
 
 def _list(d: str, messages: list[str]) -> list[str]:

@@ -24,8 +24,13 @@ _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
 # a name of one to four words, then `=` or `:` (spaces optional) or spaces, then a number:
 # `loss 0.41`, `loss: 0.41`, `loss=0.41`, `valid loss  5.61`, `ValAcc=60.94%`
 _FIELD = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,3}?)(?:\s*[:=]\s*|\s+)(?P<val>" + _NUM
-                    + r")(?P<unit>s|%)?(?=\s|$|,|\||:\s)", re.I)
-_BATCH = re.compile(r"(\d+)\s*/\s*(\d+)\s*(?:batches|batch|steps|iters|it)\b", re.I)
+                    + r")(?P<unit>s|%)?(?=\s|$|,|\||:\s|\]|\))", re.I)
+# batch i of N: `200/ 2983 batches`, `iter 1200/5000`, Keras' and tqdm's `1875/1875 [====`
+_BATCH = re.compile(r"(\d+)\s*/\s*(\d+)\s*(?:(?:batches|batch|steps|iters|it)\b|\[)", re.I)
+_EPOCH_HEADER = re.compile(r"^\s*epoch\s*\[?\s*(\d+)\s*/\s*\d+\s*\]?\s*:?\s*$", re.I)  # Keras' `Epoch 3/30` line
+# `{'loss': 0.51, 'learning_rate': 4e-05, 'epoch': 0.3}`: the dicts Hugging Face's Trainer prints
+_DICT_PAIR = re.compile(r"""['"]([^'"]{1,80})['"]\s*:\s*(""" + _NUM + r")(?=\s*[,}])", re.I)
+NOT_METRICS = {"v_num"}  # Lightning's version number in its progress bar
 _EPOCH = re.compile(r"\bepoch\s*[:=]?\s*\[?\s*(\d+)", re.I)
 # what Python's logging (and most loggers) put before the message: a time stamp, a logger name,
 # a level; `2024-05-01 10:00:00,123 - INFO - ...`, `[2024-05-01 10:00:00] INFO: ...`, `INFO:root:...`
@@ -51,6 +56,11 @@ def parse_line(line: str) -> dict[str, float]:
     """The `name value` fields of one console line (none for command lines and prose)."""
     out: dict[str, float] = {}
     line = _message(line)
+    if line.lstrip().startswith("{") and _DICT_PAIR.search(line):  # a printed dict of metrics
+        pairs = {k.strip().lower(): float(v) for k, v in _DICT_PAIR.findall(line)}
+        if "train_runtime" in pairs:  # the Trainer's end-of-training summary: averages, not a step
+            return out
+        return pairs if any(_METRIC_WORD.search(k) for k in pairs) else out
     if "--" in line or not _METRIC_WORD.search(line) or _CONFIG_DUMP.match(line):
         return out
     pieces = re.split(r"\s*[|,;]\s*", line.strip())
@@ -58,7 +68,7 @@ def parse_line(line: str) -> dict[str, float]:
         for m in _FIELD.finditer(piece):
             name = re.sub(r"\s+", " ", _CAMEL.sub("_", m.group("name").strip()).lower())
             name = re.sub(r"^end of ", "", name)
-            if name in out:
+            if name in out or name in NOT_METRICS:
                 continue
             out[name] = float(m.group("val"))
     return out
@@ -66,7 +76,7 @@ def parse_line(line: str) -> dict[str, float]:
 
 def looks_like_textlog(text: str) -> bool:
     """True when enough lines carry two or more `name value` fields."""
-    lines = [ln for ln in text.split("\n")[:400] if ln.strip()]
+    lines = [ln for ln in re.split(r"[\r\n]+", text)[:400] if ln.strip()]  # a progress bar redraws with \r
     hits = sum(1 for ln in lines if len(parse_line(ln)) >= 2)
     return hits >= 3
 
@@ -86,18 +96,30 @@ def read_textlog(path: str) -> ReadResult:
     for m in _BATCH.finditer(text):
         per_epoch = int(m.group(2))
         break
-    order = 0
+    # epochs count from 0 (Lightning) or from 1 (Keras, the PyTorch examples)
+    base = 0 if any(int(m.group(1)) == 0 for m in _EPOCH.finditer(text)) else 1
+    parsed = []
+    current = None  # the epoch of the last `Epoch 3/30` header line (Keras)
     for ln in text.split("\n"):
-        fields = parse_line(ln)
-        if len(fields) < 2:
+        h = _EPOCH_HEADER.match(_message(ln))
+        if h:
+            current = float(h.group(1))
             continue
+        fields = parse_line(ln)
+        if len(fields) >= 2:
+            e = _EPOCH.search(ln)
+            epoch = fields["epoch"] if "epoch" in fields else float(e.group(1)) if e else current
+            parsed.append((fields, _BATCH.search(ln), epoch))
+    # fractional epochs (Hugging Face's `'epoch': 0.35`) are the step axis themselves
+    fractional = any(ep is not None and not float(ep).is_integer() for _, _, ep in parsed)
+    order = 0
+    for fields, b, epoch in parsed:
         order += 1
-        b = _BATCH.search(ln)
-        e = _EPOCH.search(ln)
-        epoch = float(e.group(1)) if e else None
+        if fractional:
+            b = None
         if b and epoch is not None:
-            step = (epoch - 1) * int(b.group(2)) + int(b.group(1))
-        elif epoch is not None and per_epoch:
+            step = (epoch - base) * int(b.group(2)) + int(b.group(1))
+        elif epoch is not None and per_epoch and not fractional:
             step = epoch * per_epoch
         elif epoch is not None:
             step = epoch
@@ -110,7 +132,8 @@ def read_textlog(path: str) -> ReadResult:
             rows.append((k, float(step), v))
     if not rows:
         return ReadResult(empty_table(), warnings=warnings, fmt="text")
-    table = pd.DataFrame(rows, columns=["metric", "step", "value"])
+    # a progress bar redrawn in place (carriage returns) prints the same step again: keep the last
+    table = pd.DataFrame(rows, columns=["metric", "step", "value"]).drop_duplicates(["metric", "step"], keep="last")
     table["wall_time"] = np.nan
     return ReadResult(table, warnings=warnings, fmt="text")
 
