@@ -164,3 +164,32 @@ def test_other_sqlite_files_are_not_logs_and_a_damaged_database_names_the_file(t
     res = analyze_paths([str(tmp_path)], jobs=1, curves=False)
     assert not res.diagnoses or all(d.status == "error" for d in res.diagnoses)
     assert any("mlflow.db" in m for m in res.messages) or any("mlflow.db" in (d.error or "") for d in res.diagnoses)
+
+
+def test_wandb_mlruns_and_mlflow_db_side_by_side_each_run_once(tmp_path):
+    """A project directory as people have it: wandb/, mlruns/ and mlflow.db together, no flags."""
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    import synth
+    import writers
+
+    c = synth.healthy(seed=1)
+    writers.write_wandb(str(tmp_path / "wandb" / "run-20260101_000000-aaaa1111"), c, run_id="aaaa1111")
+    writers.write_wandb(str(tmp_path / "wandb" / "offline-run-20260102_000000-bbbb2222"), synth.diverging(), run_id="bbbb2222")
+    writers.write_mlflow(str(tmp_path / "mlruns" / "1"), c)
+    _db(tmp_path / "mlflow.db", [("r1", "db-run", "FINISHED", 5, "active", [(1.0 / (i + 1), 0) for i in range(30)]),
+                                 ("r2", "db-failed", "FAILED", 5, "active", [(1.0 + i, 0) for i in range(30)])])
+    names = sorted(r.name for r in discover([str(tmp_path)]).runs)
+    assert len(names) == len(set(names)) == 5, names
+    assert sum("/wandb/" in n for n in names) == 2 and sum("mlflow.db/" in n for n in names) == 2
+    assert sum("/mlruns/" in n for n in names) == 1
+    res = CliRunner().invoke(main, ["inspect", "--format", "json", str(tmp_path)])
+    assert res.exit_code == 0
+    kinds = sorted(f for r in _json.loads(res.output)["runs"] for f in r["formats"])
+    assert kinds == ["mlflow", "mlflow-db", "mlflow-db", "wandb", "wandb"], kinds
+    res = CliRunner().invoke(main, ["analyze", "--no-cache", "--format", "json", str(tmp_path)])
+    assert res.exit_code == 0 and len(_json.loads(res.output)["runs"]) == 5
