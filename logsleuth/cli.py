@@ -254,6 +254,53 @@ def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool
 
 
 @main.command()
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--baseline", metavar="RUN", help="Compare every run with this one [default: the first].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format [default: terminal; with -o, from the file's extension].")
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False),
+              help="Write the report to FILE (repeatable).")
+@rules_option()
+@roles_option
+def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
+    """Why did one run do worse than another: the settings that differ, where the curves part,
+    which ends better, the symptoms only one run shows.  Each RUN is a log file or a run
+    directory holding one run."""
+    from .compare import compare_paths
+    from .report import compare as rep
+
+    if fmt and len(outputs) > 1:
+        _fail(f"--format {fmt} with {len(outputs)} -o files: give one -o, or let each file's extension choose its format")
+    targets = [(o, _format_of(o, fmt)) for o in outputs] or [(None, fmt or "terminal")]
+    for output in outputs:
+        if _inside(output, tuple(runs) + ((baseline,) if baseline else ())):
+            _fail(f"{output}: refusing to write inside a compared run; choose a file elsewhere")
+    options = _options(rules, roles)
+    result = compare_paths(list(runs), baseline=baseline, options=options)
+    pngs = rep.plots(result) if any(f in ("html", "markdown") and o for o, f in targets) else None
+    for output, f in targets:
+        if f == "json":
+            text = rep.to_json(result)
+        elif f == "html":
+            text = rep.to_html(result, pngs)
+        elif f == "markdown":
+            links = None
+            if output and pngs:
+                from .report.plots import write_plot_files
+
+                named = {f"{i}-{m}": png for (i, m), png in pngs.items()}
+                files = write_plot_files(named, output)
+                links = {(i, m): files[f"{i}-{m}"] for (i, m) in pngs}
+            text = rep.to_markdown(result, links)
+        else:
+            text = rep.to_terminal(result)
+        if output:
+            _write_whole(output, text)
+        else:
+            click.echo(text, nl=False)
+
+
+@main.command()
 @click.argument("paths", nargs=-1, required=True)
 @roles_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

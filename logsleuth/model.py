@@ -173,3 +173,38 @@ def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:
         return (-HEALTH_RANK[d.health], -top, d.run)
 
     return sorted(diags, key=key)
+
+
+# ------------------------------------------------------------------ logsleuth compare
+
+@dataclass(frozen=True)
+class MetricDiff:
+    metric: str
+    role: str
+    direction: str  # lower | higher | none: which way is better
+    parting_step: float | None  # where the curves part; None: they agree within their noise
+    end_baseline: float
+    end_other: float
+    change: float  # relative change of the end level, other against baseline
+    better: str  # baseline | other | same | unknown
+    common_from: float
+    common_to: float
+
+
+@dataclass(frozen=True)
+class PairComparison:
+    baseline: str
+    other: str
+    hparams: tuple[tuple[str, Any, Any], ...]  # (key, baseline value, other value), most telling first
+    metrics: tuple[MetricDiff, ...]
+    only_baseline: tuple[str, ...]  # symptoms (warning or worse) only the baseline shows
+    only_other: tuple[str, ...]
+
+
+@dataclass
+class Comparison:
+    """What `logsleuth compare` found: every run's diagnosis and one comparison per non-baseline run."""
+
+    diagnoses: list[Diagnosis]
+    pairs: list[PairComparison] = field(default_factory=list)
+    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)  # run -> metric -> xy

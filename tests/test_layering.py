@@ -18,7 +18,7 @@ LAYERS = {
     "logsleuth.ingest": 1, "logsleuth.roles": 1, "logsleuth.detectors": 1,
     "logsleuth.ruleset": 2, "logsleuth.ranking": 2,
     "logsleuth.cache": 3, "logsleuth.executors": 3,
-    "logsleuth.pipeline": 4, "logsleuth.sweep": 4,
+    "logsleuth.pipeline": 4, "logsleuth.sweep": 4, "logsleuth.compare": 5,
     "logsleuth.report": 5, "logsleuth.reference": 5, "logsleuth.evaluate": 5,
     "logsleuth.docs": 6,
     "logsleuth.cli": 7,

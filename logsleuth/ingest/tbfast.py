@@ -190,11 +190,12 @@ def _header_ok(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return _crc_rows(buf, pos, 8) == _u32_at(buf, pos + 8)
 
 
-def _starts(buf: np.ndarray) -> np.ndarray:
-    """Positions that hold a record header with a valid length CRC: a hint for the chain walk.
-    Candidates are positions whose length's bytes 4-7 are zero and whose CRC's first byte is
-    not (one position per record instead of the four a zero run offers); a start whose CRC
-    begins with a zero byte (1 in 256) is missed here and checked directly by `frame`."""
+def _starts(buf: np.ndarray, exact: bool = False) -> np.ndarray:
+    """Positions that hold a record header with a valid length CRC.  Candidates are positions
+    whose length's bytes 4-7 are zero; by default also whose CRC's first byte is not (one
+    candidate per record instead of the four a zero run offers), which misses 1 header in 256:
+    `frame` checks those where the chain reaches them, and asks for the `exact` set (every
+    candidate, CRC-checked) when a damaged file needs resynchronising."""
     n = buf.size
     if n < HEADER:
         return np.zeros(0, np.int64)
@@ -204,7 +205,7 @@ def _starts(buf: np.ndarray) -> np.ndarray:
         words = buf[r:r + 4 * k].view("<u4")
         i = r + 4 * np.flatnonzero(words == 0) - 4
         i = i[(i >= 0) & (i <= n - HEADER)]
-        mark[i[buf[i + 8] != 0]] = True
+        mark[i if exact else i[buf[i + 8] != 0]] = True
     pos = np.flatnonzero(mark).astype(np.int64)  # in file order without a sort
     if pos.size == 0:
         return pos
@@ -212,79 +213,92 @@ def _starts(buf: np.ndarray) -> np.ndarray:
     return pos[_crc_matrix(head[:, :8]) == _u32_cols(head[:, 8:12])]
 
 
-def _length(buf: np.ndarray, p: int) -> int:
-    return int.from_bytes(bytes(buf[p:p + 8]), "little")
+def _links(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per start: its payload length, its end, and the index of the first start at or after
+    that end (pos.size when none)."""
+    length = _u32_at(buf, pos).astype(np.int64) if pos.size else np.zeros(0, np.int64)
+    end = pos + HEADER + length + FOOTER
+    return length, end, np.searchsorted(pos, end)
 
 
 def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(payload offset, payload length, status) of every record, in file order; a damaged
     length is reported at its offset (status BAD_LEN_CRC, length 0) and skipped to the next
-    intact header, a truncated tail ends the file."""
+    intact header, a truncated tail ends the file.
+
+    Every start knows the start its end leads to (`_links`); the records are the chain from
+    the first start, followed in one pass.  An intact file is one unbroken chain; a damaged one
+    is re-framed on the exact set of valid headers, so that resynchronising finds the same next
+    header as a byte-by-byte scan would."""
     n = buf.size
     pos = _starts(buf)
-    length = np.array([_length(buf, int(q)) for q in pos[:0]], np.int64)  # placeholder type
-    length = _u32_at(buf, pos).astype(np.int64) if pos.size else length
-    end = pos + HEADER + length + FOOTER
-    breaks = np.flatnonzero(end[:-1] != pos[1:])  # in an intact file every record ends where the next starts
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def one(o: int, ln: int, s: int) -> None:
-        parts.append((np.array([o], np.int64), np.array([ln], np.int64), np.array([s], np.int8)))
-
-    p = 0  # where the next record starts
-    while p < n:
-        if n - p < HEADER:
-            one(p, n - p, TRUNCATED)
+    length, end, nxt = _links(buf, pos)
+    linked = (nxt < pos.size) & (pos[np.minimum(nxt, max(pos.size - 1, 0))] == end) if pos.size else nxt == 0
+    broken = ~linked & (end <= n - HEADER)  # leads somewhere inside the file that is not a known start
+    if broken.any():  # headers the candidate filter passed over (their CRC starts with a zero byte)?
+        targets = np.unique(end[broken])
+        found = targets[_header_ok(buf, targets)]
+        if found.size == targets.size:
+            pos = np.union1d(pos, found)
+            length, end, nxt = _links(buf, pos)
+            broken = np.zeros(0, bool)
+    if (pos.size and pos[0] != 0) or broken.any():  # damage: frame on every valid header
+        pos = _starts(buf, exact=True)
+        length, end, nxt = _links(buf, pos)
+    if n >= HEADER and pos.size and pos[0] == 0 and (nxt[:-1] == np.arange(1, pos.size)).all() \
+            and (pos[1:] == end[:-1]).all() and end[-1] >= n:
+        # one unbroken chain from byte 0 to the end of the file (a last record may run past it)
+        whole = end[-1] == n
+        off = np.r_[pos[:-1] + HEADER, pos[-1] + HEADER if whole else pos[-1]]
+        ln = np.r_[length[:-1], length[-1] if whole else n - pos[-1]]
+        status = np.zeros(pos.size, np.int8)
+        status[-1] = OK if whole else TRUNCATED
+        if check:
+            _check_payloads(buf, off, ln, status)
+        return off, ln, status
+    # the chain, followed record by record: from the start at 0 (else a damaged head,
+    # resynchronised at the first start)
+    off_l: list[int] = []
+    len_l: list[int] = []
+    st_l: list[int] = []
+    pos_l, end_l, nxt_l, len_py = pos.tolist(), end.tolist(), nxt.tolist(), length.tolist()
+    npos = len(pos_l)
+    i = 0
+    if n < HEADER:
+        return np.array([0], np.int64), np.array([n], np.int64), np.array([TRUNCATED], np.int8)
+    if not npos or pos_l[0] != 0:
+        off_l.append(0)
+        len_l.append(0)
+        st_l.append(BAD_LEN_CRC)
+    while i < npos:
+        p, e = pos_l[i], end_l[i]
+        if e > n:  # a record running past the end of the file
+            off_l.append(p)
+            len_l.append(n - p)
+            st_l.append(TRUNCATED)
             break
-        i = int(np.searchsorted(pos, p))
-        if i < pos.size and pos[i] == p:  # a known start: follow the chain to its first break
-            b = int(breaks[np.searchsorted(breaks, i)]) if breaks.size and breaks[-1] >= i else pos.size - 1
-            inside = end[i:b + 1] <= n
-            k = b + 1 - i if inside.all() else int(np.argmin(inside))
-            parts.append((pos[i:i + k] + HEADER, length[i:i + k], np.zeros(k, np.int8)))
-            if k < b + 1 - i:  # a record running past the end of the file
-                one(int(pos[i + k]), n - int(pos[i + k]), TRUNCATED)
-                break
-            p = int(end[b])
-            continue
-        if _header_ok(buf, np.array([p], np.int64))[0]:  # a start the candidate filter did not offer
-            ln = _length(buf, p)
-            if p + HEADER + ln + FOOTER > n:
-                one(p, n - p, TRUNCATED)
-                break
-            one(p + HEADER, ln, OK)
-            p += HEADER + ln + FOOTER
-            continue
-        one(p, 0, BAD_LEN_CRC)  # no valid header here: resynchronise at the next one
-        nxt = _resync(buf, p + 1)
-        if nxt < 0:
+        off_l.append(p + HEADER)
+        len_l.append(len_py[i])
+        st_l.append(OK)
+        j = nxt_l[i]
+        if e == n:
             break
-        p = nxt
-    if parts:
-        off, ln_, status = (np.concatenate(x) for x in zip(*parts))
-    else:
-        off, ln_, status = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8)
+        if j < npos and pos_l[j] == e:
+            i = j
+            continue
+        if n - e < HEADER:
+            off_l.append(e)
+            len_l.append(n - e)
+            st_l.append(TRUNCATED)
+            break
+        off_l.append(e)  # no valid header where this record ends: resynchronise at the next one
+        len_l.append(0)
+        st_l.append(BAD_LEN_CRC)
+        i = j
+    off, ln, status = np.array(off_l, np.int64), np.array(len_l, np.int64), np.array(st_l, np.int8)
     if check:
-        _check_payloads(buf, off, ln_, status)
-    return off, ln_, status
-
-
-def _resync(buf: np.ndarray, start: int, window: int = 1 << 20) -> int:
-    """The first position at or after `start` with a valid record header (any candidate with
-    bytes 4-7 of its length zero, CRC checked), or -1."""
-    n = buf.size
-    while start <= n - HEADER:
-        stop = min(n - HEADER + 1, start + window)
-        zero = buf[start + 4:stop + 7] == 0
-        m = stop - start
-        cand = zero[:m] & zero[1:m + 1] & zero[2:m + 2] & zero[3:m + 3]
-        pos = start + np.flatnonzero(cand).astype(np.int64)
-        if pos.size:
-            ok = np.flatnonzero(_header_ok(buf, pos))
-            if ok.size:
-                return int(pos[ok[0]])
-        start = stop
-    return -1
+        _check_payloads(buf, off, ln, status)
+    return off, ln, status
 
 
 def _check_payloads(buf: np.ndarray, off: np.ndarray, ln: np.ndarray, status: np.ndarray) -> None:
