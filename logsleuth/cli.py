@@ -326,7 +326,7 @@ def inspect(paths, roles, fmt) -> None:
         infos = metric_infos(build_series(run, overrides))
         out.append({"run": run.name, "formats": list(run.formats), "files": [os.path.relpath(f) for f in run.files],
                     "metrics": [m.__dict__ for m in infos], "hparams": {k: str(v) for k, v in run.hparams.items()},
-                    "warnings": list(run.warnings)})
+                    "warnings": list(run.warnings), "ignored_lines": _ignored(src)})
     if fmt == "json":
         click.echo(json.dumps({"runs": out, "messages": found.messages}, indent=2))
     else:
@@ -334,6 +334,22 @@ def inspect(paths, roles, fmt) -> None:
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:  # as analyze: the others are shown, then exit 2 for input named on the command line
         _fail("; ".join(f"{p}: no such file or directory" for p in missing))
+
+
+def _ignored(src) -> list[dict[str, Any]]:
+    """Per console log of a run: the lines without metric fields that were passed over."""
+    from .errors import InputError
+    from .ingest.textlog import ignored_lines
+
+    out = []
+    for f in src.files:
+        if f.kind == "text":
+            try:
+                n, first = ignored_lines(f.path)
+            except InputError:
+                continue
+            out.append({"file": os.path.relpath(f.path), "count": n, "first": [{"line": i, "text": t} for i, t in first]})
+    return out
 
 
 def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
@@ -349,6 +365,10 @@ def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
             click.echo(f"  {m['metric']:40s} {m['role']:16s} {m['points']:8d} pts  steps {rng}{nf}")
         if r["hparams"]:
             click.echo("  hparams: " + ", ".join(f"{k}={v}" for k, v in sorted(r["hparams"].items())[:20]))
+        for ig in r.get("ignored_lines", []):
+            if ig["count"]:
+                eg = "; ".join(f"line {x['line']}: {x['text']!r}" for x in ig["first"])
+                click.echo(f"  ignored: {ig['count']} line(s) of {ig['file']} without metric fields (e.g. {eg})")
         for w in r["warnings"]:
             click.echo(f"  warning: {w}")
     for m in messages:

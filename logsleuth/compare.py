@@ -38,6 +38,7 @@ PART_SIGMAS = 3.0  # the curves part where their smoothed difference exceeds thi
 PART_HOLD = 0.05  # ...and stays beyond it for this share of the common range (at least 3 points)
 GRID_POINTS = 400  # points of the common step grid the curves are compared on
 END_SHARE = (0.9, 1.0)  # a run's end level: the median of its last 10%
+MIN_OVERLAP = 0.5  # step ranges sharing less than half of the shorter run: compare on relative progress
 SAME_END = 0.02  # end levels within 2% of each other: neither run ends better
 NOT_COMPARED = {"other", "epoch", "step", "time", "throughput"}  # bookkeeping, not how training went
 
@@ -79,10 +80,26 @@ def _noise(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(r - np.median(r))))
 
 
-def parting(a: Series, b: Series) -> tuple[float | None, float, float]:
-    """(step where the curves part or None, start and end of their common range)."""
+def _progress(s: np.ndarray) -> np.ndarray:
+    return (s - s[0]) / max(float(s[-1] - s[0]), 1e-12) if s.size else s
+
+
+def overlap_share(a: Series, b: Series) -> float:
+    """How much of the shorter run's step range both runs cover."""
+    if not a.steps.size or not b.steps.size:
+        return 0.0
+    lo, hi = max(a.steps[0], b.steps[0]), min(a.steps[-1], b.steps[-1])
+    short = min(a.steps[-1] - a.steps[0], b.steps[-1] - b.steps[0])
+    return float(max(hi - lo, 0.0) / short) if short > 0 else 0.0
+
+
+def parting(a: Series, b: Series, progress: bool = False) -> tuple[float | None, float, float]:
+    """(step where the curves part or None, start and end of their common range); with
+    `progress`, on the share of each run done (0 to 1) instead of steps."""
     fa, fb = np.isfinite(a.values), np.isfinite(b.values)
     sa, va, sb, vb = a.steps[fa], a.values[fa], b.steps[fb], b.values[fb]
+    if progress:
+        sa, sb = _progress(sa), _progress(sb)
     lo, hi = max(sa[0], sb[0]) if sa.size and sb.size else 0.0, min(sa[-1], sb[-1]) if sa.size and sb.size else 0.0
     if sa.size < 3 or sb.size < 3 or hi <= lo:
         return None, float(lo), float(hi)
@@ -121,7 +138,8 @@ def metric_diffs(base: dict[str, Series], other: dict[str, Series]) -> list[Metr
             pairs.append((s, by_role.pop(s.role.name)))
     out = []
     for a, b in pairs:
-        step, lo, hi = parting(a, b)
+        axis = "step" if overlap_share(a, b) >= MIN_OVERLAP else "progress"
+        step, lo, hi = parting(a, b, progress=axis == "progress")
         ea, eb = _end(a), _end(b)
         change = (eb - ea) / abs(ea) if ea and math.isfinite(ea) and math.isfinite(eb) else math.nan
         direction = a.role.direction
@@ -132,7 +150,7 @@ def metric_diffs(base: dict[str, Series], other: dict[str, Series]) -> list[Metr
         else:
             better = "other" if (eb < ea) == (direction == "lower") else "baseline"
         name = a.metric if a.metric == b.metric else f"{a.metric} ~ {b.metric}"
-        out.append(MetricDiff(name, a.role.name, direction, step, ea, eb, change, better, lo, hi))
+        out.append(MetricDiff(name, a.role.name, direction, step, ea, eb, change, better, lo, hi, axis))
     # the metrics that decide first: losses and accuracies, where they part earliest
     key_roles = ("train_loss", "val_loss", "val_accuracy", "train_accuracy", "test_loss", "test_accuracy")
     out.sort(key=lambda m: (m.role not in key_roles, key_roles.index(m.role) if m.role in key_roles else 0, m.metric))

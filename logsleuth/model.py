@@ -189,6 +189,7 @@ class MetricDiff:
     better: str  # baseline | other | same | unknown
     common_from: float
     common_to: float
+    axis: str = "step"  # step, or progress (0-1 of each run) when the step ranges barely overlap
 
 
 @dataclass(frozen=True)

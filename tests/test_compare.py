@@ -96,3 +96,16 @@ def test_bad_arguments_are_usage_errors(pair, tmp_path):
     assert many.exit_code == 2 and "holds 2 runs" in many.output
     missing = CliRunner().invoke(main, ["compare", pair[0], str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "nope" in missing.output and "Traceback" not in missing.output
+
+
+def test_runs_of_different_lengths_are_aligned_on_progress():
+    """A run logged per step and one logged over 10x the steps: their step ranges barely overlap,
+    so they are compared on the share of each run done; the same curve never parts."""
+    from logsleuth.compare import metric_diffs
+
+    role = Role("train", "loss", "lower")
+    t = np.linspace(0, 1, 300)
+    a = {"loss": Series("loss", role, t * 100, 2.0 * np.exp(-5 * t) + 0.1)}
+    b = {"loss": Series("loss", role, 80 + t * 1000, 2.0 * np.exp(-5 * t) + 0.1)}
+    m = metric_diffs(a, b)[0]
+    assert m.axis == "progress" and m.parting_step is None and m.better == "same"

@@ -417,3 +417,17 @@ def test_lightning_progress_bar(write):
     assert st.tolist() == list(np.arange(1.0, 301.0))
     assert v[0] == pytest.approx(2.0 * 0.99, abs=1e-3)  # epochs from 0: epoch e, batch i is step e x 100 + i
     assert "v_num" not in series
+
+
+def test_inspect_counts_and_shows_the_lines_that_are_not_metrics(write):
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    p = write("job/slurm-7.out", _hf_console())
+    res = CliRunner().invoke(main, ["inspect", "--format", "json", os.path.dirname(p)])
+    ig = json.loads(res.output)["runs"][0]["ignored_lines"][0]
+    # 4 header lines, 40 progress bars, 4 interleaved warnings, the end-of-training summary
+    assert ig["count"] == 49 and ig["first"][0] == {"line": 1, "text": "***** Running training *****"}
+    text = CliRunner().invoke(main, ["inspect", os.path.dirname(p)]).output
+    assert "ignored: 49 line(s)" in text

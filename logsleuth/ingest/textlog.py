@@ -81,6 +81,20 @@ def looks_like_textlog(text: str) -> bool:
     return hits >= 3
 
 
+def ignored_lines(path: str, examples: int = 3) -> tuple[int, list[tuple[int, str]]]:
+    """How many non-blank lines of a console log carry no metric fields, and the first few
+    (line number, text): what `inspect` shows so a reader can check nothing was missed."""
+    text, _ = read_text(path)
+    count = 0
+    first: list[tuple[int, str]] = []
+    for i, ln in enumerate(text.split("\n"), 1):
+        if ln.strip() and len(parse_line(ln)) < 2 and not _EPOCH_HEADER.match(_message(ln)):
+            count += 1
+            if len(first) < examples:
+                first.append((i, ln.strip()[:100]))
+    return count, first
+
+
 def read_textlog(path: str) -> ReadResult:
     import numpy as np  # here, not at import: discovery uses looks_like_textlog without pandas
     import pandas as pd

@@ -38,7 +38,9 @@ def _better(m: MetricDiff, p: PairComparison) -> str:
 
 
 def _parting(m: MetricDiff) -> str:
-    return f"step {_num(m.parting_step)}" if m.parting_step is not None else "never: within noise"
+    if m.parting_step is None:
+        return "never: within noise"
+    return f"step {_num(m.parting_step)}" if m.axis == "step" else f"{m.parting_step:.0%} of each run"
 
 
 def _change(m: MetricDiff) -> str:
@@ -89,7 +91,8 @@ def to_json(c: Comparison) -> str:
             "baseline": p.baseline, "other": p.other,
             "hyperparameters": [{"key": k, "baseline": _clean(a), "other": _clean(b)} for k, a, b in p.hparams],
             "metrics": [{"metric": m.metric, "role": m.role, "better_is": m.direction,
-                         "parting_step": _clean(m.parting_step), "common_steps": [_clean(m.common_from), _clean(m.common_to)],
+                         "axis": m.axis, "parting_step": _clean(m.parting_step),
+                         "common_steps": [_clean(m.common_from), _clean(m.common_to)],
                          "end_baseline": _clean(m.end_baseline), "end_other": _clean(m.end_other),
                          "change": _clean(m.change), "better": m.better} for m in p.metrics],
             "symptoms_only_baseline": list(p.only_baseline), "symptoms_only_other": list(p.only_other),
