@@ -132,9 +132,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs,
         parent = os.path.dirname(os.path.abspath(output))
         if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
-    if fmt and len(outputs) > 1:
-        _fail(f"--format {fmt} with {len(outputs)} -o files: give one -o, or let each file's extension choose its format")
-    targets = [(o, _format_of(o, fmt)) for o in outputs] or [(None, fmt or "terminal")]
+    targets = _targets(outputs, fmt)
     cache = None if no_cache else _open_cache(cache_path, paths)
     curves = any(f == "html" or (f == "markdown" and o) for o, f in targets)
     try:
@@ -219,6 +217,13 @@ _EXT = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdo
         ".txt": "terminal", ".log": "terminal"}
 
 
+def _targets(outputs: tuple[str, ...], fmt: str | None) -> list[tuple[str | None, str]]:
+    """(file or None for stdout, format) of every report to write; --format with several -o is refused."""
+    if fmt and len(outputs) > 1:
+        _fail(f"--format {fmt} with {len(outputs)} -o files: give one -o, or let each file's extension choose its format")
+    return [(o, _format_of(o, fmt)) for o in outputs] or [(None, fmt or "terminal")]
+
+
 def _format_of(output: str, explicit: str | None) -> str:
     """The report format of an -o FILE: --format when given (for every -o), else the extension;
     an extension we do not write is a usage error, not terminal text in report.xml."""
@@ -269,9 +274,7 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     from .compare import compare_paths
     from .report import compare as rep
 
-    if fmt and len(outputs) > 1:
-        _fail(f"--format {fmt} with {len(outputs)} -o files: give one -o, or let each file's extension choose its format")
-    targets = [(o, _format_of(o, fmt)) for o in outputs] or [(None, fmt or "terminal")]
+    targets = _targets(outputs, fmt)
     for output in outputs:
         if _inside(output, tuple(runs) + ((baseline,) if baseline else ())):
             _fail(f"{output}: refusing to write inside a compared run; choose a file elsewhere")

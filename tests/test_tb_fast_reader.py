@@ -121,13 +121,7 @@ def _event(step: int, tag: str, value: float) -> bytes:
     """A TF1 scalar Event, encoded by hand: wall_time, step, summary { value { tag, simple_value } }."""
     import struct
 
-    def varint(n: int) -> bytes:
-        out = b""
-        while True:
-            b, n = n & 0x7F, n >> 7
-            out += bytes([b | (0x80 if n else 0)])
-            if not n:
-                return out
+    from writers import _pb_varint as varint
 
     t = tag.encode()
     val = b"\x0a" + varint(len(t)) + t + b"\x15" + struct.pack("<f", value)

@@ -11,14 +11,15 @@ import struct
 import subprocess
 import sys
 import textwrap
-import zlib
 
 import numpy as np
 import pytest
 
 from logsleuth.errors import InputError
 from logsleuth.ingest import discover, load_run
-from logsleuth.ingest.wandbfile import BLOCK, FIRST, FULL, LAST, MIDDLE, read_wandb
+from logsleuth.ingest.wandbfile import BLOCK, read_wandb
+
+import writers
 
 GOOD = """
 import math, numpy as np, wandb
@@ -152,43 +153,8 @@ def test_damage_is_skipped_to_the_next_block_with_its_offset(runs, tmp_path):
 
 # ------------------------------------------------------------------ hand-made files (framing)
 
-def _pb_len(field: int, payload: bytes) -> bytes:
-    def varint(n):
-        out = b""
-        while True:
-            b, n = n & 0x7F, n >> 7
-            out += bytes([b | (0x80 if n else 0)])
-            if not n:
-                return out
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
-
-
-def _history(step: int, items: dict) -> bytes:
-    row = b"".join(_pb_len(1, _pb_len(1, k.encode()) + _pb_len(16, repr(v).encode())) for k, v in {"_step": step, **items}.items())
-    return _pb_len(2, row)
-
-
-def _write_log(records: list[bytes]) -> bytes:
-    out = bytearray(b":W&B" + struct.pack("<HB", 0xBEE1, 0))
-
-    def put(kind, chunk):
-        out.extend(struct.pack("<IHB", zlib.crc32(chunk, zlib.crc32(bytes([kind]))), len(chunk), kind) + chunk)
-
-    for rec in records:
-        data = rec
-        first = True
-        while True:
-            left = BLOCK - len(out) % BLOCK
-            if left < 7:
-                out.extend(b"\x00" * left)
-                continue
-            room = left - 7
-            if len(data) <= room:
-                put(FULL if first else LAST, data)
-                break
-            put(FIRST if first else MIDDLE, data[:room])
-            data, first = data[room:], False
-    return bytes(out)
+_history = writers.wandb_history
+_write_log = writers.wandb_log
 
 
 def test_records_split_across_blocks_are_joined(tmp_path):
