@@ -258,7 +258,8 @@ def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
 @pytest.mark.parametrize("line,want", [
     ("Epoch 3 step 1200: loss=0.4312, acc=0.91, lr=1e-3", {"epoch": 3.0, "step": 1200.0, "loss": 0.4312, "acc": 0.91, "lr": 1e-3}),
     ("2024-05-01 10:01:00,123 - INFO - Epoch [001/30] TrainLoss=1.8695 TrainAcc=48.54% | ValLoss=1.3028 ValAcc=60.94% | LR=1.00e-04",
-     {"train_loss": 1.8695, "train_acc": 48.54, "val_loss": 1.3028, "val_acc": 60.94, "lr": 1e-4}),
+     {"train_loss": 1.8695, "train_acc": 0.4854, "val_loss": 1.3028, "val_acc": 0.6094, "lr": 1e-4}),  # percent -> fraction
+    ("iter 1200/5000 loss 0.41 acc 87.5%", {"iter": 1200.0, "loss": 0.41, "acc": 0.875}),
     ("INFO:root:epoch 2 train_loss 0.4 val_loss 0.5", {"epoch": 2.0, "train_loss": 0.4, "val_loss": 0.5}),
     ("[2024-05-01 10:00:00] loss 0.3 acc 0.2", {"loss": 0.3, "acc": 0.2}),
     ("| end of epoch   1 | time: 36.35s | valid loss  5.61 | valid ppl   273.43", {"epoch": 1.0, "time": 36.35, "valid loss": 5.61, "valid ppl": 273.43}),
@@ -266,7 +267,7 @@ def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
     ("Namespace(batch_size=20, clip=0.25, lr=20, annealing_loss_improvement_pct=1.0)", {}),
 ])
 def test_console_line_fields(line, want):
-    assert parse_line(line) == want
+    assert parse_line(line) == pytest.approx(want)
 
 
 def _python_logging_log(n=30):
@@ -431,3 +432,12 @@ def test_inspect_counts_and_shows_the_lines_that_are_not_metrics(write):
     assert ig["count"] == 49 and ig["first"][0] == {"line": 1, "text": "***** Running training *****"}
     text = CliRunner().invoke(main, ["inspect", os.path.dirname(p)]).output
     assert "ignored: 49 line(s)" in text
+
+
+def test_a_line_that_names_its_step_is_put_at_that_step(write):
+    p = write("job/train.log", "".join(f"epoch 1 step {100 * i} loss {1.0 / i:.4f} acc {50 + i}%\n" for i in range(1, 20)))
+    series = build_series(load_run(discover([os.path.dirname(p)]).runs[0]))
+    st, v = _series_of(series, "loss")
+    assert st.tolist() == [100.0 * i for i in range(1, 20)] and "step" not in series
+    assert v[0] == 1.0
+    assert _series_of(series, "acc")[1][0] == pytest.approx(0.51)

@@ -24,13 +24,14 @@ _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
 # a name of one to four words, then `=` or `:` (spaces optional) or spaces, then a number:
 # `loss 0.41`, `loss: 0.41`, `loss=0.41`, `valid loss  5.61`, `ValAcc=60.94%`
 _FIELD = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,3}?)(?:\s*[:=]\s*|\s+)(?P<val>" + _NUM
-                    + r")(?P<unit>s|%)?(?=\s|$|,|\||:\s|\]|\))", re.I)
+                    + r")(?P<unit>s|%)?(?=\s|$|,|\||:\s|\]|\)|/)", re.I)
 # batch i of N: `200/ 2983 batches`, `iter 1200/5000`, Keras' and tqdm's `1875/1875 [====`
 _BATCH = re.compile(r"(\d+)\s*/\s*(\d+)\s*(?:(?:batches|batch|steps|iters|it)\b|\[)", re.I)
 _EPOCH_HEADER = re.compile(r"^\s*epoch\s*\[?\s*(\d+)\s*/\s*\d+\s*\]?\s*:?\s*$", re.I)  # Keras' `Epoch 3/30` line
 # `{'loss': 0.51, 'learning_rate': 4e-05, 'epoch': 0.3}`: the dicts Hugging Face's Trainer prints
 _DICT_PAIR = re.compile(r"""['"]([^'"]{1,80})['"]\s*:\s*(""" + _NUM + r")(?=\s*[,}])", re.I)
 NOT_METRICS = {"v_num"}  # Lightning's version number in its progress bar
+STEP_FIELDS = ("step", "global_step", "global step", "iter", "iteration")  # a line's own step counter
 _EPOCH = re.compile(r"\bepoch\s*[:=]?\s*\[?\s*(\d+)", re.I)
 # what Python's logging (and most loggers) put before the message: a time stamp, a logger name,
 # a level; `2024-05-01 10:00:00,123 - INFO - ...`, `[2024-05-01 10:00:00] INFO: ...`, `INFO:root:...`
@@ -70,7 +71,8 @@ def parse_line(line: str) -> dict[str, float]:
             name = re.sub(r"^end of ", "", name)
             if name in out or name in NOT_METRICS:
                 continue
-            out[name] = float(m.group("val"))
+            # `ValAcc=60.94%` is an accuracy of 0.6094 (but `45%|` of a progress bar has no name)
+            out[name] = float(m.group("val")) / (100.0 if m.group("unit") == "%" else 1.0)
     return out
 
 
@@ -139,8 +141,11 @@ def read_textlog(path: str) -> ReadResult:
             step = epoch
         else:
             step = float(order)
+        own = next((fields[k] for k in STEP_FIELDS if k in fields), None)
+        if own is not None:  # the line says its step: `step 1200`, `iter 1200/5000`, `global_step=1200`
+            step = own
         for k in list(fields):
-            if k in ("epoch", "batches", "end of epoch") or (b and k.endswith("batches")):
+            if k in ("epoch", "batches", "end of epoch", *STEP_FIELDS) or (b and k.endswith("batches")):
                 fields.pop(k)
         for k, v in fields.items():
             rows.append((k, float(step), v))
