@@ -71,8 +71,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except LogsleuthError as exc:
             _fail(str(exc))
-        except KeyboardInterrupt:
-            click.echo("\nlogsleuth: interrupted; no report written", err=True)
+        except KeyboardInterrupt as exc:
+            done = ""
+            analysed, cached = getattr(exc, "analysed", None), getattr(exc, "cached", None)
+            if analysed is not None:
+                done = (f"; {analysed} run(s) analysed before it, {cached} of them kept in the cache "
+                        f"(the next scan does only the rest)")
+            click.echo(f"\nlogsleuth: interrupted; no report written{done}", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise

@@ -1,13 +1,18 @@
 """Where per-run work runs: in this process, in a local process pool, or on a Dask cluster.
 
 Each executor takes the run sources and a picklable `work(chunk) -> [Diagnosis]`, calls
-`on_done(n)` as chunks finish, and returns the diagnoses in the order of the sources.  A
-worker handles one run at a time, so its memory holds one run's data; the parent only
-collects diagnoses.
+`on_done(first, diagnoses)` in the parent as each chunk finishes (`first`: the index of the
+chunk's first source, so the caller can keep what is done, e.g. in the cache, before the scan
+ends), and returns the diagnoses in the order of the sources.  A worker handles one run at a
+time, so its memory holds one run's data; the parent only collects diagnoses.  Local pool
+workers exit when the parent dies (they would otherwise wait for work forever).
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 
 from .errors import UsageError
@@ -15,6 +20,28 @@ from .model import Diagnosis
 
 POOL_MIN_RUNS = 16  # below this a process pool costs more than it saves
 MAX_CHUNK = 16
+PARENT_POLL_S = 1.0  # how often a pool worker checks that the process that started it is alive
+
+
+def _watch_parent() -> None:
+    """Pool initializer: exit when the parent is gone (killed with -9, say): its pid changes.
+    On Linux the kernel also signals the worker at once (PR_SET_PDEATHSIG)."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="logsleuth-parent-watch").start()
 
 
 def chunks(n: int, workers: int) -> list[tuple[int, int]]:
@@ -33,30 +60,36 @@ def _collect(sources: Sequence, parts: list[tuple[int, int]], finished) -> list[
     return out  # type: ignore[return-value]
 
 
-def run_local(sources: Sequence, work: Callable, jobs: int, on_done: Callable[[int], None]) -> list[Diagnosis]:
+OnDone = Callable[[int, list[Diagnosis]], None]
+
+
+def run_local(sources: Sequence, work: Callable, jobs: int, on_done: OnDone) -> list[Diagnosis]:
     if jobs <= 1 or len(sources) < POOL_MIN_RUNS:
-        out = []
-        for s in sources:
-            out += work([s])
-            on_done(1)
+        out: list[Diagnosis] = []
+        for i, s in enumerate(sources):
+            res = work([s])
+            on_done(i, res)
+            out += res
         return out
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     parts = chunks(len(sources), jobs)
 
     def finished():
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
+        ex = ProcessPoolExecutor(max_workers=jobs, initializer=_watch_parent)
+        try:
             futs = {ex.submit(work, list(sources[a:b])): (a, b) for a, b in parts}
             for fut in as_completed(futs):
                 res = fut.result()
-                on_done(len(res))
+                on_done(futs[fut][0], res)
                 yield futs[fut], res
+        finally:  # on Ctrl-C too: do not wait for the chunks still queued
+            ex.shutdown(wait=False, cancel_futures=True)
 
     return _collect(sources, parts, finished())
 
 
-def run_dask(sources: Sequence, work: Callable, scheduler: str | None, jobs: int,
-             on_done: Callable[[int], None]) -> list[Diagnosis]:
+def run_dask(sources: Sequence, work: Callable, scheduler: str | None, jobs: int, on_done: OnDone) -> list[Diagnosis]:
     """On the Dask distributed cluster at `scheduler` (workers must see the log paths and
     have logsleuth installed); with no address, on a LocalCluster of `jobs` worker processes."""
     try:
@@ -82,7 +115,7 @@ def run_dask(sources: Sequence, work: Callable, scheduler: str | None, jobs: int
         def finished():
             for fut in as_completed(futs):
                 res = fut.result()
-                on_done(len(res))
+                on_done(where[fut.key][0], res)
                 yield where[fut.key], res
 
         return _collect(sources, parts, finished())

@@ -244,11 +244,14 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     todo = [i for i, r in enumerate(results) if r is None]
     work = partial(analyze_chunk, options=options, curves=curves, timeout=timeout)
     sources = [runs[i] for i in todo]
+    kept = _Keeper(cache, keys, todo, curves, out, bar)
     try:
         if executor == "dask":
-            fresh = run_dask(sources, work, scheduler, jobs, bar.update)
+            fresh = run_dask(sources, work, scheduler, jobs, kept)
         else:
-            fresh = run_local(sources, work, jobs, bar.update)
+            fresh = run_local(sources, work, jobs, kept)
+    except KeyboardInterrupt as exc:
+        raise ScanInterrupted(kept.analysed, kept.cached, out.stats.get("cached", 0)) from exc
     finally:
         bar.close()
     for i, d in zip(todo, fresh):
@@ -256,18 +259,45 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     done = [d for d in results if d is not None]
     assert len(done) == len(runs), "every run is either cached or analysed"
     out.stats["analysed"] = len(todo)
-    if cache is not None and todo:
-        from .cache import CacheError
-
-        try:
-            cache.put_many(((keys[i], done[i]) for i in todo if done[i].status == "ok"), with_curves=curves)
-        except CacheError as exc:
-            out.notices.append(str(exc))
     for src, d in zip(runs, done):
         out.diagnoses.append(d)
         if d.status == "error" and any(f.path in explicit for f in src.files):
             out.explicit_errors.append(d.error or src.name)
     return out
+
+
+class ScanInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a scan: how many runs were analysed, how many of them are now in the
+    cache, and how many came from it."""
+
+    def __init__(self, analysed: int, cached: int, from_cache: int) -> None:
+        super().__init__(analysed, cached, from_cache)
+        self.analysed, self.cached, self.from_cache = analysed, cached, from_cache
+
+
+class _Keeper:
+    """on_done of the executors: moves the progress line and writes each finished chunk's
+    diagnoses into the cache at once (one writer, one small transaction a chunk), so a scan
+    killed at any point keeps what it finished and the next one does only the rest."""
+
+    def __init__(self, cache, keys: list[str], todo: list[int], curves: bool, out: Analysis, bar) -> None:
+        self.cache, self.keys, self.todo, self.curves, self.out, self.bar = cache, keys, todo, curves, out, bar
+        self.analysed = self.cached = 0
+
+    def __call__(self, first: int, res: list[Diagnosis]) -> None:
+        self.bar.update(len(res))
+        self.analysed += len(res)
+        if self.cache is None:
+            return
+        from .cache import CacheError
+
+        rows = [(self.keys[self.todo[first + k]], d) for k, d in enumerate(res) if d.status == "ok"]
+        try:
+            self.cache.put_many(rows, with_curves=self.curves)
+            self.cached += len(rows)
+        except CacheError as exc:
+            self.out.notices.append(str(exc))
+            self.cache = None  # one notice; the scan goes on without the cache
 
 
 def _cached(cache, runs: list[RunSource], options: Options, curves: bool, out: Analysis):

@@ -373,3 +373,74 @@ def test_random_search_threshold_is_found():
     lo, hi = max(x for x in lrs if x <= 0.1), min(x for x in lrs if x > 0.1)
     assert s.statements[0] == (f"all {n_bad} runs with lr >= {hi:g} had lr_too_high as first cause; "
                                f"none of the {1500 - n_bad} with lr <= {lo:g} did")
+
+
+# ----------------------------------------------------------- a scan killed part-way keeps its work
+
+def test_an_interrupted_scan_keeps_what_it_finished_in_the_cache(tree, tmp_path, monkeypatch):
+    """Ctrl-C after 7 runs: those 7 are in the cache, the next scan analyses only the other 13,
+    and the command says so and exits 130 without a report."""
+    import logsleuth.pipeline as pipeline
+    from logsleuth.cache import DiagnosisCache
+
+    real = pipeline.analyze_source
+    calls = {"n": 0}
+
+    def interrupted_at_8th(src, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real(src, *a, **k)
+
+    db = str(tmp_path / "c.sqlite")
+    monkeypatch.setattr(pipeline, "analyze_source", interrupted_at_8th)
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(main, ["analyze", tree, "--cache", db, "--jobs", "1", "-o", str(out)])
+    assert res.exit_code == 130 and "7 run(s) analysed before it, 7 of them kept in the cache" in res.output
+    assert not out.exists() and "Traceback" not in res.output
+    monkeypatch.setattr(pipeline, "analyze_source", real)
+    from logsleuth.cli import _options
+
+    cache = DiagnosisCache(db)
+    res2 = pipeline.analyze_paths([tree], _options((), None), jobs=1, cache=cache, curves=False)  # as the JSON report did
+    cache.close()
+    assert res2.stats["cached"] == 7 and res2.stats["analysed"] == 13
+
+
+def test_pool_workers_exit_when_the_parent_is_killed(tree, tmp_path):
+    """kill -9 of a scan's parent process: its pool workers do not stay behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = f"logsleuth-orphan-test-{os.getpid()}"
+    slow = (f"import time, sys; import logsleuth.pipeline as p; real = p.analyze_source\n"
+            f"def slow(*a, **k):\n    time.sleep(2); return real(*a, **k)\n"
+            f"p.analyze_source = slow\nfrom logsleuth.cli import main\n"
+            f"sys.argv = ['logsleuth', 'analyze', {tree!r}, '--no-cache', '--jobs', '2', '-q', '--format', 'json']\nmain()\n")
+    proc = subprocess.Popen([sys.executable, "-c", slow], env={**os.environ, "LOGSLEUTH_TEST_MARKER": marker},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def workers() -> list[int]:
+        out = []
+        for pid in os.listdir("/proc"):
+            if pid.isdigit() and int(pid) != proc.pid:
+                try:
+                    with open(f"/proc/{pid}/environ", "rb") as fh:
+                        if marker.encode() in fh.read():
+                            out.append(int(pid))
+                except OSError:
+                    pass
+        return out
+
+    deadline = time.time() + 30
+    while not workers() and time.time() < deadline:
+        time.sleep(0.2)
+    assert workers(), "the scan never started its pool"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while workers() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not workers(), f"workers still alive after the parent was killed: {workers()}"
