@@ -8,11 +8,12 @@ the lengths before it) but the length CRC makes every record start recognisable 
 1. candidates: the byte positions where bytes 4-7 are zero (a length below 4 GiB);
 2. starts: the candidates whose 8 bytes have their masked CRC32C in the next 4 bytes,
    computed for all candidates at once (CRC32C is linear over GF(2): per byte position, one
-   256-entry table lookup and one xor, see `_crc_rows`);
+   256-entry table lookup and one xor, see `_crc_matrix`);
 3. the chain: in an intact file each start's end is the next start; the rare breaks (a
    truncated tail, a damaged record, a false candidate inside a payload) are walked in
    Python with the same resynchronisation as the protobuf reader;
-4. payload CRCs checked per group of equal-length records, the same way.
+4. payload CRCs checked per group of equal-length records, the same way (the few long
+   records, images and graphs, one by one with the C CRC32C).
 
 The protobuf fields scalars need (Event.wall_time, Event.step, Summary.Value.tag,
 simple_value, the number of a TF2 scalar tensor, SummaryMetadata.plugin_name) are decoded by
@@ -51,9 +52,10 @@ def _crc_table() -> np.ndarray:
 
 _TABLE = _crc_table()
 _TABLE_PY = [int(x) for x in _TABLE]
-CHUNK = 256  # long payloads are CRC'd in chunks of this many bytes, combined in order
+# payloads up to this long are CRC'd as rows of a matrix, all at once; longer ones (images,
+# graphs: few) one by one with the C CRC32C
+MATRIX_MAX_LEN = 512
 _POS_TABLES: dict[int, np.ndarray] = {}
-_SHIFT_TABLES: dict[int, np.ndarray] = {}
 
 
 def _zero_step(state: np.ndarray) -> np.ndarray:
@@ -86,25 +88,7 @@ def _shift_scalar(state: int, k: int) -> int:
     return state
 
 
-def _shift(state: np.ndarray, k: int) -> np.ndarray:
-    """Registers carried through k zero bytes, one byte of the register at a time (4 x 256
-    tables per k, built once)."""
-    sh = _SHIFT_TABLES.get(k)
-    if sh is None:
-        sh = np.empty((4, 256), np.uint32)
-        for i in range(4):
-            v = np.arange(256, dtype=np.uint32) << np.uint32(8 * i)
-            for _ in range(k):
-                v = _zero_step(v)
-            sh[i] = v
-        _SHIFT_TABLES[k] = sh
-    return (sh[0][state & 0xFF] ^ sh[1][(state >> np.uint32(8)) & 0xFF] ^ sh[2][(state >> np.uint32(16)) & 0xFF]
-            ^ sh[3][state >> np.uint32(24)])
-
-
 PAIR_ROWS = 50_000  # from this many rows, bytes are taken two at a time through 65536-entry tables
-
-
 GATHER_CHUNK = 32_768  # rows per gather: the index block stays in cache
 
 
@@ -159,35 +143,20 @@ def _crc_matrix(rows: np.ndarray) -> np.ndarray:
     return _mask(_raw_matrix(rows) ^ np.uint32(_shift_scalar(0xFFFFFFFF, rows.shape[1])))
 
 
-def _crc_rows(buf: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """Masked CRC32C of the `length` bytes at each start, for all starts at once."""
-    if length <= 2 * CHUNK:
-        return _crc_matrix(_rows(buf, starts, length))
-    c, tail = divmod(length, CHUNK)  # chunks of all rows at once, then combined chunk by chunk
-    state = np.full(starts.size, 0xFFFFFFFF, np.uint32)
-    for m in range(c):
-        state = _shift(state, CHUNK) ^ _raw_matrix(_rows(buf, starts + m * CHUNK, CHUNK))
-    if tail:
-        state = _shift(state, tail) ^ _raw_matrix(_rows(buf, starts + c * CHUNK, tail))
-    return _mask(state)
-
-
 def _u32_cols(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows).view("<u4")[:, 0]
 
 
 def _u32_at(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    b = _rows(buf, pos, 4).astype(np.uint32)
-    return b[:, 0] | (b[:, 1] << np.uint32(8)) | (b[:, 2] << np.uint32(16)) | (b[:, 3] << np.uint32(24))
-
-
+    return _u32_cols(_rows(buf, pos, 4))
 
 
 # ------------------------------------------------------------------------------------ framing
 
 def _header_ok(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Whether the 8 bytes at each position are followed by their masked CRC32C."""
-    return _crc_rows(buf, pos, 8) == _u32_at(buf, pos + 8)
+    head = _rows(buf, pos, HEADER)
+    return _crc_matrix(head[:, :8]) == _u32_cols(head[:, 8:])
 
 
 def _starts(buf: np.ndarray, exact: bool = False) -> np.ndarray:
@@ -209,8 +178,7 @@ def _starts(buf: np.ndarray, exact: bool = False) -> np.ndarray:
     pos = np.flatnonzero(mark).astype(np.int64)  # in file order without a sort
     if pos.size == 0:
         return pos
-    head = _rows(buf, pos, HEADER)
-    return pos[_crc_matrix(head[:, :8]) == _u32_cols(head[:, 8:12])]
+    return pos[_header_ok(buf, pos)]
 
 
 def _links(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -310,7 +278,7 @@ def _check_payloads(buf: np.ndarray, off: np.ndarray, ln: np.ndarray, status: np
     for L in np.unique(lens):
         idx = good[lens == L]
         L = int(L)
-        if L <= 2 * CHUNK:  # payload and its CRC in one gather
+        if L <= MATRIX_MAX_LEN:  # payload and its CRC in one gather
             rows = _rows(buf, off[idx], L + FOOTER)
             crc, stored = _crc_matrix(rows[:, :L]), _u32_cols(rows[:, L:])
             status[idx[crc != stored]] = BAD_DATA_CRC
