@@ -104,7 +104,10 @@ def main() -> None:
 @click.option("--fail-on", type=click.Choice(["never", "warning", "critical"]), default="never", show_default=True,
               help="Exit 1 when a run reaches this health.")
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also when stdout is not a terminal).")
-@click.option("-v", "--verbose", is_flag=True, help="Every symptom, skipped rule and warning.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also the rules behind each symptom, every cause, the rules that could not run, every warning.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Terminal: details of every run (by default, of the 12 worst when there are 12 runs or more).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no 'wrote FILE' on stderr.")
 @cache_option("SQLite cache of diagnoses [default: $LOGSLEUTH_CACHE, else ~/.cache/logsleuth/diagnoses.sqlite].")
@@ -117,7 +120,7 @@ def main() -> None:
               help="Read only the metrics a rule or a plot uses (runs with thousands of tags); the others are not listed.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Stop analysing a run after SECONDS; it is reported as an error (local executor).")
-def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs, quiet, cache_path, no_cache,
+def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_all, jobs, quiet, cache_path, no_cache,
             executor, scheduler, only_needed, timeout) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
     from .pipeline import analyze_paths
@@ -160,7 +163,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, jobs,
         pngs = render_all(result.diagnoses, jobs=jobs)
     for output, f in targets:
         text = _render(result, f, output, pngs, color=(not no_color and output is None and sys.stdout.isatty()),
-                       verbose=verbose)
+                       verbose=verbose, show_all=show_all)
         if output:
             try:
                 _write_whole(output, text)
@@ -240,7 +243,8 @@ def _format_of(output: str, explicit: str | None) -> str:
     return _EXT[ext]
 
 
-def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool, verbose: bool) -> str:
+def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool, verbose: bool,
+            show_all: bool = False) -> str:
     from .report import to_json, to_markdown, to_terminal
 
     if fmt == "json":
@@ -260,7 +264,7 @@ def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool
 
             pngs = render_all(result.diagnoses)
         return to_html(result, pngs)
-    return to_terminal(result.diagnoses, result.messages, color=color, verbose=verbose)
+    return to_terminal(result.diagnoses, result.messages, color=color, verbose=verbose, show_all=show_all)
 
 
 @main.command()

@@ -237,11 +237,13 @@ def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evide
     constant = bool(lr is not None and np.all(finite(lr)[1] == peak))
     measures = dict(peak=peak, optimizer=fam or "unknown", limit=limit, constant=constant, batch=batch)
     if peak >= limit:
-        st = lr.steps if lr is not None else np.array([0.0])
+        # from the hyperparameters, the rate has no steps to point at
+        first, last = (float(lr.steps[0]), float(lr.steps[-1])) if lr is not None else (None, None)
         whose = f"{fam}-family recipes" + (f" at batch {batch:g}" if fam == "sgd" and batch else "") if fam else \
             "any optimizer's common recipes"
-        return fire(name, metric, 0.8, f"peak learning rate {fmt(peak)} is at or above {fmt(limit)}, past the stable "
-                    f"range of {whose}" + (" (constant)" if constant else ""), st[0], st[-1], **measures)
+        source = "" if lr is not None else " (from the hyperparameters)"
+        return fire(name, metric, 0.8, f"peak learning rate {fmt(peak)}{source} is at or above {fmt(limit)}, past the stable "
+                    f"range of {whose}" + (" (constant)" if constant else ""), first, last, **measures)
     return quiet(name, metric, **measures)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..model import Diagnosis
+from dataclasses import dataclass
+
+from ..model import CauseScore, Diagnosis, Finding
 
 
 def step(x: float | None) -> str:
@@ -20,3 +22,45 @@ def top_cause(d: Diagnosis) -> str:
 def unknown_reason(d: Diagnosis) -> str:
     """Why a run could not be judged (health `unknown`)."""
     return next((f.evidence for f in d.symptoms if f.symptom == "unknown"), "nothing could be judged")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One symptom as every report lists it: numbered once per run, with the rules that saw it,
+    its evidence with clauses already quoted by an earlier symptom replaced by a reference, and
+    the causes it supports."""
+
+    number: int
+    finding: Finding
+    rules: tuple[str, ...]
+    evidence: str
+
+
+def shown_symptoms(d: Diagnosis) -> list[Shown]:
+    """The run's findings with each (symptom, evidence) once: two rules that saw the same thing on
+    the same curve are one symptom; a clause ('; '-separated) that an earlier symptom already
+    states reads "as in N" instead of being printed again."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in d.symptoms:
+        groups.setdefault((f.symptom, f.evidence), []).append(f)
+    seen: dict[str, int] = {}
+    out = []
+    for n, fs in enumerate(groups.values(), 1):
+        parts = []
+        for clause in fs[0].evidence.split("; "):
+            if clause in seen:
+                ref = f"as in {seen[clause]}"
+                if ref not in parts:
+                    parts.append(ref)
+            else:
+                seen[clause] = n
+                parts.append(clause)
+        out.append(Shown(n, fs[0], tuple(f.rule for f in fs), "; ".join(parts)))
+    return out
+
+
+def cause_sources(cause: CauseScore, shown: list[Shown], d: Diagnosis) -> list[int]:
+    """Numbers of the listed symptoms that support `cause`."""
+    by_rule = {f.rule: f for f in d.symptoms}
+    return [s.number for s in shown if s.finding.symptom in cause.because
+            and any(cid == cause.id for r in s.rules for cid, _ in by_rule[r].causes)]

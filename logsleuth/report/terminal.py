@@ -1,15 +1,23 @@
-"""The terminal report: per run a health line, top causes with the evidence behind them;
-a compact table, worst first, when there are many runs."""
+"""The terminal report: a table of every run (worst first) when there are many, then the
+details of the runs that need a look, up to a limit, and a line saying how many were left
+out.  Within a run each symptom and its evidence appear once, numbered; the causes refer to
+those numbers instead of repeating the evidence."""
 
 from __future__ import annotations
 
 from ..model import HEALTH_LEVELS, Diagnosis, worst_first
-from .common import step, top_cause, unknown_reason
+from .common import Shown, cause_sources, shown_symptoms, step, top_cause, unknown_reason
 
 _COLORS = {"critical": "\x1b[31;1m", "warning": "\x1b[33;1m", "healthy": "\x1b[32m", "unknown": "\x1b[36m", "error": "\x1b[35;1m",
            "dim": "\x1b[2m", "bold": "\x1b[1m"}
 _RESET = "\x1b[0m"
+# From this many runs on, the report starts with a one-line-per-run table and details only the
+# runs that need a look: a sweep of 400 runs should fit a scrollback, and the table names them all.
 MANY = 12
+# Details shown by default in a many-run report: the worst runs; the rest are counted in the last
+# line (--all shows them, an HTML report holds everything).
+DETAILS = 12
+CAUSES_SHOWN = 3
 
 
 def _c(text: str, what: str, color: bool) -> str:
@@ -21,14 +29,21 @@ def _safe(s: str) -> str:
     return "".join(ch if ch.isprintable() or ch == " " else "?" for ch in s)
 
 
+def _needs_look(d: Diagnosis) -> bool:
+    return d.status == "error" or d.health != "healthy"
+
+
 def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color: bool = False,
-                verbose: bool = False) -> str:
+                verbose: bool = False, show_all: bool = False) -> str:
     out: list[str] = []
     ordered = worst_first(diags)
-    if len(diags) >= MANY and not verbose:
+    left_out: list[Diagnosis] = []
+    if len(diags) >= MANY:
         out.append(_table(ordered, color))
         out.append("")
-        shown = [d for d in ordered if d.status == "error" or d.health != "healthy"][:MANY]
+        flagged = [d for d in ordered if _needs_look(d)]
+        shown = ordered if show_all else flagged[:DETAILS]
+        left_out = [] if show_all else flagged[DETAILS:]
     else:
         shown = ordered
     for d in shown:
@@ -41,6 +56,10 @@ def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color
     out.append(f"{len(diags)} run(s): {counts['critical']} critical, {counts['warning']} warning, "
                + (f"{counts['unknown']} cannot be judged, " if counts["unknown"] else "")
                + f"{counts['healthy']} healthy, {errors} unreadable")
+    if left_out:
+        out.append(f"details shown for the {len(shown)} worst of the {len(shown) + len(left_out)} runs that need a "
+                   f"look; {len(left_out)} left out (in the table above): --all shows every run, "
+                   "-o report.html writes them all")
     return "\n".join(out) + "\n"
 
 
@@ -77,6 +96,14 @@ def _table(ordered: list[Diagnosis], color: bool) -> str:
     return "\n".join(lines)
 
 
+def _symptom_line(s: Shown, verbose: bool) -> str:
+    f = s.finding
+    where = "" if f.start_step is None else f", steps {step(f.start_step)}-{step(f.end_step)}"
+    sev = "" if f.severity != "info" else " (info)"
+    by = f" [{', '.join(s.rules)}]" if verbose else ""
+    return f"    {s.number}. {f.symptom}{sev}{where}: {_safe(s.evidence)}{by}"
+
+
 def _run(d: Diagnosis, color: bool, verbose: bool) -> str:
     name = _safe(d.run)
     if d.status == "error":
@@ -88,24 +115,35 @@ def _run(d: Diagnosis, color: bool, verbose: bool) -> str:
     if d.health == "unknown":
         lines.append(f"  {_safe(unknown_reason(d))}")
     elif d.health != "healthy":
-        for c in d.causes[:3]:
-            lines.append(f"  {c.score:.2f}  {c.id}: {c.title}")
-            for f in d.symptoms:
-                if f.symptom in c.because and any(cid == c.id for cid, _ in f.causes):
-                    lines.append(f"        {f.symptom} (steps {step(f.start_step)}-{step(f.end_step)}): {_safe(f.evidence)}")
-                    break
+        shown = shown_symptoms(d)
+        lines.append("  seen:")
+        for s in shown:
+            lines.append(_symptom_line(s, verbose))
+        lines.append("  likely causes:")
+        for c in d.causes[: None if verbose else CAUSES_SHOWN]:
+            refs = [str(n) for n in cause_sources(c, shown, d)]
+            lines.append(f"    {c.score:.2f}  {c.id}: {c.title}" + (f"  (from {', '.join(refs)})" if refs else ""))
             if c.remedies:
-                lines.append(f"        try first: {c.remedies[0]}")
+                lines.append(f"          try first: {c.remedies[0]}")
+        if not verbose and len(d.causes) > CAUSES_SHOWN:
+            lines.append(_c(f"    ... {len(d.causes) - CAUSES_SHOWN} less likely cause(s) (--verbose)", "dim", color))
     else:
-        notes = [f for f in d.symptoms]
-        lines.append("  looks healthy" + (f"; noted: {', '.join(sorted({f.symptom for f in notes}))}" if notes else ""))
-    if verbose:
-        for f in d.symptoms:
-            lines.append(f"  [{f.severity}] {f.symptom} ({f.rule}): {_safe(f.evidence)}")
-        for s in d.skipped:
-            lines.append(_c(f"  skipped {s.rule}: {s.reason}", "dim", color))
+        notes = sorted({f.symptom for f in d.symptoms})
+        lines.append("  looks healthy" + (f"; noted: {', '.join(notes)}" if notes else ""))
+    if verbose and d.skipped:
+        lines += _skipped(d, color)
     for w in d.warnings[:3 if not verbose else None]:
         lines.append(_c(f"  warning: {_safe(w)}", "dim", color))
     if len(d.warnings) > 3 and not verbose:
         lines.append(_c(f"  ... {len(d.warnings) - 3} more warning(s) (--verbose)", "dim", color))
     return "\n".join(lines) + "\n"
+
+
+def _skipped(d: Diagnosis, color: bool) -> list[str]:
+    """Rules that could not run, one line per reason (30 rules skipped because no gradient norm
+    is logged are one fact, not 30)."""
+    by_reason: dict[str, list[str]] = {}
+    for s in d.skipped:
+        by_reason.setdefault(s.reason, []).append(s.rule)
+    return [_c(f"  not judged ({len(rules)} rule{'s' if len(rules) > 1 else ''}: {', '.join(rules)}): {reason}",
+               "dim", color) for reason, rules in sorted(by_reason.items())]
