@@ -26,8 +26,7 @@ from .detectors.base import HPARAM_ALIASES, level, smooth
 from .errors import UsageError
 from .ingest import discover, load_run
 from .model import Comparison, MetricDiff, PairComparison, Series
-from .pipeline import Options, diagnose
-from .roles import build_series
+from .pipeline import Options, diagnose, run_series
 from .sweep import name_params
 
 # settings that most often decide a run's fate, most telling first (their aliases count too)
@@ -184,7 +183,7 @@ def compare_paths(paths: list[str], baseline: str | None = None, options: Option
     if len(set(names)) < len(names):
         raise UsageError("the same run is named twice: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))
     runs = [load_run(s) for s in sources]
-    series = [build_series(r, list((options or Options()).role_overrides)) for r in runs]
+    series = [run_series(r, options).series for r in runs]
     diags = [diagnose(r, options, curves=False) for r in runs]
     settings = [_canonical(dict(r.hparams), name_params(r.name)) for r in runs]
     out = Comparison(diagnoses=diags)

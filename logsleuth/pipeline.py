@@ -7,10 +7,12 @@ import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .axes import Aligned, align
 from .errors import InputError
 from .ingest import RunSource, discover, load_run
 from .model import Diagnosis, Finding, MetricInfo, Role, RunData, Series
@@ -81,7 +83,8 @@ def diagnose(run: RunData, options: Options | None = None, curves: bool = True) 
     from .ruleset import builtin_ruleset, evaluate
 
     options = options or Options()
-    series = build_series(run, list(options.role_overrides))
+    aligned = run_series(run, options)
+    series = aligned.series
     ruleset = options.ruleset or builtin_ruleset()
     findings, skipped = evaluate(ruleset, series, run.hparams)
     reason = nothing_to_judge(series)
@@ -92,9 +95,24 @@ def diagnose(run: RunData, options: Options | None = None, curves: bool = True) 
     return Diagnosis(
         run=run.name, status="ok", health=health, metrics=metric_infos(series),
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
-        warnings=run.warnings, hparams=dict(run.hparams), formats=run.formats,
+        warnings=run.warnings + aligned.notes, hparams=dict(run.hparams), formats=run.formats,
         curves=plot_curves(series) if curves else {},
     )
+
+
+def run_series(run: RunData, options: Options | None = None) -> Aligned:
+    """A run's metrics as series with roles, on one step axis (per-epoch series moved onto it)."""
+    overrides = list((options or Options()).role_overrides)
+    return align(build_series(run, overrides), partial(wall_times, run.table))
+
+
+def wall_times(table, metric: str) -> np.ndarray | None:
+    """Wall times of a metric's points in step order (as build_series orders them), or None."""
+    rows = table[table["metric"] == metric]
+    if "wall_time" not in rows or rows.empty:
+        return None
+    w = rows.sort_values("step", kind="stable")["wall_time"].to_numpy(dtype=float)
+    return w if np.isfinite(w).all() and (w > 0).all() else None
 
 
 # kinds of curve a judgement rests on (an objective, or a task metric)
@@ -130,10 +148,17 @@ def plot_curves(series: dict[str, Series], points: int = 1500) -> dict[str, tupl
     out = {}
     for role in PLOT_ROLES:
         s = primary(series, role)
+        if s is None and role == "train_loss":
+            # a GAN's losses, a perplexity, an RL reward: the run's objective takes the loss panel
+            s = next((c for r in OBJECTIVE_STANDINS if (c := primary(series, r)) is not None), None)
         if s is not None and len(s):
             st, v = decimate(s.steps, s.values, points)
             out[role] = (s.metric, st, v)
     return out
+
+
+# what the loss panel shows when no training loss is logged, first found wins
+OBJECTIVE_STANDINS = ("gan_loss", "train_perplexity", "perplexity", "reward", "train_reward", "loss")
 
 
 def decimate(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
