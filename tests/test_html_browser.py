@@ -81,3 +81,69 @@ def test_html_report_in_headless_chromium(tmp_path):
 
     img = mpimg.imread(io.BytesIO(shot), format="png")
     assert img.std() > 0.05, "screenshot is blank"
+
+
+# Per word of the cause lists and symptom lists: a word laid out on two lines has two client
+# rectangles (a break inside it); the page width, and every plot image's width.
+_LAYOUT_JS = """
+() => {
+  const broken = [];
+  for (const el of document.querySelectorAll('.causes li, #overview td')) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      const re = /\\S+/g; let m;
+      while ((m = re.exec(node.textContent))) {
+        const r = document.createRange();
+        r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+        const rects = Array.from(r.getClientRects()).filter(x => x.width > 0);
+        const tops = new Set(rects.map(x => Math.round(x.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  const imgs = Array.from(document.querySelectorAll('.plot img')).map(i => i.getBoundingClientRect().width);
+  return {width: document.documentElement.scrollWidth, broken, imgs};
+}
+"""
+
+ARTIFACTS = os.environ.get("LOGSLEUTH_TEST_ARTIFACTS", os.path.join(REPO, "test-artifacts"))
+
+
+@pytest.mark.parametrize("viewport", [1280, 390])
+def test_report_layout_at_desktop_and_phone_width(tmp_path, viewport):
+    """No horizontal overflow, no word broken inside itself in the cause and symptom lists, plot
+    images at least 360 px wide on the phone; the screenshot is kept in test-artifacts/."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    from conftest import REAL_LOGS
+    from writers import write_tensorboard
+
+    logs = tmp_path / "logs"
+    shutil.copytree(os.path.join(REPO, "sample_logs"), logs / "samples")
+    st = np.arange(2000, dtype=float)
+    long_name = "sweeps/bert-base-uncased_lr_3e-05_warmup_0.06_weight_decay_0.01_seed_1234567890_numerical_instability"
+    write_tensorboard(str(logs / long_name), {"train/loss": (st, np.exp(st / 300)), "val/loss": (st[::100], np.exp(st[::100] / 250))})
+    paths = [str(logs)]
+    r37 = os.path.join(REAL_LOGS, "tensorboard", "r37")
+    if os.path.isdir(r37):
+        paths.append(r37)
+    res = analyze_paths(paths)
+    page_path = tmp_path / "report.html"
+    page_path.write_text(to_html(res, render_all(res.diagnoses)), encoding="utf-8")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": viewport, "height": 900})
+        page.goto(page_path.as_uri(), wait_until="load")
+        got = page.evaluate(_LAYOUT_JS)
+        page.screenshot(path=os.path.join(ARTIFACTS, f"report_{viewport}px.png"), full_page=True)
+        browser.close()
+    assert got["width"] <= viewport, f"page is {got['width']} px wide at {viewport} px"
+    assert got["broken"] == [], f"words broken inside: {got['broken'][:10]}"
+    assert got["imgs"], "no plot on the page"
+    if viewport == 390:
+        assert min(got["imgs"]) >= 360, f"plot images {min(got['imgs']):.0f} px wide on a phone"

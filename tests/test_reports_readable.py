@@ -70,7 +70,7 @@ def test_each_symptom_once_and_causes_refer_to_it():
     shown = shown_symptoms(d)
     assert [s.number for s in shown] == [1, 2]
     assert shown[0].rules == ("flat.loss", "flat.loss-too")
-    assert shown[1].evidence == "peak learning rate 1 is above 0.5; as in 1"
+    assert shown[1].evidence == "peak learning rate 1 is above 0.5; see 1"
     text = to_terminal([d])
     assert text.count(shared) == 1
     assert "lr_too_high: Learning rate too high  (from 1, 2)" in text
@@ -82,7 +82,7 @@ def _clauses(run_block: str) -> list[str]:
     for line in run_block.splitlines():
         m = re.match(r"^    \d+\. [^:]+: (.*)$", line)
         if m:
-            out += [c for c in m.group(1).split("; ") if not c.startswith("as in ")]
+            out += [c for c in m.group(1).split("; ") if not re.fullmatch(r"see \d+", c)]
     return out
 
 
@@ -118,3 +118,144 @@ def test_real_runs_terminal_golden(real_terminal):
             fh.write(text)
     with open(path, encoding="utf-8") as fh:
         assert text == fh.read(), "real_logs.txt changed; if intended: LOGSLEUTH_UPDATE_GOLDEN=1 pytest"
+
+
+# ------------------------------------------------------------------ one x axis per run
+
+def _s(name: str, kind: str, split: str | None, steps, values=None):
+    import numpy as np
+
+    from logsleuth.model import Role, Series
+
+    steps = np.asarray(steps, dtype=float)
+    values = np.linspace(1, 0.1, steps.size) if values is None else np.asarray(values, dtype=float)
+    return Series(name, Role(split, kind, "lower" if kind == "loss" else "none"), steps, values)
+
+
+def test_per_epoch_validation_is_placed_by_wall_time():
+    import numpy as np
+
+    from logsleuth.axes import align
+
+    train = _s("loss", "loss", "train", np.arange(0, 10000, 10))  # 1000 points, steps 0-9990
+    val = _s("val/loss", "loss", "val", np.arange(10))  # epochs 0-9
+    walls = {"loss": 1000.0 + np.arange(1000) * 0.5,  # 0.5 s per logged step
+             "val/loss": 1000.0 + (np.arange(10) + 1) * 50.0 - 0.25}  # written at the end of each epoch
+    out = align({"loss": train, "val/loss": val}, walls.get)
+    assert out.series["loss"] is train
+    np.testing.assert_allclose(out.series["val/loss"].steps, np.arange(1, 11) * 1000 - 10, atol=10)
+    assert "wall times" in out.notes[0] and "val/loss is logged per epoch (0-9)" in out.notes[0]
+
+
+def test_per_epoch_validation_is_placed_by_the_epoch_metric():
+    import numpy as np
+
+    from logsleuth.axes import align
+
+    steps = np.arange(0, 5000, 5)
+    train = _s("train_loss", "loss", "train", steps)
+    epoch = _s("epoch", "epoch", None, steps, steps // 1000)  # 5 epochs of 1000 steps
+    val = _s("val_loss", "loss", "val", np.arange(5))
+    out = align({"train_loss": train, "epoch": epoch, "val_loss": val})
+    assert out.series["val_loss"].steps.tolist() == [995, 1995, 2995, 3995, 4995]
+    assert "from epoch" in out.notes[0]
+
+
+def test_unknown_mapping_is_an_announced_assumption():
+    import numpy as np
+
+    from logsleuth.axes import align
+
+    train = _s("loss", "loss", "train", np.arange(1, 2001))
+    val = _s("val_loss", "loss", "val", np.arange(1, 5))  # epochs counted from 1
+    out = align({"loss": train, "val_loss": val})
+    assert out.series["val_loss"].steps.tolist() == [501, 1000, 1500, 2000]
+    assert "assumed equally long" in out.notes[0] and "estimate" in out.notes[0]
+
+
+def test_same_cadence_and_steps_beyond_the_epochs_are_left_alone():
+    import numpy as np
+
+    from logsleuth.axes import align
+
+    # both per step over a short run: nothing to convert
+    short = {"loss": _s("loss", "loss", "train", np.arange(40)), "val_loss": _s("val_loss", "loss", "val", np.arange(0, 40, 4))}
+    assert align(short).notes == ()
+    # a metric logged only early but at the run's own cadence (every 10 steps): not per epoch
+    run = {"loss": _s("loss", "loss", "train", np.arange(0, 20000, 10)),
+           "warmup_loss": _s("warmup_loss", "loss", "train", np.arange(0, 500, 10))}
+    assert align(run).notes == ()
+
+
+def test_r37_validation_and_training_share_one_axis():
+    import numpy as np
+
+    from logsleuth.pipeline import analyze_paths
+
+    path = os.path.join(REAL_LOGS, "tensorboard", "r37")
+    if not os.path.isdir(path):
+        pytest.skip(f"{path} not present")
+    d = analyze_paths([path]).diagnoses[0]
+    train, val = d.curves["train_loss"][1], d.curves["val_loss"][1]
+    assert val[-1] > 0.9 * train[-1] and val[0] < 0.1 * train[-1]
+    assert np.all(np.diff(val) > 0)
+    assert any("per epoch" in w and "wall times" in w for w in d.warnings)
+
+
+# ------------------------------------------------------------------ plots
+
+def test_tick_labels_keep_the_minus_sign_and_stay_short():
+    from logsleuth.report.plots import number_label, step_label
+
+    assert number_label(-0.000025) == "\u22122.5e\u22125"
+    assert number_label(0.000125) == "1.25e\u22124"
+    assert number_label(-3) == "\u22123" and number_label(0.5) == "0.5" and number_label(0) == "0"
+    assert step_label(49982) == "50k" and step_label(3249) == "3249" and step_label(2_500_000) == "2.5M"
+
+
+def _drawn(d):
+    from logsleuth.report.plots import _TEMPLATES, png_bytes
+
+    png = png_bytes(d)
+    assert png
+    has_acc = any(k in d.curves for k in ("train_accuracy", "val_accuracy", "val_score"))
+    return _TEMPLATES[has_acc], png
+
+
+def test_resumed_run_is_plotted_from_its_first_step_and_its_gan_losses_shown():
+    from logsleuth.pipeline import analyze_paths
+
+    path = os.path.join(REAL_LOGS, "lightning_csv", "r32", "version_1")
+    if not os.path.isdir(path):
+        pytest.skip(f"{path} not present")
+    d = analyze_paths([path]).diagnoses[0]
+    assert d.curves["train_loss"][0] == "critic_loss"
+    tpl, _ = _drawn(d)
+    lo, hi = tpl.ax.get_xlim()
+    assert (lo, hi) == (3249, 4599)
+
+
+def test_plot_text_is_readable_on_a_phone():
+    import io
+
+    import numpy as np
+    from matplotlib.image import imread
+    from matplotlib.text import Text
+
+    from logsleuth.model import Diagnosis, Finding
+    from logsleuth.report.plots import DPI
+
+    st = np.arange(0, 1000, 10.0)
+    d = Diagnosis(run="r", status="ok", symptoms=(
+        Finding("div", "divergence", "critical", "loss", 0.9, 500.0, 990.0, "e", ()),
+        Finding("lr", "lr_value", "warning", "lr", 0.8, 0.0, 990.0, "e", ())),
+        curves={"train_loss": ("loss", st, np.exp(-st / 300)), "val_accuracy": ("acc", st[::10], np.linspace(0.1, 0.9, 10)),
+                "lr": ("lr", st, np.linspace(1e-3, 1e-5, st.size))})
+    tpl, png = _drawn(d)
+    width_px = imread(io.BytesIO(png), format="png").shape[1]
+    phone = 374 / width_px  # a 390 px screen less the page's padding
+    sizes = [t.get_fontsize() * DPI / 72 * phone for t in tpl.fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert sizes and min(sizes) >= 10, f"smallest text {min(sizes):.1f} px on a phone"
+    texts = [t.get_text() for t in tpl.fig.findobj(Text)]
+    assert any("whole run: lr_value" in t for t in texts)  # spans the run: named, not shaded
+    assert "divergence" in texts

@@ -24,10 +24,23 @@ def unknown_reason(d: Diagnosis) -> str:
     return next((f.evidence for f in d.symptoms if f.symptom == "unknown"), "nothing could be judged")
 
 
+# causes listed per run in Markdown and HTML (the terminal shows fewer, see terminal.py)
+CAUSES_LISTED = 5
+
+
+def skipped_by_reason(d: Diagnosis) -> list[tuple[str, list[str]]]:
+    """Rules that could not run, grouped by why (30 rules skipped because no gradient norm is
+    logged are one fact, not 30)."""
+    by_reason: dict[str, list[str]] = {}
+    for s in d.skipped:
+        by_reason.setdefault(s.reason, []).append(s.rule)
+    return sorted(by_reason.items())
+
+
 @dataclass(frozen=True)
 class Shown:
     """One symptom as every report lists it: numbered once per run, with the rules that saw it,
-    its evidence with clauses already quoted by an earlier symptom replaced by a reference, and
+    its evidence with clauses already quoted by an earlier symptom replaced by "see N", and
     the causes it supports."""
 
     number: int
@@ -39,7 +52,7 @@ class Shown:
 def shown_symptoms(d: Diagnosis) -> list[Shown]:
     """The run's findings with each (symptom, evidence) once: two rules that saw the same thing on
     the same curve are one symptom; a clause ('; '-separated) that an earlier symptom already
-    states reads "as in N" instead of being printed again."""
+    states reads "see N" instead of being printed again."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for f in d.symptoms:
         groups.setdefault((f.symptom, f.evidence), []).append(f)
@@ -49,7 +62,7 @@ def shown_symptoms(d: Diagnosis) -> list[Shown]:
         parts = []
         for clause in fs[0].evidence.split("; "):
             if clause in seen:
-                ref = f"as in {seen[clause]}"
+                ref = f"see {seen[clause]}"
                 if ref not in parts:
                     parts.append(ref)
             else:

@@ -9,18 +9,24 @@ import html
 
 from .._version import __version__
 from ..model import worst_first
-from .common import step, top_cause, unknown_reason
+from .common import CAUSES_LISTED, cause_sources, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:1rem;max-width:1100px;margin:auto;color:#222}
-h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-top:1px solid #ddd;padding-top:1rem;word-break:break-all}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222;
+line-height:1.4;overflow-wrap:break-word;hyphens:none}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-top:1px solid #ddd;padding-top:1rem}
+h3{font-size:1rem;margin:.6rem 0 .3rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #eee;padding:.3rem .4rem;text-align:left;vertical-align:top}
 th{cursor:pointer;background:#fafafa}.critical{color:#b00020;font-weight:600}.warning{color:#b36b00;font-weight:600}
-.healthy{color:#2e7d32}.error{color:#6a1b9a;font-weight:600}img{max-width:100%;height:auto}
-.run{display:flex;flex-wrap:wrap;gap:1rem}.run .plot{flex:1 1 520px;min-width:0;max-width:100%}.run .causes{flex:1 1 300px;min-width:0}
-.ev{color:#555;font-size:.85rem}.tw{overflow-x:auto;max-width:100%}
-td{overflow-wrap:anywhere}.small{font-size:.8rem;color:#666}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0}
-@media (max-width:600px){body{padding:.5rem}td,th{font-size:.8rem}}
+.healthy{color:#2e7d32}.unknown{color:#00707a}.error{color:#6a1b9a;font-weight:600}.info{color:#666}
+img{max-width:100%;height:auto;display:block}
+.run{display:flex;flex-wrap:wrap;gap:1rem}.run .plot{flex:0 1 480px;min-width:0;max-width:100%}.run .causes{flex:1 1 300px;min-width:0}
+.ev{color:#444}ol{padding-left:1.6rem;margin:.2rem 0}li{margin:.25rem 0}ul{padding-left:1.2rem}
+.small{font-size:.85rem;color:#555}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0;box-sizing:border-box}
+.num{white-space:nowrap}
+@media (max-width:600px){body{padding:.5rem}
+#overview thead{display:none}#overview tr{display:block;border-bottom:1px solid #ddd;padding:.3rem 0}
+#overview td{display:inline-block;border:0;padding:.1rem .4rem .1rem 0}#overview td:first-child{display:block}}
 """
 
 _JS = """
@@ -55,7 +61,7 @@ def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
     for i, d in enumerate(diags):
         h = "error" if d.status == "error" else d.health
         score = d.causes[0].score if d.status == "ok" and d.causes and d.health != "healthy" else 0.0
-        out.append(f'<tr><td><a href="#run{i}">{e(d.run)}</a></td><td class="{h}" data-v="{_RANK[h]}">{h}</td>'
+        out.append(f'<tr><td><a href="#run{i}">{name_html(d.run)}</a></td><td class="{h}" data-v="{_RANK[h]}">{h}</td>'
                    f"<td>{e(top_cause(d))}</td><td>{score:.2f}</td></tr>")
     out.append("</tbody></table></div>")
     out.append(_overview(diags))
@@ -76,7 +82,7 @@ def _overview(diags) -> str:
         parts.append("<h2>Overview</h2><p>first causes: "
                      + ", ".join(f"{e(c)} <b>{n}</b>" for c, n in o.causes.items()) + "</p>")
     for s in o.sweeps:
-        parts.append(f"<h2>Sweep {e(s.directory)}</h2><p>{e(sweep_summary(s))}.</p>")
+        parts.append(f"<h2>Sweep {name_html(s.directory)}</h2><p>{e(sweep_summary(s))}.</p>")
         if s.statements:
             parts.append("<ul>" + "".join(f"<li><b>{e(st)}</b></li>" for st in s.statements) + "</ul>")
         parts.append('<div class="tw"><table><thead><tr><th>configuration</th><th>outcome</th></tr></thead><tbody>'
@@ -85,9 +91,22 @@ def _overview(diags) -> str:
     return "\n".join(parts)
 
 
+def _link(ref) -> str:
+    """A reference as a link when its address is http(s) (a rules file could name anything)."""
+    url, title = str(ref.get("url", "")), str(ref.get("title", "") or ref.get("url", ""))
+    if url.startswith(("https://", "http://")):
+        return f'<a href="{e(url)}" rel="noreferrer">{e(title)}</a>'
+    return e(f"{title} ({url})" if url else title)
+
+
+def name_html(name: str) -> str:
+    """A run name that may wrap after a path separator, never inside a word."""
+    return "".join(e(ch) + ("<wbr>" if ch in "/\\_-" else "") for ch in name)
+
+
 def _run(i: int, d, png: bytes | None) -> str:
     h = "error" if d.status == "error" else d.health
-    parts = [f'<h2 id="run{i}">{e(d.run)} <span class="{h}">{h}</span></h2>']
+    parts = [f'<h2 id="run{i}">{name_html(d.run)} <span class="{h}">{h}</span></h2>']
     if d.status == "error":
         parts.append(f"<p>{e(d.error)}</p>")
         return "\n".join(parts)
@@ -95,29 +114,37 @@ def _run(i: int, d, png: bytes | None) -> str:
     if png:
         parts.append(f'<img alt="curves of {e(d.run)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
     parts.append("</div><div class=\"causes\">")
+    shown = shown_symptoms(d)
     if d.health == "healthy":
         parts.append("<p>Looks healthy.</p>")
     elif d.health == "unknown":
         parts.append(f"<p>Not judged: {e(unknown_reason(d))}.</p>")
-    else:
-        parts.append("<ol>")
-        for c in d.causes[:4]:
+    if shown and d.health != "unknown":
+        parts.append("<h3>Seen</h3><ol>")
+        for sh in shown:
+            f = sh.finding
+            where = "" if f.start_step is None else f" · steps <span class=num>{step(f.start_step)}-{step(f.end_step)}</span>"
+            parts.append(f'<li value="{sh.number}"><b>{e(f.symptom)}</b> <span class="{f.severity}">{f.severity}</span>'
+                         f' <span class=small>{e(f.metric)}{where} · confidence {f.confidence:.2f}</span><br>'
+                         f"<span class=ev>{e(sh.evidence)}</span></li>")
+        parts.append("</ol>")
+    if d.health in ("warning", "critical"):
+        parts.append("<h3>Likely causes</h3><ol>")
+        for c in d.causes[:CAUSES_LISTED]:
+            refs = cause_sources(c, shown, d)
+            src = f" <span class=small>(from {', '.join(str(n) for n in refs)})</span>" if refs else ""
             rem = "".join(f"<li>{e(r)}</li>" for r in c.remedies)
-            because = f" <span class=small>because: {e(', '.join(c.because))}</span>" if c.because else ""
-            parts.append(f"<li><b>{e(c.id)}</b> {c.score:.2f} - {e(c.title)}{because}<ul>{rem}</ul></li>")
+            see = "".join(f"<li class=small>see: {_link(ref)}</li>" for ref in c.references)
+            parts.append(f"<li><b>{e(c.id)}</b> - {e(c.title)}, score {c.score:.2f}{src}<ul>{rem}{see}</ul></li>")
         parts.append("</ol>")
     parts.append("</div></div>")
-    if d.symptoms:
-        parts.append("<div class=\"tw\"><table><thead><tr><th>symptom</th><th>severity</th><th>metric</th><th>steps</th><th>evidence</th></tr></thead><tbody>")
-        for f in d.symptoms:
-            parts.append(f'<tr><td>{e(f.symptom)}</td><td class="{f.severity}">{f.severity}</td><td>{e(f.metric)}</td>'
-                         f"<td>{step(f.start_step)}-{step(f.end_step)}</td><td class=ev>{e(f.evidence)}</td></tr>")
-        parts.append("</tbody></table></div>")
-    metrics = ", ".join(f"{e(m.metric)} ({e(m.role)}, {m.points})" for m in d.metrics)
+    metrics = ", ".join(f"{e(m.metric)} ({e(m.role)}, {m.points}, steps {step(m.first_step)}-{step(m.last_step)})"
+                        for m in d.metrics)
     parts.append(f"<p class=small>metrics: {metrics}</p>")
     if d.skipped:
-        parts.append("<details><summary class=small>rules skipped</summary><ul class=small>"
-                     + "".join(f"<li>{e(s.rule)}: {e(s.reason)}</li>" for s in d.skipped) + "</ul></details>")
+        parts.append("<details><summary class=small>rules that could not run</summary><ul class=small>"
+                     + "".join(f"<li>{e(reason)}: {e(', '.join(rules))}</li>" for reason, rules in skipped_by_reason(d))
+                     + "</ul></details>")
     if d.warnings:
-        parts.append("<ul class=small>" + "".join(f"<li>{e(w)}</li>" for w in d.warnings) + "</ul>")
+        parts.append("<h3>Warnings while reading</h3><ul class=small>" + "".join(f"<li>{e(w)}</li>" for w in d.warnings) + "</ul>")
     return "\n".join(parts)

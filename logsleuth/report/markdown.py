@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..model import Diagnosis, worst_first
-from .common import step, top_cause, unknown_reason
+from .common import CAUSES_LISTED, cause_sources, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
 
 
 def esc(s: object) -> str:
@@ -61,30 +61,37 @@ def _run(d: Diagnosis, plot: str | None) -> list[str]:
     out.append("")
     if plot:
         out += [f"![curves of {esc(d.run)}]({plot})", ""]
-    if d.symptoms:
-        out += ["### Symptoms", "", "| symptom | severity | metric | steps | confidence | evidence |", "|---|---|---|---|---|---|"]
-        for f in d.symptoms:
-            out.append(f"| {f.symptom} | {f.severity} | {esc(f.metric)} | {step(f.start_step)}-{step(f.end_step)} | "
-                       f"{f.confidence:.2f} | {esc(f.evidence)} |")
+    shown = shown_symptoms(d)
+    if d.health == "healthy":
+        out += ["Looks healthy.", ""]
+    elif d.health == "unknown":
+        out += [f"Not judged - {esc(unknown_reason(d))}.", ""]
+    if shown and d.health != "unknown":
+        out += ["### Seen", ""]
+        for sh in shown:
+            f = sh.finding
+            where = "" if f.start_step is None else f", steps {step(f.start_step)}-{step(f.end_step)}"
+            out.append(f"{sh.number}. **{f.symptom}** ({f.severity}, {esc(f.metric)}{where}, confidence "
+                       f"{f.confidence:.2f}): {esc(sh.evidence)}")
         out.append("")
-    out += ["### Likely causes", ""]
-    if d.health == "unknown":
-        out.append(f"Not judged - {esc(unknown_reason(d))}.")
-    for i, c in enumerate(d.causes[:5], 1):
-        because = f" (because: {', '.join(c.because)})" if c.because else ""
-        out.append(f"{i}. **{c.id}** - {esc(c.title)}, score {c.score:.2f}{because}")
-        for r in c.remedies:
-            out.append(f"   - {esc(r)}")
-        for ref in c.references:
-            out.append(f"   - see: [{esc(ref.get('title', ''))}]({ref.get('url', '')})")
-    out.append("")
+    if d.health in ("warning", "critical"):
+        out += ["### Likely causes", ""]
+        for i, c in enumerate(d.causes[:CAUSES_LISTED], 1):
+            refs = cause_sources(c, shown, d)
+            src = f" (from {', '.join(str(n) for n in refs)})" if refs else ""
+            out.append(f"{i}. **{c.id}** - {esc(c.title)}, score {c.score:.2f}{src}")
+            for r in c.remedies:
+                out.append(f"   - {esc(r)}")
+            for ref in c.references:
+                out.append(f"   - see: [{esc(ref.get('title', ''))}]({ref.get('url', '')})")
+        out.append("")
     out += ["### Metrics", "", "| metric | role | points | steps |", "|---|---|---|---|"]
     for m in d.metrics:
         out.append(f"| {esc(m.metric)} | {m.role} | {m.points} | {step(m.first_step)}-{step(m.last_step)} |")
     out.append("")
     if d.skipped:
-        out += ["<details><summary>Rules skipped</summary>", ""]
-        out += [f"- {s.rule}: {esc(s.reason)}" for s in d.skipped]
+        out += ["<details><summary>Rules that could not run</summary>", ""]
+        out += [f"- {esc(reason)}: {', '.join(rules)}" for reason, rules in skipped_by_reason(d)]
         out += ["", "</details>", ""]
     if d.warnings:
         out += ["### Warnings while reading", ""] + [f"- {esc(w)}" for w in d.warnings] + [""]

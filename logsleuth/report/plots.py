@@ -19,6 +19,41 @@ from ..model import Diagnosis
 
 _SEV_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#7f7f7f"}
 POOL_MIN_RUNS = 24
+# One image for every screen: 480 px wide (6 in at 80 dpi) is shown at its own size on a desktop
+# and scaled to ~374 px on a 390 px phone (0.78x).  Text of 12 pt is 13.3 px in the image, so at
+# least 10 px on the phone, the smallest size people read without zooming.
+WIDTH_IN, DPI, FONT_PT = 6.0, 80, 12
+MINUS = "\u2212"
+# a symptom spanning this share of the plotted steps is named above the plot, not shaded
+WHOLE_RUN = 0.8
+# symptom names stacked at the top of the loss panel; more would cover the curves (the report lists all)
+LABEL_ROWS = 3  # the typographic minus: a hyphen is easy to miss, and is lost by some fonts
+
+
+def number_label(x: float, _pos: object = None) -> str:
+    """A y tick label: three significant digits, scientific notation for tiny and huge values,
+    the minus sign kept (no offset text above the axis that a title can cover)."""
+    if x == 0:
+        return "0"
+    # scientific below 0.001 and from 100,000: 1.25e-4 is narrower than 0.000125
+    text = f"{x:.3g}" if 1e-3 <= abs(x) < 1e5 else f"{x:.2e}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        text = f"{mant}e{int(exp)}"
+    return text.replace("-", MINUS)
+
+
+def step_label(x: float, _pos: object = None) -> str:
+    """An x tick label: whole steps, with k/M for long runs (49,982 reads 50k)."""
+    a = abs(x)
+    if a >= 1e6:
+        text = f"{x / 1e6:.3g}M"
+    elif a >= 1e4:
+        text = f"{x / 1e3:.3g}k"
+    else:
+        text = f"{x:.4g}"
+    return text.replace("-", MINUS)
 
 
 def _log_ok(v: np.ndarray) -> bool:
@@ -35,36 +70,41 @@ class _Template:
     """One figure per layout, kept per process: axes and their tick artists are built once
     (the costly part of a matplotlib figure) and each run only swaps data in."""
 
-    def __init__(self, has_acc: bool, width: float = 8.0) -> None:
+    def __init__(self, has_acc: bool, width: float = WIDTH_IN) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter
 
-        self.fig = Figure(figsize=(width, 5.0 if has_acc else 3.3), dpi=80)
+        self.fig = Figure(figsize=(width, 5.6 if has_acc else 3.8), dpi=DPI)
         FigureCanvasAgg(self.fig)
         axes = self.fig.subplots(2 if has_acc else 1, 1, sharex=True, squeeze=False,
                                  gridspec_kw={"height_ratios": [2, 1] if has_acc else [1]})
         self.ax = axes[0][0]
         self.acc_ax = axes[1][0] if has_acc else None
         self.lr_ax = self.ax.twinx()
-        self.ax.set_ylabel("loss")
+        self.ax.set_ylabel("loss", fontsize=FONT_PT)
         self.lines = {
             "train_loss": self.ax.plot([], [], lw=0.7, color="#1f77b4")[0],
             "val_loss": self.ax.plot([], [], lw=1.4, color="#d62728", marker=".", ms=3)[0],
             "lr": self.lr_ax.plot([], [], color="#2ca02c", lw=0.8, alpha=0.6)[0],
         }
         if self.acc_ax is not None:
-            self.acc_ax.set_ylabel("accuracy / score")
+            self.acc_ax.set_ylabel("accuracy / score", fontsize=FONT_PT)
             self.lines.update({
                 "train_accuracy": self.acc_ax.plot([], [], lw=0.8, color="#1f77b4")[0],
                 "val_accuracy": self.acc_ax.plot([], [], lw=1.2, marker=".", ms=3, color="#d62728")[0],
                 "val_score": self.acc_ax.plot([], [], lw=1.2, ls="--", color="#9467bd")[0],
             })
-        (self.acc_ax or self.ax).set_xlabel("step")
-        self.title = self.fig.suptitle("", fontsize=9)
+        (self.acc_ax or self.ax).set_xlabel("step", fontsize=FONT_PT)
+        for axx in (self.ax, self.lr_ax, self.acc_ax):
+            if axx is not None:
+                axx.tick_params(labelsize=FONT_PT)
+                axx.xaxis.set_major_formatter(FuncFormatter(step_label))
+        self.title = self.fig.suptitle("", fontsize=FONT_PT)
         self.extra: list = []
 
     def draw(self, d: Diagnosis) -> bytes:
-        from matplotlib.ticker import MaxNLocator, NullLocator
+        from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
         for a in self.extra:
             a.remove()
@@ -84,17 +124,19 @@ class _Template:
         ys = [c[r][2] for r in ("train_loss", "val_loss") if r in c]
         self.ax.set_yscale("log" if ys and _log_ok(np.concatenate(ys)) else "linear")
         self.ax.yaxis.set_minor_locator(NullLocator())
-        self.ax.xaxis.set_major_locator(MaxNLocator(6))
+        self.ax.xaxis.set_major_locator(MaxNLocator(5))
+        self.ax.set_ylabel("loss" if "train_loss" not in c or c["train_loss"][0].lower().endswith("loss")
+                           else _short(c["train_loss"][0], 24), fontsize=FONT_PT)
         lr_note = ""
         lr_twin = "lr" in c and _varies(c["lr"][2])
         self.lr_ax.set_visible(lr_twin)
         if lr_twin:
             self.lr_ax.set_yscale("log" if _log_ok(c["lr"][2]) else "linear")
             self.lr_ax.yaxis.set_minor_locator(NullLocator())
-            self.lr_ax.set_ylabel(c["lr"][0], color="#2ca02c")
+            self.lr_ax.set_ylabel(_short(c["lr"][0], 20), color="#2ca02c", fontsize=FONT_PT)
         elif "lr" in c:
             f = c["lr"][2][np.isfinite(c["lr"][2])]
-            lr_note = f"{c['lr'][0]} constant {f[0]:.3g}" if f.size else ""
+            lr_note = f"{_short(c['lr'][0], 16)} constant {number_label(f[0])}" if f.size else ""
         for role in ("train_loss", "val_loss"):
             if role in c:
                 st, v = c[role][1], c[role][2]
@@ -102,33 +144,77 @@ class _Template:
                 if bad.any():
                     self.extra.append(self.ax.axvline(st[np.argmax(bad)], color="#9467bd", ls=":", lw=1))
         axes = [self.ax] + ([self.acc_ax] if self.acc_ax is not None else [])
-        for i, f in enumerate(d.symptoms):
+        lo, hi = _x_range(c)
+        whole_run = []
+        row = 0
+        for f in d.symptoms:
             if f.start_step is None or f.end_step is None:
                 continue
-            col = _SEV_COLOR.get(f.severity, "#7f7f7f")
             a, b = f.start_step, max(f.end_step, f.start_step)
+            if lo is not None and hi is not None and hi > lo and (b - a) >= WHOLE_RUN * (hi - lo):
+                whole_run.append(f.symptom)  # shading the whole plot hides more than it shows
+                continue
+            col = _SEV_COLOR.get(f.severity, "#7f7f7f")
             for axx in axes:
                 self.extra.append(axx.axvspan(a, b if b > a else a + 1e-9, color=col,
                                               alpha=0.08 if f.severity == "info" else 0.15, lw=0))
-            self.extra.append(self.ax.annotate(f.symptom, xy=(a, 1.0), xycoords=("data", "axes fraction"),
-                                               xytext=(2, -10 - 10 * (i % 4)), textcoords="offset points",
-                                               fontsize=7, color=col))
+            if row < LABEL_ROWS:
+                self.extra.append(self.ax.annotate(f.symptom, xy=(a, 1.0), xycoords=("data", "axes fraction"),
+                                                   xytext=(2, -FONT_PT - 1.2 * FONT_PT * row),
+                                                   textcoords="offset points", fontsize=FONT_PT, color=col))
+            row += 1
+        if whole_run:
+            self.extra.append(self.ax.text(0.0, 1.02, _whole_run_label(list(dict.fromkeys(whole_run))),
+                                           transform=self.ax.transAxes, fontsize=FONT_PT, color="#555555"))
         for axx in axes + ([self.lr_ax] if lr_twin else []):
             axx.relim(visible_only=True)
             axx.autoscale_view()
+            if axx.get_yscale() == "linear":
+                axx.yaxis.set_major_formatter(FuncFormatter(number_label))
+        if lo is not None:
+            self.ax.set_xlim(lo, hi)
         handles = [self.lines[r] for r in ("train_loss", "val_loss") if r in shown]
-        self.extra.append(self.ax.legend(handles=handles, loc="upper right", fontsize=7, title=lr_note or None,
-                                         title_fontsize=7))
+        self.extra.append(self.ax.legend(handles=handles, loc="upper right", fontsize=FONT_PT, title=lr_note or None,
+                                         title_fontsize=FONT_PT))
         if self.acc_ax is not None:
             h = [self.lines[r] for r in ("train_accuracy", "val_accuracy", "val_score") if r in shown]
             if h:
-                self.extra.append(self.acc_ax.legend(handles=h, loc="lower right", fontsize=7))
-        self.title.set_text(d.run if len(d.run) <= 90 else "..." + d.run[-87:])
-        self.fig.subplots_adjust(left=0.09, right=0.88 if lr_twin else 0.97, top=0.91,
-                                 bottom=0.1 if self.acc_ax is not None else 0.14, hspace=0.08)
+                self.extra.append(self.acc_ax.legend(handles=h, loc="lower right", fontsize=FONT_PT))
+        self.title.set_text(d.run if len(d.run) <= 55 else "..." + d.run[-52:])
+        self.fig.subplots_adjust(left=0.18, right=0.80 if lr_twin else 0.97, top=0.86,
+                                 bottom=0.11 if self.acc_ax is not None else 0.16, hspace=0.1)
         buf = io.BytesIO()
         self.fig.savefig(buf, format="png", pil_kwargs={"compress_level": 2})
         return buf.getvalue()
+
+
+# characters of the "whole run:" line above the loss panel that fit the figure's width at FONT_PT
+WHOLE_RUN_CHARS = 46
+
+
+def _whole_run_label(names: list[str]) -> str:
+    text = "whole run: "
+    for i, n in enumerate(names):
+        more = f" +{len(names) - i} more"
+        piece = n if i == 0 else ", " + n
+        if len(text + piece) + (len(more) if i < len(names) - 1 else 0) > WHOLE_RUN_CHARS and i > 0:
+            return text + more
+        text += piece
+    return text
+
+
+def _short(name: str, n: int) -> str:
+    return name if len(name) <= n else "..." + name[-(n - 3):]
+
+
+def _x_range(c) -> tuple[float | None, float | None]:
+    """The steps the curves cover (a resumed run starting at step 3249 starts there)."""
+    firsts = [float(v[1][0]) for v in c.values() if len(v[1])]
+    lasts = [float(v[1][-1]) for v in c.values() if len(v[1])]
+    if not firsts:
+        return None, None
+    lo, hi = min(firsts), max(lasts)
+    return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
 
 
 _TEMPLATES: dict[bool, _Template] = {}

@@ -6,7 +6,7 @@ those numbers instead of repeating the evidence."""
 from __future__ import annotations
 
 from ..model import HEALTH_LEVELS, Diagnosis, worst_first
-from .common import Shown, cause_sources, shown_symptoms, step, top_cause, unknown_reason
+from .common import Shown, cause_sources, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
 
 _COLORS = {"critical": "\x1b[31;1m", "warning": "\x1b[33;1m", "healthy": "\x1b[32m", "unknown": "\x1b[36m", "error": "\x1b[35;1m",
            "dim": "\x1b[2m", "bold": "\x1b[1m"}
@@ -140,10 +140,6 @@ def _run(d: Diagnosis, color: bool, verbose: bool) -> str:
 
 
 def _skipped(d: Diagnosis, color: bool) -> list[str]:
-    """Rules that could not run, one line per reason (30 rules skipped because no gradient norm
-    is logged are one fact, not 30)."""
-    by_reason: dict[str, list[str]] = {}
-    for s in d.skipped:
-        by_reason.setdefault(s.reason, []).append(s.rule)
+    """Rules that could not run, one line per reason."""
     return [_c(f"  not judged ({len(rules)} rule{'s' if len(rules) > 1 else ''}: {', '.join(rules)}): {reason}",
-               "dim", color) for reason, rules in sorted(by_reason.items())]
+               "dim", color) for reason, rules in skipped_by_reason(d)]
