@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from .errors import UsageError
-from .ruleset import builtin_ruleset, taxonomy
+from .ruleset import builtin_ruleset, cause_text, taxonomy
 
 REFERENCE_SEEDS = 20  # runs per family of the healthy reference set quoted in docs/rules.md
 
@@ -82,8 +82,7 @@ def rules_markdown(cases_dir: str | None = None) -> str:
                     out.append(f"- {group}: " + "; ".join(
                         f"`{c['detector']}`" + (f" {dict(c['params'])}" if c.get("params") else "") for c in cls))
             if r.causes:
-                out.append("- supports: " + ", ".join(
-                    f"{c['id']} ({c.get('weight', 0.5)}" + (", conditional" if c.get("when") else "") + ")" for c in r.causes))
+                out.append("- supports: " + "; ".join(cause_text(c) for c in r.causes))
             docs = r.docs or {}
             if docs.get("summary"):
                 out.append(f"- what: {docs['summary']}")
@@ -145,7 +144,7 @@ def explain_text(ident: str) -> str:
                 if r.docs.get("why"):
                     lines.append(f"    why: {r.docs['why']}")
                 if r.causes:
-                    lines.append("    points to: " + ", ".join(c["id"] for c in r.causes))
+                    lines.append("    points to: " + "; ".join(cause_text(c) for c in r.causes))
         return "\n".join(lines)
     if ident in rs.causes or ident in causes:
         c = rs.causes.get(ident, {})

@@ -67,6 +67,11 @@ def test_good_file_loads(tmp_path):
     (("title: Flat loss", "title: Flat loss\n    message: 'flat, changed {no_learning.chnage:.1%}'"),
      ":5: rule my.flat message placeholder: detector 'no_learning' (clause 'no_learning') has no measure 'chnage'"),
     (("title: Flat loss", "title: Flat loss\n    message: 'flat: {flat.text}'"), "measure 'flat.text' names no clause"),
+    (("{id: lr_too_low, weight: 0.7}", "{id: lr_too_low, weight: 0.7}\n      - {id: lr_too_low, weight: 0.2}"),
+     ":13: rule my.flat: cause 'lr_too_low' listed twice; give one entry a 'when' and the weight for the other case as 'otherwise'"),
+    (("{id: lr_too_low, weight: 0.7}", "{id: lr_too_low, weight: 0.7, otherwise: 0.2}"), "has 'otherwise' but no 'when'"),
+    (("{id: lr_too_low, weight: 0.7}", "{id: lr_too_low, when: {measure: no_learning.change, lt: 0.1}, otherwise: high}"),
+     "otherwise 'high' must be a number in [-1, 1]"),
 ])
 def test_errors_name_file_line_and_choices(tmp_path, mutation, expect):
     path = _file(tmp_path, GOOD.replace(*mutation))
@@ -184,3 +189,41 @@ def test_ranking_healthy_and_ties():
     assert health == "healthy" and causes[0].id == "healthy"
     _, causes = rank([_f("a", [("model_too_small", 0.5), ("lr_too_low", 0.5)])], rs)
     assert [c.id for c in causes] == ["lr_too_low", "model_too_small"]
+
+
+def test_conditional_weight_reads_as_one_entry(tmp_path):
+    from logsleuth.model import Evidence
+    from logsleuth.ruleset import cause_text, cause_weight
+
+    text = GOOD.replace("{id: lr_too_low, weight: 0.7}",
+                        "{id: lr_too_low, weight: 0.7, when: {measure: no_learning.change, lt: 0.1}, otherwise: 0.2}")
+    cause = load_rule_file(_file(tmp_path, text))[0].causes[0]
+    assert cause_text(cause) == "lr_too_low 0.7 if no_learning.change < 0.1, else 0.2"
+
+    def ev(change):
+        return {"no_learning": Evidence(detector="no_learning", metric="loss", fired=True, confidence=0.9,
+                                        measures={"change": change})}
+    assert cause_weight(cause, ev(0.05), {}) == 0.7
+    assert cause_weight(cause, ev(0.5), {}) == 0.2
+    hp = dict(cause, when={"hparam": "batch_size", "le": 4})
+    assert cause_weight(hp, ev(0.5), {}) is None  # batch size unknown: neither weight applies
+
+
+@pytest.mark.parametrize("symptom", sorted({r.symptom for r in builtin_ruleset().rules}))
+def test_explain_lists_each_cause_once_per_rule(symptom):
+    for line in explain_text(symptom).splitlines():
+        if line.strip().startswith("points to:"):
+            ids = [part.split()[0] for part in line.split(":", 1)[1].split(";")]
+            assert len(ids) == len(set(ids)), line
+
+
+def test_readme_rule_example_is_valid(tmp_path):
+    import re
+
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as fh:
+        block = re.search(r"```yaml\n(# my_rules\.yaml.*?)```", fh.read(), re.S)
+    assert block, "README lost its rule example"
+    rs = load_ruleset([_file(tmp_path, block.group(1))])
+    mine = [r for r in rs.rules if r.id == "my.tiny-batch-flat"]
+    assert mine and [c["id"] for c in mine[0].causes] == ["batch_too_small", "lr_too_low"]
+    assert "spikes.loss" not in {r.id for r in rs.rules}

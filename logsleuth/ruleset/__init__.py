@@ -25,7 +25,7 @@ from ..errors import RuleError
 from ..model import Evidence, Finding, Series, SkippedRule
 from ..resources import builtin_rules_dir
 from ..roles import primary
-from .schema import Checker
+from .schema import DEFAULT_CAUSE_WEIGHT, Checker
 from .yamlnodes import SAFE_LOADER as _SAFE
 from .yamlnodes import LDict, load_yaml
 
@@ -382,13 +382,49 @@ def _evaluate_rule(rule: Rule, bound: Mapping[str, Any], cache: _Cache, hparams:
     lead = positive[0] if positive else None
     causes = []
     for c in rule.causes:
-        if "when" in c and check(c["when"], results, hparams) is not True:
-            continue
-        causes.append((c["id"], float(c.get("weight", 0.5))))
+        w = cause_weight(c, results, hparams)
+        if w is not None:
+            causes.append((c["id"], w))
     text = _message(rule, results, positive)
     return Finding(rule=rule.id, symptom=rule.symptom, severity=rule.severity, metric=lead.metric if lead else "",
                    confidence=round(conf, 4), start_step=lead.start_step if lead else None,
                    end_step=lead.end_step if lead else None, evidence=text, causes=tuple(causes))
+
+
+def cause_weight(cause: Mapping[str, Any], results: Mapping[str, Evidence], hparams: Mapping[str, Any]) -> float | None:
+    """A cause entry's weight for this run: `weight`, or when its `when` does not hold, `otherwise`
+    (the entry is left out when there is no `otherwise`, or a hyperparameter it needs is unknown)."""
+    if "when" not in cause:
+        return float(cause.get("weight", DEFAULT_CAUSE_WEIGHT))
+    holds = check(cause["when"], results, hparams)
+    if holds is True:
+        return float(cause.get("weight", DEFAULT_CAUSE_WEIGHT))
+    if holds is False and "otherwise" in cause:
+        return float(cause["otherwise"])
+    return None
+
+
+_OP_TEXT = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "!=", "in": "in"}
+
+
+def condition_text(cond: Any) -> str:
+    """`{measure: trend.onset_frac, lt: 0.2}` as `trend.onset_frac < 0.2`."""
+    parts = []
+    for c in cond if isinstance(cond, list) else [cond]:
+        subject = c.get("measure") or c.get("hparam")
+        parts += [f"{subject} {_OP_TEXT[op]} {str(c[op]).lower() if isinstance(c[op], bool) else c[op]}"
+                  for op in _OP_TEXT if op in c]
+    return " and ".join(parts)
+
+
+def cause_text(cause: Mapping[str, Any]) -> str:
+    """A cause entry as a reader says it: `lr_too_high 0.85 if trend.onset_frac < 0.2, else 0.5`."""
+    text = f"{cause['id']} {cause.get('weight', DEFAULT_CAUSE_WEIGHT)}"
+    if "when" in cause:
+        text += f" if {condition_text(cause['when'])}"
+        if "otherwise" in cause:
+            text += f", else {cause['otherwise']}"
+    return text
 
 
 class _Fmt(dict):

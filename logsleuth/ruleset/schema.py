@@ -13,7 +13,9 @@ from .yamlnodes import LDict
 RULE_KEYS = {"id", "title", "symptom", "severity", "metrics", "detect", "message", "causes", "references",
              "docs", "when", "enabled"}
 CLAUSE_KEYS = {"name", "detector", "series", "params", "require"}
-CAUSE_KEYS = {"id", "weight", "when"}
+CAUSE_KEYS = {"id", "weight", "when", "otherwise"}
+# a cause listed without a weight: as likely as not, given the symptom
+DEFAULT_CAUSE_WEIGHT = 0.5
 COND_OPS = {"lt", "le", "gt", "ge", "eq", "ne", "in"}
 COND_KEYS = COND_OPS | {"measure", "hparam", "missing"}
 SEVERITIES = ("critical", "warning", "info")
@@ -156,6 +158,7 @@ class Checker:
             self.condition(r["when"], r.line_of("when"), clause_names, f"{what} when")
         if r.get("message") is not None:
             self.placeholders(r["message"], r.line_of("message"), clause_names, what)
+        listed: set[Any] = set()
         for c in r.get("causes", []) or []:
             if not isinstance(c, LDict):
                 self.err(_line(c) or r.line_of("causes"), f"{what}: a cause is a mapping {{id: ..., weight: ...}}")
@@ -163,11 +166,18 @@ class Checker:
             self.keys(c, CAUSE_KEYS, f"{what} cause")
             if c.get("id") not in self.causes:
                 self.err(c.line_of("id"), f"{what}: unknown cause {c.get('id')!r}{_near(c.get('id'), self.causes)}")
-            w = c.get("weight", 0.5)
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or not -1 <= w <= 1:
-                self.err(c.line_of("weight"), f"{what}: weight {w!r} must be a number in [-1, 1]")
+            for key in ("weight", "otherwise"):
+                w = c.get(key, DEFAULT_CAUSE_WEIGHT)
+                if not isinstance(w, (int, float)) or isinstance(w, bool) or not -1 <= w <= 1:
+                    self.err(c.line_of(key), f"{what}: {key} {w!r} must be a number in [-1, 1]")
             if "when" in c:
                 self.condition(c["when"], c.line_of("when"), clause_names, f"{what} cause {c.get('id')}")
+            elif "otherwise" in c:
+                self.err(c.line_of("otherwise"), f"{what}: cause {c.get('id')!r} has 'otherwise' but no 'when'")
+            if c.get("id") in listed:
+                self.err(c.line_of("id"), f"{what}: cause {c.get('id')!r} listed twice; give one entry a 'when' "
+                         "and the weight for the other case as 'otherwise'")
+            listed.add(c.get("id"))
 
     def clause(self, cl: Any, what: str, locals_: set[str], names: dict[str, str]) -> None:
         if not isinstance(cl, LDict):
