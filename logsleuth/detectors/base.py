@@ -227,5 +227,20 @@ def fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+def logged_index(steps: np.ndarray, x: float) -> int:
+    """Index of the logged step nearest to x (steps ascending): a quoted step is one the log has."""
+    i = int(np.searchsorted(steps, x))
+    if i <= 0:
+        return 0
+    if i >= steps.size:
+        return int(steps.size - 1)
+    return i if steps[i] - x < x - steps[i - 1] else i - 1
+
+
+def times_lower(ratio: float) -> str:
+    """'1.83x lower'; a ratio that prints as 1 is 'no lower' (never 'fell 1x')."""
+    return f"{fmt(ratio)}x lower" if fmt(ratio) not in ("1", "1.0") and ratio > 1 else "no lower"
+
+
 def step_str(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, detector, finite, fire, fmt, level, noise, quiet, ramp, smooth, step_str, transform
+from .base import bucket, cannot, detector, finite, fire, fmt, level, logged_index, noise, quiet, ramp, smooth, step_str, times_lower, transform
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -18,11 +18,28 @@ def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 MEASURES_OVERFITTING = {
     "rise": "relative rise of validation from its best to its end level",
-    "best_step": "step of the best validation value (where to stop)",
+    "best_step": "step of the best validation value as logged (where to stop)",
     "best_frac": "where the best lies, as a share of the validation steps",
     "train_fall": "relative fall of training from the best-validation step to the end",
-    "best_val": "the best (smoothed) validation value",
+    "best_val": "the best validation value as logged",
+    "last_val": "the last validation value as logged",
 }
+
+
+def _logged_best(vv: np.ndarray, s: np.ndarray, i_best: int, end: float) -> int:
+    """The logged point the sentence quotes as the best: the lowest raw value before the smoothed
+    curve is half-way from its best to its end level (not a later lucky dip)."""
+    half = float(s[i_best]) + 0.5 * (end - float(s[i_best]))
+    after = np.flatnonzero(s[i_best:] > half)
+    stop = i_best + int(after[0]) if after.size else s.size
+    return int(np.argmin(vv[:max(stop, i_best + 1)]))
+
+
+def _rose(metric: str, steps: np.ndarray, values: np.ndarray, i: int) -> str:
+    """'val_loss rose 2.66x from its best, 0.231 at step 6, to 0.615 at step 9': logged values at logged steps."""
+    a, b = float(values[i]), float(values[-1])
+    return (f"{metric} rose {fmt(b / a)}x from its best, {fmt(a)} at step {step_str(steps[i])}, to {fmt(b)} "
+            f"at step {step_str(steps[-1])}")
 
 
 @detector("overfitting", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING, min_rise=0.1, max_best_frac=0.85, train_falls=True)
@@ -51,18 +68,21 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     t_best = float(_at(ts, tx, np.array([vs[i_best]]))[0])
     t_end = level(tx, 0.9, 1.0)
     train_fall = math.expm1(t_best - t_end)
-    measures = dict(rise=rise, best_step=float(vs[i_best]), best_frac=float(best_frac), train_fall=train_fall,
-                    best_val=float(np.exp(s[i_best])))
-    if rise >= min_rise and end - float(s[i_best]) > 2 * nz and best_frac <= max_best_frac and (train_fall > 0.0 or not train_falls):
-        if not train_falls:
-            txt = (f"{val.metric} rose {rise:.0%} from its best {fmt(float(np.exp(s[i_best])))} at step "
-                   f"{step_str(vs[i_best])} while {train.metric} changed {-train_fall:+.0%} over the same steps")
-            return fire(name, val.metric, 0.55 + 0.45 * ramp(rise, min_rise, 5 * min_rise), txt, vs[i_best], vs[-1],
-                        **measures)
+    i_raw = _logged_best(vv, s, i_best, end)
+    measures = dict(rise=rise, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
+                    best_val=float(vv[i_raw]), last_val=float(vv[-1]))
+    # the last logged value must itself sit above the logged best: the run shows the rise, not only its trend
+    shows = vv[-1] > vv[i_raw] * (1 + min_rise / 2)
+    if rise >= min_rise and end - float(s[i_best]) > 2 * nz and best_frac <= max_best_frac and shows \
+            and (train_fall > 0.0 or not train_falls):
         conf = 0.55 + 0.45 * ramp(rise, min_rise, 5 * min_rise)
-        txt = (f"{val.metric} rose {rise:.0%} from its best {fmt(float(np.exp(s[i_best])))} at step {step_str(vs[i_best])} "
-               f"(the point to stop) while {train.metric} kept falling ({fmt(1 + train_fall)}x lower)")
-        return fire(name, val.metric, conf, txt, vs[i_best], vs[-1], **measures)
+        if not train_falls:
+            txt = (f"{_rose(val.metric, vs, vv, i_raw)}, while {train.metric} changed {-train_fall:+.0%} over the "
+                   "same steps")
+        else:
+            txt = (f"{_rose(val.metric, vs, vv, i_raw)}; {train.metric} kept falling ({times_lower(1 + train_fall)}): "
+                   f"step {step_str(vs[i_raw])} is the point to stop")
+        return fire(name, val.metric, conf, txt, vs[i_raw], vs[-1], **measures)
     return quiet(name, val.metric, **measures)
 
 
@@ -96,7 +116,7 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
         if g_end >= min_gap and widen >= min_widen:
             conf = 0.5 + 0.5 * ramp(g_end, min_gap, 3 * min_gap)
             return fire(name, val.metric, conf, f"{train.metric} ends {g_end * 100:.0f} points above {val.metric}, "
-                        f"a gap that widened by {widen * 100:.0f} points", vs[0], vs[-1], **measures)
+                        f"{_gap_change(widen * 100, 'points')}", vs[0], vs[-1], **measures)
         return quiet(name, val.metric, **measures)
     if not (np.all(vv > 0) and np.all(tv > 0)):
         return cannot(name, val.metric, "not positive losses")
@@ -110,6 +130,15 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
         return fire(name, val.metric, conf, f"{val.metric} ends {fmt(math.exp(g_end))}x {train.metric}, "
                     f"a ratio that grew {fmt(math.exp(g_end - g_start))}x", vs[0], vs[-1], **measures)
     return quiet(name, val.metric, **measures)
+
+
+def _gap_change(points: float, unit: str) -> str:
+    """How the gap moved, in words that match its sign."""
+    if round(points) > 0:
+        return f"a gap that widened by {points:.0f} {unit}"
+    if round(points) < 0:
+        return f"a gap there from the start (it narrowed by {-points:.0f} {unit})"
+    return "a gap there from the start"
 
 
 MEASURES_VAL_LOSS_UP_ACC_UP = {
@@ -133,10 +162,16 @@ def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: di
     a_best = float(_at(as_, a, np.array([ls[i_best]]))[0])
     a_end = level(a, 0.85, 1.0)
     measures = dict(rise=rise, acc_change=a_end - a_best)
-    if rise >= min_rise and i_best < 0.85 * s.size and a_end > a_best:
+    # what the sentence quotes: logged points (the lowest loss before the rise, the accuracy logged nearest it, the last ones)
+    rls, rlv = finite(loss)
+    ras, rav = finite(acc)
+    i_raw = _logged_best(rlv, np.interp(rls, ls, s), int(np.argmin(np.abs(rls - ls[i_best]))), level(s, 0.85, 1.0))
+    j = logged_index(ras, float(rls[i_raw]))
+    shows = rlv[-1] > rlv[i_raw] * (1 + min_rise / 2) and rav[-1] > rav[j]
+    if rise >= min_rise and i_best < 0.85 * s.size and a_end > a_best and shows:
         return fire(name, loss.metric, 0.5 + 0.5 * ramp(rise, min_rise, 5 * min_rise),
-                    f"{loss.metric} rose {rise:.0%} after step {step_str(ls[i_best])} while {acc.metric} went from "
-                    f"{fmt(a_best)} to {fmt(a_end)}", ls[i_best], ls[-1], **measures)
+                    f"{_rose(loss.metric, rls, rlv, i_raw)}; {acc.metric} rose too, from {fmt(rav[j])} at step "
+                    f"{step_str(ras[j])} to {fmt(rav[-1])} at step {step_str(ras[-1])}", rls[i_raw], rls[-1], **measures)
     return quiet(name, loss.metric, **measures)
 
 
@@ -164,8 +199,9 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     measures = dict(drop=drop, ratio=ratio)
     if 1.0 <= drop < max_drop and min_ratio <= ratio <= max_ratio:
         return fire(name, train.metric, 0.5 + 0.5 * ramp(max_drop - drop, 0, max_drop - 1),
-                    f"{train.metric} fell only {fmt(drop)}x from its start and {val.metric} ends at {fmt(ratio)}x it: "
-                    "both high and close", ts[0], ts[-1], **measures)
+                    f"{train.metric} ended {'only ' if times_lower(drop) != 'no lower' else ''}{times_lower(drop)} "
+                    f"than its start and {val.metric} ends at {fmt(ratio)}x it: both high and close", ts[0], ts[-1],
+                    **measures)
     return quiet(name, train.metric, **measures)
 
 

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, detector, finite, fire, fmt, level, quiet, ramp, smooth, step_str
+from .base import bucket, cannot, detector, finite, fire, fmt, level, logged_index, quiet, ramp, smooth, step_str
 
 
 def _total(group: list[Series]) -> Series | None:
@@ -244,7 +244,7 @@ def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_los
     if hits:
         at, fall, r = max(hits, key=lambda h: h[1])
         return fire(name, loss.metric, 0.8, f"{loss.metric} fell {fall:.0%} right after {lr.metric} dropped "
-                    f"{fmt(r)}x at step {step_str(at)}", at, at + w, **measures)
+                    f"{fmt(r)}x at step {step_str(at)}", at, ls[logged_index(ls, at + w)], **measures)
     return quiet(name, loss.metric, **measures)
 
 

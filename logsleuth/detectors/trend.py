@@ -77,6 +77,13 @@ def _rank_corr(x: np.ndarray) -> float:
     return float(np.corrcoef(r, t)[0, 1])
 
 
+def _below_start(v: np.ndarray, kind: str, drop: float) -> str:
+    """'only 1.5x below its start'; a curve that is not a positive loss has no ratio, so its start is quoted."""
+    if kind == "log" and math.isfinite(drop):
+        return f"only {fmt(drop)}x below its start"
+    return f"from {fmt(float(np.median(v[:max(1, min(3, v.size // 10))])))} at its start"
+
+
 def _drop(x: np.ndarray, kind: str) -> float:
     """How many times the loss fell from its start to its end level (log space: ratio)."""
     k0 = max(1, min(3, x.size // 10))
@@ -117,7 +124,7 @@ def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_s
     if frac >= min_frac and (kind != "log" or 1.0 <= drop < max_drop) and total >= 0:
         conf = 0.5 + 0.5 * ramp(frac, min_frac, 0.8)
         txt = (f"{series.metric} stopped improving at step {step_str(st[i_on])} ({frac:.0%} of the run) at "
-               f"{fmt(measures['level'])}, only {fmt(drop)}x below its start")
+               f"{fmt(measures['level'])}, {_below_start(v, kind, drop)}")
         return fire(name, series.metric, conf, txt, st[i_on], st[-1], **measures)
     return quiet(name, series.metric, **measures)
 
@@ -155,10 +162,22 @@ def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx:
                     from_start=from_start, late_t=late_t)
     if change < lim and late_t > -max_fall_t:
         conf = 0.6 + 0.4 * (1 - change / lim)
-        txt = (f"{series.metric} stayed flat at {fmt(float(np.median(v)))} from step {step_str(st[0])} to "
-               f"{step_str(st[-1])} (changed {measures['change']:.1%})")
+        txt = _flat_text(series.metric, st, float(np.median(v)), measures["change"], kind)
         return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
     return quiet(name, series.metric, **measures)
+
+
+# below this change a curve reads as flat; up to `tol` it made "no clear progress" (a 15% wobble is not flat)
+FLAT_WORDING = 0.02
+
+
+def _flat_text(metric: str, st: np.ndarray, typical: float, change: float, kind: str) -> str:
+    span = f"from step {step_str(st[0])} to {step_str(st[-1])}"
+    how = f"{change:.1%}" if kind == "log" else f"{fmt(change)} robust spreads (MAD)"
+    if kind == "log" and change < FLAT_WORDING:
+        return f"{metric} stayed flat at {fmt(typical)} {span} (changed {how})"
+    return (f"{metric} made no clear progress {span}: it stays around {fmt(typical)}, its middle and last quarter "
+            f"within {how} of its first quarter")
 
 
 def _trend_t(x: np.ndarray) -> float:
@@ -223,7 +242,7 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
             acc_txt = f", {acc.metric} {a_end:.3f} vs 1/{c} = {1 / c:.3f}"
     if rel <= tol and drop <= max_drop and math.exp(best) >= 0.8 * chance and acc_ok and 2 <= c <= 1000:
         conf = 0.6 + 0.4 * (1 - rel / tol)
-        txt = f"{loss.metric} sits at {fmt(end)} = ln({c}) = {fmt(chance)}, the loss of a uniform guess over {c} classes{acc_txt}"
+        txt = f"{loss.metric} sits at {fmt(end)}, near ln({c}) = {chance:#.3g}, the loss of a uniform guess over {c} classes{acc_txt}"
         return fire(name, loss.metric, conf, txt, st[0], st[-1], **measures)
     return quiet(name, loss.metric, **measures)
 
@@ -308,7 +327,7 @@ def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float
     if second > 0 and linearity >= min_linearity and t_tail >= min_t and (kind != "log" or drop < max_drop):
         conf = 0.5 + 0.25 * ramp(linearity, min_linearity, 1.0) + 0.25 * ramp(t_tail, min_t, 3 * min_t)
         txt = (f"{series.metric} was still falling at the end (trend t={t_tail:.1f} over the last 30%), "
-               f"nearly linearly (second-half drop {linearity:.0%} of the first), only {fmt(drop)}x below its start")
+               f"nearly linearly (second-half drop {linearity:.0%} of the first), {_below_start(v, kind, drop)}")
         return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
     return quiet(name, series.metric, **measures)
 
