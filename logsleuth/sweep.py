@@ -1,8 +1,12 @@
 """The overview of many runs: counts per health and cause, sweeps of sibling runs, and the
 link between a sweep's hyperparameters and its failures, stated plainly.
 
-A sweep is the deepest directory whose runs differ in a hyperparameter other than the seed
-(`sweeps/lr_0.1/seed_3` and `sweeps/lr_0.3/seed_1` make the sweep `sweeps`).  Hyperparameters
+A sweep is the deepest directory whose runs share a recipe and differ in a hyperparameter other
+than the seed (`sweeps/lr_0.1/seed_3` and `sweeps/lr_0.3/seed_1` make the sweep `sweeps`).
+Sharing a recipe means logging nearly the same metrics, knowing the same settings, varying at
+most a few of them, and showing that they belong together: a logged setting they all agree on,
+or names that carry the settings or a trial/seed number.  Unrelated projects that happen to sit
+side by side are not a sweep.  Hyperparameters
 are those the run logged, completed by `key=value` / `key_value` parts of its path
 (`lr=0.1,wd=1e-4`, `lr_0.1`).  Runs differing only in seed-like keys (seed, trial, version,
 rep...) are one configuration; a statement such as "all 6 runs with lr >= 0.3 were critical;
@@ -36,6 +40,11 @@ _SEED_IN = re.compile(r"(?:^|[_\-.])(seed|trial|rep|fold|version)[_\-=]?(\d+)(?=
 NOT_SETTING = re.compile(r"^(global_step|max_steps|steps?|epochs?|current_epoch|total_flos|best_metric|"
                          r"best_model_checkpoint|best_global_step|trial_name|num_input_tokens_seen|"
                          r"is_\w+|.*_(time|timestamp|date|dir|path|file|name|id))$", re.IGNORECASE)
+# runs of one recipe log (nearly) the same metrics: Jaccard overlap of their metric names at least
+# this (a crashed run that never evaluated still shares its training curves with the others)
+MIN_METRIC_OVERLAP = 0.5
+# a sweep varies a few knobs of one recipe; runs differing in more settings are different recipes
+MAX_VARYING = 4
 MIN_ACCURACY = 0.9
 MIN_SIDE = 2
 MAX_STATEMENTS = 3
@@ -160,27 +169,72 @@ def _varying(params: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return settings, seeds
 
 
+def _measured(d: Diagnosis) -> frozenset[str]:
+    """What a run measures: each metric's role where it has one (train_loss is train_loss whether
+    the logger calls it loss or train/loss), else its name."""
+    return frozenset(m.role if m.role not in ("other", "unknown", "") else m.metric for m in d.metrics)
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def recipes(idx: list[int], diags: list[Diagnosis], params: list[dict[str, Any]]) -> list[list[int]]:
+    """The runs of `idx` grouped by recipe (overlapping measurements);
+    only groups of two or more runs that show they belong together (see `shares_recipe`)."""
+    groups: list[tuple[frozenset[str], list[int]]] = []
+    for i in idx:
+        metrics = _measured(diags[i])
+        for g_metrics, members in groups:
+            # an unreadable run has no metrics: it stays with its siblings
+            if not metrics or not g_metrics or _overlap(g_metrics, metrics) >= MIN_METRIC_OVERLAP:
+                members.append(i)
+                break
+        else:
+            groups.append((metrics, [i]))
+    return [m for _, m in groups if len(m) >= 2 and shares_recipe([params[i] for i in m], [diags[i].run for i in m])]
+
+
+def shares_recipe(params: list[dict[str, Any]], names: list[str]) -> bool:
+    """A few settings vary, and something says the runs belong together: a logged setting they
+    all agree on, or run names carrying settings or trial/seed numbers (`lr=0.1/seed_3`)."""
+    settings, seeds = _varying(params)
+    if not settings and not seeds:
+        return False  # nothing known tells them apart: not a sweep, not repeats
+    if len(settings) > MAX_VARYING:
+        return False
+    named = [name_params(n) for n in names]
+    if all(named) and set(settings + seeds) & set(named[0]):
+        return True
+    common = set(params[0]).intersection(*params[1:]) if params else set()
+    agreed = [k for k in common if not NOT_SETTING.match(k) and len({str(p[k]) for p in params}) == 1]
+    return bool(agreed)
+
+
 def group_sweeps(diags: list[Diagnosis], params: list[dict[str, Any]] | None = None) -> dict[str, list[int]]:
-    """Directory -> indices of its runs: for each run the deepest ancestor directory whose runs
-    differ in a setting; runs with no such ancestor go with their siblings (repeats)."""
+    """Sweep name -> indices of its runs: for each run the deepest ancestor directory where it
+    shares a recipe with others that differ in a setting; runs with no such ancestor go with their
+    siblings of the same recipe (repeats).  Two recipes in one directory are two sweeps."""
     params = params if params is not None else [run_params(d) for d in diags]
     under: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(diags):
         for a in _ancestors(d.run):
             under[a].append(i)
-    varies: dict[str, bool] = {}
+    sweep_of: dict[str, set[int]] = {}
     for a, idx in under.items():
-        varies[a] = len(idx) >= 2 and bool(_varying([params[i] for i in idx])[0])
+        if len(idx) >= 2:
+            sweep_of[a] = {i for g in recipes(idx, diags, params) if _varying([params[j] for j in g])[0] for i in g}
     groups: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(diags):
         anc = _ancestors(d.run)
-        home = next((a for a in anc if varies[a]), None)
-        if home is None:
-            home = anc[0]
+        home = next((a for a in anc if i in sweep_of.get(a, ())), anc[0])
         groups[home].append(i)
-    # siblings with nothing known to tell them apart (no setting, no seed) are not a sweep
-    return {k: v for k, v in groups.items()
-            if len(v) >= 2 and any(_varying([params[i] for i in v]))}
+    out: dict[str, list[int]] = {}
+    for home, idx in groups.items():
+        found = recipes(idx, diags, params)
+        for n, g in enumerate(found, 1):
+            out[home if len(found) == 1 else f"{home or '.'} (recipe {n} of {len(found)})"] = g
+    return out
 
 
 # --------------------------------------------------------------------- statements

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from logsleuth.cache import DiagnosisCache, curves_blob, curves_from_blob, from_plain, to_plain
 from logsleuth.cli import main
-from logsleuth.model import CauseScore, Diagnosis
+from logsleuth.model import CauseScore, Diagnosis, MetricInfo
 from logsleuth.pipeline import Options, analyze_paths, analyze_source
 from logsleuth.progress import Progress, progress_text
 from logsleuth.report import to_json
@@ -250,6 +250,47 @@ def test_no_statement_when_failures_do_not_follow_a_setting():
 def test_unrelated_sibling_runs_are_not_a_sweep():
     diags = [_diag(f"runs/{name}", "healthy") for name in ("alpha", "beta", "gamma")]
     assert overview(diags).sweeps == ()
+
+
+def _measuring(run: str, metrics: dict[str, str], health: str = "healthy", **hp) -> Diagnosis:
+    infos = tuple(MetricInfo(m, role, 10, 0.0, 9.0, 0) for m, role in metrics.items())
+    return Diagnosis(run=run, status="ok", health=health, metrics=infos, hparams=hp)
+
+
+HF = {"loss": "train_loss", "learning_rate": "lr", "epoch": "epoch"}
+
+
+def test_unrelated_projects_side_by_side_are_not_a_sweep():
+    """Hugging Face trainer states of unrelated projects in one folder log the same curves, but
+    nothing they agree on says they are one experiment: no sweep (was 'a sweep varying epochs')."""
+    projects = [_measuring("hf/r03", HF, num_train_epochs=1, max_steps=3000),
+                _measuring("hf/r08", HF, num_train_epochs=100, max_steps=25800),
+                _measuring("hf/r10", {**HF, "eval_wer": "val_metric"}, "warning", num_train_epochs=10, eval_steps=250,
+                           logging_steps=25, train_batch_size=32),
+                _measuring("hf/r11", {**HF, "eval_wer": "val_metric"}, "critical", num_train_epochs=20, eval_steps=500,
+                           logging_steps=500, train_batch_size=8)]
+    assert overview(projects).sweeps == ()
+
+
+def test_a_recipe_is_shared_settings_or_telling_names():
+    base = dict(model="resnet18", optimizer="sgd", batch_size=128)
+    logged = [_measuring(f"runs/{n}", HF, lr=lr, **base) for n, lr in (("a", 0.1), ("b", 0.01), ("c", 0.001))]
+    assert [s.varying for s in overview(logged).sweeps] == [("lr",)]  # agree on 3 settings, vary one
+    too_many = [_measuring(f"runs/{n}", HF, lr=lr, wd=wd, bs=bs, warmup=w, dropout=p, depth=dp)
+                for n, lr, wd, bs, w, p, dp in (("a", 0.1, 0, 32, 0, 0.1, 18), ("b", 0.01, 1e-4, 64, 100, 0.2, 34))]
+    assert overview(too_many).sweeps == ()  # six knobs apart and nothing shared: two recipes
+    named = [_measuring(f"grid/lr={lr}", HF) for lr in (0.1, 0.01)]
+    assert [s.varying for s in overview(named).sweeps] == [("lr",)]
+
+
+def test_two_recipes_in_one_folder_are_two_sweeps():
+    gan = {"g_loss": "gan_loss", "d_loss": "gan_loss_d", "fid": "val_metric"}
+    runs = [_measuring(f"mix/vit-{n}", {**HF, "eval_accuracy": "val_accuracy"}, lr=lr, arch="vit") for n, lr in (("a", 0.1), ("b", 0.01))]
+    runs += [_measuring(f"mix/gan-{n}", gan, lr=lr, arch="dcgan") for n, lr in (("a", 0.2), ("b", 0.02))]
+    sweeps = overview(runs).sweeps
+    assert len(sweeps) == 2 and all(s.varying == ("lr",) for s in sweeps)
+    assert {frozenset(s.runs) for s in sweeps} == {frozenset(r.run for r in runs[:2]), frozenset(r.run for r in runs[2:])}
+    assert all("recipe" in s.directory for s in sweeps)
 
 
 def test_nested_sweeps_are_found_at_their_own_level():
