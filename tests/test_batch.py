@@ -7,6 +7,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import sqlite3
 import time
 
@@ -220,6 +221,30 @@ def test_sweep_statement_in_every_report_format(tmp_path):
         assert f"all 6 runs with lr {gt}= 0.3" in o.read_text(), o
     sweeps = json.loads(outs[0].read_text())["overview"]["sweeps"]
     assert sweeps[0]["varying"] == ["lr"]
+
+
+def test_sweep_figure_per_varying_setting_in_html_and_markdown(tmp_path):
+    root = tmp_path / "sweep"
+    writers.write_planted_sweep(str(root))
+    out = tmp_path / "out"
+    out.mkdir()
+    html, md = out / "r.html", out / "r.md"
+    assert CliRunner().invoke(main, ["analyze", str(root), "--no-cache", "-q", "-o", str(html), "-o", str(md)]).exit_code == 0
+    page = html.read_text()
+    assert page.count('alt="runs of ') == 1 and 'by lr"' in page
+    link = re.search(r"!\[runs of [^\]]* by lr\]\((r_files/[^)]+\.png)\)", md.read_text())
+    assert link and (out / link.group(1)).stat().st_size > 1000
+
+
+def test_sweep_figure_without_a_shared_curve_plots_outcomes():
+    from logsleuth.report.sweepplots import final_role, sweep_figures
+
+    diags = [_diag(f"s/opt={o},wd={wd}", "critical" if o == "sgd" else "healthy", "lr_too_high" if o == "sgd" else None)
+             for o in ("sgd", "adam") for wd in (0.0, 1e-4)]
+    o = overview(diags)
+    assert o.sweeps[0].varying == ("opt", "wd") and final_role(diags) is None
+    figs = sweep_figures(o, diags)
+    assert len(figs) == 2 and all(png.startswith(b"\x89PNG") for png in figs.values())
 
 
 def _diag(run: str, health: str, cause: str | None = None, **hp) -> Diagnosis:

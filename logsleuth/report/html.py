@@ -20,7 +20,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1p
 th{cursor:pointer;background:#fafafa}.critical{color:#b00020;font-weight:600}.warning{color:#b36b00;font-weight:600}
 .healthy{color:#2e7d32}.unknown{color:#00707a}.error{color:#6a1b9a;font-weight:600}.info{color:#666}
 img{max-width:100%;height:auto;display:block}
-.run{display:flex;flex-wrap:wrap;gap:1rem}.run .plot{flex:0 1 480px;min-width:0;max-width:100%}.run .causes{flex:1 1 300px;min-width:0}
+.run,.sweepfigs{display:flex;flex-wrap:wrap;gap:1rem}.run .plot,.sweepfigs .plot{flex:0 1 480px;min-width:0;max-width:100%}
+.run .causes{flex:1 1 300px;min-width:0}
 .ev{color:#444}ol{padding-left:1.6rem;margin:.2rem 0}li{margin:.25rem 0}ul{padding-left:1.2rem}
 .small{font-size:.85rem;color:#555}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0;box-sizing:border-box}
 .num{white-space:nowrap}
@@ -64,7 +65,7 @@ def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
         out.append(f'<tr><td><a href="#run{i}">{name_html(d.run)}</a></td><td class="{h}" data-v="{_RANK[h]}">{h}</td>'
                    f"<td>{e(top_cause(d))}</td><td>{score:.2f}</td></tr>")
     out.append("</tbody></table></div>")
-    out.append(_overview(diags))
+    out.append(_overview(diags, pngs))
     for i, d in enumerate(diags):
         out.append(_run(i, d, pngs.get(d.run)))
     for m in result.messages:
@@ -73,8 +74,9 @@ def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _overview(diags) -> str:
+def _overview(diags, pngs: dict[str, bytes]) -> str:
     from ..sweep import config_label, config_outcome, overview, sweep_summary
+    from .sweepplots import figure_key
 
     o = overview(diags)
     parts = []
@@ -85,6 +87,11 @@ def _overview(diags) -> str:
         parts.append(f"<h2>Sweep {name_html(s.directory)}</h2><p>{e(sweep_summary(s))}.</p>")
         if s.statements:
             parts.append("<ul>" + "".join(f"<li><b>{e(st)}</b></li>" for st in s.statements) + "</ul>")
+        figs = [(k, pngs[figure_key(s, k)]) for k in s.varying if figure_key(s, k) in pngs]
+        if figs:
+            parts.append('<div class="sweepfigs">' + "".join(
+                f'<div class="plot"><img alt="runs of {e(s.directory)} by {e(k)}" '
+                f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>' for k, png in figs) + "</div>")
         parts.append('<div class="tw"><table><thead><tr><th>configuration</th><th>outcome</th></tr></thead><tbody>'
                      + "".join(f"<tr><td>{e(config_label(c))}</td><td>{e(config_outcome(c))}</td></tr>"
                                for c in s.configs) + "</tbody></table></div>")

@@ -27,7 +27,7 @@ def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
         score = f"{d.causes[0].score:.2f}" if d.status == "ok" and d.causes and d.health != "healthy" else ""
         out.append(f"| {esc(d.run)} | {h} | {top_cause(d)} | {score} |")
     out.append("")
-    out += _overview(diags)
+    out += _overview(diags, plots or {})
     for d in ordered:
         out += _run(d, (plots or {}).get(d.run))
     if messages:
@@ -35,8 +35,9 @@ def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
     return "\n".join(out).rstrip() + "\n"
 
 
-def _overview(diags: list[Diagnosis]) -> list[str]:
+def _overview(diags: list[Diagnosis], plots: dict[str, str]) -> list[str]:
     from ..sweep import config_label, config_outcome, overview, sweep_summary
+    from .sweepplots import figure_key
 
     o = overview(diags)
     out: list[str] = []
@@ -48,6 +49,9 @@ def _overview(diags: list[Diagnosis]) -> list[str]:
         out += [f"- **{esc(st)}**" for st in s.statements]
         if s.statements:
             out.append("")
+        for k in s.varying:
+            if figure_key(s, k) in plots:
+                out += [f"![runs of {esc(s.directory)} by {esc(k)}]({plots[figure_key(s, k)]})", ""]
         out += ["| configuration | outcome |", "|---|---|"]
         out += [f"| {esc(config_label(c))} | {esc(config_outcome(c))} |" for c in s.configs] + [""]
     return out

@@ -232,7 +232,8 @@ def png_bytes(d: Diagnosis) -> bytes | None:
 
 
 def render_all(diags: list[Diagnosis], jobs: int | None = None) -> dict[str, bytes]:
-    """PNG bytes per run name, drawn in a process pool when there are many runs."""
+    """PNG bytes per run name, drawn in a process pool when there are many runs, and each
+    sweep's figures (keyed by sweepplots.figure_key)."""
     todo = [d for d in diags if d.status == "ok" and d.curves]
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(todo) >= POOL_MIN_RUNS:
@@ -240,7 +241,12 @@ def render_all(diags: list[Diagnosis], jobs: int | None = None) -> dict[str, byt
             pngs = list(ex.map(png_bytes, todo, chunksize=max(1, len(todo) // (4 * jobs))))
     else:
         pngs = [png_bytes(d) for d in todo]
-    return {d.run: p for d, p in zip(todo, pngs) if p}
+    out = {d.run: p for d, p in zip(todo, pngs) if p}
+    from ..sweep import overview
+    from .sweepplots import sweep_figures
+
+    out.update(sweep_figures(overview(diags), diags))
+    return out
 
 
 def slug(name: str) -> str:

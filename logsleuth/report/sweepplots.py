@@ -1,0 +1,147 @@
+"""One overview figure per varying hyperparameter of a sweep: each run's final metric (or, when
+the runs share none, its outcome) against the setting's value, coloured by health.
+
+The figure answers the question a sweep's table cannot at a glance: where along the setting
+the runs go wrong, and how far the good ones got.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+from ..model import Diagnosis
+from ..sweep import Overview, Sweep, outcome, run_params
+from .plots import DPI, FONT_PT, WIDTH_IN, number_label
+
+HEALTH_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "unknown": "#7f7f7f", "healthy": "#2ca02c",
+                "unreadable": "#9467bd"}
+HEALTH_ORDER = ("healthy", "unknown", "warning", "critical", "unreadable")
+# the curve whose last value stands for a run's result, first that most runs of the sweep have
+FINAL_ROLES = ("val_loss", "val_accuracy", "val_score", "train_loss")
+# a curve stands for the sweep when at least this share of its readable runs logged it
+MIN_FINAL_SHARE = 2 / 3
+# a numeric setting spanning this factor or more (learning rates, weight decays) goes on a log axis
+LOG_SPAN = 20.0
+# horizontal spread of repeats at one value, as a share of the gap between neighbouring values
+JITTER = 0.15
+
+
+def figure_key(sweep: Sweep, setting: str) -> str:
+    """The key of a sweep figure among the report's images (never a run name: it has NULs)."""
+    return f"\0sweep\0{sweep.directory}\0{setting}"
+
+
+def final_value(d: Diagnosis, role: str) -> float | None:
+    """The last finite value of one of the run's plotted curves."""
+    if d.status != "ok" or role not in d.curves:
+        return None
+    v = np.asarray(d.curves[role][2], dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v[-1]) if v.size else None
+
+
+def final_role(runs: list[Diagnosis]) -> str | None:
+    ok = [d for d in runs if d.status == "ok"]
+    for role in FINAL_ROLES:
+        if ok and sum(final_value(d, role) is not None for d in ok) >= MIN_FINAL_SHARE * len(ok):
+            return role
+    return None
+
+
+def _positions(values: list[Any]) -> tuple[np.ndarray, list[str] | None, bool]:
+    """x positions, tick labels for a categorical setting (else None), and whether x is log."""
+    if all(isinstance(v, float) for v in values):
+        arr = np.asarray(values, dtype=float)
+        log = bool(np.all(arr > 0) and arr.max() / arr.min() >= LOG_SPAN)
+        return arr, None, log
+    cats = sorted({str(v) for v in values})
+    return np.asarray([cats.index(str(v)) for v in values], dtype=float), cats, False
+
+
+def _jitter(x: np.ndarray, log: bool) -> np.ndarray:
+    """Repeats at one value side by side instead of on top of each other (deterministic)."""
+    base = np.log10(x) if log else x
+    distinct = np.unique(base)
+    gap = float(np.min(np.diff(distinct))) if distinct.size > 1 else 1.0
+    out = base.copy()
+    for v in distinct:
+        idx = np.flatnonzero(base == v)
+        if idx.size > 1:
+            out[idx] = v + np.linspace(-JITTER, JITTER, idx.size) * gap
+    return 10 ** out if log else out
+
+
+def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis]) -> bytes | None:
+    """The figure of one setting, or None when no run has a value for it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, NullLocator
+
+    have = [(d, run_params(d).get(setting)) for d in runs]
+    have = [(d, v) for d, v in have if v is not None]
+    if not have:
+        return None
+    role = final_role([d for d, _ in have])
+    x, cats, log = _positions([v for _, v in have])
+    if role is not None:
+        y = np.asarray([np.nan if (f := final_value(d, role)) is None else f for d, _ in have], dtype=float)
+        name = next(d.curves[role][0] for d, _ in have if role in d.curves)
+        ylabel = f"last {name}"
+    else:
+        y = np.asarray([HEALTH_ORDER.index(outcome(d)) for d, _ in have], dtype=float)
+        name = ylabel = "outcome"
+    fig = Figure(figsize=(WIDTH_IN, 3.4), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    xs = _jitter(x, log)
+    health = [outcome(d) for d, _ in have]
+    for h in HEALTH_ORDER:
+        idx = [i for i, hh in enumerate(health) if hh == h and math.isfinite(y[i])]
+        if idx:
+            ax.scatter(xs[idx], y[idx], s=36, color=HEALTH_COLOR[h], label=f"{h} ({len(idx)})", edgecolors="white",
+                       linewidths=0.5, zorder=3)
+    if log:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
+    if cats is not None:
+        ax.set_xticks(range(len(cats)), [c if len(c) <= 12 else c[:11] + "\u2026" for c in cats])
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(number_label))
+    if role is None:
+        used = sorted({int(v) for v in y})
+        ax.set_yticks(used, [HEALTH_ORDER[i] for i in used])
+        ax.set_ylim(min(used) - 0.5, max(used) + 0.5)
+    else:
+        finite = y[np.isfinite(y)]
+        if finite.size and np.all(finite > 0) and finite.max() / finite.min() >= LOG_SPAN:
+            ax.set_yscale("log")
+            ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(number_label))
+    missing = int(np.sum(~np.isfinite(y)))
+    ax.set_xlabel(setting + (f"  ({missing} run{'s' if missing > 1 else ''} without {name} not shown)"
+                             if missing else ""), fontsize=FONT_PT)
+    ax.set_ylabel(ylabel, fontsize=FONT_PT)
+    ax.tick_params(labelsize=FONT_PT)
+    ax.grid(alpha=0.3, zorder=0)
+    ax.legend(fontsize=FONT_PT - 1, frameon=False, loc="best")
+    fig.subplots_adjust(left=0.17, right=0.97, top=0.95, bottom=0.2)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def sweep_figures(o: Overview, diags: list[Diagnosis]) -> dict[str, bytes]:
+    """Every sweep's figures, keyed by `figure_key`."""
+    by_run = {d.run: d for d in diags}
+    out = {}
+    for s in o.sweeps:
+        runs = [by_run[r] for r in s.runs if r in by_run]
+        for k in s.varying:
+            png = sweep_png(s, k, runs)
+            if png:
+                out[figure_key(s, k)] = png
+    return out
