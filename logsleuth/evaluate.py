@@ -16,10 +16,8 @@ import yaml
 
 from .errors import UsageError
 from .ingest import discover
-from .model import Diagnosis
+from .model import HEALTH_RANK, Diagnosis
 from .pipeline import Options, analyze_source
-
-_HEALTH = {"healthy": 0, "warning": 1, "critical": 2}
 
 
 @dataclass
@@ -100,7 +98,7 @@ def _worst(diags: list[Diagnosis]) -> Diagnosis | None:
     ok = [d for d in diags if d.status == "ok"]
     if not ok:
         return None
-    return max(ok, key=lambda d: (_HEALTH[d.health], d.causes[0].score if d.causes and d.health != "healthy" else 0.0, d.run))
+    return max(ok, key=lambda d: (HEALTH_RANK[d.health], d.causes[0].score if d.causes and d.health != "healthy" else 0.0, d.run))
 
 
 def label_dirs(corpus: str) -> list[str]:

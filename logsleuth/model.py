@@ -26,6 +26,11 @@ SEVERITIES = ("info", "warning", "critical")
 # and warning: not an alarm, but not a clean bill of health either.
 HEALTH_LEVELS = ("healthy", "unknown", "warning", "critical")
 HEALTH_RANK = {h: i for i, h in enumerate(HEALTH_LEVELS)}
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+# a run's outcome in an overview: its health, or "unreadable" when it could not be read (worse
+# than critical: nothing is known about it); worst first, the order every report lists runs in
+OUTCOMES_WORST_FIRST = ("unreadable",) + HEALTH_LEVELS[::-1]
+OUTCOME_RANK = {o: i for i, o in enumerate(OUTCOMES_WORST_FIRST)}
 
 
 def empty_table() -> pd.DataFrame:

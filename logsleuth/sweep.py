@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .model import Diagnosis, worst_first
+from .model import OUTCOME_RANK, Diagnosis, worst_first
 
 SEED_KEY = re.compile(r"(^|[_.\-/])(seed|seeds|random_seed|rng|rep|repeat|repetition|replicate|replica|trial|"
                       r"version|rerun|run_?id|run_?index|fold)$", re.IGNORECASE)
@@ -330,10 +330,9 @@ def statements(diags: list[Diagnosis], params: list[dict[str, Any]], keys: list[
 
 
 def _config_summary(diags: list[Diagnosis]) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
-    rank = {"unreadable": 0, "critical": 1, "warning": 2, "unknown": 3, "healthy": 4}
     health = Counter(outcome(d) for d in diags)
     causes = Counter(c for c in (first_cause(d) for d in diags) if c)
-    return (tuple(sorted(health.items(), key=lambda kv: rank[kv[0]])),
+    return (tuple(sorted(health.items(), key=lambda kv: OUTCOME_RANK[kv[0]])),
             tuple(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 

@@ -8,7 +8,7 @@ import base64
 import html
 
 from .._version import __version__
-from ..model import worst_first
+from ..model import OUTCOMES_WORST_FIRST, worst_first
 from .common import CAUSES_LISTED, cause_sources, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
 
 _CSS = """
@@ -41,7 +41,8 @@ var nx=parseFloat(x),ny=parseFloat(y);var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.loc
 rows.forEach(function(r){t.tBodies[0].appendChild(r);});});});})();
 """
 
-_RANK = {"error": 0, "critical": 1, "warning": 2, "unknown": 3, "healthy": 4}
+# the overview's sort key; an unreadable run's cell says "error"
+_RANK = {("error" if o == "unreadable" else o): i for i, o in enumerate(OUTCOMES_WORST_FIRST)}
 
 
 def e(x: object) -> str:

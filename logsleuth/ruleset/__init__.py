@@ -22,7 +22,7 @@ import yaml
 from ..detectors import REGISTRY
 from ..detectors.base import hparam
 from ..errors import RuleError
-from ..model import Evidence, Finding, Series, SkippedRule
+from ..model import SEVERITY_RANK, Evidence, Finding, Series, SkippedRule
 from ..resources import builtin_rules_dir
 from ..roles import primary
 from .schema import DEFAULT_CAUSE_WEIGHT, Checker
@@ -334,7 +334,7 @@ def evaluate(ruleset: RuleSet, series: Mapping[str, Series], hparams: Mapping[st
         f = _evaluate_rule(rule, bound, cache, hparams, skipped)
         if f is not None:
             findings.append(f)
-    findings.sort(key=lambda f: ({"critical": 0, "warning": 1, "info": 2}[f.severity], -f.confidence, f.rule))
+    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -f.confidence, f.rule))
     return findings, skipped
 
 

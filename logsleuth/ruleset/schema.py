@@ -8,6 +8,7 @@ import string
 from typing import Any
 
 from ..detectors import REGISTRY
+from ..model import SEVERITIES
 from .yamlnodes import LDict
 
 RULE_KEYS = {"id", "title", "symptom", "severity", "metrics", "detect", "message", "causes", "references",
@@ -18,7 +19,6 @@ CAUSE_KEYS = {"id", "weight", "when", "otherwise"}
 DEFAULT_CAUSE_WEIGHT = 0.5
 COND_OPS = {"lt", "le", "gt", "ge", "eq", "ne", "in"}
 COND_KEYS = COND_OPS | {"measure", "hparam", "missing"}
-SEVERITIES = ("critical", "warning", "info")
 METRIC_KEYS = {"role", "pattern", "all", "optional"}
 # what every clause's evidence has besides its detector's declared measures
 EVIDENCE_FIELDS = ("confidence", "fired")
@@ -132,7 +132,7 @@ class Checker:
         if "symptom" in r and r["symptom"] not in self.symptoms:
             self.err(r.line_of("symptom"), f"{what}: unknown symptom {r['symptom']!r}{_near(r['symptom'], self.symptoms)}")
         if "severity" in r and r["severity"] not in SEVERITIES:
-            self.err(r.line_of("severity"), f"{what}: severity {r['severity']!r} is not one of {', '.join(SEVERITIES)}")
+            self.err(r.line_of("severity"), f"{what}: severity {r['severity']!r} is not one of {', '.join(SEVERITIES[::-1])}")
         metrics = r.get("metrics", LDict())
         if not isinstance(metrics, LDict):
             self.err(r.line_of("metrics"), f"{what}: 'metrics' maps local names to roles, e.g. {{loss: train_loss}}")
