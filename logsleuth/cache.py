@@ -222,6 +222,10 @@ def check_cache_file(path: str) -> None:
                          f"{', '.join(sorted(tables))}); refusing to use or delete it")
 
 
+# what one entry takes: its compressed diagnosis and plot curves (the database adds a little)
+_ENTRY_BYTES = "LENGTH(body) + COALESCE(LENGTH(curves), 0)"
+
+
 class DiagnosisCache:
     """get_many / put_many over an SQLite file; safe to share between concurrent scans."""
 
@@ -282,9 +286,34 @@ class DiagnosisCache:
             raise CacheError(f"{self.path}: could not store results ({exc})") from exc
 
     def stats(self) -> dict[str, Any]:
-        n, size = self.db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(body) + COALESCE(LENGTH(curves), 0)), 0) "
-                                  "FROM diagnoses").fetchone()
-        return {"path": self.path, "entries": n, "bytes": size}
+        n, size, oldest, newest = self.db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM({_ENTRY_BYTES}), 0), MIN(stored), MAX(stored) FROM diagnoses").fetchone()
+        return {"path": self.path, "entries": n, "bytes": size, "oldest": oldest, "newest": newest}
+
+    def prune(self, older_than: float | None = None, max_bytes: int | None = None, now: float | None = None) -> int:
+        """Drop entries stored more than `older_than` seconds ago, then the oldest entries until
+        the rest take at most `max_bytes`; returns how many were dropped."""
+        now = time.time() if now is None else now
+        before = self.db.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0]
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            if older_than is not None:
+                self.db.execute("DELETE FROM diagnoses WHERE stored < ?", (now - older_than,))
+            if max_bytes is not None:
+                kept, doomed = 0, []
+                for key, size in self.db.execute(f"SELECT key, {_ENTRY_BYTES} FROM diagnoses ORDER BY stored DESC, key"):
+                    kept += size
+                    if kept > max_bytes:
+                        doomed.append((key,))
+                self.db.executemany("DELETE FROM diagnoses WHERE key = ?", doomed)
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.db.execute("ROLLBACK")
+            raise CacheError(f"{self.path}: could not prune ({exc})") from exc
+        dropped = before - self.db.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0]
+        if dropped:
+            self.db.execute("VACUUM")  # give the space back to the disk
+        return dropped
 
     def clear(self) -> int:
         n = self.db.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 import click
@@ -535,7 +536,34 @@ def cache_info(cache_path) -> None:
         c.close()
     except Exception as exc:
         _fail(f"{path}: unreadable cache ({exc}); delete the file to start again")
-    click.echo(f"{st['path']}: {st['entries']} run(s), {os.path.getsize(path) / 1e6:.1f} MB on disk")
+    ages = ""
+    if st["entries"]:
+        now = time.time()
+        ages = f"; oldest entry {_age(now - st['oldest'])} old, newest {_age(now - st['newest'])}"
+    click.echo(f"{st['path']}: {st['entries']} run(s), {os.path.getsize(path) / 1e6:.1f} MB on disk{ages}")
+
+
+_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNITS_B = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
+# the bound `cache prune` keeps the cache under unless told otherwise: about 150,000 runs' diagnoses
+# (plot curves take more), small beside the logs it stands for
+DEFAULT_CACHE_MAX = "500MB"
+
+
+def _age(seconds: float) -> str:
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= n:
+            return f"{seconds / n:.0f}{unit}"
+    return f"{max(seconds, 0):.0f}s"
+
+
+def _quantity(text: str, units: dict[str, int], what: str, example: str) -> float:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text or "")
+    if not m or m.group(2).lower() not in units:
+        raise click.BadParameter(f"{text!r} is not a {what} like {example} (units: {', '.join(k for k in units if k)})")
+    return float(m.group(1)) * units[m.group(2).lower()]
 
 
 @cache.command("clear")
@@ -555,6 +583,35 @@ def cache_clear(cache_path) -> None:
             os.remove(path + suffix)
             removed += 1
     click.echo(f"{path}: cleared" if removed else f"{path}: no cache to clear")
+
+
+@cache.command("prune")
+@cache_option()
+@click.option("--older-than", metavar="AGE", default=None, help="Drop entries stored longer ago than AGE (30d, 12h, 2w).")
+@click.option("--max-size", metavar="SIZE", default=DEFAULT_CACHE_MAX, show_default=True,
+              help="Then drop the oldest entries until the rest take at most SIZE (300MB, 2GB).")
+def cache_prune(cache_path, older_than, max_size) -> None:
+    """Drop old cache entries: those older than --older-than, then the oldest until the cache
+    is under --max-size (the runs they stood for are simply analysed again next time)."""
+    from .cache import CacheError, DiagnosisCache, check_cache_file, default_path
+
+    seconds = _quantity(older_than, _UNITS_S, "duration", "30d") if older_than is not None else None
+    limit = int(_quantity(max_size, _UNITS_B, "size", "500MB"))
+    path = cache_path or default_path()
+    if not os.path.exists(path):
+        click.echo(f"{path}: no cache yet")
+        return
+    try:
+        check_cache_file(path)
+        c = DiagnosisCache(path)
+        dropped = c.prune(seconds, limit)
+        left = c.stats()
+        c.close()
+    except CacheError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _fail(f"{path}: unreadable cache ({exc}); delete the file to start again")
+    click.echo(f"{path}: dropped {dropped} run(s); {left['entries']} left ({left['bytes'] / 1e6:.1f} MB of entries)")
 
 
 @main.command()

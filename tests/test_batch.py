@@ -510,3 +510,38 @@ def test_pool_workers_exit_when_the_parent_is_killed(tree, tmp_path):
     while workers() and time.time() < deadline:
         time.sleep(0.2)
     assert not workers(), f"workers still alive after the parent was killed: {workers()}"
+
+
+def test_cache_prune_by_age_then_size_oldest_first(tree, tmp_path):
+    import sqlite3
+
+    db = str(tmp_path / "c.sqlite")
+    assert CliRunner().invoke(main, ["analyze", tree, "--cache", db, "--format", "json", "-q"]).exit_code == 0
+    con = sqlite3.connect(db)
+    keys = [k for (k,) in con.execute("SELECT key FROM diagnoses ORDER BY run")]
+    day = 86400.0
+    for i, k in enumerate(keys):  # entry i was stored i days ago
+        con.execute("UPDATE diagnoses SET stored = ? WHERE key = ?", (time.time() - i * day - 60, k))
+    con.commit()
+    size = {k: n for k, n in con.execute("SELECT key, LENGTH(body) + COALESCE(LENGTH(curves), 0) FROM diagnoses")}
+    con.close()
+    info = CliRunner().invoke(main, ["cache", "info", "--cache", db]).output
+    assert "20 run(s)" in info and "oldest entry 19d old" in info, info
+    res = CliRunner().invoke(main, ["cache", "prune", "--cache", db, "--older-than", "10d"])
+    assert res.exit_code == 0 and "dropped 10 run(s); 10 left" in res.output, res.output
+    bound = sum(size[k] for k in keys[:4])  # room for the 4 newest
+    res = CliRunner().invoke(main, ["cache", "prune", "--cache", db, "--max-size", f"{bound}b"])
+    assert res.exit_code == 0 and "dropped 6 run(s); 4 left" in res.output, res.output
+    con = sqlite3.connect(db)
+    assert sorted(k for (k,) in con.execute("SELECT key FROM diagnoses")) == sorted(keys[:4])
+    con.close()
+    for bad in (["--older-than", "soon"], ["--max-size", "3 parsecs"]):
+        r = CliRunner().invoke(main, ["cache", "prune", "--cache", db, *bad])
+        assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+
+
+def test_cache_prune_refuses_a_file_that_is_not_a_cache(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    r = CliRunner().invoke(main, ["cache", "prune", "--cache", str(notes), "--older-than", "1d"])
+    assert r.exit_code == 2 and notes.read_text() == "my notes\n"

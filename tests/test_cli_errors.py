@@ -47,6 +47,7 @@ CASES = [
     ("explain unknown", ["explain", "no_such_cause"], "no_such_cause"),
     ("cache info not a cache", ["cache", "info", "--cache", "{rules}"], "{rules}"),
     ("cache clear not a cache", ["cache", "clear", "--cache", "{rules}"], "{rules}"),
+    ("cache prune not a cache", ["cache", "prune", "--cache", "{rules}"], "{rules}"),
 ]
 
 
