@@ -1,0 +1,30 @@
+"""Commands that only print text start without the heavy libraries: `--version`, `rules`,
+`explain` and `cache info` must not import pandas, matplotlib, scipy or pyarrow (each costs
+0.1-0.4 s of every start)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("pandas", "matplotlib", "scipy", "pyarrow", "tbparse")
+PROBE = """
+import json, sys
+from logsleuth.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=True)
+except SystemExit:
+    pass
+print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & set(%r))), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["rules", "list"], ["explain", "divergence"], ["explain", "lr_too_high"]])
+def test_text_commands_do_not_import_heavy_libraries(args, tmp_path):
+    res = subprocess.run([sys.executable, "-c", PROBE % (HEAVY,), *args], capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path)
+    loaded = json.loads(res.stderr.strip().splitlines()[-1])
+    assert res.stdout.strip() and loaded == [], (args, loaded)
