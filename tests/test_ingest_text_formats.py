@@ -227,6 +227,7 @@ def test_broken_run_does_not_stop_others(write, tmp_path):
 
 def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
     """Files above 1 MiB go through pyarrow; the result must equal the line-by-line reader's."""
+    pytest.importorskip("pyarrow", reason="the [fast] extra is not installed")
     import logsleuth.ingest.jsonl as J
 
     rng = np.random.default_rng(0)
@@ -441,3 +442,19 @@ def test_a_line_that_names_its_step_is_put_at_that_step(write):
     assert st.tolist() == [100.0 * i for i in range(1, 20)] and "step" not in series
     assert v[0] == 1.0
     assert _series_of(series, "acc")[1][0] == pytest.approx(0.51)
+
+
+def test_large_jsonl_without_pyarrow_takes_the_exact_path(write, monkeypatch):
+    """pyarrow is the optional [fast] extra: without it a large file is read line by line, whole."""
+    import sys
+
+    import logsleuth.ingest.jsonl as J
+
+    p = write("r/big.jsonl", "".join(json.dumps({"step": s, "loss": 1.0 / (s + 1)}) + "\n" for s in range(3000)))
+    monkeypatch.setattr(J, "FAST_JSONL_BYTES", 1000)
+    # what an install without the extra looks like to the reader (pandas may hold pyarrow itself)
+    monkeypatch.setitem(sys.modules, "pyarrow.json", None)
+    assert J._fast_jsonl(p) is None
+    res = J.read_jsonl(p)
+    loss = res.table[res.table.metric.astype(str) == "loss"]
+    assert len(loss) == 3000 and loss.value.iloc[-1] == pytest.approx(1 / 3000)

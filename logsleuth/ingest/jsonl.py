@@ -82,7 +82,7 @@ def _fast_jsonl(path: str, data: bytes | None = None) -> ReadResult | None:
     try:
         import pyarrow as pa
         import pyarrow.json as pj
-    except ImportError:  # pragma: no cover - pyarrow is a dependency; stay correct without it
+    except ImportError:  # pyarrow is the optional [fast] extra: the exact path reads the same table
         return None
     try:
         import os
