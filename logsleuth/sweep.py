@@ -179,12 +179,14 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
-def recipes(idx: list[int], diags: list[Diagnosis], params: list[dict[str, Any]]) -> list[list[int]]:
-    """The runs of `idx` grouped by recipe (overlapping measurements);
-    only groups of two or more runs that show they belong together (see `shares_recipe`)."""
+def recipes(idx: list[int], measured: list[frozenset[str]], params: list[dict[str, Any]],
+            named: list[dict[str, Any]]) -> list[list[int]]:
+    """The runs of `idx` grouped by recipe (overlapping measurements); only groups of two or more
+    runs that show they belong together (see `shares_recipe`).  `measured`, `params` and `named`
+    are per run (`_measured`, `run_params`, `name_params`), computed once by the caller."""
     groups: list[tuple[frozenset[str], list[int]]] = []
     for i in idx:
-        metrics = _measured(diags[i])
+        metrics = measured[i]
         for g_metrics, members in groups:
             # an unreadable run has no metrics: it stays with its siblings
             if not metrics or not g_metrics or _overlap(g_metrics, metrics) >= MIN_METRIC_OVERLAP:
@@ -192,10 +194,10 @@ def recipes(idx: list[int], diags: list[Diagnosis], params: list[dict[str, Any]]
                 break
         else:
             groups.append((metrics, [i]))
-    return [m for _, m in groups if len(m) >= 2 and shares_recipe([params[i] for i in m], [diags[i].run for i in m])]
+    return [m for _, m in groups if len(m) >= 2 and shares_recipe([params[i] for i in m], [named[i] for i in m])]
 
 
-def shares_recipe(params: list[dict[str, Any]], names: list[str]) -> bool:
+def shares_recipe(params: list[dict[str, Any]], named: list[dict[str, Any]]) -> bool:
     """A few settings vary, and something says the runs belong together: a logged setting they
     all agree on, or run names carrying settings or trial/seed numbers (`lr=0.1/seed_3`)."""
     settings, seeds = _varying(params)
@@ -203,7 +205,6 @@ def shares_recipe(params: list[dict[str, Any]], names: list[str]) -> bool:
         return False  # nothing known tells them apart: not a sweep, not repeats
     if len(settings) > MAX_VARYING:
         return False
-    named = [name_params(n) for n in names]
     if all(named) and set(settings + seeds) & set(named[0]):
         return True
     common = set(params[0]).intersection(*params[1:]) if params else set()
@@ -216,6 +217,8 @@ def group_sweeps(diags: list[Diagnosis], params: list[dict[str, Any]] | None = N
     shares a recipe with others that differ in a setting; runs with no such ancestor go with their
     siblings of the same recipe (repeats).  Two recipes in one directory are two sweeps."""
     params = params if params is not None else [run_params(d) for d in diags]
+    measured = [_measured(d) for d in diags]
+    named = [name_params(d.run) for d in diags]
     under: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(diags):
         for a in _ancestors(d.run):
@@ -223,7 +226,8 @@ def group_sweeps(diags: list[Diagnosis], params: list[dict[str, Any]] | None = N
     sweep_of: dict[str, set[int]] = {}
     for a, idx in under.items():
         if len(idx) >= 2:
-            sweep_of[a] = {i for g in recipes(idx, diags, params) if _varying([params[j] for j in g])[0] for i in g}
+            sweep_of[a] = {i for g in recipes(idx, measured, params, named) if _varying([params[j] for j in g])[0]
+                           for i in g}
     groups: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(diags):
         anc = _ancestors(d.run)
@@ -231,7 +235,7 @@ def group_sweeps(diags: list[Diagnosis], params: list[dict[str, Any]] | None = N
         groups[home].append(i)
     out: dict[str, list[int]] = {}
     for home, idx in groups.items():
-        found = recipes(idx, diags, params)
+        found = recipes(idx, measured, params, named)
         for n, g in enumerate(found, 1):
             out[home if len(found) == 1 else f"{home or '.'} (recipe {n} of {len(found)})"] = g
     return out
