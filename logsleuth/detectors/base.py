@@ -218,6 +218,11 @@ def level(x: np.ndarray, a: float, b: float) -> float:
     return float(np.median(x[i:j]))
 
 
+def start_level(x: np.ndarray) -> float:
+    """A curve's start level: the median of its first few points (up to 3, a tenth of a short curve)."""
+    return float(np.median(x[:max(1, min(3, x.size // 10))]))
+
+
 def fmt(x: float) -> str:
     """Numbers in evidence sentences: 3 significant digits."""
     if x is None or not math.isfinite(x):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, detector, finite, fire, fmt, level, logged_index, noise, quiet, ramp, smooth, step_str, times_lower, transform
+from .base import bucket, cannot, detector, finite, fire, fmt, level, logged_index, noise, quiet, ramp, smooth, start_level, step_str, times_lower, transform
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -132,6 +132,11 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
     return quiet(name, val.metric, **measures)
 
 
+def _only(fell: str) -> str:
+    """'only 1.36x lower'; 'no lower' stays as it is."""
+    return fell if fell == "no lower" else f"only {fell}"
+
+
 def _gap_change(points: float, unit: str) -> str:
     """How the gap moved, in words that match its sign."""
     if round(points) > 0:
@@ -194,13 +199,13 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     if tv.size < 5 or vv.size < 3 or np.any(tv <= 0) or np.any(vv <= 0):
         return cannot(name, train.metric, "fewer than 5 positive points")
     x = np.log(tv)
-    drop = math.exp(float(np.median(x[: max(1, min(3, x.size // 10))])) - level(x, 0.85, 1.0))
+    drop = math.exp(start_level(x) - level(x, 0.85, 1.0))
     ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(x, 0.85, 1.0))
     measures = dict(drop=drop, ratio=ratio)
     if 1.0 <= drop < max_drop and min_ratio <= ratio <= max_ratio:
         return fire(name, train.metric, 0.5 + 0.5 * ramp(max_drop - drop, 0, max_drop - 1),
-                    f"{train.metric} ended {'only ' if times_lower(drop) != 'no lower' else ''}{times_lower(drop)} "
-                    f"than its start and {val.metric} ends at {fmt(ratio)}x it: both high and close", ts[0], ts[-1],
+                    f"{train.metric} ended {_only(times_lower(drop))} than its start and {val.metric} ends at "
+                    f"{fmt(ratio)}x it: both high and close", ts[0], ts[-1],
                     **measures)
     return quiet(name, train.metric, **measures)
 

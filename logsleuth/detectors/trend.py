@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, quiet, ramp, smooth, step_str, transform
+from .base import bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, quiet, ramp, smooth, start_level, step_str, transform
 
 
 def _prep(s: Series, name: str, min_points: int):
@@ -81,13 +81,12 @@ def _below_start(v: np.ndarray, kind: str, drop: float) -> str:
     """'only 1.5x below its start'; a curve that is not a positive loss has no ratio, so its start is quoted."""
     if kind == "log" and math.isfinite(drop):
         return f"only {fmt(drop)}x below its start"
-    return f"from {fmt(float(np.median(v[:max(1, min(3, v.size // 10))])))} at its start"
+    return f"from {fmt(start_level(v))} at its start"
 
 
 def _drop(x: np.ndarray, kind: str) -> float:
     """How many times the loss fell from its start to its end level (log space: ratio)."""
-    k0 = max(1, min(3, x.size // 10))
-    start = float(np.median(x[:k0]))
+    start = start_level(x)
     end = level(x, 0.85, 1.0)
     return math.exp(start - end) if kind == "log" else float("nan")
 

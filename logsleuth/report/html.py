@@ -91,12 +91,16 @@ def _overview(diags, pngs: dict[str, bytes]) -> str:
         figs = [(k, pngs[figure_key(s, k)]) for k in s.varying if figure_key(s, k) in pngs]
         if figs:
             parts.append('<div class="sweepfigs">' + "".join(
-                f'<div class="plot"><img alt="runs of {e(s.directory)} by {e(k)}" '
-                f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>' for k, png in figs) + "</div>")
+                f'<div class="plot">{img(f"runs of {s.directory} by {k}", png)}</div>' for k, png in figs) + "</div>")
         parts.append('<div class="tw"><table><thead><tr><th>configuration</th><th>outcome</th></tr></thead><tbody>'
                      + "".join(f"<tr><td>{e(config_label(c))}</td><td>{e(config_outcome(c))}</td></tr>"
                                for c in s.configs) + "</tbody></table></div>")
     return "\n".join(parts)
+
+
+def img(alt: str, png: bytes) -> str:
+    """An inline PNG (the page loads nothing from elsewhere)."""
+    return f'<img alt="{e(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def _link(ref) -> str:
@@ -120,7 +124,7 @@ def _run(i: int, d, png: bytes | None) -> str:
         return "\n".join(parts)
     parts.append('<div class="run"><div class="plot">')
     if png:
-        parts.append(f'<img alt="curves of {e(d.run)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+        parts.append(img(f"curves of {d.run}", png))
     parts.append("</div><div class=\"causes\">")
     shown = shown_symptoms(d)
     if d.health == "healthy":

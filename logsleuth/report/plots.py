@@ -17,7 +17,9 @@ import numpy as np
 
 from ..model import Diagnosis
 
-_SEV_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#7f7f7f"}
+HEALTH_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "unknown": "#7f7f7f", "healthy": "#2ca02c",
+                "unreadable": "#9467bd"}
+_SEV_COLOR = {"critical": HEALTH_COLOR["critical"], "warning": HEALTH_COLOR["warning"], "info": HEALTH_COLOR["unknown"]}
 POOL_MIN_RUNS = 24
 # One image for every screen: 480 px wide (6 in at 80 dpi) is shown at its own size on a desktop
 # and scaled to ~374 px on a 390 px phone (0.78x).  Text of 12 pt is 13.3 px in the image, so at

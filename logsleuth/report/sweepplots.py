@@ -15,10 +15,8 @@ import numpy as np
 
 from ..model import OUTCOMES_WORST_FIRST, Diagnosis
 from ..sweep import Overview, Sweep, outcome, run_params
-from .plots import DPI, FONT_PT, WIDTH_IN, number_label
+from .plots import DPI, FONT_PT, HEALTH_COLOR, WIDTH_IN, number_label
 
-HEALTH_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "unknown": "#7f7f7f", "healthy": "#2ca02c",
-                "unreadable": "#9467bd"}
 HEALTH_ORDER = OUTCOMES_WORST_FIRST[::-1]  # bottom to top of the outcome axis
 # the curve whose last value stands for a run's result, first that most runs of the sweep have
 FINAL_ROLES = ("val_loss", "val_accuracy", "val_score", "train_loss")
