@@ -545,3 +545,131 @@ def test_cache_prune_refuses_a_file_that_is_not_a_cache(tmp_path):
     notes.write_text("my notes\n")
     r = CliRunner().invoke(main, ["cache", "prune", "--cache", str(notes), "--older-than", "1d"])
     assert r.exit_code == 2 and notes.read_text() == "my notes\n"
+
+
+# ------------------------------------------------- killed scans: SIGKILL, Ctrl-C, Dask workers
+
+def _slow_scan_cmd(tree: str, extra: list[str], delay: float) -> list[str]:
+    """A real `logsleuth analyze` process whose runs each take `delay` seconds more."""
+    import sys
+
+    code = (f"import time, sys; import logsleuth.pipeline as p; real = p.analyze_source\n"
+            f"def slow(*a, **k):\n    time.sleep({delay}); return real(*a, **k)\n"
+            f"p.analyze_source = slow\nfrom logsleuth.cli import main\n"
+            f"sys.argv = ['logsleuth', 'analyze', {tree!r}] + {extra!r}\nmain()\n")
+    return [sys.executable, "-c", code]
+
+
+def _cached_entries(db: str) -> int:
+    if not os.path.exists(db):
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def _wait_for(cond, timeout: float = 60.0) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_scan_killed_with_sigkill_resumes_and_gives_the_same_json(tree, tmp_path):
+    """kill -9 part-way: what finished is in the cache, the re-run analyses only the rest, and
+    its JSON report equals that of a scan that was never interrupted."""
+    import signal
+    import subprocess
+
+    db, killed_out = str(tmp_path / "c.sqlite"), tmp_path / "killed.json"
+    proc = subprocess.Popen(_slow_scan_cmd(tree, ["--cache", db, "-j", "1", "-q", "-o", str(killed_out)], 0.3),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _wait_for(lambda: _cached_entries(db) >= 5), "the scan stored nothing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = _cached_entries(db)
+    assert 5 <= done < 20 and not killed_out.exists()
+
+    from logsleuth.cli import _options
+
+    cache = DiagnosisCache(db)
+    resumed = analyze_paths([tree], _options((), None), jobs=1, cache=cache, curves=False)
+    cache.close()
+    assert resumed.stats["cached"] == done and resumed.stats["analysed"] == 20 - done
+
+    a, b = tmp_path / "resumed.json", tmp_path / "whole.json"
+    assert CliRunner().invoke(main, ["analyze", tree, "--cache", db, "-q", "-o", str(a)]).exit_code == 0
+    assert CliRunner().invoke(main, ["analyze", tree, "--no-cache", "-q", "-o", str(b)]).exit_code == 0
+    assert json.loads(a.read_text()) == json.loads(b.read_text())
+
+
+def test_ctrl_c_to_the_process_group_exits_130_with_the_count(tree, tmp_path):
+    """SIGINT to the whole group (what Ctrl-C in a terminal does): the parent and its pool
+    workers get it; the command says how many runs are done and cached, writes no report, no
+    traceback from any process, exit 130, and no worker is left behind."""
+    import signal
+    import subprocess
+
+    db, out = str(tmp_path / "c.sqlite"), tmp_path / "r.json"
+    proc = subprocess.Popen(_slow_scan_cmd(tree, ["--cache", db, "-j", "2", "-o", str(out)], 0.5),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert _wait_for(lambda: _cached_entries(db) >= 2), "the scan stored nothing"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    m = re.search(r"interrupted; no report written; (\d+) run\(s\) analysed before it, (\d+) of them kept in the cache", err)
+    assert m and int(m.group(2)) == _cached_entries(db) >= 2, err
+    assert "Traceback" not in err and not out.exists()
+    assert _wait_for(lambda: not _group_alive(proc.pid), 10), "processes of the scan outlived it"
+
+
+def _group_alive(pgid: int) -> bool:
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.getpgid(int(pid)) == pgid:
+                    with open(f"/proc/{pid}/stat") as fh:
+                        if fh.read().split(") ")[-1].split()[0] != "Z":
+                            return True
+            except (OSError, IndexError):
+                pass
+    return False
+
+
+def test_dask_local_cluster_workers_exit_when_the_parent_is_killed(tree):
+    """kill -9 of a scan on a local Dask cluster: its nanny and worker processes do not stay."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(_slow_scan_cmd(tree, ["--no-cache", "--executor", "dask", "-j", "2", "-q", "--format", "json"], 1.0),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert _wait_for(lambda: len(_group_pids(proc.pid)) >= 3, 60), "the local cluster never started"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _wait_for(lambda: not _group_alive(proc.pid), 15), f"left behind: {_group_pids(proc.pid)}"
+    finally:
+        for pid in _group_pids(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _group_pids(pgid: int) -> list[int]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != pgid:
+            try:
+                if os.getpgid(int(pid)) == pgid:
+                    out.append(int(pid))
+            except OSError:
+                pass
+    return out
