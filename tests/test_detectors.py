@@ -228,3 +228,24 @@ def test_task_kind_from_the_metrics_logged():
     assert kind("loss", "val_wer") == "other"  # an error *rate* is not a regression
     assert kind("loss", "val_mae", "val_accuracy") == "classification"
     assert kind("loss", "val_loss") == "other"
+
+
+def test_median_of_three_is_the_rolling_median_and_long_curves_are_bucketed_once():
+    """median_filter(size=3) takes a sort-free path: it equals the general rolling median, edges
+    included; bucket() of the same arrays is computed once and handed out read-only."""
+    from logsleuth.detectors import base
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 4, 50, 1001):
+        x = rng.normal(size=n)
+        x[::5] = 0.25  # ties
+        h = np.concatenate([x[:1], x, x[-1:]])
+        expect = np.array([np.median(h[i:i + 3]) for i in range(n)])
+        assert np.array_equal(base.median_filter(x, 3), expect), n
+    st, v = np.arange(50_000.0), rng.normal(size=50_000)
+    a = base.bucket(st, v)
+    b = base.bucket(st, v)
+    assert a[0] is b[0] and a[1] is b[1] and a[1].size <= base.MAX_POINTS
+    with pytest.raises(ValueError):
+        a[1][0] = 1.0
+    assert base.bucket(st, v.copy())[1] is not a[1]  # other arrays: computed for them

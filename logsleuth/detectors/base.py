@@ -120,14 +120,27 @@ def finite(s: Series) -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
+_BUCKET_CACHE: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
 def bucket(steps: np.ndarray, values: np.ndarray, n: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """At most n points: bucket medians (trend detectors; spike detectors see every point)."""
+    """At most n points: bucket medians (trend detectors; spike detectors see every point).
+    Computed once per series: a dozen detectors ask for the same long curve (the result is
+    read-only, and the cache holds the inputs so that their ids stay theirs)."""
     if values.size <= n:
         return steps, values
+    key = (id(values), id(steps), n)
+    hit = _BUCKET_CACHE.get(key)
+    if hit is not None and hit[0] is values and hit[1] is steps:
+        return hit[2], hit[3]
     k = int(math.ceil(values.size / n))
     m = values.size // k * k
     v = np.median(values[:m].reshape(-1, k), axis=1)
-    st = steps[:m].reshape(-1, k)[:, k // 2]
+    st = steps[:m].reshape(-1, k)[:, k // 2].copy()
+    v.flags.writeable = st.flags.writeable = False
+    if len(_BUCKET_CACHE) > 64:
+        _BUCKET_CACHE.clear()
+    _BUCKET_CACHE[key] = (values, steps, st, v)
     return st, v
 
 
@@ -157,6 +170,9 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
     size = max(1, int(size))
     if size <= 1 or x.size == 0:
         return x.copy()
+    if size == 3:  # the median of three neighbours, exactly, without a sort
+        a, c = np.r_[x[0], x[:-1]], np.r_[x[1:], x[-1]]
+        return np.maximum(np.minimum(a, x), np.minimum(np.maximum(a, x), c))
     if x.size > 100_000:
         from scipy.ndimage import median_filter as _mf
 
