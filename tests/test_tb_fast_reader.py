@@ -179,3 +179,38 @@ def test_the_file_is_never_written_and_nothing_is_cached_beside_the_module(tmp_p
     read_tensorboard_fast(f)
     assert (os.stat(f).st_mtime_ns, open(f, "rb").read()) == before
     assert sorted(os.listdir(pkg)) == listing
+
+
+def test_runs_of_equal_length_records_frame_as_the_general_scan_does(tmp_path, monkeypatch):
+    """One writer's scalars come in long runs of equal-length records, framed a run at a time
+    without scanning every byte; intact, with a bad payload, a bad length or a cut tail, the
+    records and statuses are those of the general framing."""
+    from logsleuth.ingest import tbfast
+
+    recs = [_record(_event(s, "loss" if s % 1000 else "lr", 1.0 / (s + 1))) for s in range(20_000)]
+    whole = b"".join(recs)
+    bad_payload = bytearray(whole)
+    bad_payload[sum(len(r) for r in recs[:10_000]) + 12 + 3] ^= 0x40  # in record 10,000's wall time
+    at = sum(len(r) for r in recs[:7_000])
+    bad_length = bytearray(whole)
+    bad_length[at + 2] ^= 0x01
+    cases = {"intact": (whole, True), "bad payload": (bytes(bad_payload), True), "bad length": (bytes(bad_length), False),
+             "cut tail": (whole[:-7], False)}
+    for label, (data, walked) in cases.items():
+        buf = np.frombuffer(data, np.uint8)
+        assert (tbfast._equal_length_runs(buf) is not None) == walked, label
+        fast = tbfast.frame(buf)
+        with monkeypatch.context() as m:
+            m.setattr(tbfast, "_equal_length_runs", lambda b: None)
+            general = tbfast.frame(buf)
+        for a, b in zip(fast, general):
+            assert np.array_equal(a, b), label
+    assert (tbfast.frame(np.frombuffer(bytes(bad_payload), np.uint8))[2] == tbfast.BAD_DATA_CRC).sum() == 1
+
+
+def test_short_runs_go_to_the_general_framing(tmp_path):
+    """Lengths that change every few records: the run walk gives up early (no quadratic probing)."""
+    from logsleuth.ingest import tbfast
+
+    data = b"".join(_record(_event(s, "t" * (1 + s % 5), 0.5)) for s in range(5_000))
+    assert tbfast._equal_length_runs(np.frombuffer(data, np.uint8)) is None

@@ -189,6 +189,50 @@ def _links(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return length, end, np.searchsorted(pos, end)
 
 
+RUN_PROBE = 65_536  # most headers checked at once along a run of equal-length records
+FIRST_PROBE = 64  # headers checked first (doubled while the run goes on: short runs cost little)
+MIN_RUN = 256  # mean records per run: below it (lengths that vary) the general framing is faster
+MAX_RUNS = 4_096  # runs followed at most
+
+
+def _equal_length_runs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(starts, payload lengths) of an intact file whose records come in long runs of equal
+    length (one writer logging scalars: the length changes only with the step's width or the
+    tag), or None.  From byte 0 the chain is followed a run at a time: the headers one record
+    length apart are read as a strided view and the run goes on while they hold the same
+    length with its CRC. No candidate scan of every byte. Anything else (a damaged or truncated
+    record, short runs) returns None and `frame` does it the general way."""
+    n = buf.size
+    starts: list[np.ndarray] = []
+    lens: list[int] = []
+    p, probe, done = 0, FIRST_PROBE, 0
+    while p < n:
+        if n - p < HEADER or len(starts) >= MAX_RUNS or (len(starts) >= 8 and done < MIN_RUN * len(starts)):
+            return None
+        head = buf[p:p + HEADER]
+        length = int(head[:8].view("<u8")[0])
+        if length >= 1 << 32 or int(_crc_matrix(head[None, :8])[0]) != int(head[8:].view("<u4")[0]):
+            return None
+        stride = HEADER + length + FOOTER
+        m = min((n - p) // stride, probe)
+        if m == 0:  # the last record runs past the end of the file
+            return None
+        heads = np.lib.stride_tricks.as_strided(buf[p:], shape=(m, HEADER), strides=(stride, 1), writeable=False)
+        same = (heads[:, :8] == head[:8]).all(axis=1) & (heads[:, 8:] == head[8:]).all(axis=1)
+        k = m if same.all() else int(np.argmin(same))  # records of this run (the first always matches)
+        if lens and lens[-1] == length and starts[-1][-1] + stride == p:  # the same run, probed further
+            starts[-1] = np.r_[starts[-1], p + stride * np.arange(k, dtype=np.int64)]
+        else:
+            starts.append(p + stride * np.arange(k, dtype=np.int64))
+            lens.append(length)
+        probe = min(RUN_PROBE, probe * 2) if k == m else FIRST_PROBE
+        p += k * stride
+        done += k
+    if not starts:
+        return None
+    return np.concatenate(starts), np.repeat(np.array(lens, np.int64), [a.size for a in starts])
+
+
 def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(payload offset, payload length, status) of every record, in file order; a damaged
     length is reported at its offset (status BAD_LEN_CRC, length 0) and skipped to the next
@@ -199,6 +243,13 @@ def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, 
     is re-framed on the exact set of valid headers, so that resynchronising finds the same next
     header as a byte-by-byte scan would."""
     n = buf.size
+    runs = _equal_length_runs(buf) if n >= HEADER else None
+    if runs is not None:  # intact, and in runs of equal-length records: framed without a scan
+        pos, length = runs
+        off, status = pos + HEADER, np.zeros(pos.size, np.int8)
+        if check:
+            _check_payloads(buf, off, length, status)
+        return off, length, status
     pos = _starts(buf)
     length, end, nxt = _links(buf, pos)
     linked = (nxt < pos.size) & (pos[np.minimum(nxt, max(pos.size - 1, 0))] == end) if pos.size else nxt == 0
@@ -507,28 +558,34 @@ def _simple_layout(buf: np.ndarray, off: np.ndarray, ln: np.ndarray):
         return idx, None
     o, L = off[idx], ln[idx]
     win = _rows(buf, o, SIMPLE_WINDOW)
-    cont = win[:, 10:15] >= 0x80  # continuation bits of the step's varint (bytes 10..14)
-    k = np.argmin(cont, axis=1) + 1  # its length: the first byte without one
-    sel = (win[:, 0] == 0x09) & (win[:, 9] == 0x10) & ~cont.all(axis=1)
-    s_rel = 10 + k  # the summary's key, relative to the record
+    cont = [win[:, 10 + j] >= 0x80 for j in range(5)]  # continuation bits of the step's varint (bytes 10..14)
+    k = np.ones(idx.size, np.int64)  # its length: the first byte without one
+    run = cont[0].copy()
+    for j in range(1, 5):
+        k += run
+        run &= cont[j]
+    sel = (win[:, 0] == 0x09) & (win[:, 9] == 0x10) & ~run
     taglen = np.zeros(idx.size, np.int64)
+    ok = np.zeros(idx.size, bool)
     for kk in range(1, 6):  # per length of the step's varint, the summary head is at fixed columns
-        rows = np.flatnonzero(sel & (k == kk))
-        if rows.size == 0:
+        at = sel & (k == kk)
+        if not at.any():
             continue
         c = 10 + kk
-        head = win[rows, c:c + 6].astype(np.int64)  # 0x2a len 0x0a len 0x0a taglen
-        if head.shape[1] < 6:
-            sel[rows] = False
+        if c + 6 > SIMPLE_WINDOW:
             continue
-        t = head[:, 5]
-        sel[rows] = ((head[:, 0] == 0x2A) & (head[:, 1] < 0x80) & (head[:, 1] == L[rows] - c - 2) & (head[:, 2] == 0x0A)
-                     & (head[:, 3] == head[:, 1] - 2) & (head[:, 4] == 0x0A) & (t < 0x80) & (head[:, 3] == t + 7))
-        taglen[rows] = t
+        # 0x2a len 0x0a len 0x0a taglen, compared in place on the window's columns (no copies)
+        h0, h1, h2, h3, h4, t = (win[:, c + j] for j in range(6))
+        ok |= at & (h0 == 0x2A) & (h1 < 0x80) & (h1 >= 2) & (h1 == L - c - 2) & (h2 == 0x0A) & (h3 == h1 - 2) \
+            & (h4 == 0x0A) & (t < 0x80) & (h3 == t + 7)
+        taglen = np.where(at, t, taglen)
+    sel = ok
+    s_rel = 10 + k  # the summary's key, relative to the record
     g = np.flatnonzero(sel)
     if g.size == 0:
         return g, None
-    idx, o, k, win, s_rel, taglen = idx[g], o[g], k[g], win[g], s_rel[g], taglen[g]
+    if g.size < idx.size:  # (an all-scalar file keeps its arrays: no copies)
+        idx, o, k, win, s_rel, taglen = idx[g], o[g], k[g], win[g], s_rel[g], taglen[g]
     vkey = o + s_rel + 6 + taglen
     tail = _rows(buf, vkey, 5)
     ok = tail[:, 0] == 0x15
@@ -536,7 +593,8 @@ def _simple_layout(buf: np.ndarray, off: np.ndarray, ln: np.ndarray):
         idx, o, k, win, s_rel, taglen, tail = idx[ok], o[ok], k[ok], win[ok], s_rel[ok], taglen[ok], tail[ok]
     step = np.zeros(idx.size, np.uint64)
     for j in range(5):  # the varint's bytes, 7 bits each, up to its length
-        step |= np.where(j < k, win[:, 10 + j] & 0x7F, 0).astype(np.uint64) << np.uint64(7 * j)
+        if (k > j).any():
+            step |= ((win[:, 10 + j] & 0x7F) * (k > j)).astype(np.uint64) << np.uint64(7 * j)
     wall = np.ascontiguousarray(win[:, 1:9]).view("<f8")[:, 0]
     value = np.ascontiguousarray(tail[:, 1:5]).view("<f4")[:, 0].astype(np.float64)
     tag_a = o + s_rel + 6
