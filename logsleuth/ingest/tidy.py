@@ -178,12 +178,13 @@ def wide_to_long(
         uniq = sorted(set(names))
     rank = {nm: i for i, nm in enumerate(uniq)}
     remap = np.array([rank[nm] for nm in names], dtype=np.int32)
+    by_name = np.argsort(remap, kind="stable")  # metrics in category order: the table comes out sorted
     out = pd.DataFrame({
-        "metric": pd.Categorical.from_codes(remap[np.concatenate(codes)], categories=uniq),
-        "step": np.concatenate(st_parts),
-        "value": np.concatenate(val_parts),
-        "wall_time": np.concatenate(wall_parts),
-    })
+        "metric": pd.Categorical.from_codes(np.concatenate([remap[codes[i]] for i in by_name]), categories=uniq),
+        "step": np.concatenate([st_parts[i] for i in by_name]),
+        "value": np.concatenate([val_parts[i] for i in by_name]),
+        "wall_time": np.concatenate([wall_parts[i] for i in by_name]),
+    }, copy=False)  # (copy=False: the columns stay separate arrays, not stacked into one block)
     return out[list(TIDY_COLUMNS)], warnings
 
 
@@ -201,7 +202,7 @@ def long_from_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], steps: np.
         wt.append(wall[pr])
     return pd.DataFrame({"metric": pd.Categorical.from_codes(np.concatenate(codes), categories=names),
                          "step": np.concatenate(st), "value": np.concatenate(vals),
-                         "wall_time": np.concatenate(wt)})[list(TIDY_COLUMNS)]
+                         "wall_time": np.concatenate(wt)}, copy=False)[list(TIDY_COLUMNS)]
 
 
 def _was_nonfinite_word(col: pd.Series) -> pd.Series:
@@ -241,8 +242,12 @@ def dedupe_steps(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[s
         return table, []
     m = table["metric"]
     codes = m.cat.codes.to_numpy() if isinstance(m.dtype, pd.CategoricalDtype) else pd.factorize(m)[0]
-    order = np.argsort(codes, kind="stable")
-    c, st = codes[order], table["step"].to_numpy()[order]
+    st = table["step"].to_numpy()
+    if codes.size > 1 and bool(np.all(np.diff(codes) >= 0)):  # already grouped by metric (most readers)
+        c = codes
+    else:
+        order = np.argsort(codes, kind="stable")
+        c, st = codes[order], st[order]
     if not np.any((c[1:] == c[:-1]) & (np.diff(st) <= 0)):
         return table, []  # every metric's steps strictly increase: nothing logged twice
     dup = table.duplicated(subset=["metric", "step"], keep="last")
