@@ -59,7 +59,8 @@ def scan(runs: str, out: str, cache: str | None, jobs: int) -> tuple[float, int,
     cmd = [sys.executable, "-c", CHILD, "analyze", runs, "--format", "json", "-o", out, "-q", "-j", str(jobs)]
     cmd += ["--cache", cache] if cache else ["--no-cache"]
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: .pyc files
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"scan failed ({p.returncode}):\n{p.stderr}")

@@ -1,0 +1,97 @@
+"""A cold `logsleuth analyze` process beside a bare `python -c "import pandas"`.
+
+    python benchmarks/cold_start.py [--repeat 5] [--run DIR] [--keep DIR]
+
+Each repeat starts, one after the other (alternated, so that both see the same machine):
+`python -c "import pandas"`, `logsleuth analyze SMALL --no-cache -q --format json` of one
+small run (a fault-corpus run when ../shared is beside the project, else sample_logs/), and the
+same for a generated run of 1,000,000 TensorBoard scalar events. Printed: the median wall time
+of each, the ratio to the pandas import, and each process's peak RSS (from wait4, the whole
+process). The interpreter is the one running this script; PYTHONDONTWRITEBYTECODE is
+dropped for the children, as an installed package has its .pyc files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..")
+
+
+def _small_run() -> str:
+    corpus = os.path.join(ROOT, "..", "shared", "fault_corpus", "bad_weight_init_01")
+    if os.path.isdir(corpus):
+        return os.path.abspath(corpus)
+    return os.path.abspath(os.path.join(ROOT, "sample_logs", sorted(os.listdir(os.path.join(ROOT, "sample_logs")))[0]))
+
+
+GENERATE = """
+import sys, numpy as np
+sys.path.insert(0, sys.argv[2])
+from writers import write_tensorboard
+st = np.arange(1_000_000, dtype=float)
+rng = np.random.default_rng(0)
+write_tensorboard(sys.argv[1], {"train/loss": (st, np.exp(-st / 1e6 * 3) + rng.random(st.size) * 0.01)})
+"""
+
+
+def _big_run(base: str) -> str:
+    """Written by a child process: this one stays small, as its forks' peak RSS counts it."""
+    d = os.path.join(base, "tb_1m")
+    if not (os.path.isdir(d) and os.listdir(d)):
+        subprocess.run([sys.executable, "-c", GENERATE, d, os.path.join(ROOT, "tests")], check=True)
+    return d
+
+
+# as after a pip install: modules load from their compiled .pyc (the warm-up writes them)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode() if p.stderr else ""
+    if p.returncode not in (0, 1):  # 1: --fail-on is not given, so only a crash would be non-zero
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{err}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--run", default=None, help="the small run [default: a fault-corpus run, else sample_logs/]")
+    ap.add_argument("--keep", default=None, help="keep the generated 1M-event run here (reused next time)")
+    a = ap.parse_args()
+    base = a.keep or tempfile.mkdtemp(prefix="logsleuth-cold-")
+    small, big = a.run or _small_run(), _big_run(base)
+    analyze = [sys.executable, "-m", "logsleuth", "analyze", "--no-cache", "-q", "--format", "json"]
+    cases = {"python -c 'import pandas'": [sys.executable, "-c", "import pandas"],
+             "analyze one small run": analyze + [small],
+             "analyze the 1M-event run": analyze + [big]}
+    for cmd in cases.values():  # warm the file cache and the .pyc files
+        timed(cmd)
+    res: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
+    for _ in range(a.repeat):
+        for k, cmd in cases.items():
+            res[k].append(timed(cmd))
+    ref = statistics.median(w for w, _ in res["python -c 'import pandas'"])
+    print(f"small run: {small}")
+    print(f"{'case':28s} {'median s':>9s} {'x import pandas':>16s} {'peak RSS MB':>12s}")
+    for k, v in res.items():
+        w = statistics.median(x for x, _ in v)
+        print(f"{k:28s} {w:9.3f} {w / ref:16.2f} {max(m for _, m in v):12.0f}")
+
+
+if __name__ == "__main__":
+    main()
