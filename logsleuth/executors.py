@@ -25,11 +25,14 @@ PARENT_POLL_S = 1.0  # how often a pool worker checks that the process that star
 
 def _watch_parent() -> None:
     """Pool initializer: exit when the parent is gone (killed with -9, say): its pid changes.
-    On Linux the kernel also signals the worker at once (PR_SET_PDEATHSIG)."""
+    On Linux the kernel also signals the worker at once (PR_SET_PDEATHSIG).  Ctrl-C is the
+    parent's to handle: a worker that took it while waiting for work would print a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):

@@ -300,6 +300,22 @@ class ScanInterrupted(KeyboardInterrupt):
         self.analysed, self.cached, self.from_cache = analysed, cached, from_cache
 
 
+@contextmanager
+def _ctrl_c_deferred():
+    """Ctrl-C inside the block takes effect when it ends (main thread only; elsewhere as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if pending:
+            raise KeyboardInterrupt
+
+
 class _Keeper:
     """on_done of the executors: moves the progress line and writes each finished chunk's
     diagnoses into the cache at once (one writer, one small transaction a chunk), so a scan
@@ -318,8 +334,9 @@ class _Keeper:
 
         rows = [(self.keys[self.todo[first + k]], d) for k, d in enumerate(res) if d.status == "ok"]
         try:
-            self.cache.put_many(rows, with_curves=self.curves)
-            self.cached += len(rows)
+            with _ctrl_c_deferred():  # stored and counted, or neither: the count said at Ctrl-C is true
+                self.cache.put_many(rows, with_curves=self.curves)
+                self.cached += len(rows)
         except CacheError as exc:
             self.out.notices.append(str(exc))
             self.cache = None  # one notice; the scan goes on without the cache

@@ -673,3 +673,18 @@ def _group_pids(pgid: int) -> list[int]:
             except OSError:
                 pass
     return out
+
+
+def test_ctrl_c_while_a_chunk_is_stored_takes_effect_after_it():
+    """A chunk's diagnoses are stored and counted, or neither: Ctrl-C inside waits for the end."""
+    import signal
+
+    from logsleuth.pipeline import _ctrl_c_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with _ctrl_c_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            done.append("stored")
+    assert done == ["stored"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
