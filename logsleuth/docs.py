@@ -124,7 +124,8 @@ def _detectors_markdown() -> list[str]:
         out += [f"### `{name}`", "", " ".join(spec.doc.split()), ""]
         out.append(f"- inputs: {', '.join(f'`{i}`' for i in spec.inputs)}; symptom: `{spec.symptom}`")
         if spec.params:
-            out.append("- parameters: " + ", ".join(f"`{k}` = {v!r}" for k, v in spec.params.items()))
+            out.append("- parameters:")
+            out += [f"  - `{k}` = {v!r}: {spec.param_docs.get(k, '')}" for k, v in spec.params.items()]
         if spec.measures:
             out.append("- measures: " + "; ".join(f"`{k}`: {v}" for k, v in spec.measures.items()))
         out.append("")

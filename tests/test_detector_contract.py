@@ -64,3 +64,26 @@ def test_declared_inputs_and_parameters_match_the_signature(name):
     keyword = {p.name: p.default for p in params[len(spec.inputs):] if p.name != "ctx"}
     assert keyword == spec.params, "decorator defaults and function defaults differ"
     assert spec.doc, "a detector says what it fires on"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_parameter_says_what_it_means(name):
+    spec = REGISTRY[name]
+    assert set(spec.param_docs) == set(spec.params)
+    for k, doc in spec.param_docs.items():
+        assert len(doc) >= 20 and "\n" not in doc, f"{name}.{k}: one line on what it means and why its default"
+
+
+def test_a_parameter_without_its_meaning_is_refused():
+    from logsleuth.detectors.base import detector
+
+    with pytest.raises(TypeError, match="param\\(default"):
+        detector("x_test", ("series",), "plateau", measures={}, window=15)
+
+
+def test_generated_docs_list_each_parameter_with_its_meaning():
+    from logsleuth.docs import rules_markdown
+
+    text = rules_markdown()
+    assert "  - `min_widen_ratio` = 1.5: losses: val/train grows" in text
+    assert "  - `k` = 6.0: a spike exceeds the rolling median" in text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -61,6 +61,7 @@ class DetectorSpec:
     symptom: str
     doc: str
     measures: dict[str, str] = field(default_factory=dict)
+    param_docs: dict[str, str] = field(default_factory=dict)  # parameter -> what it means and why its default
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -71,12 +72,27 @@ class DetectorSpec:
 REGISTRY: dict[str, DetectorSpec] = {}
 
 
-def detector(name: str, inputs: tuple[str, ...], symptom: str, *, measures: dict[str, str], **params: Any) -> Callable:
-    """Register a detector under `name` with its inputs, declared measures and default parameters."""
+class Param(NamedTuple):
+    """A detector parameter as declared: its default and one line on what it means and why
+    that default (shown by `logsleuth rules docs`; rules override the value per clause)."""
+    default: Any
+    doc: str
+
+
+def param(default: Any, doc: str) -> Param:
+    return Param(default, " ".join(doc.split()))
+
+
+def detector(name: str, inputs: tuple[str, ...], symptom: str, *, measures: dict[str, str], **params: Param) -> Callable:
+    """Register a detector under `name` with its inputs, declared measures and parameters (each
+    a `param(default, doc)`: a parameter without its meaning is refused at import)."""
+    for k, v in params.items():
+        if not isinstance(v, Param) or not v.doc:
+            raise TypeError(f"detector {name!r}: parameter {k!r} must be declared as param(default, 'what it means')")
 
     def wrap(func: Callable[..., Evidence]) -> Callable[..., Evidence]:
-        REGISTRY[name] = DetectorSpec(name, func, inputs, dict(params), symptom, (func.__doc__ or "").strip(),
-                                      dict(measures))
+        REGISTRY[name] = DetectorSpec(name, func, inputs, {k: v.default for k, v in params.items()}, symptom,
+                                      (func.__doc__ or "").strip(), dict(measures), {k: v.doc for k, v in params.items()})
         return func
 
     return wrap

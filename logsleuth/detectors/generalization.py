@@ -8,7 +8,25 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, detector, finite, fire, fmt, level, logged_index, noise, quiet, ramp, smooth, start_level, step_str, times_lower, transform
+from .base import (
+    bucket,
+    cannot,
+    detector,
+    finite,
+    fire,
+    fmt,
+    level,
+    logged_index,
+    noise,
+    param,
+    quiet,
+    ramp,
+    smooth,
+    start_level,
+    step_str,
+    times_lower,
+    transform,
+)
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -42,7 +60,11 @@ def _rose(metric: str, steps: np.ndarray, values: np.ndarray, i: int) -> str:
             f"at step {step_str(steps[-1])}")
 
 
-@detector("overfitting", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING, min_rise=0.1, max_best_frac=0.85, train_falls=True)
+@detector("overfitting", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING,
+          min_rise=param(0.1, "how far validation loss must climb above its best, relative (0.1 = 10%); smaller rises are the epoch-to-epoch wobble of "
+                              "a converged run"),
+          max_best_frac=param(0.85, "the best validation point must lie within this share of the run (0.85): a best at the very end means still converging"),
+          train_falls=param(True, "require training loss to keep falling meanwhile (the textbook picture); false: any late rise of validation counts"))
 def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac: float = 0.85,
                 train_falls: bool = True, ctx: dict | None = None) -> Evidence:
     """Validation loss turns upward (by `min_rise`, beyond its noise) while training loss keeps
@@ -93,9 +115,15 @@ MEASURES_GENERALIZATION_GAP = {
 }
 
 
-@detector("generalization_gap", ("train", "val"), "generalization_gap", measures=MEASURES_GENERALIZATION_GAP, min_gap=0.15, min_widen=0.1, min_ratio=3.0)
+@detector("generalization_gap", ("train", "val"), "generalization_gap", measures=MEASURES_GENERALIZATION_GAP,
+          min_gap=param(0.15, "accuracies: the end gap train - val, in points (0.15 = 15 points); a few points is the normal state of a model with "
+                              "capacity"),
+          min_widen=param(0.1, "accuracies: how much that gap grows from start to end, in points (0.1); a gap there from the start is the split, not "
+                               "overfitting"),
+          min_ratio=param(3.0, "losses: validation ends at least this x the training loss (3x); 1.1-2x is normal for a trained model"),
+          min_widen_ratio=param(1.5, "losses: val/train grows at least this many times from start to end (1.5x); a constant ratio is a split difference"))
 def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_widen: float = 0.1,
-                       min_ratio: float = 3.0, ctx: dict | None = None) -> Evidence:
+                       min_ratio: float = 3.0, min_widen_ratio: float = 1.5, ctx: dict | None = None) -> Evidence:
     """The validation metric is far worse than the training one and the gap widens.  For
     accuracies the gap is in points (train - val); for losses it is the ratio val / train."""
     name = "generalization_gap"
@@ -125,7 +153,7 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
     g_end = level(gap, 0.75, 1.0)
     g_start = float(np.median(gap[: max(1, gap.size // 5)]))
     measures = dict(ratio=math.exp(g_end), widen=math.exp(g_end - g_start))
-    if g_end >= math.log(min_ratio) and g_end - g_start >= math.log(1.5):
+    if g_end >= math.log(min_ratio) and g_end - g_start >= math.log(min_widen_ratio):
         conf = 0.5 + 0.5 * ramp(g_end, math.log(min_ratio), math.log(10 * min_ratio))
         return fire(name, val.metric, conf, f"{val.metric} ends {fmt(math.exp(g_end))}x {train.metric}, "
                     f"a ratio that grew {fmt(math.exp(g_end - g_start))}x", vs[0], vs[-1], **measures)
@@ -152,7 +180,8 @@ MEASURES_VAL_LOSS_UP_ACC_UP = {
 }
 
 
-@detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", measures=MEASURES_VAL_LOSS_UP_ACC_UP, min_rise=0.1)
+@detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", measures=MEASURES_VAL_LOSS_UP_ACC_UP,
+          min_rise=param(0.1, "how far validation loss climbs above its best, relative (0.1), while accuracy holds or rises (as overfitting's)"))
 def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: dict | None = None) -> Evidence:
     """Validation loss rises while validation accuracy holds or rises: over-confident predictions."""
     name = "val_loss_up_acc_up"
@@ -186,7 +215,11 @@ MEASURES_UNDERFITTING = {
 }
 
 
-@detector("underfitting", ("train", "val"), "underfitting", measures=MEASURES_UNDERFITTING, max_drop=5.0, max_ratio=1.1, min_ratio=0.5)
+@detector("underfitting", ("train", "val"), "underfitting", measures=MEASURES_UNDERFITTING,
+          max_drop=param(5.0, "the training loss fell less than this many times from its start (5x); a model that fits falls an order of magnitude or more"),
+          max_ratio=param(1.1, "validation ends at most this x the training loss (1.1): no gap, at a high level"),
+          min_ratio=param(0.5, "and at least this x (0.5): validation far below training is another story (train-time-only regularisation, a split "
+                               "mismatch)"))
 def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: float = 1.1, min_ratio: float = 0.5,
                  ctx: dict | None = None) -> Evidence:
     """Training and validation loss both stay high (fell less than `max_drop` times from the
@@ -215,7 +248,8 @@ MEASURES_VAL_GAP = {
 }
 
 
-@detector("val_gap", ("train", "val"), "generalization_gap", measures=MEASURES_VAL_GAP, min_ratio=1.1)
+@detector("val_gap", ("train", "val"), "generalization_gap", measures=MEASURES_VAL_GAP,
+          min_ratio=param(1.1, "validation ends at least this x the training loss (1.1): 10% is past noise, so the model fits its training data"))
 def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None = None) -> Evidence:
     """Validation loss ends at least `min_ratio` x the training loss: the model fits the
     training set better than held-out data (the normal state of a model with capacity)."""

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, coarse_trend, detector, finite, fire, fmt, mad, median_filter, quiet, ramp, step_str, transform
+from .base import bucket, cannot, coarse_trend, detector, finite, fire, fmt, mad, median_filter, param, quiet, ramp, step_str, transform
 
 MEASURES_NONFINITE = {
     "count": "non-finite values",
@@ -98,8 +98,14 @@ MEASURES_SPIKES = {
 }
 
 
-@detector("spikes", ("series",), "loss_spikes", measures=MEASURES_SPIKES, k=6.0, min_jump=2.0, window=15)
-def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 15, ctx: dict | None = None) -> Evidence:
+@detector("spikes", ("series",), "loss_spikes", measures=MEASURES_SPIKES,
+          k=param(6.0, "a spike exceeds the rolling median by this many robust spreads (MAD) of the residual (6): beyond what noise gives in thousands "
+                       "of points"),
+          min_jump=param(2.0, "positive curves: and is at least this x its neighbourhood (2x); smaller jumps are batch-to-batch noise"),
+          window=param(15, "points of the rolling median (15): short enough to follow the trend, long enough that one spike does not move it"),
+          min_spreads=param(3.0, "curves that can be zero or negative: the least jump, in robust spreads of the curve, in place of min_jump (3)"))
+def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 15, min_spreads: float = 3.0,
+           ctx: dict | None = None) -> Evidence:
     """Isolated sudden jumps that fall back, against a rolling median and MAD (not a global std).
     A spike must exceed `k` robust spreads and be `min_jump` times its neighbourhood."""
     name = "spikes"
@@ -107,7 +113,7 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
     if v.size < 2 * window:
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, {2 * window} needed for spikes")
     x, kind = transform(v)
-    jump = math.log(min_jump) if kind == "log" else 3.0
+    jump = math.log(min_jump) if kind == "log" else min_spreads
     events, _ = _spike_events(x, k, jump, window)
     span = max(float(st[-1] - st[0]), 1e-12)
     measures = dict(count=len(events), per_1k_points=1000.0 * len(events) / v.size)
@@ -134,8 +140,12 @@ MEASURES_EARLY_INSTABILITY = {
 }
 
 
-@detector("early_instability", ("series",), "early_instability", measures=MEASURES_EARLY_INSTABILITY, early_frac=0.15, min_rise=2.0)
-def early_instability(series: Series, early_frac: float = 0.15, min_rise: float = 2.0, ctx: dict | None = None) -> Evidence:
+@detector("early_instability", ("series",), "early_instability", measures=MEASURES_EARLY_INSTABILITY,
+          early_frac=param(0.15, "the first share of the run, by step, that counts as early (0.15)"),
+          min_rise=param(2.0, "positive curves: the early peak at least this x the first value (2x); a healthy loss only falls from its first value"),
+          min_rise_spreads=param(3.0, "curves that can be zero or negative: the least rise, in robust spreads of the curve, in place of min_rise (3)"))
+def early_instability(series: Series, early_frac: float = 0.15, min_rise: float = 2.0, min_rise_spreads: float = 3.0,
+                      ctx: dict | None = None) -> Evidence:
     """In the first part of the run the loss climbs well above its initial value (a healthy loss
     falls from its first value), or swings far more than it does later."""
     name = "early_instability"
@@ -158,7 +168,7 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
     d_early = mad(np.diff(e)) if e.size > 3 else 0.0
     d_late = mad(np.diff(late)) if late.size > 3 else 0.0
     vol_ratio = d_early / d_late if d_late > 0 else (math.inf if d_early > 0 else 1.0)
-    thr = math.log(min_rise) if kind == "log" else 3.0
+    thr = math.log(min_rise) if kind == "log" else min_rise_spreads
     rise_ratio = math.exp(rise) if kind == "log" else rise
     end = float(np.median(x[-max(1, x.size // 10):]))
     end_ratio = math.exp(end - x0) if kind == "log" else end - x0
@@ -177,7 +187,8 @@ MEASURES_NOISY = {
 }
 
 
-@detector("noisy", ("series",), "noisy_loss", measures=MEASURES_NOISY, max_rel_noise=0.5)
+@detector("noisy", ("series",), "noisy_loss", measures=MEASURES_NOISY,
+          max_rel_noise=param(0.5, "robust spread of the residual around the rolling median over that median (0.5): noise half the level hides the trend"))
 def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -> Evidence:
     """Step-to-step noise large relative to the trend: robust spread of (value - rolling median)
     over the rolling median, on the second half of the run."""
@@ -238,8 +249,12 @@ MEASURES_OSCILLATION = {
 }
 
 
-@detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION, min_power=0.25, min_amplitude=0.3, min_cycles=3,
-          min_rising=0.15)
+@detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION,
+          min_power=param(0.25, "share of the detrended variance in the strongest cycle (0.25); noise spreads its power over all frequencies"),
+          min_amplitude=param(0.3, "swing relative to the level (0.3 = 30%); smaller periodic ripples (data order, schedules) are harmless"),
+          min_cycles=param(3, "the period fits at least this many times into the run (3): fewer cycles cannot be told from a trend"),
+          min_rising=param(0.15, "share of the run where the curve, smoothed over a quarter period, rises (0.15): a decay that never rises does not "
+                                 "oscillate"))
 def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 0.3, min_cycles: int = 3,
                 min_rising: float = 0.15, ctx: dict | None = None) -> Evidence:
     """Large up-and-down swings with a dominant period (periodogram of the detrended series);
@@ -309,7 +324,8 @@ MEASURES_EPOCH_PERIODIC = {
 }
 
 
-@detector("epoch_periodic", ("series",), "periodic_pattern", measures=MEASURES_EPOCH_PERIODIC, min_acf=0.3)
+@detector("epoch_periodic", ("series",), "periodic_pattern", measures=MEASURES_EPOCH_PERIODIC,
+          min_acf=param(0.3, "autocorrelation of the detrended loss one epoch apart (0.3), and above chance (3/sqrt(n)): a pattern that repeats each epoch"))
 def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None) -> Evidence:
     """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
     of one epoch is high, beyond what noise gives by chance (3 standard errors, 3/sqrt(n)), and

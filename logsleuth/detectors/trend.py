@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, quiet, ramp, smooth, start_level, step_str, transform
+from .base import bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, param, quiet, ramp, smooth, start_level, step_str, transform
 
 
 def _prep(s: Series, name: str, min_points: int):
@@ -31,7 +31,8 @@ MEASURES_DIVERGENCE = {
 }
 
 
-@detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE, min_ratio=3.0)
+@detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE,
+          min_ratio=param(3.0, "the end level at least this x the start, or the best when rising steadily (3x): past any noise or warm-up bump"))
 def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) -> Evidence:
     """The loss ends far above where it started (or above its best, rising steadily)."""
     name = "divergence"
@@ -99,7 +100,10 @@ MEASURES_PLATEAU = {
 }
 
 
-@detector("plateau", ("series",), "plateau", measures=MEASURES_PLATEAU, min_frac=0.3, max_drop=3.0, tail_share=0.15)
+@detector("plateau", ("series",), "plateau", measures=MEASURES_PLATEAU,
+          min_frac=param(0.3, "the final stretch without improvement is at least this share of the run (0.3)"),
+          max_drop=param(3.0, "while the loss fell less than this many times from its start (3x): a plateau at a low level is convergence"),
+          tail_share=param(0.15, "improvement after the last meaningful one is under this share of the total (0.15)"))
 def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_share: float = 0.15,
             ctx: dict | None = None) -> Evidence:
     """The loss stopped improving for a long final stretch while still high (fell less than
@@ -136,7 +140,9 @@ MEASURES_NO_LEARNING = {
 }
 
 
-@detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING, tol=0.08, max_fall_t=4.0)
+@detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING,
+          tol=param(0.08, "less than this relative change between the first quarter, the middle and the last quarter (0.08)"),
+          max_fall_t=param(4.0, "and the second half's slope t-statistic above minus this (4): a significant fall is learning, however slow"))
 def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx: dict | None = None) -> Evidence:
     """The loss is flat over the whole run: less than `tol` relative change between its first
     quarter, middle and last quarter, and its second half not falling beyond noise (slope
@@ -201,7 +207,9 @@ MEASURES_STUCK_AT_CHANCE = {
 }
 
 
-@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", measures=MEASURES_STUCK_AT_CHANCE, tol=0.04, max_drop=1.3)
+@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", measures=MEASURES_STUCK_AT_CHANCE,
+          tol=param(0.04, "the loss within this relative distance of ln C (0.04)"),
+          max_drop=param(1.3, "and fell at most this many times from its start (1.3x)"))
 def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, max_drop: float = 1.3,
                     ctx: dict | None = None) -> Evidence:
     """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
@@ -256,8 +264,11 @@ MEASURES_STILL_IMPROVING = {
 }
 
 
-@detector("still_improving", ("series",), "still_improving", measures=MEASURES_STILL_IMPROVING, min_t=3.0, max_from_best=0.02, min_late_gain=0.05,
-          min_late_share=0.5)
+@detector("still_improving", ("series",), "still_improving", measures=MEASURES_STILL_IMPROVING,
+          min_t=param(3.0, "the second half's slope toward better has at least this t-statistic (3)"),
+          max_from_best=param(0.02, "the last point within this relative distance of the best (0.02)"),
+          min_late_gain=param(0.05, "the second half gained at least this (log-ratio for a loss, fraction for an accuracy; 0.05)"),
+          min_late_share=param(0.5, "and at least this share of what the first half gained (0.5): a curve creeping along a floor has converged"))
 def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0.02, min_late_gain: float = 0.05,
                     min_late_share: float = 0.5, ctx: dict | None = None) -> Evidence:
     """The curve (a validation loss or accuracy) was still improving when the log ends, and had
@@ -304,7 +315,11 @@ MEASURES_SLOW_CONVERGENCE = {
 }
 
 
-@detector("slow_convergence", ("series",), "slow_convergence", measures=MEASURES_SLOW_CONVERGENCE, min_linearity=0.5, max_drop=5.0, min_t=4.0)
+@detector("slow_convergence", ("series",), "slow_convergence", measures=MEASURES_SLOW_CONVERGENCE,
+          min_linearity=param(0.5, "second-half fall over first-half fall at least this (0.5): a healthy loss bends toward a floor, a slow one keeps "
+                                   "its pace"),
+          max_drop=param(5.0, "positive losses: fell less than this many times overall (5x)"),
+          min_t=param(4.0, "the fall over the last 30% significant at this t-statistic (4): still falling at the end"))
 def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float = 5.0, min_t: float = 4.0,
                      ctx: dict | None = None) -> Evidence:
     """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
@@ -340,8 +355,11 @@ MEASURES_DELAYED_START = {
 }
 
 
-@detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START, min_flat=0.12, min_drop=1.5, max_transition=0.45,
-          min_speedup=3.0)
+@detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START,
+          min_flat=param(0.12, "the flat start is at least this share of the run (0.12)"),
+          min_drop=param(1.5, "then the loss ends at least this many times lower (1.5x)"),
+          max_transition=param(0.45, "half of that fall within this share of the rest of the run (0.45): sudden, not gradual"),
+          min_speedup=param(3.0, "falling at least this many times faster than it drifted over the flat stretch (3x)"))
 def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, max_transition: float = 0.45,
                   min_speedup: float = 3.0, ctx: dict | None = None) -> Evidence:
     """The loss is flat for a long while (within noise), then suddenly drops: at least
@@ -403,8 +421,10 @@ MEASURES_HIGH_INITIAL_LOSS = {
 }
 
 
-@detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", measures=MEASURES_HIGH_INITIAL_LOSS, classification_max=15.0,
-          regression_min=100.0, regression_ratio=3.0)
+@detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", measures=MEASURES_HIGH_INITIAL_LOSS,
+          classification_max=param(15.0, "a classifier's first loss at or above this (15) is far above ln C (at most 6.9 for C <= 1000)"),
+          regression_min=param(100.0, "a regression's first loss at or above this (100): at init an MSE is about E[y^2], near 1 on standardised targets"),
+          regression_ratio=param(3.0, "and falls this many times from there (3x)"))
 def high_initial_loss(loss: Series, acc: Series | None = None, classification_max: float = 15.0,
                       regression_min: float = 100.0, regression_ratio: float = 3.0,
                       ctx: dict | None = None) -> Evidence:
