@@ -87,3 +87,31 @@ def test_generated_docs_list_each_parameter_with_its_meaning():
     text = rules_markdown()
     assert "  - `min_widen_ratio` = 1.5: losses: val/train grows" in text
     assert "  - `k` = 6.0: a spike exceeds the rolling median" in text
+
+
+def test_confidence_is_one_map_from_margins():
+    from logsleuth.detectors.base import AT_THRESHOLD_COMMON, confidence
+
+    assert confidence(AT_THRESHOLD_COMMON, 0.0) == 0.5 and confidence(0.6, 1.0) == 1.0
+    assert confidence(0.5, 1.0, 0.0) == 0.75 and confidence(0.6, 2.0) == 1.0 and confidence(0.6, -1.0) == 0.6
+
+
+def test_no_detector_writes_its_own_confidence_formula():
+    """Every fire() takes its confidence from a named constant, a confidence(...) call or a
+    variable set from one: no number literal and no `a + b * ramp(...)` of its own."""
+    import ast
+    import glob
+
+    here = os.path.join(os.path.dirname(__file__), "..", "logsleuth", "detectors")
+    bad = []
+    for path in glob.glob(os.path.join(here, "*.py")):
+        tree = ast.parse(open(path).read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "fire" and len(node.args) >= 3:
+                arg = node.args[2]
+                if not (isinstance(arg, ast.Name) or (isinstance(arg, ast.Call) and getattr(arg.func, "id", None) == "confidence")):
+                    bad.append(f"{os.path.basename(path)}:{node.lineno}")
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "conf" for t in node.targets):
+                if not (isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "confidence"):
+                    bad.append(f"{os.path.basename(path)}:{node.lineno}")
+    assert not bad, bad

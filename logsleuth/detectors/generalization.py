@@ -9,8 +9,12 @@ import numpy as np
 
 from ..model import Evidence, Series
 from .base import (
+    AT_THRESHOLD_COMMON,
+    AT_THRESHOLD_PAST_NOISE,
+    CONF_RULE,
     bucket,
     cannot,
+    confidence,
     detector,
     finite,
     fire,
@@ -97,7 +101,7 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     shows = vv[-1] > vv[i_raw] * (1 + min_rise / 2)
     if rise >= min_rise and end - float(s[i_best]) > 2 * nz and best_frac <= max_best_frac and shows \
             and (train_fall > 0.0 or not train_falls):
-        conf = 0.55 + 0.45 * ramp(rise, min_rise, 5 * min_rise)
+        conf = confidence(AT_THRESHOLD_PAST_NOISE, ramp(rise, min_rise, 5 * min_rise))
         if not train_falls:
             txt = (f"{_rose(val.metric, vs, vv, i_raw)}, while {train.metric} changed {-train_fall:+.0%} over the "
                    "same steps")
@@ -142,7 +146,7 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
         widen = g_end - g_start
         measures = dict(gap=g_end, widen=widen)
         if g_end >= min_gap and widen >= min_widen:
-            conf = 0.5 + 0.5 * ramp(g_end, min_gap, 3 * min_gap)
+            conf = confidence(AT_THRESHOLD_COMMON, ramp(g_end, min_gap, 3 * min_gap))
             return fire(name, val.metric, conf, f"{train.metric} ends {g_end * 100:.0f} points above {val.metric}, "
                         f"{_gap_change(widen * 100, 'points')}", vs[0], vs[-1], **measures)
         return quiet(name, val.metric, **measures)
@@ -154,7 +158,7 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
     g_start = float(np.median(gap[: max(1, gap.size // 5)]))
     measures = dict(ratio=math.exp(g_end), widen=math.exp(g_end - g_start))
     if g_end >= math.log(min_ratio) and g_end - g_start >= math.log(min_widen_ratio):
-        conf = 0.5 + 0.5 * ramp(g_end, math.log(min_ratio), math.log(10 * min_ratio))
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(g_end, math.log(min_ratio), math.log(10 * min_ratio)))
         return fire(name, val.metric, conf, f"{val.metric} ends {fmt(math.exp(g_end))}x {train.metric}, "
                     f"a ratio that grew {fmt(math.exp(g_end - g_start))}x", vs[0], vs[-1], **measures)
     return quiet(name, val.metric, **measures)
@@ -203,7 +207,7 @@ def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: di
     j = logged_index(ras, float(rls[i_raw]))
     shows = rlv[-1] > rlv[i_raw] * (1 + min_rise / 2) and rav[-1] > rav[j]
     if rise >= min_rise and i_best < 0.85 * s.size and a_end > a_best and shows:
-        return fire(name, loss.metric, 0.5 + 0.5 * ramp(rise, min_rise, 5 * min_rise),
+        return fire(name, loss.metric, confidence(AT_THRESHOLD_COMMON, ramp(rise, min_rise, 5 * min_rise)),
                     f"{_rose(loss.metric, rls, rlv, i_raw)}; {acc.metric} rose too, from {fmt(rav[j])} at step "
                     f"{step_str(ras[j])} to {fmt(rav[-1])} at step {step_str(ras[-1])}", rls[i_raw], rls[-1], **measures)
     return quiet(name, loss.metric, **measures)
@@ -236,7 +240,7 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(x, 0.85, 1.0))
     measures = dict(drop=drop, ratio=ratio)
     if 1.0 <= drop < max_drop and min_ratio <= ratio <= max_ratio:
-        return fire(name, train.metric, 0.5 + 0.5 * ramp(max_drop - drop, 0, max_drop - 1),
+        return fire(name, train.metric, confidence(AT_THRESHOLD_COMMON, ramp(max_drop - drop, 0, max_drop - 1)),
                     f"{train.metric} ended {_only(times_lower(drop))} than its start and {val.metric} ends at "
                     f"{fmt(ratio)}x it: both high and close", ts[0], ts[-1],
                     **measures)
@@ -260,5 +264,5 @@ def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None
         return cannot(name, val.metric, "fewer than 3 positive points")
     ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(np.log(tv), 0.85, 1.0))
     if ratio >= min_ratio:
-        return fire(name, val.metric, 0.8, f"{val.metric} ends {fmt(ratio)}x {train.metric}", vs[0], vs[-1], ratio=ratio)
+        return fire(name, val.metric, CONF_RULE, f"{val.metric} ends {fmt(ratio)}x {train.metric}", vs[0], vs[-1], ratio=ratio)
     return quiet(name, val.metric, ratio=ratio)

@@ -8,7 +8,26 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, coarse_trend, detector, finite, fire, fmt, mad, median_filter, param, quiet, ramp, step_str, transform
+from .base import (
+    AT_THRESHOLD_COMMON,
+    AT_THRESHOLD_RARE,
+    CONF_FACT,
+    bucket,
+    cannot,
+    coarse_trend,
+    confidence,
+    detector,
+    finite,
+    fire,
+    fmt,
+    mad,
+    median_filter,
+    param,
+    quiet,
+    ramp,
+    step_str,
+    transform,
+)
 
 MEASURES_NONFINITE = {
     "count": "non-finite values",
@@ -53,7 +72,7 @@ def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
            "")
     txt = f"{series.metric} became {'/'.join(kinds)} at step {step_str(st[i0])} {how}".rstrip() + \
           f"; {after_bad:.0%} of the points after it are not finite"
-    return fire(name, series.metric, 1.0, txt, st[i0], st[-1], **measures)
+    return fire(name, series.metric, CONF_FACT, txt, st[i0], st[-1], **measures)
 
 
 MEASURES_NONFINITE_ANY: dict[str, str] = {
@@ -124,7 +143,7 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
     early = sum(1 for e in events if (st[e[0]] - st[0]) / span < 0.15)
     measures.update(max_ratio=size, early_share=early / len(events), first_step=float(st[events[0][0]]),
                     rate=len(events) / v.size)
-    conf = 0.5 + 0.25 * ramp(len(events), 1, 10) + 0.25 * ramp(math.log(max(size, 1.0)), math.log(min_jump), math.log(100))
+    conf = confidence(AT_THRESHOLD_COMMON, ramp(len(events), 1, 10), ramp(math.log(max(size, 1.0)), math.log(min_jump), math.log(100)))
     unit = "x its neighbourhood" if kind == "log" else " robust spreads above its neighbourhood"
     txt = (f"{len(events)} spike(s) on {series.metric}; the largest {fmt(size)}{unit} at step "
            f"{step_str(st[biggest[0]])}" + (f", {early} in the first 15% of the run" if early else ""))
@@ -175,7 +194,7 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
     measures = dict(rise=rise_ratio, vol_ratio=float(vol_ratio), peak_step=float(st[peak_i]), end_ratio=end_ratio)
     measures["noise_band"] = band
     if rise >= thr and rise >= band:
-        conf = 0.6 + 0.4 * ramp(rise, thr, 3 * thr)
+        conf = confidence(AT_THRESHOLD_RARE, ramp(rise, thr, 3 * thr))
         txt = (f"{series.metric} climbed to {fmt(float(np.exp(e_s[peak_i])) if kind == 'log' else float(v[peak_i]))} "
                f"({fmt(rise_ratio)}x its first value) by step {step_str(st[peak_i])}, in the first {early_frac:.0%} of the run")
         return fire(name, series.metric, conf, txt, st[0], st[np.nonzero(early)[0][-1]], **measures)
@@ -202,7 +221,7 @@ def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -
     rel = mad(half - trend) / base
     measures = dict(rel_noise=rel)
     if rel >= max_rel_noise:
-        conf = 0.5 + 0.5 * ramp(rel, max_rel_noise, 3 * max_rel_noise)
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(rel, max_rel_noise, 3 * max_rel_noise))
         return fire(name, series.metric, conf, f"{series.metric} noise is {rel:.0%} of its trend level over the second half",
                     st[v.size // 2], st[-1], **measures)
     return quiet(name, series.metric, **measures)
@@ -290,7 +309,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len, epoch_match=match,
                     rising_share=rising)
     if share >= min_power and amp_ratio >= min_amplitude and rising >= min_rising:
-        conf = 0.5 + 0.25 * ramp(share, min_power, 0.6) + 0.25 * ramp(amp_ratio, min_amplitude, 3 * min_amplitude)
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(share, min_power, 0.6), ramp(amp_ratio, min_amplitude, 3 * min_amplitude))
         txt = (f"{series.metric} oscillates with a period of about {fmt(period)} steps "
                f"({share:.0%} of its detrended variance, swings of {fmt(amp_ratio)}x)"
                + (f"; the period matches the epoch length ({fmt(epoch_len)} steps)" if match else ""))
@@ -358,7 +377,7 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None
     measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, acf_chance=chance, epoch_len=float(epoch_len),
                     acf_within=a_steps)
     if a1 >= max(min_acf, chance) and a1 - a_near >= 0.15 and a2 >= min_acf / 2:
-        conf = 0.6 + 0.4 * ramp(a1, min_acf, 0.8)
+        conf = confidence(AT_THRESHOLD_RARE, ramp(a1, min_acf, 0.8))
         return fire(name, series.metric, conf,
                     f"{series.metric} repeats every epoch ({fmt(epoch_len)} steps): autocorrelation {a1:.2f} at one epoch, "
                     f"{a_near:.2f} an eighth of an epoch off", st[0], st[-1], **measures)

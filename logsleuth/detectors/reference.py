@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import cannot, covers_start, detector, finite, fire, fmt, hparam_values, level, param, quiet, step_str, transform
+from .base import CONF_FACT, CONF_RULE, cannot, covers_start, detector, finite, fire, fmt, hparam_values, level, param, quiet, step_str, transform
 
 # the end level of a curve: median of its last fifth
 END_SHARE = (0.8, 1.0)
@@ -80,7 +80,7 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = 
     measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill,
                     calibrated_loss=calibrated, loss_over_calibrated=over,
                     classes_from=cls.get("classes_from") or "hyperparameters")
-    return fire(name, loss.metric, 1.0, how, loss.steps[0], loss.steps[-1], **measures)
+    return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
 
 MEASURES_CHANCE_START = {
@@ -125,7 +125,7 @@ def chance_start(loss: Series, acc: Series | None = None, tol: float = 0.04, acc
     if rel <= tol:
         how = f"{loss.metric} starts at {fmt(start)} = ln({c})" + (
             f", {acc.metric} at {measures['acc_start']:.3g} vs 1/{c}" if measures["acc_start"] is not None and acc else "")
-        return fire(name, loss.metric, 1.0, how, st[0], st[0], **measures)
+        return fire(name, loss.metric, CONF_FACT, how, st[0], st[0], **measures)
     return quiet(name, loss.metric, **measures)
 
 
@@ -149,7 +149,7 @@ def task_kind(loss: Series, ctx: dict | None = None) -> Evidence:
         kind, how = "classification", "a classification (one accuracy, one cross-entropy)"
     else:
         kind, how = "other", "neither a single classification nor a regression"
-    return fire(name, loss.metric, 1.0, how, loss.steps[0] if len(loss) else None,
+    return fire(name, loss.metric, CONF_FACT, how, loss.steps[0] if len(loss) else None,
                 loss.steps[-1] if len(loss) else None, kind=kind)
 
 
@@ -244,7 +244,7 @@ def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evide
         whose = f"{fam}-family recipes" + (f" at batch {batch:g}" if fam == "sgd" and batch else "") if fam else \
             "any optimizer's common recipes"
         source = "" if lr is not None else " (from the hyperparameters)"
-        return fire(name, metric, 0.8, f"peak learning rate {fmt(peak)}{source} is at or above {fmt(limit)}, past the stable "
+        return fire(name, metric, CONF_RULE, f"peak learning rate {fmt(peak)}{source} is at or above {fmt(limit)}, past the stable "
                     f"range of {whose}" + (" (constant)" if constant else ""), first, last, **measures)
     return quiet(name, metric, **measures)
 
@@ -297,5 +297,5 @@ def progress_after_lr_drop(loss: Series, lr: Series, min_lr_drop: float = 2.0, m
     if share >= min_flat_share and change <= max_flat_change and fall >= min_fall:
         txt = (f"{loss.metric} stayed at {fmt(math.exp(start))} from step {step_str(ls[0])} until {lr.metric} was cut "
                f"at step {step_str(at)} ({share:.0%} of the run), then fell {fmt(fall)}x")
-        return fire(name, loss.metric, 0.8, txt, ls[0], at, **measures)
+        return fire(name, loss.metric, CONF_RULE, txt, ls[0], at, **measures)
     return quiet(name, loss.metric, **measures)

@@ -9,7 +9,28 @@ import re
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, detector, finite, fire, fmt, level, logged_index, param, quiet, ramp, smooth, step_str
+from .base import (
+    AT_THRESHOLD_EXTREME,
+    AT_THRESHOLD_RARE,
+    CONF_DIRECT,
+    CONF_EXACT,
+    CONF_RULE,
+    CONF_SETTING,
+    bucket,
+    cannot,
+    confidence,
+    detector,
+    finite,
+    fire,
+    fmt,
+    level,
+    logged_index,
+    param,
+    quiet,
+    ramp,
+    smooth,
+    step_str,
+)
 
 
 def _total(group: list[Series]) -> Series | None:
@@ -59,7 +80,7 @@ def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dic
     nonfin = int((~np.isfinite(s.values)).sum())
     if v.size < 5:
         if nonfin:
-            return fire(name, s.metric, 0.9, f"{s.metric} is not finite", s.steps[0], s.steps[-1], growth=math.inf, nonfinite=nonfin)
+            return fire(name, s.metric, CONF_DIRECT, f"{s.metric} is not finite", s.steps[0], s.steps[-1], growth=math.inf, nonfinite=nonfin)
         return cannot(name, s.metric, f"{s.metric}: too few points")
     st, v = bucket(st, v)
     v = np.maximum(v, 1e-30)
@@ -74,7 +95,7 @@ def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dic
     measures = dict(growth=growth, spike=spike, nonfinite=nonfin, early=early, peak=float(math.exp(sm[peak_i])),
                     end_growth=end_growth, peak_frac=peak_frac)
     if growth >= min_growth or spike >= 10 * min_growth or (nonfin and growth >= 10):
-        conf = 0.6 + 0.4 * ramp(math.log10(max(growth, spike / 10, 1)), math.log10(min_growth), math.log10(min_growth) + 3)
+        conf = confidence(AT_THRESHOLD_RARE, ramp(math.log10(max(growth, spike / 10, 1)), math.log10(min_growth), math.log10(min_growth) + 3))
         txt = (f"{s.metric} grew {fmt(growth)}x from {fmt(early)} to {fmt(math.exp(sm[peak_i]))} by step {step_str(st[peak_i])}"
                + (f"; {nonfin} non-finite value(s)" if nonfin else ""))
         return fire(name, s.metric, conf, txt, st[0], st[peak_i], **measures)
@@ -102,7 +123,7 @@ def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_
         return cannot(name, "grad_norm", "grad_norm not logged")
     allv = np.concatenate([finite(g)[1] for g in grads]) if grads else np.array([])
     if allv.size and np.all(allv == 0):
-        return fire(name, tot.metric, 0.95, f"every logged gradient norm ({len(grads)} series) is exactly zero",
+        return fire(name, tot.metric, CONF_EXACT, f"every logged gradient norm ({len(grads)} series) is exactly zero",
                     tot.steps[0], tot.steps[-1], zero=True, layer_ratio=0.0, collapse=0.0)
     layers = _layers(grads)
     measures: dict = dict(zero=False)
@@ -112,7 +133,7 @@ def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_
         ratio = float(first / last) if last and last > 0 else math.nan
         measures["layer_ratio"] = ratio
         if ratio == ratio and ratio <= max_layer_ratio:
-            conf = 0.7 + 0.3 * ramp(-math.log10(max(ratio, 1e-30)), -math.log10(max_layer_ratio), -math.log10(max_layer_ratio) + 3)
+            conf = confidence(AT_THRESHOLD_EXTREME, ramp(-math.log10(max(ratio, 1e-30)), -math.log10(max_layer_ratio), -math.log10(max_layer_ratio) + 3))
             return fire(name, layers[0].metric,
                         conf, f"{layers[0].metric} is {fmt(ratio)}x {layers[-1].metric} (median over the run): the "
                         f"gradient shrinks {fmt(1 / ratio) if ratio > 0 else 'infinitely'}x through {len(layers)} layers",
@@ -125,7 +146,7 @@ def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_
         collapse = late / early if early > 0 else math.nan
         measures["collapse"] = collapse
         if early > 0 and collapse <= max_collapse:
-            return fire(name, tot.metric, 0.8, f"{tot.metric} fell {fmt(1 / max(collapse, 1e-300))}x from {fmt(early)} to {fmt(late)}",
+            return fire(name, tot.metric, CONF_RULE, f"{tot.metric} fell {fmt(1 / max(collapse, 1e-300))}x from {fmt(early)} to {fmt(late)}",
                         st[0], st[-1], **measures)
     return quiet(name, tot.metric, **measures)
 
@@ -151,7 +172,7 @@ def update_ratio_off(ratios: list[Series], low: float = 1e-5, high: float = 3e-2
     m = ratios[0]
     measures = dict(median=med, log10=math.log10(med) if med > 0 else -math.inf, direction="low" if med < low else "high" if med > high else "ok")
     if med < low or med > high:
-        conf = 0.6 + 0.4 * ramp(abs(math.log10(med) + 3), abs(math.log10(low) + 3) if med < low else abs(math.log10(high) + 3), 4)
+        conf = confidence(AT_THRESHOLD_RARE, ramp(abs(math.log10(med) + 3), abs(math.log10(low) + 3) if med < low else abs(math.log10(high) + 3), 4))
         return fire(name, m.metric, conf, f"update/weight ratio median {fmt(med)} over {len(ratios)} series "
                     f"(healthy: about 1e-3); updates are too {'small' if med < low else 'large'}",
                     m.steps[0], m.steps[-1], **measures)
@@ -187,7 +208,7 @@ def dead_units(fracs: list[Series], max_frac: float = 0.9, min_rise: float = 0.3
     start, end, s, last = best
     measures = dict(start=start, end=end, rise=end - start)
     if end >= max_frac or end - start >= min_rise:
-        conf = 0.6 + 0.4 * ramp(end, 0.5, 1.0)
+        conf = confidence(AT_THRESHOLD_RARE, ramp(end, 0.5, 1.0))
         return fire(name, s.metric, conf, f"{s.metric}: {end:.0%} of the units output zero at the end (from {start:.0%})",
                     s.steps[0], last, **measures)
     return quiet(name, s.metric, **measures)
@@ -217,7 +238,7 @@ def regularization_dominates(reg: Series, data: Series, min_ratio: float = 1.0, 
     ratio, r, d = max(ratios)
     measures = dict(ratio=ratio)
     if ratio >= min_ratio:
-        return fire(name, reg.metric, 0.6 + 0.4 * ramp(ratio, min_ratio, 5 * min_ratio),
+        return fire(name, reg.metric, confidence(AT_THRESHOLD_RARE, ramp(ratio, min_ratio, 5 * min_ratio)),
                     f"{reg.metric} ({fmt(r)}) is {fmt(ratio)}x {data.metric} ({fmt(d)})", rs[0], rs[-1], **measures)
     return quiet(name, reg.metric, **measures)
 
@@ -255,7 +276,7 @@ def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_los
     measures = dict(drops=int(drops.size), responses=len(hits))
     if hits:
         at, fall, r = max(hits, key=lambda h: h[1])
-        return fire(name, loss.metric, 0.8, f"{loss.metric} fell {fall:.0%} right after {lr.metric} dropped "
+        return fire(name, loss.metric, CONF_RULE, f"{loss.metric} fell {fall:.0%} right after {lr.metric} dropped "
                     f"{fmt(r)}x at step {step_str(at)}", at, ls[logged_index(ls, at + w)], **measures)
     return quiet(name, loss.metric, **measures)
 
@@ -276,7 +297,7 @@ def metric_frozen(series: Series, min_evals: int = 5, ctx: dict | None = None) -
     if v.size < min_evals:
         return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), {min_evals} needed")
     if np.all(v == v[0]):
-        return fire(name, series.metric, 0.95, f"{series.metric} is exactly {fmt(float(v[0]))} at all {v.size} evaluations",
+        return fire(name, series.metric, CONF_EXACT, f"{series.metric} is exactly {fmt(float(v[0]))} at all {v.size} evaluations",
                     st[0], st[-1], value=float(v[0]), evals=int(v.size))
     return quiet(name, series.metric, distinct=int(np.unique(v).size))
 
@@ -300,7 +321,7 @@ def lr_value(lr: Series, high: float | None = None, low: float | None = None, ct
     constant = bool(np.all(v == v[0]))
     measures = dict(peak=peak, constant=constant)
     if (high is not None and peak >= high) or (low is not None and peak < low):
-        return fire(name, lr.metric, 0.7, f"peak {lr.metric} is {fmt(peak)}" + (" (constant)" if constant else ""),
+        return fire(name, lr.metric, CONF_SETTING, f"peak {lr.metric} is {fmt(peak)}" + (" (constant)" if constant else ""),
                     st[0], st[-1], **measures)
     return quiet(name, lr.metric, **measures)
 
@@ -318,7 +339,7 @@ def lr_constant(lr: Series, ctx: dict | None = None) -> Evidence:
     if v.size < 3:
         return cannot(name, lr.metric, "lr not logged or too few points")
     if np.all(v == v[0]):
-        return fire(name, lr.metric, 0.9, f"{lr.metric} is {fmt(float(v[0]))} throughout ({v.size} points)", st[0], st[-1], value=float(v[0]))
+        return fire(name, lr.metric, CONF_DIRECT, f"{lr.metric} is {fmt(float(v[0]))} throughout ({v.size} points)", st[0], st[-1], value=float(v[0]))
     return quiet(name, lr.metric)
 
 
@@ -341,5 +362,5 @@ def final_level(series: Series, min: float | None = None, max: float | None = No
     end = level(v, 0.8, 1.0) / scale
     measures = dict(level=end)
     if (min is None or end >= min) and (max is None or end <= max):
-        return fire(name, series.metric, 0.8, f"{series.metric} ends at {fmt(end)}", st[0], st[-1], **measures)
+        return fire(name, series.metric, CONF_RULE, f"{series.metric} ends at {fmt(end)}", st[0], st[-1], **measures)
     return quiet(name, series.metric, **measures)

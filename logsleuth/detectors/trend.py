@@ -8,7 +8,28 @@ import math
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import bucket, cannot, covers_start, detector, finite, fire, fmt, level, mad, noise, param, quiet, ramp, smooth, start_level, step_str, transform
+from .base import (
+    AT_THRESHOLD_COMMON,
+    AT_THRESHOLD_RARE,
+    bucket,
+    cannot,
+    confidence,
+    covers_start,
+    detector,
+    finite,
+    fire,
+    fmt,
+    level,
+    mad,
+    noise,
+    param,
+    quiet,
+    ramp,
+    smooth,
+    start_level,
+    step_str,
+    transform,
+)
 
 
 def _prep(s: Series, name: str, min_points: int):
@@ -61,7 +82,7 @@ def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) 
                     onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], 1e-12)), rising_corr=rising)
     if over_start >= thr or (over_best >= thr and rising > 0.6):
         ref = start if over_start >= thr else best
-        conf = 0.6 + 0.4 * ramp(max(over_start, over_best), thr, 2 * thr)
+        conf = confidence(AT_THRESHOLD_RARE, ramp(max(over_start, over_best), thr, 2 * thr))
         onset = st[i_best] if over_best >= thr else st[0]
         txt = (f"{series.metric} rose from {fmt(float(np.exp(ref)) if kind == 'log' else v[0])} to "
                f"{fmt(float(np.exp(end)) if kind == 'log' else v[-1])} ({_ratio_text(kind, end, ref)}) "
@@ -125,7 +146,7 @@ def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_s
     frac = float((st[-1] - st[i_on]) / max(st[-1] - st[0], 1e-12))
     measures = dict(frac=frac, drop=drop, onset_step=float(st[i_on]), level=float(np.exp(s[-1])) if kind == "log" else float(v[-1]))
     if frac >= min_frac and (kind != "log" or 1.0 <= drop < max_drop) and total >= 0:
-        conf = 0.5 + 0.5 * ramp(frac, min_frac, 0.8)
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(frac, min_frac, 0.8))
         txt = (f"{series.metric} stopped improving at step {step_str(st[i_on])} ({frac:.0%} of the run) at "
                f"{fmt(measures['level'])}, {_below_start(v, kind, drop)}")
         return fire(name, series.metric, conf, txt, st[i_on], st[-1], **measures)
@@ -166,7 +187,7 @@ def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx:
     measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=_trend_t(s),
                     from_start=from_start, late_t=late_t)
     if change < lim and late_t > -max_fall_t:
-        conf = 0.6 + 0.4 * (1 - change / lim)
+        conf = confidence(AT_THRESHOLD_RARE, 1 - change / lim)
         txt = _flat_text(series.metric, st, float(np.median(v)), measures["change"], kind)
         return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
     return quiet(name, series.metric, **measures)
@@ -248,7 +269,7 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
             measures["acc"] = a_end
             acc_txt = f", {acc.metric} {a_end:.3f} vs 1/{c} = {1 / c:.3f}"
     if rel <= tol and drop <= max_drop and math.exp(best) >= 0.8 * chance and acc_ok and 2 <= c <= 1000:
-        conf = 0.6 + 0.4 * (1 - rel / tol)
+        conf = confidence(AT_THRESHOLD_RARE, 1 - rel / tol)
         txt = f"{loss.metric} sits at {fmt(end)}, near ln({c}) = {chance:#.3g}, the loss of a uniform guess over {c} classes{acc_txt}"
         return fire(name, loss.metric, conf, txt, st[0], st[-1], **measures)
     return quiet(name, loss.metric, **measures)
@@ -303,7 +324,7 @@ def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0
     if t >= min_t and from_best <= max_from_best and late >= min_late_gain and share >= min_late_share:
         txt = (f"{series.metric} was still improving at the last evaluation (step {step_str(st[-1])}, "
                f"{fmt(last)}, its best), its second half gaining {share:.0%} as much as its first")
-        return fire(name, series.metric, 0.6 + 0.4 * ramp(t, min_t, 3 * min_t), txt, st[v.size // 2], st[-1],
+        return fire(name, series.metric, confidence(AT_THRESHOLD_RARE, ramp(t, min_t, 3 * min_t)), txt, st[v.size // 2], st[-1],
                     **measures)
     return quiet(name, series.metric, **measures)
 
@@ -339,7 +360,7 @@ def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float
     drop = _drop(x, kind)
     measures = dict(linearity=float(linearity), tail_t=float(t_tail), drop=drop)
     if second > 0 and linearity >= min_linearity and t_tail >= min_t and (kind != "log" or drop < max_drop):
-        conf = 0.5 + 0.25 * ramp(linearity, min_linearity, 1.0) + 0.25 * ramp(t_tail, min_t, 3 * min_t)
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(linearity, min_linearity, 1.0), ramp(t_tail, min_t, 3 * min_t))
         txt = (f"{series.metric} was still falling at the end (trend t={t_tail:.1f} over the last 30%), "
                f"nearly linearly (second-half drop {linearity:.0%} of the first), {_below_start(v, kind, drop)}")
         return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
@@ -407,7 +428,7 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
                     speedup=speedup)
     if (flat_frac >= min_flat and flat_ok and drop_after >= min_drop and transition <= max_transition and after >= 3 * tol
             and speedup >= min_speedup):
-        conf = 0.5 + 0.5 * ramp(flat_frac, min_flat, 0.4)
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(flat_frac, min_flat, 0.4))
         txt = (f"{series.metric} stayed flat for the first {flat_frac:.0%} of the run, then started to drop at "
                f"step {step_str(st[i_on])} ({fmt(drop_after)}x lower afterwards)")
         return fire(name, series.metric, conf, txt, st[0], st[i_on], **measures)
@@ -450,11 +471,11 @@ def high_initial_loss(loss: Series, acc: Series | None = None, classification_ma
         return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
     if classification:
         if first >= classification_max:
-            conf = 0.6 + 0.4 * ramp(first, classification_max, 4 * classification_max)
+            conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, 4 * classification_max))
             return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
                         f"starts near ln(classes) (at most ~7 for 1000 classes)", st[0], st[k - 1], **measures)
     elif end > 0 and first >= regression_min and first / end >= regression_ratio:
-        conf = 0.6 + 0.4 * ramp(math.log10(first), math.log10(regression_min), math.log10(regression_min) + 2)
+        conf = confidence(AT_THRESHOLD_RARE, ramp(math.log10(first), math.log10(regression_min), math.log10(regression_min) + 2))
         return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}, {fmt(first / end)}x its final "
                     f"{fmt(end)}: targets or inputs on a raw scale", st[0], st[k - 1], **measures)
     return quiet(name, loss.metric, **measures)
