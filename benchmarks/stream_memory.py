@@ -37,7 +37,7 @@ t = time.perf_counter()
 from logsleuth.pipeline import analyze_paths
 from logsleuth.report import to_json
 res = analyze_paths([sys.argv[1]], jobs=1, curves=False)
-to_json(res.diagnoses)
+to_json(res)
 d = res.diagnoses[0]
 print(f"{time.perf_counter() - t:.1f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} {d.health} "
       f"{'+'.join(sorted({f.symptom for f in d.symptoms}))}")

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .ingest.discover import RunSource
-from .model import CauseScore, Diagnosis, Finding, MetricInfo, SkippedRule
+from .model import CauseScore, Diagnosis, Finding, MetricInfo, Outcome, SkippedRule
 
 EDGE = 16 * 1024
 DB_SCHEMA = 1
@@ -142,7 +142,7 @@ def _hp(v: Any) -> Any:
     return str(v)
 
 
-def from_plain(p: dict[str, Any], curves: dict | None = None) -> Diagnosis:
+def from_plain(p: dict[str, Any]) -> Diagnosis:
     return Diagnosis(
         run=p["run"], status=p["status"], error=p["error"], health=p["health"],
         metrics=tuple(MetricInfo(*m) for m in p["metrics"]),
@@ -151,7 +151,7 @@ def from_plain(p: dict[str, Any], curves: dict | None = None) -> Diagnosis:
                                 references=tuple(c[5])) for c in p["causes"]),
         skipped=tuple(SkippedRule(*s) for s in p["skipped"]),
         warnings=tuple(p["warnings"]), hparams={k: v for k, v in p["hparams"]},
-        formats=tuple(p["formats"]), curves=curves or {},
+        formats=tuple(p["formats"]),
     )
 
 
@@ -244,10 +244,10 @@ class DiagnosisCache:
         except (sqlite3.Error, OSError) as exc:
             raise CacheError(f"{path}: cannot use the cache ({exc}); scanning without it") from exc
 
-    def get_many(self, keys: list[str], want_curves: bool) -> dict[str, Diagnosis]:
+    def get_many(self, keys: list[str], want_curves: bool) -> dict[str, Outcome]:
         """The cached diagnoses among `keys`; an entry stored without curves is a miss when
         curves are wanted."""
-        out: dict[str, Diagnosis] = {}
+        out: dict[str, Outcome] = {}
         cols = "key, body, curves" if want_curves else "key, body, NULL"
         try:
             for i in range(0, len(keys), 500):
@@ -258,19 +258,19 @@ class DiagnosisCache:
                         continue
                     try:
                         plain = json.loads(zlib.decompress(body))
-                        out[key] = from_plain(plain, curves_from_blob(blob) if blob is not None else None)
+                        out[key] = Outcome(from_plain(plain), curves_from_blob(blob) if blob is not None else {})
                     except (ValueError, KeyError, TypeError, IndexError, zlib.error):
                         continue  # a damaged entry is a miss; it is overwritten below
         except sqlite3.Error as exc:
             raise CacheError(f"{self.path}: cache unreadable ({exc}); scanning without it") from exc
         return out
 
-    def put_many(self, items: Iterable[tuple[str, Diagnosis]], with_curves: bool) -> None:
+    def put_many(self, items: Iterable[tuple[str, Outcome]], with_curves: bool) -> None:
         rows = []
         now = time.time()
-        for key, d in items:
+        for key, (d, curves) in items:
             body = zlib.compress(json.dumps(to_plain(d), allow_nan=True).encode(), 1)
-            blob = curves_blob(d.curves) if with_curves else None
+            blob = curves_blob(curves) if with_curves else None
             rows.append((key, d.run, now, body, blob))
         if not rows:
             return

@@ -161,7 +161,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
     if any(f in ("html", "markdown") and o for o, f in targets):
         from .report.plots import render_all
 
-        pngs = render_all(result.diagnoses, jobs=jobs)
+        pngs = render_all(result, jobs=jobs)
     for output, f in targets:
         text = _render(result, f, output, pngs, color=(not no_color and output is None and sys.stdout.isatty()),
                        verbose=verbose, show_all=show_all)
@@ -249,23 +249,23 @@ def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool
     from .report import to_json, to_markdown, to_terminal
 
     if fmt == "json":
-        return to_json(result.diagnoses, result.messages)
+        return to_json(result)
     if fmt == "markdown":
         links = None
         if output and pngs:
             from .report.plots import write_plot_files
 
             links = write_plot_files(pngs, output)
-        return to_markdown(result.diagnoses, result.messages, links)
+        return to_markdown(result, links)
     if fmt == "html":
         from .report.html import to_html
 
         if pngs is None:
             from .report.plots import render_all
 
-            pngs = render_all(result.diagnoses)
+            pngs = render_all(result)
         return to_html(result, pngs)
-    return to_terminal(result.diagnoses, result.messages, color=color, verbose=verbose, show_all=show_all)
+    return to_terminal(result, color=color, verbose=verbose, show_all=show_all)
 
 
 @main.command()

@@ -184,7 +184,7 @@ def compare_paths(paths: list[str], baseline: str | None = None, options: Option
         raise UsageError("the same run is named twice: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))
     runs = [load_run(s) for s in sources]
     series = [run_series(r, options).series for r in runs]
-    diags = [diagnose(r, options, curves=False) for r in runs]
+    diags = [diagnose(r, options) for r in runs]
     settings = [_canonical(dict(r.hparams), name_params(r.name)) for r in runs]
     out = Comparison(diagnoses=diags)
     for d, ser in zip(diags, series):

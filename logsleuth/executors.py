@@ -1,7 +1,7 @@
 """Where per-run work runs: in this process, in a local process pool, or on a Dask cluster.
 
-Each executor takes the run sources and a picklable `work(chunk) -> [Diagnosis]`, calls
-`on_done(first, diagnoses)` in the parent as each chunk finishes (`first`: the index of the
+Each executor takes the run sources and a picklable `work(chunk) -> [Outcome]`, calls
+`on_done(first, outcomes)` in the parent as each chunk finishes (`first`: the index of the
 chunk's first source, so the caller can keep what is done, e.g. in the cache, before the scan
 ends), and returns the diagnoses in the order of the sources.  A worker handles one run at a
 time, so its memory holds one run's data; the parent only collects diagnoses.  Local pool
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from .errors import UsageError
-from .model import Diagnosis
+from .model import Outcome
 
 POOL_MIN_RUNS = 16  # below this a process pool costs more than it saves
 MAX_CHUNK = 16
@@ -54,8 +54,8 @@ def chunks(n: int, workers: int) -> list[tuple[int, int]]:
     return [(i, min(n, i + size)) for i in range(0, n, size)]
 
 
-def _collect(sources: Sequence, parts: list[tuple[int, int]], finished) -> list[Diagnosis]:
-    out: list[Diagnosis | None] = [None] * len(sources)
+def _collect(sources: Sequence, parts: list[tuple[int, int]], finished) -> list[Outcome]:
+    out: list[Outcome | None] = [None] * len(sources)
     for (a, b), res in finished:
         if len(res) != b - a:
             raise RuntimeError(f"worker returned {len(res)} results for {b - a} runs")
@@ -63,12 +63,12 @@ def _collect(sources: Sequence, parts: list[tuple[int, int]], finished) -> list[
     return out  # type: ignore[return-value]
 
 
-OnDone = Callable[[int, list[Diagnosis]], None]
+OnDone = Callable[[int, list[Outcome]], None]
 
 
-def run_local(sources: Sequence, work: Callable, jobs: int, on_done: OnDone) -> list[Diagnosis]:
+def run_local(sources: Sequence, work: Callable, jobs: int, on_done: OnDone) -> list[Outcome]:
     if jobs <= 1 or len(sources) < POOL_MIN_RUNS:
-        out: list[Diagnosis] = []
+        out: list[Outcome] = []
         for i, s in enumerate(sources):
             res = work([s])
             on_done(i, res)
@@ -92,7 +92,7 @@ def run_local(sources: Sequence, work: Callable, jobs: int, on_done: OnDone) -> 
     return _collect(sources, parts, finished())
 
 
-def run_dask(sources: Sequence, work: Callable, scheduler: str | None, jobs: int, on_done: OnDone) -> list[Diagnosis]:
+def run_dask(sources: Sequence, work: Callable, scheduler: str | None, jobs: int, on_done: OnDone) -> list[Outcome]:
     """On the Dask distributed cluster at `scheduler` (workers must see the log paths and
     have logsleuth installed); with no address, on a LocalCluster of `jobs` worker processes."""
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -165,8 +165,33 @@ class Diagnosis:
     warnings: tuple[str, ...] = ()
     hparams: Mapping[str, Any] = field(default_factory=dict)
     formats: tuple[str, ...] = ()
-    # decimated curves of the main metrics, for plots (not part of the JSON report)
-    curves: Mapping[str, tuple[str, np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+
+
+# a run's main curves, decimated for its plot: role -> (metric, steps, values)
+PlotCurves = Mapping[str, tuple[str, np.ndarray, np.ndarray]]
+
+
+class Outcome(NamedTuple):
+    """What analysing one run gives: its diagnosis (plain data: what reports print and the
+    cache stores) and, apart from it, the curves its plot draws."""
+    diagnosis: Diagnosis
+    curves: PlotCurves
+
+
+@dataclass
+class Analysis:
+    """A scan's result, what every report renders: the diagnoses in discovery order, each run's
+    plot curves by run name (empty when no plot is drawn), notes about the logs, and the
+    overview across runs, computed once (`report.overview_of`) and carried here."""
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    # runs given explicitly as a file on the command line that could not be read (exit code 2)
+    explicit_errors: list[str] = field(default_factory=list)
+    # about the scan, not the logs (cache problems...): printed on stderr, not in reports
+    notices: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    curves: dict[str, PlotCurves] = field(default_factory=dict)
+    overview: Any = None  # a sweep.Overview once computed
 
 
 def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:

@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ import numpy as np
 from .axes import Aligned, align
 from .errors import InputError
 from .ingest import RunSource, discover, load_run
-from .model import Diagnosis, Finding, MetricInfo, Role, RunData, Series
+from .model import Analysis, Diagnosis, Finding, MetricInfo, Outcome, Role, RunData, Series
 from .roles import build_series
 
 if TYPE_CHECKING:
@@ -53,17 +53,6 @@ def metric_filter(options: Options):
     return keep
 
 
-@dataclass
-class Analysis:
-    diagnoses: list[Diagnosis] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    # runs given explicitly as a file on the command line that could not be read (exit code 2)
-    explicit_errors: list[str] = field(default_factory=list)
-    # about the scan, not the logs (cache problems...): printed on stderr, not in reports
-    notices: list[str] = field(default_factory=list)
-    stats: dict[str, int] = field(default_factory=dict)
-
-
 def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
     out = []
     for name in sorted(series):
@@ -77,8 +66,13 @@ def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
     return tuple(out)
 
 
-def diagnose(run: RunData, options: Options | None = None, curves: bool = True) -> Diagnosis:
+def diagnose(run: RunData, options: Options | None = None) -> Diagnosis:
     """The diagnosis of one loaded run."""
+    return diagnose_outcome(run, options, curves=False).diagnosis
+
+
+def diagnose_outcome(run: RunData, options: Options | None = None, curves: bool = True) -> Outcome:
+    """The diagnosis of one loaded run, and the curves of its plot when `curves`."""
     from .ranking import rank
     from .ruleset import builtin_ruleset, evaluate
 
@@ -92,12 +86,11 @@ def diagnose(run: RunData, options: Options | None = None, curves: bool = True) 
         findings.append(Finding(rule="judge.nothing", symptom="unknown", severity="info", metric="", confidence=1.0,
                                 start_step=None, end_step=None, evidence=reason, causes=()))
     health, causes = rank(findings, ruleset, judged=reason is None)
-    return Diagnosis(
+    return Outcome(Diagnosis(
         run=run.name, status="ok", health=health, metrics=metric_infos(series),
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
         warnings=run.warnings + aligned.notes, hparams=dict(run.hparams), formats=run.formats,
-        curves=plot_curves(series) if curves else {},
-    )
+    ), plot_curves(series) if curves else {})
 
 
 def run_series(run: RunData, options: Options | None = None) -> Aligned:
@@ -186,21 +179,24 @@ def decimate(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.nda
 
 
 def analyze_source(src: RunSource, options: Options | None = None, curves: bool = True,
-                   timeout: float | None = None) -> Diagnosis:
+                   timeout: float | None = None) -> Outcome:
     """Load and diagnose one run; a broken run gives status 'error', never an exception.
     `timeout` (seconds) stops a run that takes longer (local executors: the alarm needs the
     process's main thread, which is where pool workers run)."""
     try:
         with time_limit(timeout):
             run = load_run(src, keep=metric_filter(options or Options()))
-            return diagnose(run, options, curves=curves)
+            return diagnose_outcome(run, options, curves=curves)
     except InputError as exc:
-        return Diagnosis(run=src.name, status="error", error=str(exc), health="unknown")
+        return _failed(src, str(exc))
     except MemoryError:
-        return Diagnosis(run=src.name, status="error", error=f"{src.name}: out of memory while reading", health="unknown")
+        return _failed(src, f"{src.name}: out of memory while reading")
     except RunTimeout:
-        return Diagnosis(run=src.name, status="error", health="unknown",
-                         error=f"{src.name}: stopped after {timeout:g} s (--timeout); the run was not analysed")
+        return _failed(src, f"{src.name}: stopped after {timeout:g} s (--timeout); the run was not analysed")
+
+
+def _failed(src: RunSource, error: str) -> Outcome:
+    return Outcome(Diagnosis(run=src.name, status="error", error=error, health="unknown"), {})
 
 
 class RunTimeout(BaseException):
@@ -228,7 +224,7 @@ def time_limit(seconds: float | None):
 
 
 def analyze_chunk(sources: list[RunSource], options: Options | None = None, curves: bool = True,
-                  timeout: float | None = None) -> list[Diagnosis]:
+                  timeout: float | None = None) -> list[Outcome]:
     """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory)."""
     return [analyze_source(s, options, curves, timeout) for s in sources]
 
@@ -257,7 +253,7 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     explicit = {p for p in paths if os.path.isfile(p)}
     jobs = jobs or os.cpu_count() or 1
     bar = Progress(len(runs), enabled=progress)
-    results: list[Diagnosis | None] = [None] * len(runs)
+    results: list[Outcome | None] = [None] * len(runs)
     keys: list[str] = []
     if cache is not None:
         keys, hits = _cached(cache, runs, options, curves, out)
@@ -284,10 +280,12 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     done = [d for d in results if d is not None]
     assert len(done) == len(runs), "every run is either cached or analysed"
     out.stats["analysed"] = len(todo)
-    for src, d in zip(runs, done):
-        out.diagnoses.append(d)
-        if d.status == "error" and any(f.path in explicit for f in src.files):
-            out.explicit_errors.append(d.error or src.name)
+    for src, o in zip(runs, done):
+        out.diagnoses.append(o.diagnosis)
+        if o.curves:
+            out.curves[o.diagnosis.run] = o.curves
+        if o.diagnosis.status == "error" and any(f.path in explicit for f in src.files):
+            out.explicit_errors.append(o.diagnosis.error or src.name)
     return out
 
 
@@ -325,14 +323,14 @@ class _Keeper:
         self.cache, self.keys, self.todo, self.curves, self.out, self.bar = cache, keys, todo, curves, out, bar
         self.analysed = self.cached = 0
 
-    def __call__(self, first: int, res: list[Diagnosis]) -> None:
+    def __call__(self, first: int, res: list[Outcome]) -> None:
         self.bar.update(len(res))
         self.analysed += len(res)
         if self.cache is None:
             return
         from .cache import CacheError
 
-        rows = [(self.keys[self.todo[first + k]], d) for k, d in enumerate(res) if d.status == "ok"]
+        rows = [(self.keys[self.todo[first + k]], o) for k, o in enumerate(res) if o.diagnosis.status == "ok"]
         try:
             with _ctrl_c_deferred():  # stored and counted, or neither: the count said at Ctrl-C is true
                 self.cache.put_many(rows, with_curves=self.curves)

@@ -266,7 +266,7 @@ def measure(seeds: int = 20, options=None, families: list[str] | None = None) ->
     out = FalseAlarms()
     for fam in families or sorted(FAMILIES):
         for seed in range(seeds):
-            d = diagnose(make_run(fam, seed), options, curves=False)
+            d = diagnose(make_run(fam, seed), options)
             out.runs += 1
             loud = {f.rule for f in d.symptoms if f.severity in ("warning", "critical")}
             out.per_rule.update(loud)

@@ -365,23 +365,10 @@ def summarize_sweep(directory: str, diags: list[Diagnosis], params: list[dict[st
                  seeds=tuple(seeds), configs=tuple(configs), statements=tuple(said))
 
 
-# the last overview computed: every report of one analysis (-o a.html -o a.md -o a.json) asks for
-# it, and diagnoses are immutable, so it is computed once (keyed by the diagnoses' identities; the
-# list is kept so those identities stay valid)
-_LAST: list[Any] = []
-
-
 def overview(diags: Iterable[Diagnosis]) -> Overview:
+    """Health and first causes across the runs, and every sweep among them (reports take it
+    from the Analysis they render, where it is computed once: report.common.overview_of)."""
     diags = list(diags)
-    key = tuple(map(id, diags))
-    if _LAST and _LAST[0] == key:
-        return _LAST[2]
-    result = _overview(diags)
-    _LAST[:] = [key, diags, result]
-    return result
-
-
-def _overview(diags: list[Diagnosis]) -> Overview:
     health = Counter(outcome(d) for d in diags)
     causes = Counter(c for c in (first_cause(d) for d in diags) if c)
     params = [run_params(d) for d in diags]

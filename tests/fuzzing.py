@@ -150,7 +150,7 @@ def check_one(path: str, kind: str | None = None) -> Outcome:
         return Outcome("crash", traceback.format_exc(limit=6))
     try:
         d = analyze_source(RunSource(os.path.basename(path), os.path.dirname(path), (LogFile(path, kind),)),
-                           timeout=None)
+                           timeout=None).diagnosis
         if d.status == "error" and not d.error:
             return Outcome("crash", "error diagnosis without a message")
     except Exception:

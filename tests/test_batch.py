@@ -45,7 +45,7 @@ def tree(tmp_path_factory):
 
 
 def _report(result) -> dict:
-    return json.loads(to_json(result.diagnoses, result.messages))
+    return json.loads(to_json(result))
 
 
 # ---------------------------------------------------------------- executors
@@ -86,14 +86,16 @@ def test_scheduler_without_dask_executor_is_a_usage_error(tree):
 def test_cache_roundtrip_keeps_every_field():
     res = analyze_paths([os.path.join(FAULT_CORPUS, n) for n in sorted(os.listdir(FAULT_CORPUS))[:12]
                          if os.path.isdir(os.path.join(FAULT_CORPUS, n))], jobs=1)
+    assert res.curves
     for d in res.diagnoses:
-        back = from_plain(json.loads(json.dumps(to_plain(d))), curves_from_blob(curves_blob(d.curves)))
-        assert back == d
-        assert back.curves.keys() == d.curves.keys()
-        for role, (m, s, v) in d.curves.items():
-            assert back.curves[role][0] == m
-            assert (back.curves[role][1] == s).all()
-            assert ((back.curves[role][2] == v) | (back.curves[role][2] != back.curves[role][2])).all()
+        assert from_plain(json.loads(json.dumps(to_plain(d)))) == d
+        curves = res.curves.get(d.run, {})
+        back = curves_from_blob(curves_blob(curves))
+        assert back.keys() == curves.keys()
+        for role, (m, s, v) in curves.items():
+            assert back[role][0] == m
+            assert (back[role][1] == s).all()
+            assert ((back[role][2] == v) | (back[role][2] != back[role][2])).all()
 
 
 def test_rescan_is_served_from_the_cache_and_identical(tree, tmp_path):
@@ -242,8 +244,8 @@ def test_sweep_figure_without_a_shared_curve_plots_outcomes():
     diags = [_diag(f"s/opt={o},wd={wd}", "critical" if o == "sgd" else "healthy", "lr_too_high" if o == "sgd" else None)
              for o in ("sgd", "adam") for wd in (0.0, 1e-4)]
     o = overview(diags)
-    assert o.sweeps[0].varying == ("opt", "wd") and final_role(diags) is None
-    figs = sweep_figures(o, diags)
+    assert o.sweeps[0].varying == ("opt", "wd") and final_role(diags, {}) is None
+    figs = sweep_figures(o, diags, {})
     assert len(figs) == 2 and all(png.startswith(b"\x89PNG") for png in figs.values())
 
 
@@ -371,7 +373,7 @@ def test_timeout_stops_a_slow_run(monkeypatch, tree):
     from logsleuth.ingest import discover
 
     src = discover([tree]).runs[0]
-    normal = analyze_source(src, timeout=30)
+    normal = analyze_source(src, timeout=30).diagnosis
     assert normal.status == "ok"
 
     def slow(_src, keep=None):
@@ -379,7 +381,7 @@ def test_timeout_stops_a_slow_run(monkeypatch, tree):
 
     monkeypatch.setattr(pipeline, "load_run", slow)
     t = time.monotonic()
-    d = analyze_source(src, timeout=0.2)
+    d = analyze_source(src, timeout=0.2).diagnosis
     assert time.monotonic() - t < 2
     assert d.status == "error" and "--timeout" in d.error and src.name in d.error
 

@@ -44,8 +44,8 @@ def _golden(name: str, text: str) -> None:
 def test_golden_json_and_markdown_of_sample_logs(in_repo):
     res = analyze_paths(["sample_logs"])
     assert len(res.diagnoses) == 7 and all(d.status == "ok" for d in res.diagnoses)
-    _golden("sample_logs.json", to_json(res.diagnoses, res.messages))
-    _golden("sample_logs.md", to_markdown(res.diagnoses, res.messages))
+    _golden("sample_logs.json", to_json(res))
+    _golden("sample_logs.md", to_markdown(res))
 
 
 def test_json_report_follows_schema(in_repo):
@@ -134,7 +134,7 @@ def test_html_and_markdown_escape_log_text(tmp_path):
     assert cli("analyze", root, "--format", "html", "-o", str(out)).exit_code == 0
     html = out.read_text()
     assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    md = to_markdown(analyze_paths([root]).diagnoses)
+    md = to_markdown(analyze_paths([root]))
     assert HOSTILE not in md
 
 
@@ -176,3 +176,17 @@ def test_eval_on_the_fault_corpus_meets_the_targets():
     assert s["top1"] >= 0.90 and s["top3"] >= 0.97 and s["false_alarm_rate"] == 0.0, {k: s[k] for k in ("top1", "top3", "false_alarm_rate")}
 
 
+
+
+def test_the_overview_is_computed_once_for_every_report_of_one_analysis(tmp_path, monkeypatch):
+    """-o a.html -o a.md -o a.json and the terminal: one overview, carried in the Analysis."""
+    import logsleuth.sweep as sweep
+
+    calls = []
+    real = sweep.overview
+    monkeypatch.setattr(sweep, "overview", lambda diags: calls.append(1) or real(diags))
+    outs = [str(tmp_path / f"r.{x}") for x in ("html", "md", "json")]
+    args = [a for o in outs for a in ("-o", o)]
+    res = cli("analyze", os.path.join(REPO, "sample_logs"), "--no-cache", "-q", *args)
+    assert res.exit_code == 0 and all(os.path.getsize(o) > 0 for o in outs)
+    assert len(calls) == 1

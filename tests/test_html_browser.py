@@ -49,7 +49,7 @@ def test_html_report_in_headless_chromium(tmp_path):
                                                      "val/acc": (st[::10], np.linspace(0.1, 0.9, 8))})
     page_path = tmp_path / "report.html"
     res = analyze_paths([str(logs)])
-    page_path.write_text(to_html(res, render_all(res.diagnoses)), encoding="utf-8")
+    page_path.write_text(to_html(res, render_all(res)), encoding="utf-8")
 
     errors: list[str] = []
     requests: list[str] = []
@@ -131,7 +131,7 @@ def test_report_layout_at_desktop_and_phone_width(tmp_path, viewport):
         paths.append(r37)
     res = analyze_paths(paths)
     page_path = tmp_path / "report.html"
-    page_path.write_text(to_html(res, render_all(res.diagnoses)), encoding="utf-8")
+    page_path.write_text(to_html(res, render_all(res)), encoding="utf-8")
     os.makedirs(ARTIFACTS, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[

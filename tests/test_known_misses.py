@@ -20,7 +20,7 @@ KNOWN_MISSES = {
 
 
 def _first_cause(d):
-    runs = [analyze_source(s) for s in discover([d]).runs]
+    runs = [analyze_source(s).diagnosis for s in discover([d]).runs]
     worst = max(runs, key=lambda x: ({"healthy": 0, "warning": 1, "critical": 2}[x.health], x.causes[0].score))
     return worst.causes[0].id
 

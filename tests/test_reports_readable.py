@@ -9,7 +9,7 @@ import re
 import pytest
 
 from logsleuth.model import CauseScore, Diagnosis, Finding
-from logsleuth.report.common import shown_symptoms
+from logsleuth.report.common import analysis_of, shown_symptoms
 from logsleuth.report.terminal import DETAILS, MANY, to_terminal
 
 from conftest import REAL_LOGS, REPO
@@ -36,7 +36,7 @@ def _many(n_flagged: int, n_healthy: int) -> list[Diagnosis]:
 
 def test_many_runs_table_names_every_run_and_counts_the_left_out():
     diags = _many(DETAILS + 5, 10)
-    text = to_terminal(diags)
+    text = to_terminal(analysis_of(diags))
     for d in diags:
         assert d.run in text.split("\n\n")[0], f"{d.run} missing from the table"
     details = re.findall(r"^WARNING  (\S+)$", text, flags=re.M)
@@ -47,13 +47,13 @@ def test_many_runs_table_names_every_run_and_counts_the_left_out():
 
 def test_all_shows_every_run_and_no_left_out_line():
     diags = _many(DETAILS + 5, 3)
-    text = to_terminal(diags, show_all=True)
+    text = to_terminal(analysis_of(diags), show_all=True)
     assert len(re.findall(r"^(WARNING|HEALTHY)  ", text, flags=re.M)) == len(diags)
     assert "left out" not in text
 
 
 def test_few_runs_have_no_table_and_no_left_out_line():
-    text = to_terminal(_many(3, 2))
+    text = to_terminal(analysis_of(_many(3, 2)))
     assert "first cause  " not in text and "left out" not in text
     assert len(re.findall(r"^(WARNING|HEALTHY)  ", text, flags=re.M)) == 5
     assert MANY > 5
@@ -71,7 +71,7 @@ def test_each_symptom_once_and_causes_refer_to_it():
     assert [s.number for s in shown] == [1, 2]
     assert shown[0].rules == ("flat.loss", "flat.loss-too")
     assert shown[1].evidence == "peak learning rate 1 is above 0.5; see 1"
-    text = to_terminal([d])
+    text = to_terminal(analysis_of([d]))
     assert text.count(shared) == 1
     assert "lr_too_high: Learning rate too high  (from 1, 2)" in text
     assert "bad_weight_init: Bad weight initialisation  (from 1)" in text
@@ -98,7 +98,7 @@ def real_terminal():
         res = analyze_paths([os.path.basename(REAL_LOGS)])
     finally:
         os.chdir(cwd)
-    return res, to_terminal(res.diagnoses, res.messages)
+    return res, to_terminal(res)
 
 
 def test_real_runs_terminal_golden(real_terminal):
@@ -195,8 +195,9 @@ def test_r37_validation_and_training_share_one_axis():
     path = os.path.join(REAL_LOGS, "tensorboard", "r37")
     if not os.path.isdir(path):
         pytest.skip(f"{path} not present")
-    d = analyze_paths([path]).diagnoses[0]
-    train, val = d.curves["train_loss"][1], d.curves["val_loss"][1]
+    res = analyze_paths([path])
+    d = res.diagnoses[0]
+    train, val = res.curves[d.run]["train_loss"][1], res.curves[d.run]["val_loss"][1]
     assert val[-1] > 0.9 * train[-1] and val[0] < 0.1 * train[-1]
     assert np.all(np.diff(val) > 0)
     assert any("per epoch" in w and "wall times" in w for w in d.warnings)
@@ -213,12 +214,12 @@ def test_tick_labels_keep_the_minus_sign_and_stay_short():
     assert step_label(49982) == "50k" and step_label(3249) == "3249" and step_label(2_500_000) == "2.5M"
 
 
-def _drawn(d):
+def _drawn(d, curves):
     from logsleuth.report.plots import _TEMPLATES, png_bytes
 
-    png = png_bytes(d)
+    png = png_bytes(d, curves)
     assert png
-    has_acc = any(k in d.curves for k in ("train_accuracy", "val_accuracy", "val_score"))
+    has_acc = any(k in curves for k in ("train_accuracy", "val_accuracy", "val_score"))
     return _TEMPLATES[has_acc], png
 
 
@@ -228,9 +229,10 @@ def test_resumed_run_is_plotted_from_its_first_step_and_its_gan_losses_shown():
     path = os.path.join(REAL_LOGS, "lightning_csv", "r32", "version_1")
     if not os.path.isdir(path):
         pytest.skip(f"{path} not present")
-    d = analyze_paths([path]).diagnoses[0]
-    assert d.curves["train_loss"][0] == "critic_loss"
-    tpl, _ = _drawn(d)
+    res = analyze_paths([path])
+    d = res.diagnoses[0]
+    assert res.curves[d.run]["train_loss"][0] == "critic_loss"
+    tpl, _ = _drawn(d, res.curves[d.run])
     lo, hi = tpl.ax.get_xlim()
     assert (lo, hi) == (3249, 4599)
 
@@ -248,10 +250,10 @@ def test_plot_text_is_readable_on_a_phone():
     st = np.arange(0, 1000, 10.0)
     d = Diagnosis(run="r", status="ok", symptoms=(
         Finding("div", "divergence", "critical", "loss", 0.9, 500.0, 990.0, "e", ()),
-        Finding("lr", "lr_value", "warning", "lr", 0.8, 0.0, 990.0, "e", ())),
-        curves={"train_loss": ("loss", st, np.exp(-st / 300)), "val_accuracy": ("acc", st[::10], np.linspace(0.1, 0.9, 10)),
-                "lr": ("lr", st, np.linspace(1e-3, 1e-5, st.size))})
-    tpl, png = _drawn(d)
+        Finding("lr", "lr_value", "warning", "lr", 0.8, 0.0, 990.0, "e", ())))
+    curves = {"train_loss": ("loss", st, np.exp(-st / 300)), "val_accuracy": ("acc", st[::10], np.linspace(0.1, 0.9, 10)),
+              "lr": ("lr", st, np.linspace(1e-3, 1e-5, st.size))}
+    tpl, png = _drawn(d, curves)
     width_px = imread(io.BytesIO(png), format="png").shape[1]
     phone = 374 / width_px  # a 390 px screen less the page's padding
     sizes = [t.get_fontsize() * DPI / 72 * phone for t in tpl.fig.findobj(Text) if t.get_text().strip() and t.get_visible()]

@@ -8,8 +8,8 @@ import base64
 import html
 
 from .._version import __version__
-from ..model import OUTCOMES_WORST_FIRST, worst_first
-from .common import CAUSES_LISTED, cause_sources, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
+from ..model import OUTCOMES_WORST_FIRST, Analysis, worst_first
+from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222;
@@ -49,7 +49,7 @@ def e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
+def to_html(result: Analysis, pngs: dict[str, bytes] | None = None) -> str:
     """The page; `pngs` maps run names to plot images (see plots.render_all)."""
     diags = worst_first(result.diagnoses)
     pngs = pngs or {}
@@ -66,7 +66,7 @@ def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
         out.append(f'<tr><td><a href="#run{i}">{name_html(d.run)}</a></td><td class="{h}" data-v="{_RANK[h]}">{h}</td>'
                    f"<td>{e(top_cause(d))}</td><td>{score:.2f}</td></tr>")
     out.append("</tbody></table></div>")
-    out.append(_overview(diags, pngs))
+    out.append(_overview(result, pngs))
     for i, d in enumerate(diags):
         out.append(_run(i, d, pngs.get(d.run)))
     for m in result.messages:
@@ -75,11 +75,11 @@ def to_html(result, pngs: dict[str, bytes] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _overview(diags, pngs: dict[str, bytes]) -> str:
-    from ..sweep import config_label, config_outcome, overview, sweep_summary
+def _overview(result: Analysis, pngs: dict[str, bytes]) -> str:
+    from ..sweep import config_label, config_outcome, sweep_summary
     from .sweepplots import figure_key
 
-    o = overview(diags)
+    diags, o = result.diagnoses, overview_of(result)
     parts = []
     if len(diags) > 1 and o.causes:
         parts.append("<h2>Overview</h2><p>first causes: "

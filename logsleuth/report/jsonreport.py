@@ -7,7 +7,8 @@ import math
 from typing import Any
 
 from .._version import __version__
-from ..model import Diagnosis
+from ..model import Analysis, Diagnosis
+from .common import overview_of
 
 SCHEMA = 1
 
@@ -47,10 +48,8 @@ def run_dict(d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def overview_dict(diags: list[Diagnosis]) -> dict[str, Any]:
-    from ..sweep import overview
-
-    o = overview(diags)
+def overview_dict(result: Analysis) -> dict[str, Any]:
+    o = overview_of(result)
     return {
         "runs": o.runs,
         "health": o.health,
@@ -66,23 +65,23 @@ def overview_dict(diags: list[Diagnosis]) -> dict[str, Any]:
     }
 
 
-def to_json_dict(diags: list[Diagnosis], messages: list[str] | None = None) -> dict[str, Any]:
+def to_json_dict(result: Analysis) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "logsleuth_version": __version__,
-        "runs": [run_dict(d) for d in sorted(diags, key=lambda d: d.run)],
-        "overview": overview_dict(diags),
-        "messages": list(messages or []),
+        "runs": [run_dict(d) for d in sorted(result.diagnoses, key=lambda d: d.run)],
+        "overview": overview_dict(result),
+        "messages": list(result.messages),
     }
 
 
 PRETTY_MAX_RUNS = 200
 
 
-def to_json(diags: list[Diagnosis], messages: list[str] | None = None) -> str:
+def to_json(result: Analysis) -> str:
     """Indented JSON; above PRETTY_MAX_RUNS runs each run (and the overview) is one compact line:
     the same data, written by the C encoder (Python's indenting encoder takes ~0.5 ms a run)."""
-    doc = to_json_dict(diags, messages)
+    doc = to_json_dict(result)
     if len(doc["runs"]) <= PRETTY_MAX_RUNS:
         return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     enc = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))

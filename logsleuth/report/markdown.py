@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ..model import Diagnosis, worst_first
-from .common import CAUSES_LISTED, cause_sources, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
+from ..model import Analysis, Diagnosis, worst_first
+from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
 
 
 def esc(s: object) -> str:
@@ -17,8 +17,9 @@ def esc(s: object) -> str:
     return re.sub(r"([\\`*_\[\]|#~])", r"\\\1", text)
 
 
-def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
-                plots: dict[str, str] | None = None) -> str:
+def to_markdown(result: Analysis, plots: dict[str, str] | None = None) -> str:
+    """The report; `plots` maps run names and sweep figure keys to image paths (write_plot_files)."""
+    diags, messages = result.diagnoses, result.messages
     ordered = worst_first(diags)
     out = ["# logsleuth report", ""]
     out += ["| run | health | first cause | score |", "|---|---|---|---|"]
@@ -27,7 +28,7 @@ def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
         score = f"{d.causes[0].score:.2f}" if d.status == "ok" and d.causes and d.health != "healthy" else ""
         out.append(f"| {esc(d.run)} | {h} | {top_cause(d)} | {score} |")
     out.append("")
-    out += _overview(diags, plots or {})
+    out += _overview(result, plots or {})
     for d in ordered:
         out += _run(d, (plots or {}).get(d.run))
     if messages:
@@ -35,11 +36,11 @@ def to_markdown(diags: list[Diagnosis], messages: list[str] | None = None,
     return "\n".join(out).rstrip() + "\n"
 
 
-def _overview(diags: list[Diagnosis], plots: dict[str, str]) -> list[str]:
-    from ..sweep import config_label, config_outcome, overview, sweep_summary
+def _overview(result: Analysis, plots: dict[str, str]) -> list[str]:
+    from ..sweep import config_label, config_outcome, sweep_summary
     from .sweepplots import figure_key
 
-    o = overview(diags)
+    diags, o = result.diagnoses, overview_of(result)
     out: list[str] = []
     if len(diags) > 1 and o.causes:
         out += ["## Overview", "", "| first cause | runs |", "|---|---|"]

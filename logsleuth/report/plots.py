@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from ..model import Diagnosis
+from ..model import Analysis, Diagnosis, PlotCurves
 
 HEALTH_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "unknown": "#7f7f7f", "healthy": "#2ca02c",
                 "unreadable": "#9467bd"}
@@ -105,13 +105,12 @@ class _Template:
         self.title = self.fig.suptitle("", fontsize=FONT_PT)
         self.extra: list = []
 
-    def draw(self, d: Diagnosis) -> bytes:
+    def draw(self, d: Diagnosis, c: PlotCurves) -> bytes:
         from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
         for a in self.extra:
             a.remove()
         self.extra = []
-        c = d.curves
         shown = []
         for role, line in self.lines.items():
             if role in c:
@@ -137,8 +136,8 @@ class _Template:
             self.lr_ax.yaxis.set_minor_locator(NullLocator())
             self.lr_ax.set_ylabel(_short(c["lr"][0], 20), color="#2ca02c", fontsize=FONT_PT)
         elif "lr" in c:
-            f = c["lr"][2][np.isfinite(c["lr"][2])]
-            lr_note = f"{_short(c['lr'][0], 16)} constant {number_label(f[0])}" if f.size else ""
+            fin = c["lr"][2][np.isfinite(c["lr"][2])]
+            lr_note = f"{_short(c['lr'][0], 16)} constant {number_label(fin[0])}" if fin.size else ""
         for role in ("train_loss", "val_loss"):
             if role in c:
                 st, v = c[role][1], c[role][2]
@@ -222,32 +221,36 @@ def _x_range(c) -> tuple[float | None, float | None]:
 _TEMPLATES: dict[bool, _Template] = {}
 
 
-def png_bytes(d: Diagnosis) -> bytes | None:
+def png_bytes(d: Diagnosis, curves: PlotCurves) -> bytes | None:
     """The run's plot as PNG, or None when it has nothing to plot."""
-    if not d.curves:
+    if not curves:
         return None
-    has_acc = any(k in d.curves for k in ("train_accuracy", "val_accuracy", "val_score"))
+    has_acc = any(k in curves for k in ("train_accuracy", "val_accuracy", "val_score"))
     tpl = _TEMPLATES.get(has_acc)
     if tpl is None:
         tpl = _TEMPLATES[has_acc] = _Template(has_acc)
-    return tpl.draw(d)
+    return tpl.draw(d, curves)
 
 
-def render_all(diags: list[Diagnosis], jobs: int | None = None) -> dict[str, bytes]:
+def _png_of(pair: tuple[Diagnosis, PlotCurves]) -> bytes | None:
+    return png_bytes(*pair)
+
+
+def render_all(result: Analysis, jobs: int | None = None) -> dict[str, bytes]:
     """PNG bytes per run name, drawn in a process pool when there are many runs, and each
     sweep's figures (keyed by sweepplots.figure_key)."""
-    todo = [d for d in diags if d.status == "ok" and d.curves]
+    from .common import overview_of
+    from .sweepplots import sweep_figures
+
+    todo = [(d, result.curves[d.run]) for d in result.diagnoses if d.status == "ok" and result.curves.get(d.run)]
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(todo) >= POOL_MIN_RUNS:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
-            pngs = list(ex.map(png_bytes, todo, chunksize=max(1, len(todo) // (4 * jobs))))
+            pngs = list(ex.map(_png_of, todo, chunksize=max(1, len(todo) // (4 * jobs))))
     else:
-        pngs = [png_bytes(d) for d in todo]
-    out = {d.run: p for d, p in zip(todo, pngs) if p}
-    from ..sweep import overview
-    from .sweepplots import sweep_figures
-
-    out.update(sweep_figures(overview(diags), diags))
+        pngs = [_png_of(t) for t in todo]
+    out = {d.run: p for (d, _), p in zip(todo, pngs) if p}
+    out.update(sweep_figures(overview_of(result), result.diagnoses, result.curves))
     return out
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..model import OUTCOMES_WORST_FIRST, Diagnosis
+from ..model import OUTCOMES_WORST_FIRST, Diagnosis, PlotCurves
 from ..sweep import Overview, Sweep, outcome, run_params
 from .plots import DPI, FONT_PT, HEALTH_COLOR, WIDTH_IN, number_label
 
@@ -33,19 +34,19 @@ def figure_key(sweep: Sweep, setting: str) -> str:
     return f"\0sweep\0{sweep.directory}\0{setting}"
 
 
-def final_value(d: Diagnosis, role: str) -> float | None:
+def final_value(curves: PlotCurves, role: str) -> float | None:
     """The last finite value of one of the run's plotted curves."""
-    if d.status != "ok" or role not in d.curves:
+    if role not in curves:
         return None
-    v = np.asarray(d.curves[role][2], dtype=float)
+    v = np.asarray(curves[role][2], dtype=float)
     v = v[np.isfinite(v)]
     return float(v[-1]) if v.size else None
 
 
-def final_role(runs: list[Diagnosis]) -> str | None:
+def final_role(runs: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> str | None:
     ok = [d for d in runs if d.status == "ok"]
     for role in FINAL_ROLES:
-        if ok and sum(final_value(d, role) is not None for d in ok) >= MIN_FINAL_SHARE * len(ok):
+        if ok and sum(final_value(curves.get(d.run, {}), role) is not None for d in ok) >= MIN_FINAL_SHARE * len(ok):
             return role
     return None
 
@@ -73,7 +74,7 @@ def _jitter(x: np.ndarray, log: bool) -> np.ndarray:
     return 10 ** out if log else out
 
 
-def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis]) -> bytes | None:
+def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> bytes | None:
     """The figure of one setting, or None when no run has a value for it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -83,11 +84,12 @@ def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis]) -> bytes | None
     have = [(d, v) for d, v in have if v is not None]
     if not have:
         return None
-    role = final_role([d for d, _ in have])
+    role = final_role([d for d, _ in have], curves)
     x, cats, log = _positions([v for _, v in have])
     if role is not None:
-        y = np.asarray([np.nan if (f := final_value(d, role)) is None else f for d, _ in have], dtype=float)
-        name = next(d.curves[role][0] for d, _ in have if role in d.curves)
+        got = [curves.get(d.run, {}) if d.status == "ok" else {} for d, _ in have]
+        y = np.asarray([np.nan if (f := final_value(c, role)) is None else f for c in got], dtype=float)
+        name = next(c[role][0] for c in got if role in c)
         ylabel = f"last {name}"
     else:
         y = np.asarray([HEALTH_ORDER.index(outcome(d)) for d, _ in have], dtype=float)
@@ -132,14 +134,14 @@ def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis]) -> bytes | None
     return buf.getvalue()
 
 
-def sweep_figures(o: Overview, diags: list[Diagnosis]) -> dict[str, bytes]:
+def sweep_figures(o: Overview, diags: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> dict[str, bytes]:
     """Every sweep's figures, keyed by `figure_key`."""
     by_run = {d.run: d for d in diags}
     out = {}
     for s in o.sweeps:
         runs = [by_run[r] for r in s.runs if r in by_run]
         for k in s.varying:
-            png = sweep_png(s, k, runs)
+            png = sweep_png(s, k, runs, curves)
             if png:
                 out[figure_key(s, k)] = png
     return out

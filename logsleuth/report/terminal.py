@@ -5,8 +5,8 @@ those numbers instead of repeating the evidence."""
 
 from __future__ import annotations
 
-from ..model import HEALTH_LEVELS, Diagnosis, worst_first
-from .common import Shown, cause_sources, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
+from ..model import HEALTH_LEVELS, Analysis, Diagnosis, worst_first
+from .common import Shown, cause_sources, overview_of, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
 
 _COLORS = {"critical": "\x1b[31;1m", "warning": "\x1b[33;1m", "healthy": "\x1b[32m", "unknown": "\x1b[36m", "error": "\x1b[35;1m",
            "dim": "\x1b[2m", "bold": "\x1b[1m"}
@@ -33,8 +33,8 @@ def _needs_look(d: Diagnosis) -> bool:
     return d.status == "error" or d.health != "healthy"
 
 
-def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color: bool = False,
-                verbose: bool = False, show_all: bool = False) -> str:
+def to_terminal(result: Analysis, color: bool = False, verbose: bool = False, show_all: bool = False) -> str:
+    diags, messages = result.diagnoses, result.messages
     out: list[str] = []
     ordered = worst_first(diags)
     left_out: list[Diagnosis] = []
@@ -48,7 +48,7 @@ def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color
         shown = ordered
     for d in shown:
         out.append(_run(d, color, verbose))
-    out += _overview(diags, color)
+    out += _overview(result, color)
     for m in messages or []:
         out.append(_c("note: ", "dim", color) + _safe(m))
     counts = {h: sum(1 for d in diags if d.status == "ok" and d.health == h) for h in HEALTH_LEVELS}
@@ -63,11 +63,11 @@ def to_terminal(diags: list[Diagnosis], messages: list[str] | None = None, color
     return "\n".join(out) + "\n"
 
 
-def _overview(diags: list[Diagnosis], color: bool) -> list[str]:
+def _overview(result: Analysis, color: bool) -> list[str]:
     """Counts per first cause, then each sweep with its configurations and statements."""
-    from ..sweep import config_label, config_outcome, overview, sweep_summary
+    from ..sweep import config_label, config_outcome, sweep_summary
 
-    o = overview(diags)
+    diags, o = result.diagnoses, overview_of(result)
     out = []
     if len(diags) > 1 and o.causes:
         out.append("first causes: " + ", ".join(f"{c} {n}" for c, n in o.causes.items()))
