@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from .ingest.discover import RunSource
-from .model import CauseScore, Diagnosis, Finding, MetricInfo, Outcome, SkippedRule
+from .model import Diagnosis, Outcome, diagnosis_from_dict, diagnosis_to_dict
 
 EDGE = 16 * 1024
-DB_SCHEMA = 1
+DB_SCHEMA = 2  # 2: entries are the report run object, exact (model.diagnosis_to_dict)
 MAX_FILES_PER_DIR_RUN = 10_000  # MLflow runs are directories; hash at most this many files
 
 
@@ -119,45 +119,12 @@ def options_fingerprint(options: Any) -> str:
 # ------------------------------------------------------------------ (de)serialisation
 
 def to_plain(d: Diagnosis) -> dict[str, Any]:
-    """A Diagnosis as JSON-able data (curves apart, see curves_blob)."""
-    return {
-        "run": d.run, "status": d.status, "error": d.error, "health": d.health,
-        "metrics": [list(m.__dict__.values()) for m in d.metrics],
-        "symptoms": [[f.rule, f.symptom, f.severity, f.metric, f.confidence, f.start_step, f.end_step,
-                      f.evidence, [list(c) for c in f.causes]] for f in d.symptoms],
-        "causes": [[c.id, c.score, list(c.because), list(c.remedies), c.title, [dict(r) for r in c.references]]
-                   for c in d.causes],
-        "skipped": [[s.rule, s.reason] for s in d.skipped],
-        "warnings": list(d.warnings),
-        "hparams": [[k, _hp(v)] for k, v in d.hparams.items()],
-        "formats": list(d.formats),
-    }
-
-
-def _hp(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, (np.integer, np.floating, np.bool_)):
-        return v.item()
-    return str(v)
+    """A Diagnosis as JSON-able data: the report's run object, exact (curves apart, see curves_blob)."""
+    return diagnosis_to_dict(d, exact=True)
 
 
 def from_plain(p: dict[str, Any]) -> Diagnosis:
-    return Diagnosis(
-        run=p["run"], status=p["status"], error=p["error"], health=p["health"],
-        metrics=tuple(MetricInfo(*m) for m in p["metrics"]),
-        symptoms=tuple(_finding(s) for s in p["symptoms"]),
-        causes=tuple(CauseScore(id=c[0], score=c[1], because=tuple(c[2]), remedies=tuple(c[3]), title=c[4],
-                                references=tuple(c[5])) for c in p["causes"]),
-        skipped=tuple(SkippedRule(*s) for s in p["skipped"]),
-        warnings=tuple(p["warnings"]), hparams={k: v for k, v in p["hparams"]},
-        formats=tuple(p["formats"]),
-    )
-
-
-def _finding(s: list[Any]) -> Finding:
-    rule, symptom, severity, metric, confidence, start, end, evidence, causes = s
-    return Finding(rule, symptom, severity, metric, confidence, start, end, evidence, tuple((c, w) for c, w in causes))
+    return diagnosis_from_dict(p)
 
 
 def curves_blob(curves: Mapping[str, Any]) -> bytes:

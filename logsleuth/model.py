@@ -9,6 +9,7 @@ files -> :class:`RunData` (tidy long table + hyperparameters)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -192,6 +193,73 @@ class Analysis:
     stats: dict[str, int] = field(default_factory=dict)
     curves: dict[str, PlotCurves] = field(default_factory=dict)
     overview: Any = None  # a sweep.Overview once computed
+
+
+# ------------------------------------------------------------------ a Diagnosis as data
+
+def report_number(x: Any, exact: bool = False) -> Any:
+    """A number as the JSON report writes it: floats to 4 places, NaN/Inf as null (`exact`: as is)."""
+    if exact or not isinstance(x, float):
+        return x
+    return round(x, 4) if math.isfinite(x) else None
+
+
+def _hparam(v: Any, exact: bool) -> Any:
+    if exact:
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        return v.item() if isinstance(v, (np.integer, np.floating, np.bool_)) else str(v)
+    return report_number(v, False) if isinstance(v, (int, float, str, bool)) or v is None else str(v)
+
+
+def diagnosis_to_dict(d: Diagnosis, exact: bool = False) -> dict[str, Any]:
+    """The one serialisation of a Diagnosis: the run object of the JSON report (CONTRACT.md:
+    numbers rounded to 4 places, NaN/Inf as null) or, `exact`, the same object with every number
+    as it is and each symptom's weighted causes: what the cache stores and
+    `diagnosis_from_dict` reads back to an equal Diagnosis."""
+    symptoms = []
+    for f in d.symptoms:
+        s = {"id": f.symptom, "rule": f.rule, "severity": f.severity, "metric": f.metric,
+             "start_step": report_number(f.start_step, exact), "end_step": report_number(f.end_step, exact),
+             "confidence": report_number(f.confidence, exact), "evidence": f.evidence}
+        if exact:
+            s["causes"] = [[c, w] for c, w in f.causes]
+        symptoms.append(s)
+    return {
+        "run": d.run,
+        "status": d.status,
+        "error": d.error,
+        "health": d.health,
+        "formats": list(d.formats),
+        "metrics": {m.metric: {"role": m.role, "points": m.points, "first_step": report_number(m.first_step, exact),
+                               "last_step": report_number(m.last_step, exact), "nonfinite": m.nonfinite} for m in d.metrics},
+        "symptoms": symptoms,
+        "causes": [
+            {"id": c.id, "title": c.title, "score": report_number(c.score, exact), "because": list(c.because),
+             "remedies": list(c.remedies), "references": [dict(r) for r in c.references]}
+            for c in d.causes
+        ],
+        "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in d.skipped],
+        "warnings": list(d.warnings),
+        "hparams": {str(k): _hparam(v, exact) for k, v in (d.hparams.items() if exact else sorted(d.hparams.items()))},
+    }
+
+
+def diagnosis_from_dict(p: Mapping[str, Any]) -> Diagnosis:
+    """The Diagnosis of an exact `diagnosis_to_dict`."""
+    return Diagnosis(
+        run=p["run"], status=p["status"], error=p["error"], health=p["health"],
+        metrics=tuple(MetricInfo(metric=k, role=m["role"], points=m["points"], first_step=m["first_step"],
+                                 last_step=m["last_step"], nonfinite=m["nonfinite"]) for k, m in p["metrics"].items()),
+        symptoms=tuple(Finding(rule=s["rule"], symptom=s["id"], severity=s["severity"], metric=s["metric"],
+                               confidence=s["confidence"], start_step=s["start_step"], end_step=s["end_step"],
+                               evidence=s["evidence"], causes=tuple((c, w) for c, w in s["causes"]))
+                       for s in p["symptoms"]),
+        causes=tuple(CauseScore(id=c["id"], score=c["score"], because=tuple(c["because"]), remedies=tuple(c["remedies"]),
+                                title=c["title"], references=tuple(c["references"])) for c in p["causes"]),
+        skipped=tuple(SkippedRule(rule=s["rule"], reason=s["reason"]) for s in p["skipped_rules"]),
+        warnings=tuple(p["warnings"]), hparams=dict(p["hparams"]), formats=tuple(p["formats"]),
+    )
 
 
 def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:

@@ -690,3 +690,24 @@ def test_ctrl_c_while_a_chunk_is_stored_takes_effect_after_it():
             time.sleep(0.05)
             done.append("stored")
     assert done == ["stored"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_one_serialisation_exact_for_the_cache_rounded_for_the_report():
+    """model.diagnosis_to_dict is the report's run object; exact, it reads back to an equal
+    Diagnosis (NaN/Inf, numpy hyperparameters and each symptom's weighted causes included)."""
+    from logsleuth.model import Finding, SkippedRule, diagnosis_from_dict, diagnosis_to_dict
+    from logsleuth.report.jsonreport import run_dict
+
+    d = Diagnosis(run="r", status="ok", health="warning",
+                  metrics=(MetricInfo("loss", "train_loss", 10, 0.0, float("inf"), 2),),
+                  symptoms=(Finding("div.loss", "divergence", "critical", "loss", 0.123456789, 3.0, None, "rose",
+                                    (("lr_too_high", 0.8), ("bad_data", 0.2))),),
+                  causes=(CauseScore("lr_too_high", 0.987654321, ("divergence",), ("Lower it",), "LR too high",
+                                     ({"title": "t", "url": "u"},)),),
+                  skipped=(SkippedRule("x.y", "no accuracy logged"),), warnings=("w",),
+                  hparams={"lr": 0.1, "layers": np.int64(3), "opt": "adam"}, formats=("csv",))
+    back = diagnosis_from_dict(json.loads(json.dumps(diagnosis_to_dict(d, exact=True))))
+    assert back == d and back.symptoms[0].causes == (("lr_too_high", 0.8), ("bad_data", 0.2))
+    rep = run_dict(d)
+    assert rep == diagnosis_to_dict(d) and "causes" not in rep["symptoms"][0]
+    assert rep["symptoms"][0]["confidence"] == 0.1235 and rep["metrics"]["loss"]["last_step"] is None

@@ -3,49 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from .._version import __version__
-from ..model import Analysis, Diagnosis
+from ..model import Analysis, Diagnosis, diagnosis_to_dict, report_number
 from .common import overview_of
 
 SCHEMA = 1
 
 
-def _num(x: Any) -> Any:
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            return None
-        return round(x, 4)
-    return x
-
-
 def run_dict(d: Diagnosis) -> dict[str, Any]:
-    return {
-        "run": d.run,
-        "status": d.status,
-        "error": d.error,
-        "health": d.health,
-        "formats": list(d.formats),
-        "metrics": {m.metric: {"role": m.role, "points": m.points, "first_step": _num(m.first_step),
-                               "last_step": _num(m.last_step), "nonfinite": m.nonfinite} for m in d.metrics},
-        "symptoms": [
-            {"id": f.symptom, "rule": f.rule, "severity": f.severity, "metric": f.metric,
-             "start_step": _num(f.start_step), "end_step": _num(f.end_step),
-             "confidence": _num(f.confidence), "evidence": f.evidence}
-            for f in d.symptoms
-        ],
-        "causes": [
-            {"id": c.id, "title": c.title, "score": _num(c.score), "because": list(c.because),
-             "remedies": list(c.remedies), "references": [dict(r) for r in c.references]}
-            for c in d.causes
-        ],
-        "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in d.skipped],
-        "warnings": list(d.warnings),
-        "hparams": {str(k): _num(v) if isinstance(v, (int, float, str, bool)) or v is None else str(v)
-                    for k, v in sorted(d.hparams.items())},
-    }
+    return diagnosis_to_dict(d)
 
 
 def overview_dict(result: Analysis) -> dict[str, Any]:
@@ -57,7 +25,7 @@ def overview_dict(result: Analysis) -> dict[str, Any]:
         "order": list(o.order),
         "sweeps": [
             {"directory": s.directory, "runs": list(s.runs), "varying": list(s.varying), "seeds": list(s.seeds),
-             "configs": [{"params": {k: _num(v) for k, v in c.params}, "runs": list(c.runs),
+             "configs": [{"params": {k: report_number(v) for k, v in c.params}, "runs": list(c.runs),
                           "health": dict(c.health), "causes": dict(c.causes)} for c in s.configs],
              "statements": list(s.statements)}
             for s in o.sweeps
