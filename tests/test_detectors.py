@@ -59,7 +59,7 @@ def _cases():
         ("noisy", [S("loss", noisy)], [S("loss", flat)], None),
         ("oscillation", [S("loss", osc)], [TL], None),
         ("epoch_periodic", [S("loss", un.train_loss, un.steps)], [S("loss", synth.healthy(seed=6, n=960, noise=0.05).train_loss)], el),
-        ("overfitting", [S("loss", o.train_loss, o.steps), S("val/loss", o.val_loss, o.val_steps)], [TL, VL], None),
+        ("val_rise", [S("loss", o.train_loss, o.steps), S("val/loss", o.val_loss, o.val_steps)], [TL, VL], None),
         ("underfitting", [S("loss", sl.train_loss, sl.steps), S("val/loss", sl.val_loss, sl.val_steps)], [TL, VL], None),
         ("val_gap", [TL, S("val/loss", H.val_loss * 3, H.val_steps)], [S("loss", sl.train_loss, sl.steps), S("val/loss", sl.val_loss, sl.val_steps)], None),
         ("metric_frozen", [S("val/acc", fr.val_acc, fr.val_steps)], [VA], None),
@@ -105,7 +105,7 @@ def test_very_short_series_cannot_judge(det):
         params["high"] = 10.0
     ev = spec.func(*args, ctx={}, **params)
     # task_kind states a fact about the run (what it trains), not a symptom: it holds for one point too
-    assert not ev.fired or det in ("vanishing_gradients", "lr_value", "task_kind")
+    assert not ev.fired or det in ("grad_collapse", "lr_value", "task_kind")
 
 
 @pytest.mark.parametrize("det", ["divergence", "plateau", "slow_convergence", "spikes", "noisy", "oscillation"])
@@ -124,13 +124,13 @@ def test_nonfinite_tells_blowup_from_sudden():
 
 def test_gradients():
     layers = [S(f"grad_norm/{i}", np.full(50, 10.0 ** (-2 * (5 - i)))) for i in range(6)]
-    ev = run("vanishing_gradients", layers)
+    ev = run("grad_collapse", layers)
     assert ev.fired and ev.measures["layer_ratio"] < 1e-3
-    assert run("vanishing_gradients", [S("grad_norm", np.zeros(30))]).measures["zero"]
-    assert not run("vanishing_gradients", [S("grad_norm", np.full(30, 0.5))]).fired
+    assert run("grad_collapse", [S("grad_norm", np.zeros(30))]).measures["zero"]
+    assert not run("grad_collapse", [S("grad_norm", np.full(30, 0.5))]).fired
     boom = S("grad_norm", np.geomspace(0.1, 1e4, 100))
-    assert run("exploding_gradients", [boom]).fired
-    assert not run("exploding_gradients", [S("grad_norm", np.full(100, 0.5))]).fired
+    assert run("grad_growth", [boom]).fired
+    assert not run("grad_growth", [S("grad_norm", np.full(100, 0.5))]).fired
 
 
 def test_update_ratio_and_dead_units_and_reg():
@@ -189,7 +189,7 @@ def test_overfitting_reads_a_loss_that_is_exactly_zero_on_a_few_batches():
     o = synth.overfitting()
     tl = o.train_loss.copy()
     tl[::97] = 0.0
-    ev = run("overfitting", S("loss", tl, o.steps), S("val/loss", o.val_loss, o.val_steps))
+    ev = run("val_rise", S("loss", tl, o.steps), S("val/loss", o.val_loss, o.val_steps))
     assert ev.cannot_judge is None and ev.fired
 
 

@@ -227,3 +227,20 @@ def test_readme_rule_example_is_valid(tmp_path):
     mine = [r for r in rs.rules if r.id == "my.tiny-batch-flat"]
     assert mine and [c["id"] for c in mine[0].causes] == ["batch_too_small", "lr_too_low"]
     assert "spikes.loss" not in {r.id for r in rs.rules}
+
+
+def test_a_detector_once_named_after_a_cause_still_loads_under_its_old_name(tmp_path):
+    """`detector: overfitting` (now val_rise: the detector, the symptom and the cause shared one
+    id) keeps working, its clause named `overfitting` so `overfitting.rise` still resolves."""
+    from logsleuth.detectors import REGISTRY
+
+    assert not {"overfitting", "exploding_gradients", "vanishing_gradients"} & set(REGISTRY)
+    text = GOOD.replace("symptom: no_learning", "symptom: overfitting").replace(
+        "metrics: {loss: train_loss}", "metrics: {loss: train_loss, val: val_loss}").replace(
+        "{detector: no_learning, series: loss, params: {tol: 1.0e-3}}",
+        "{detector: overfitting, series: {train: loss, val: val}, require: {measure: overfitting.rise, gt: 0.2}}")
+    clause = load_rule_file(_file(tmp_path, text))[0].detect["all"][0]
+    assert clause["detector"] == "val_rise" and clause["name"] == "overfitting"
+    bad = text.replace("overfitting.rise", "overfitting.rize")
+    with pytest.raises(RuleError, match="has no measure 'rize'"):
+        load_rule_file(_file(tmp_path, bad))

@@ -70,6 +70,9 @@ class DetectorSpec:
 
 
 REGISTRY: dict[str, DetectorSpec] = {}
+# detectors once named after a cause id (one id meant a detector, a symptom and a cause): rule
+# files that use the old name still load, the clause keeping the old name as its own
+RENAMED = {"overfitting": "val_rise", "exploding_gradients": "grad_growth", "vanishing_gradients": "grad_collapse"}
 
 
 class Param(NamedTuple):

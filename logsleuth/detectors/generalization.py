@@ -64,7 +64,7 @@ def _rose(metric: str, steps: np.ndarray, values: np.ndarray, i: int) -> str:
             f"at step {step_str(steps[-1])}")
 
 
-@detector("overfitting", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING,
+@detector("val_rise", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING,
           min_rise=param(0.1, "how far validation loss must climb above its best, relative (0.1 = 10%); smaller rises are the epoch-to-epoch wobble of "
                               "a converged run"),
           max_best_frac=param(0.85, "the best validation point must lie within this share of the run (0.85): a best at the very end means still converging"),
@@ -74,7 +74,7 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     """Validation loss turns upward (by `min_rise`, beyond its noise) while training loss keeps
     falling (with `train_falls: false`, whatever training does: the run got worse on held-out
     data); reports the step of the best validation loss (where to stop)."""
-    name = "overfitting"
+    name = "val_rise"
     vs, vv = finite(val)
     ts, tv = bucket(*finite(train))
     if vv.size < 5 or tv.size < 5:

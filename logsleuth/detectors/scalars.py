@@ -66,13 +66,13 @@ MEASURES_EXPLODING_GRADIENTS = {
 }
 
 
-@detector("exploding_gradients", ("grads*",), "exploding_gradients", measures=MEASURES_EXPLODING_GRADIENTS,
+@detector("grad_growth", ("grads*",), "exploding_gradients", measures=MEASURES_EXPLODING_GRADIENTS,
           min_growth=param(100.0, "the gradient norm grows this many times over its early level, or spikes 10x that above its median (100x); healthy "
                                   "norms move within one order of magnitude"))
 def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dict | None = None) -> Evidence:
     """The gradient norm grows by orders of magnitude (`min_growth` x its early level), spikes
     that far above its median, or becomes non-finite."""
-    name = "exploding_gradients"
+    name = "grad_growth"
     s = _total(grads)
     if s is None:
         return cannot(name, "grad_norm", "grad_norm not logged")
@@ -109,7 +109,7 @@ MEASURES_VANISHING_GRADIENTS = {
 }
 
 
-@detector("vanishing_gradients", ("grads*",), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS,
+@detector("grad_collapse", ("grads*",), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS,
           max_layer_ratio=param(1e-3, "the first layer's gradient norm at most this x the last layer's (1e-3): three orders of magnitude is past "
                                       "normal depth scaling"),
           max_collapse=param(1e-3, "or the total norm ends at most this x its start (1e-3)"))
@@ -117,7 +117,7 @@ def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_
                         ctx: dict | None = None) -> Evidence:
     """Gradients collapse toward zero: exactly zero, the first layer's norm `max_layer_ratio`
     times the last layer's or less, or the total norm falling `max_collapse` x below its start."""
-    name = "vanishing_gradients"
+    name = "grad_collapse"
     tot = _total(grads)
     if tot is None:
         return cannot(name, "grad_norm", "grad_norm not logged")

@@ -8,6 +8,7 @@ import string
 from typing import Any
 
 from ..detectors import REGISTRY
+from ..detectors.base import RENAMED
 from ..model import SEVERITIES
 from .yamlnodes import LDict
 
@@ -185,6 +186,9 @@ class Checker:
             return
         self.keys(cl, CLAUSE_KEYS, what)
         det = cl.get("detector")
+        if det in RENAMED:  # an old name: the clause keeps it as its name, so `overfitting.rise` still resolves
+            cl.setdefault("name", det)
+            cl["detector"] = det = RENAMED[det]
         if det not in REGISTRY:
             self.err(cl.line_of("detector"), f"{what}: unknown detector {det!r}{_near(det, REGISTRY)}; valid: {', '.join(sorted(REGISTRY))}")
             return
