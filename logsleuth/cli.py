@@ -464,13 +464,14 @@ def rules_list(rules) -> None:
 def rules_show(rule_id) -> None:
     """One rule in full."""
     import difflib
+    from enum import Enum
 
     import yaml
 
     rs = _options((), None).ruleset
     for r in rs.rules:
         if r.id == rule_id:
-            d = {k: v for k, v in r.__dict__.items() if v not in (None, (), {}, "")}
+            d = {k: str(v) if isinstance(v, Enum) else v for k, v in r.__dict__.items() if v not in (None, (), {}, "")}
             d["causes"] = [dict(c) for c in r.causes]
             d["references"] = [dict(x) for x in r.references]
             click.echo(yaml.safe_dump(d, sort_keys=False, allow_unicode=True))

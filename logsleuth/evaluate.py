@@ -16,7 +16,7 @@ import yaml
 
 from .errors import UsageError
 from .ingest import discover
-from .model import HEALTH_RANK, Diagnosis
+from .model import Diagnosis, Health
 from .pipeline import Options, analyze_source
 
 
@@ -98,7 +98,7 @@ def _worst(diags: list[Diagnosis]) -> Diagnosis | None:
     ok = [d for d in diags if d.status == "ok"]
     if not ok:
         return None
-    return max(ok, key=lambda d: (HEALTH_RANK[d.health], d.causes[0].score if d.causes and d.health != "healthy" else 0.0, d.run))
+    return max(ok, key=lambda d: (Health(d.health).rank, d.causes[0].score if d.causes and d.health != "healthy" else 0.0, d.run))
 
 
 def label_dirs(corpus: str) -> list[str]:

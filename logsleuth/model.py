@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -21,13 +22,63 @@ if TYPE_CHECKING:
 
 TIDY_COLUMNS = ("metric", "step", "value", "wall_time")
 
-# Severity of a finding, and health of a run, in one order each (least severe first).
-SEVERITIES = ("info", "warning", "critical")
-# "unknown": nothing could be judged (no loss curve, too few points); it sorts between healthy
-# and warning: not an alarm, but not a clean bill of health either.
-HEALTH_LEVELS = ("healthy", "unknown", "warning", "critical")
-HEALTH_RANK = {h: i for i, h in enumerate(HEALTH_LEVELS)}
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+class _Level(str, Enum):
+    """An ordered level: a string (it compares equal to, prints and serialises as its value,
+    so rule files, reports and the cache keep plain words) that also orders by its place in
+    the declaration, least severe first.  `Severity("loud")` raises ValueError."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    @property
+    def rank(self) -> int:
+        return list(type(self)).index(self)
+
+    def _cmp(self, other: object) -> int | None:
+        if isinstance(other, type(self)):
+            return self.rank - other.rank
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c < 0
+
+    def __le__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c <= 0
+
+    def __gt__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c > 0
+
+    def __ge__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c >= 0
+
+    __hash__ = str.__hash__
+
+
+class Severity(_Level):
+    """Of a finding, least severe first."""
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Health(_Level):
+    """Of a run, least severe first.  UNKNOWN: nothing could be judged (no loss curve, too few
+    points); it sorts between healthy and warning: not an alarm, nor a clean bill of health."""
+    HEALTHY = "healthy"
+    UNKNOWN = "unknown"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+SEVERITIES = tuple(s.value for s in Severity)
+HEALTH_LEVELS = tuple(h.value for h in Health)
 # a run's outcome in an overview: its health, or "unreadable" when it could not be read (worse
 # than critical: nothing is known about it); worst first, the order every report lists runs in
 OUTCOMES_WORST_FIRST = ("unreadable",) + HEALTH_LEVELS[::-1]
@@ -268,7 +319,7 @@ def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:
         if d.status == "error":
             return (-1, 0.0, d.run)
         top = d.causes[0].score if d.causes and d.health != "healthy" else 0.0
-        return (-HEALTH_RANK[d.health], -top, d.run)
+        return (-Health(d.health).rank, -top, d.run)
 
     return sorted(diags, key=key)
 

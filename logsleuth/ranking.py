@@ -20,15 +20,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .model import SEVERITIES, CauseScore, Finding
+from .model import CauseScore, Finding, Health, Severity
 
 
-def health_of(findings: Iterable[Finding], judged: bool = True) -> str:
+def health_of(findings: Iterable[Finding], judged: bool = True) -> Health:
     """critical / warning from the worst finding; else healthy, or unknown when nothing was judged."""
-    worst = max((SEVERITIES.index(f.severity) for f in findings), default=0)
-    if worst == 0:
-        return "healthy" if judged else "unknown"
-    return SEVERITIES[worst]
+    worst = max((Severity(f.severity) for f in findings), default=Severity.INFO)
+    if worst == Severity.INFO:
+        return Health.HEALTHY if judged else Health.UNKNOWN
+    return Health(worst.value)
 
 
 def rank(findings: list[Finding], ruleset, judged: bool = True) -> tuple[str, list[CauseScore]]:

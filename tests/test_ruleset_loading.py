@@ -244,3 +244,20 @@ def test_a_detector_once_named_after_a_cause_still_loads_under_its_old_name(tmp_
     bad = text.replace("overfitting.rise", "overfitting.rize")
     with pytest.raises(RuleError, match="has no measure 'rize'"):
         load_rule_file(_file(tmp_path, bad))
+
+
+def test_severity_and_health_are_ordered_levels_that_stay_plain_words():
+    import json
+
+    from logsleuth.model import Health, Severity
+    from logsleuth.ranking import health_of
+
+    assert Severity.INFO < Severity.WARNING < Severity.CRITICAL and Health.HEALTHY < Health.UNKNOWN < Health.WARNING
+    assert max(Severity("warning"), Severity.CRITICAL) is Severity.CRITICAL
+    assert Health.WARNING == "warning" and f"{Health.CRITICAL:>9s}" == " critical" and str(Severity.INFO) == "info"
+    assert json.dumps({"h": Health.UNKNOWN}) == '{"h": "unknown"}' and {"warning": 1}[Health.WARNING] == 1
+    with pytest.raises(ValueError):
+        Severity("loud")
+    crit = Finding("r", "divergence", "critical", "loss", 0.9, None, None, "e", ())
+    assert health_of([crit]) is Health.CRITICAL and health_of([], judged=False) is Health.UNKNOWN
+    assert all(isinstance(r.severity, Severity) for r in builtin_ruleset().rules)

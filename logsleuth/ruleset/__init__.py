@@ -22,7 +22,7 @@ import yaml
 from ..detectors import REGISTRY
 from ..detectors.base import hparam
 from ..errors import RuleError
-from ..model import SEVERITY_RANK, Evidence, Finding, Series, SkippedRule
+from ..model import Evidence, Finding, Series, Severity, SkippedRule
 from ..resources import builtin_rules_dir
 from ..roles import primary
 from .schema import DEFAULT_CAUSE_WEIGHT, Checker
@@ -106,7 +106,7 @@ def load_rule_file(path: str, causes: set[str] | None = None, symptoms: set[str]
     out = []
     for r in rules_data:
         out.append(Rule(
-            id=r["id"], title=r.get("title", r["id"]), symptom=r.get("symptom", ""), severity=r.get("severity", "info"),
+            id=r["id"], title=r.get("title", r["id"]), symptom=r.get("symptom", ""), severity=Severity(r.get("severity", "info")),
             metrics=_plain(r.get("metrics", {})), detect=_plain(r.get("detect", {})),
             causes=tuple(_plain(c) for c in r.get("causes", []) or []), message=r.get("message"),
             when=_plain(r.get("when")), references=tuple(_plain(x) for x in r.get("references", []) or []),
@@ -334,7 +334,7 @@ def evaluate(ruleset: RuleSet, series: Mapping[str, Series], hparams: Mapping[st
         f = _evaluate_rule(rule, bound, cache, hparams, skipped)
         if f is not None:
             findings.append(f)
-    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -f.confidence, f.rule))
+    findings.sort(key=lambda f: (-Severity(f.severity).rank, -f.confidence, f.rule))
     return findings, skipped
 
 
