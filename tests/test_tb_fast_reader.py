@@ -214,3 +214,21 @@ def test_short_runs_go_to_the_general_framing(tmp_path):
 
     data = b"".join(_record(_event(s, "t" * (1 + s % 5), 0.5)) for s in range(5_000))
     assert tbfast._equal_length_runs(np.frombuffer(data, np.uint8)) is None
+
+
+def test_blockwise_checks_and_decoding_give_the_same_table(tmp_path, monkeypatch):
+    """CRCs, the fixed-layout decoding and tag ids go a block of records at a time; with blocks
+    of 997 records, a file of 5,000 (two tags of one length, a bad payload, steps of 1-3 byte
+    varints) reads as the protobuf reader reads it."""
+    from logsleuth.ingest import tbfast
+
+    recs = [_record(_event(s * 7, "loss_a" if (s // 1500) % 2 else "loss_b", 1.0 / (s + 1))) for s in range(5_000)]
+    data = bytearray(b"".join(recs))
+    data[sum(len(r) for r in recs[:3210]) + 12 + 2] ^= 0x10  # record 3210's wall time: a payload CRC mismatch
+    f = tmp_path / "events.out.tfevents.1.blocks"
+    f.write_bytes(bytes(data))
+    monkeypatch.setattr(tbfast, "CRC_BLOCK", 997)
+    fast, slow = read_tensorboard_fast(str(f)), read_tensorboard(str(f))
+    _same(fast.table, slow.table)
+    assert len(fast.table) == 4_999 and set(fast.table.metric.astype(str)) == {"loss_a", "loss_b"}
+    assert len(fast.warnings) == len(slow.warnings) == 1

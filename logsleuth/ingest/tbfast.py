@@ -88,7 +88,10 @@ def _shift_scalar(state: int, k: int) -> int:
     return state
 
 
-PAIR_ROWS = 50_000  # from this many rows, bytes are taken two at a time through 65536-entry tables
+# records whose payload CRC is checked at once: their bytes (~2 MB for scalar events) stay in the
+# CPU cache, and a million-record file never holds a copy of all its payloads (fresh memory is
+# slow to touch)
+CRC_BLOCK = 65_536
 GATHER_CHUNK = 32_768  # rows per gather: the index block stays in cache
 
 
@@ -115,21 +118,14 @@ def _rows(buf: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
 
 
 def _raw_matrix(rows: np.ndarray) -> np.ndarray:
-    """What each row of bytes adds to the register (from zero)."""
+    """What each row of bytes adds to the register (from zero): one 256-entry table lookup per
+    byte position (the table stays in the L1 cache), over the columns of the transposed block."""
     n, length = rows.shape
     tabs = _pos_tables(length)
     crc = np.zeros(n, np.uint32)
-    if n >= PAIR_ROWS and length >= 4:  # two bytes per lookup through 65536-entry tables
-        pairs = length // 2
-        words = np.ascontiguousarray(rows[:, :2 * pairs]).view("<u2")
-        for k in range(pairs):
-            t16 = (tabs[2 * k][None, :] ^ tabs[2 * k + 1][:, None]).ravel()  # index b0 + 256 * b1
-            crc ^= t16[words[:, k]]
-        if length % 2:
-            crc ^= tabs[length - 1][rows[:, length - 1]]
-        return crc
+    cols = np.ascontiguousarray(rows.T)
     for j in range(length):
-        crc ^= tabs[j][rows[:, j]]
+        crc ^= tabs[j].take(cols[j])
     return crc
 
 
@@ -203,34 +199,37 @@ def _equal_length_runs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     length with its CRC. No candidate scan of every byte. Anything else (a damaged or truncated
     record, short runs) returns None and `frame` does it the general way."""
     n = buf.size
-    starts: list[np.ndarray] = []
-    lens: list[int] = []
+    runs: list[list[int]] = []  # [first start, stride, records] of each run
     p, probe, done = 0, FIRST_PROBE, 0
     while p < n:
-        if n - p < HEADER or len(starts) >= MAX_RUNS or (len(starts) >= 8 and done < MIN_RUN * len(starts)):
+        if n - p < HEADER or len(runs) >= MAX_RUNS or (len(runs) >= 8 and done < MIN_RUN * len(runs)):
             return None
         head = buf[p:p + HEADER]
         length = int(head[:8].view("<u8")[0])
-        if length >= 1 << 32 or int(_crc_matrix(head[None, :8])[0]) != int(head[8:].view("<u4")[0]):
+        crc = int(head[8:].view("<u4")[0])
+        if length >= 1 << 32 or int(_crc_matrix(head[None, :8])[0]) != crc:
             return None
         stride = HEADER + length + FOOTER
         m = min((n - p) // stride, probe)
         if m == 0:  # the last record runs past the end of the file
             return None
-        heads = np.lib.stride_tricks.as_strided(buf[p:], shape=(m, HEADER), strides=(stride, 1), writeable=False)
-        same = (heads[:, :8] == head[:8]).all(axis=1) & (heads[:, 8:] == head[8:]).all(axis=1)
+        # each header's length and CRC read in place, one record apart (unaligned strided views)
+        lens_at = np.lib.stride_tricks.as_strided(buf[p:p + 8].view("<u8"), shape=(m,), strides=(stride,), writeable=False)
+        crcs_at = np.lib.stride_tricks.as_strided(buf[p + 8:p + 12].view("<u4"), shape=(m,), strides=(stride,), writeable=False)
+        same = (lens_at == length) & (crcs_at == crc)
         k = m if same.all() else int(np.argmin(same))  # records of this run (the first always matches)
-        if lens and lens[-1] == length and starts[-1][-1] + stride == p:  # the same run, probed further
-            starts[-1] = np.r_[starts[-1], p + stride * np.arange(k, dtype=np.int64)]
+        if runs and runs[-1][1] == stride and runs[-1][0] + runs[-1][1] * runs[-1][2] == p:
+            runs[-1][2] += k  # the same run, probed further
         else:
-            starts.append(p + stride * np.arange(k, dtype=np.int64))
-            lens.append(length)
+            runs.append([p, stride, k])
         probe = min(RUN_PROBE, probe * 2) if k == m else FIRST_PROBE
         p += k * stride
         done += k
-    if not starts:
+    if not runs:
         return None
-    return np.concatenate(starts), np.repeat(np.array(lens, np.int64), [a.size for a in starts])
+    first, stride_of, count = (np.array(c, np.int64) for c in zip(*runs))
+    within = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    return np.repeat(first, count) + np.repeat(stride_of, count) * within, np.repeat(stride_of - HEADER - FOOTER, count)
 
 
 def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -329,10 +328,12 @@ def _check_payloads(buf: np.ndarray, off: np.ndarray, ln: np.ndarray, status: np
     for L in np.unique(lens):
         idx = good[lens == L]
         L = int(L)
-        if L <= MATRIX_MAX_LEN:  # payload and its CRC in one gather
-            rows = _rows(buf, off[idx], L + FOOTER)
-            crc, stored = _crc_matrix(rows[:, :L]), _u32_cols(rows[:, L:])
-            status[idx[crc != stored]] = BAD_DATA_CRC
+        if L <= MATRIX_MAX_LEN:  # payload and its CRC in one gather, a block of records at a time
+            for i in range(0, idx.size, CRC_BLOCK):
+                part = idx[i:i + CRC_BLOCK]
+                rows = _rows(buf, off[part], L + FOOTER)
+                crc, stored = _crc_matrix(rows[:, :L]), _u32_cols(rows[:, L:])
+                status[part[crc != stored]] = BAD_DATA_CRC
         else:  # long records (images, graphs) are few: the C CRC32C, one call each
             from .tensorboard import masked_crc
 
@@ -547,6 +548,22 @@ SIMPLE_WINDOW = 22  # bytes read at once from the start of each record: wall, st
 
 
 def _simple_layout(buf: np.ndarray, off: np.ndarray, ln: np.ndarray):
+    """`_simple_block` over blocks of CRC_BLOCK records (their temporaries stay in the CPU cache
+    instead of a dozen arrays the size of the file being touched fresh), results joined."""
+    if off.size <= CRC_BLOCK:
+        return _simple_block(buf, off, ln)
+    parts = []
+    for a in range(0, off.size, CRC_BLOCK):
+        idx, got = _simple_block(buf, off[a:a + CRC_BLOCK], ln[a:a + CRC_BLOCK])
+        if got is not None:
+            parts.append((idx + a, *got))
+    if not parts:
+        return np.zeros(0, np.int64), None
+    cols = [np.concatenate(c) for c in zip(*parts)]
+    return cols[0], tuple(cols[1:])
+
+
+def _simple_block(buf: np.ndarray, off: np.ndarray, ln: np.ndarray):
     """The records laid out as every TF1/PyTorch/tensorboardX scalar event is: wall_time, step
     (a varint of up to 5 bytes), and a summary of one value holding a tag (under 128 bytes) and
     a simple_value, each field once and in order.  Their fields are at fixed places once the
@@ -671,6 +688,15 @@ def _decode_general(buf, off, ln, good, steps, walls, bad):
 
 # ------------------------------------------------------------------------------------- the table
 
+def _all_equal(buf: np.ndarray, starts: np.ndarray, length: int) -> bool:
+    """Whether the `length` bytes at every start are those at the first, a block at a time."""
+    first = buf[starts[0]:starts[0] + length]
+    for i in range(0, starts.size, CRC_BLOCK):
+        if not (_rows(buf, starts[i:i + CRC_BLOCK], length) == first).all():
+            return False
+    return True
+
+
 def _tag_ids(buf: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
     """A small id per value for its tag's bytes, and the tags' bytes by id."""
     import pandas as pd
@@ -682,7 +708,7 @@ def _tag_ids(buf: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray,
     for L in np.unique(lens):
         sel = np.flatnonzero(lens == L)
         L = int(L)
-        if L == 0:
+        if L == 0 or _all_equal(buf, a[sel], L):  # one tag of this length (the common case): no hashing
             uniq_first, inv = np.array([sel[0]]), np.zeros(sel.size, np.int64)
         else:
             rows = _rows(buf, a[sel], L)
