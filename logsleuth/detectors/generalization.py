@@ -185,8 +185,10 @@ MEASURES_VAL_LOSS_UP_ACC_UP = {
 
 
 @detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", measures=MEASURES_VAL_LOSS_UP_ACC_UP,
-          min_rise=param(0.1, "how far validation loss climbs above its best, relative (0.1), while accuracy holds or rises (as overfitting's)"))
-def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: dict | None = None) -> Evidence:
+          min_rise=param(0.1, "how far validation loss climbs above its best, relative (0.1), while accuracy holds or rises (as overfitting's)"),
+          max_best_frac=param(0.85, "the best validation loss lies within this share of the run (0.85), as overfitting's"))
+def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, max_best_frac: float = 0.85,
+                       ctx: dict | None = None) -> Evidence:
     """Validation loss rises while validation accuracy holds or rises: over-confident predictions."""
     name = "val_loss_up_acc_up"
     ls, lv = bucket(*finite(loss))
@@ -206,7 +208,7 @@ def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, ctx: di
     i_raw = _logged_best(rlv, np.interp(rls, ls, s), int(np.argmin(np.abs(rls - ls[i_best]))), level(s, 0.85, 1.0))
     j = logged_index(ras, float(rls[i_raw]))
     shows = rlv[-1] > rlv[i_raw] * (1 + min_rise / 2) and rav[-1] > rav[j]
-    if rise >= min_rise and i_best < 0.85 * s.size and a_end > a_best and shows:
+    if rise >= min_rise and i_best < max_best_frac * s.size and a_end > a_best and shows:
         return fire(name, loss.metric, confidence(AT_THRESHOLD_COMMON, ramp(rise, min_rise, 5 * min_rise)),
                     f"{_rose(loss.metric, rls, rlv, i_raw)}; {acc.metric} rose too, from {fmt(rav[j])} at step "
                     f"{step_str(ras[j])} to {fmt(rav[-1])} at step {step_str(ras[-1])}", rls[i_raw], rls[-1], **measures)

@@ -31,6 +31,8 @@ from .base import (
     transform,
 )
 
+MAX_CLASSES = 1000  # the most classes chance levels are matched against (ImageNet's count): ln 1000 = 6.9
+
 
 def _prep(s: Series, name: str, min_points: int):
     st, v = finite(s)
@@ -53,8 +55,10 @@ MEASURES_DIVERGENCE = {
 
 
 @detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE,
-          min_ratio=param(3.0, "the end level at least this x the start, or the best when rising steadily (3x): past any noise or warm-up bump"))
-def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) -> Evidence:
+          min_ratio=param(3.0, "the end level at least this x the start, or the best when rising steadily (3x): past any noise or warm-up bump"),
+          min_rising_corr=param(0.6, "rising steadily: rank correlation of the curve after its best with time above this (0.6); "
+                                     "a bump that falls back is not divergence"))
+def divergence(series: Series, min_ratio: float = 3.0, min_rising_corr: float = 0.6, ctx: dict | None = None) -> Evidence:
     """The loss ends far above where it started (or above its best, rising steadily)."""
     name = "divergence"
     data, bad = _prep(series, name, 5)
@@ -80,7 +84,7 @@ def divergence(series: Series, min_ratio: float = 3.0, ctx: dict | None = None) 
     measures = dict(ratio_end_start=math.exp(over_start) if kind == "log" else None,
                     ratio_end_best=math.exp(over_best) if kind == "log" else None,
                     onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], 1e-12)), rising_corr=rising)
-    if over_start >= thr or (over_best >= thr and rising > 0.6):
+    if over_start >= thr or (over_best >= thr and rising > min_rising_corr):
         ref = start if over_start >= thr else best
         conf = confidence(AT_THRESHOLD_RARE, ramp(max(over_start, over_best), thr, 2 * thr))
         onset = st[i_best] if over_best >= thr else st[0]
@@ -230,9 +234,12 @@ MEASURES_STUCK_AT_CHANCE = {
 
 @detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", measures=MEASURES_STUCK_AT_CHANCE,
           tol=param(0.04, "the loss within this relative distance of ln C (0.04)"),
-          max_drop=param(1.3, "and fell at most this many times from its start (1.3x)"))
-def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, max_drop: float = 1.3,
-                    ctx: dict | None = None) -> Evidence:
+          max_drop=param(1.3, "and fell at most this many times from its start (1.3x)"),
+          acc_margin=param(1.6, "with an accuracy logged: its second half at most this / C (1.6): chance, with room for noise"),
+          min_best_share=param(0.8, "the lowest smoothed loss stays above this share of ln C (0.8): a curve that dipped well below "
+                                    "chance and came back learned something"))
+def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, max_drop: float = 1.3, acc_margin: float = 1.6,
+                    min_best_share: float = 0.8, ctx: dict | None = None) -> Evidence:
     """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
     name = "stuck_at_chance"
     data, bad = _prep(loss, name, 6)
@@ -242,7 +249,7 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
     if np.any(v <= 0):
         return quiet(name, loss.metric)
     end = level(v, 0.5, 1.0)
-    if end > math.log(1001):
+    if end > math.log(MAX_CLASSES + 1):
         return quiet(name, loss.metric)
     n_classes = (ctx or {}).get("n_classes")
     has_acc = acc is not None and finite(acc)[1].size > 0
@@ -265,10 +272,10 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
             a_end = float(np.median(av[av.size // 2:]))
             scale = 100.0 if np.nanmax(av) > 1.0 else 1.0
             a_end /= scale
-            acc_ok = a_end <= 1.6 / c
+            acc_ok = a_end <= acc_margin / c
             measures["acc"] = a_end
             acc_txt = f", {acc.metric} {a_end:.3f} vs 1/{c} = {1 / c:.3f}"
-    if rel <= tol and drop <= max_drop and math.exp(best) >= 0.8 * chance and acc_ok and 2 <= c <= 1000:
+    if rel <= tol and drop <= max_drop and math.exp(best) >= min_best_share * chance and acc_ok and 2 <= c <= MAX_CLASSES:
         conf = confidence(AT_THRESHOLD_RARE, 1 - rel / tol)
         txt = f"{loss.metric} sits at {fmt(end)}, near ln({c}) = {chance:#.3g}, the loss of a uniform guess over {c} classes{acc_txt}"
         return fire(name, loss.metric, conf, txt, st[0], st[-1], **measures)
