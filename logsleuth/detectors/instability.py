@@ -344,8 +344,10 @@ MEASURES_EPOCH_PERIODIC = {
 
 
 @detector("epoch_periodic", ("series",), "periodic_pattern", measures=MEASURES_EPOCH_PERIODIC,
-          min_acf=param(0.3, "autocorrelation of the detrended loss one epoch apart (0.3), and above chance (3/sqrt(n)): a pattern that repeats each epoch"))
-def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None) -> Evidence:
+          min_acf=param(0.3, "autocorrelation of the detrended loss one epoch apart (0.3), and above chance (3/sqrt(n)): a pattern that repeats each epoch"),
+          min_peak=param(0.15, "and at least this much higher than an eighth of an epoch away (0.15): a real epoch pattern peaks at "
+                               "exactly one epoch, a slow wave does not"))
+def epoch_periodic(series: Series, min_acf: float = 0.3, min_peak: float = 0.15, ctx: dict | None = None) -> Evidence:
     """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
     of one epoch is high, beyond what noise gives by chance (3 standard errors, 3/sqrt(n)), and
     higher than an eighth of an epoch away (fixed data order)."""
@@ -376,7 +378,7 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, ctx: dict | None = None
     chance = 3.0 / math.sqrt(max(1, xu.size - lag))
     measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, acf_chance=chance, epoch_len=float(epoch_len),
                     acf_within=a_steps)
-    if a1 >= max(min_acf, chance) and a1 - a_near >= 0.15 and a2 >= min_acf / 2:
+    if a1 >= max(min_acf, chance) and a1 - a_near >= min_peak and a2 >= min_acf / 2:
         conf = confidence(AT_THRESHOLD_RARE, ramp(a1, min_acf, 0.8))
         return fire(name, series.metric, conf,
                     f"{series.metric} repeats every epoch ({fmt(epoch_len)} steps): autocorrelation {a1:.2f} at one epoch, "

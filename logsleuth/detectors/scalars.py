@@ -67,9 +67,14 @@ MEASURES_EXPLODING_GRADIENTS = {
 
 
 @detector("grad_growth", ("grads*",), "exploding_gradients", measures=MEASURES_EXPLODING_GRADIENTS,
-          min_growth=param(100.0, "the gradient norm grows this many times over its early level, or spikes 10x that above its median (100x); healthy "
-                                  "norms move within one order of magnitude"))
-def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dict | None = None) -> Evidence:
+          min_growth=param(100.0, "the gradient norm grows this many times over its early level (100x); healthy norms move within one "
+                                  "order of magnitude"),
+          spike_factor=param(10.0, "or one value is spike_factor x min_growth above the median (10: a single spike must be far larger "
+                                   "than a sustained growth to count)"),
+          nonfinite_growth=param(10.0, "or the norm becomes non-finite after growing at least this many times (10x): NaN after a "
+                                       "climb is an explosion, NaN from a bad batch alone is not"))
+def exploding_gradients(grads: list[Series], min_growth: float = 100.0, spike_factor: float = 10.0, nonfinite_growth: float = 10.0,
+                        ctx: dict | None = None) -> Evidence:
     """The gradient norm grows by orders of magnitude (`min_growth` x its early level), spikes
     that far above its median, or becomes non-finite."""
     name = "grad_growth"
@@ -94,8 +99,8 @@ def exploding_gradients(grads: list[Series], min_growth: float = 100.0, ctx: dic
     peak_frac = float((st[peak_i] - st[0]) / max(st[-1] - st[0], 1e-12))
     measures = dict(growth=growth, spike=spike, nonfinite=nonfin, early=early, peak=float(math.exp(sm[peak_i])),
                     end_growth=end_growth, peak_frac=peak_frac)
-    if growth >= min_growth or spike >= 10 * min_growth or (nonfin and growth >= 10):
-        conf = confidence(AT_THRESHOLD_RARE, ramp(math.log10(max(growth, spike / 10, 1)), math.log10(min_growth), math.log10(min_growth) + 3))
+    if growth >= min_growth or spike >= spike_factor * min_growth or (nonfin and growth >= nonfinite_growth):
+        conf = confidence(AT_THRESHOLD_RARE, ramp(math.log10(max(growth, spike / spike_factor, 1)), math.log10(min_growth), math.log10(min_growth) + 3))
         txt = (f"{s.metric} grew {fmt(growth)}x from {fmt(early)} to {fmt(math.exp(sm[peak_i]))} by step {step_str(st[peak_i])}"
                + (f"; {nonfin} non-finite value(s)" if nonfin else ""))
         return fire(name, s.metric, conf, txt, st[0], st[peak_i], **measures)
