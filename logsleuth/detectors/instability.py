@@ -29,6 +29,15 @@ from .base import (
     transform,
 )
 
+# How the sentence of a NaN/Inf describes what came before it: "after rising Nx" from this rise,
+# "after falling to ..." from this fall (smaller moves are not worth a clause).
+SAID_RISE = 10.0
+SAID_FALL = 1.5
+EARLY_SHARE = 0.15  # "early" in the spikes' early_share measure and sentence: the first 15% of the run
+MAX_FREQ = 0.25  # oscillation: cycles per sample at most 1/4, a period of 4 samples or more (shorter is noise)
+EPOCH_MATCH = 0.12  # oscillation: a period within 12% of a whole number of epochs matches the epoch length
+
+
 MEASURES_NONFINITE = {
     "count": "non-finite values",
     "finite_points": "finite values",
@@ -67,8 +76,8 @@ def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
     measures = dict(first_step=float(st[i0]), count=int(bad.sum()), frac_after=after_bad, position=frac_pos,
                     rise_before=rise, fell_before=fell, finite_points=int(before.size), low_before=low)
     kinds = sorted({"NaN" if math.isnan(x) else ("+Inf" if x > 0 else "-Inf") for x in v[bad][:1000]})
-    how = (f"after rising {fmt(rise)}x" if rise == rise and rise >= 10 else
-           f"after falling to {fmt(float(np.median(tail)))} ({fmt(fell)}x below its start)" if fell == fell and fell > 1.5 else
+    how = (f"after rising {fmt(rise)}x" if rise == rise and rise >= SAID_RISE else
+           f"after falling to {fmt(float(np.median(tail)))} ({fmt(fell)}x below its start)" if fell == fell and fell > SAID_FALL else
            "")
     txt = f"{series.metric} became {'/'.join(kinds)} at step {step_str(st[i0])} {how}".rstrip() + \
           f"; {after_bad:.0%} of the points after it are not finite"
@@ -140,13 +149,13 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
         return quiet(name, series.metric, **measures)
     biggest = max(events, key=lambda e: e[2])
     size = math.exp(biggest[2]) if kind == "log" else biggest[2]
-    early = sum(1 for e in events if (st[e[0]] - st[0]) / span < 0.15)
+    early = sum(1 for e in events if (st[e[0]] - st[0]) / span < EARLY_SHARE)
     measures.update(max_ratio=size, early_share=early / len(events), first_step=float(st[events[0][0]]),
                     rate=len(events) / v.size)
     conf = confidence(AT_THRESHOLD_COMMON, ramp(len(events), 1, 10), ramp(math.log(max(size, 1.0)), math.log(min_jump), math.log(100)))
     unit = "x its neighbourhood" if kind == "log" else " robust spreads above its neighbourhood"
     txt = (f"{len(events)} spike(s) on {series.metric}; the largest {fmt(size)}{unit} at step "
-           f"{step_str(st[biggest[0]])}" + (f", {early} in the first 15% of the run" if early else ""))
+           f"{step_str(st[biggest[0]])}" + (f", {early} in the first {EARLY_SHARE:.0%} of the run" if early else ""))
     return fire(name, series.metric, conf, txt, st[events[0][0]], st[events[-1][1]], **measures)
 
 
@@ -291,7 +300,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     trend = coarse_trend(xu, max(5, xu.size // 8))
     r = xu - trend
     f, p = _periodogram(r)
-    ok = (f > 0) & (f <= 0.25) & (f >= min_cycles / r.size)
+    ok = (f > 0) & (f <= MAX_FREQ) & (f >= min_cycles / r.size)
     if not ok.any() or p.sum() <= 0:
         return quiet(name, series.metric)
     i = int(np.argmax(np.where(ok, p, -1)))
@@ -305,7 +314,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     d = xu[w:] - xu[:-w] if xu.size > w else np.diff(xu)
     rising = float(np.mean(d > 0)) if d.size else 0.0
     epoch_len = float((ctx or {}).get("epoch_len") or 0.0)
-    match = epoch_len > 0 and abs(period / epoch_len - round(period / epoch_len)) < 0.12 and round(period / epoch_len) >= 1
+    match = epoch_len > 0 and abs(period / epoch_len - round(period / epoch_len)) < EPOCH_MATCH and round(period / epoch_len) >= 1
     measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len, epoch_match=match,
                     rising_share=rising)
     if share >= min_power and amp_ratio >= min_amplitude and rising >= min_rising:
