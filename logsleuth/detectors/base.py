@@ -16,6 +16,7 @@ import numpy as np
 
 from ..model import Evidence, Series
 
+TINY = 1e-12  # the floor of a span or spread that divides (a run of one step, a curve without noise)
 MAX_POINTS = 20_000  # trend detectors work on bucket medians above this
 EXACT_TREND_POINTS = 50_000  # below this a wide rolling median is cheap enough to be exact
 # a log covers the start of training when its first step lies within this share of its span

@@ -12,6 +12,7 @@ from .base import (
     AT_THRESHOLD_COMMON,
     AT_THRESHOLD_PAST_NOISE,
     CONF_RULE,
+    TINY,
     bucket,
     cannot,
     confidence,
@@ -86,7 +87,7 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
         return cannot(name, val.metric, f"{val.metric}: not a positive loss")
     s = smooth(x, 0.1)
     i_best = int(np.argmin(s))
-    best_frac = (vs[i_best] - vs[0]) / max(vs[-1] - vs[0], 1e-12)
+    best_frac = (vs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     end = level(s, 0.85, 1.0)
     rise = math.expm1(end - float(s[i_best]))
     nz = noise(x)

@@ -12,6 +12,7 @@ from .base import (
     AT_THRESHOLD_COMMON,
     AT_THRESHOLD_RARE,
     CONF_FACT,
+    TINY,
     bucket,
     cannot,
     coarse_trend,
@@ -103,7 +104,7 @@ def nonfinite_any(group: list[Series], ctx: dict | None = None) -> Evidence:
 def _spike_events(x: np.ndarray, k: float, min_jump: float, window: int) -> tuple[list[tuple[int, int, float]], np.ndarray]:
     med = median_filter(x, size=window, mode="nearest")
     r = x - med
-    scale = mad(r) or 1e-12
+    scale = mad(r) or TINY
     thr = max(k * scale, min_jump)
     hot = r > thr
     events: list[tuple[int, int, float]] = []
@@ -143,7 +144,7 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
     x, kind = transform(v)
     jump = math.log(min_jump) if kind == "log" else min_spreads
     events, _ = _spike_events(x, k, jump, window)
-    span = max(float(st[-1] - st[0]), 1e-12)
+    span = max(float(st[-1] - st[0]), TINY)
     measures = dict(count=len(events), per_1k_points=1000.0 * len(events) / v.size)
     if not events:
         return quiet(name, series.metric, **measures)
@@ -181,7 +182,7 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
     if v.size < 10:
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, 10 needed")
     x, kind = transform(v)
-    span = max(float(st[-1] - st[0]), 1e-12)
+    span = max(float(st[-1] - st[0]), TINY)
     early = (st - st[0]) / span <= early_frac
     n_early = int(early.sum())
     if n_early < 3:
@@ -226,7 +227,7 @@ def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, 30 needed")
     half = v[v.size // 2:]
     trend = coarse_trend(half, max(5, half.size // 10))
-    base = float(np.median(np.abs(trend))) or 1e-12
+    base = float(np.median(np.abs(trend))) or TINY
     rel = mad(half - trend) / base
     measures = dict(rel_noise=rel)
     if rel >= max_rel_noise:

@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import CONF_FACT, CONF_RULE, cannot, covers_start, detector, finite, fire, fmt, hparam_values, level, param, quiet, step_str, transform
+from .base import CONF_FACT, CONF_RULE, TINY, cannot, covers_start, detector, finite, fire, fmt, hparam_values, level, param, quiet, step_str, transform
 
 # the end level of a curve: median of its last fifth
 END_SHARE = (0.8, 1.0)
@@ -280,7 +280,7 @@ def progress_after_lr_drop(loss: Series, lr: Series, min_lr_drop: float = 2.0, m
     if cuts.size == 0:
         return quiet(name, loss.metric, cut_step=None)
     at = float(rs[cuts[0] + 1])
-    span = max(float(ls[-1] - ls[0]), 1e-12)
+    span = max(float(ls[-1] - ls[0]), TINY)
     share = (at - ls[0]) / span
     before = x[ls < at]
     after = x[ls > at]

@@ -16,6 +16,7 @@ from .base import (
     CONF_EXACT,
     CONF_RULE,
     CONF_SETTING,
+    TINY,
     bucket,
     cannot,
     confidence,
@@ -96,7 +97,7 @@ def exploding_gradients(grads: list[Series], min_growth: float = 100.0, spike_fa
     growth = math.exp(float(sm[peak_i])) / early if early > 0 else math.inf
     spike = float(np.max(v)) / float(np.median(v))
     end_growth = math.exp(level(sm, 0.85, 1.0)) / early if early > 0 else math.inf
-    peak_frac = float((st[peak_i] - st[0]) / max(st[-1] - st[0], 1e-12))
+    peak_frac = float((st[peak_i] - st[0]) / max(st[-1] - st[0], TINY))
     measures = dict(growth=growth, spike=spike, nonfinite=nonfin, early=early, peak=float(math.exp(sm[peak_i])),
                     end_growth=end_growth, peak_frac=peak_frac)
     if growth >= min_growth or spike >= spike_factor * min_growth or (nonfin and growth >= nonfinite_growth):
@@ -268,7 +269,7 @@ def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_los
     ratio = rv[:-1] / rv[1:]
     drops = np.nonzero(ratio >= min_lr_drop)[0]
     span = ls[-1] - ls[0]
-    w = max(span * 0.05, 1e-12)
+    w = max(span * 0.05, TINY)
     hits = []
     for i in drops:
         at = rs[i + 1]

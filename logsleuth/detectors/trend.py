@@ -11,6 +11,7 @@ from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
     AT_THRESHOLD_RARE,
+    TINY,
     bucket,
     cannot,
     confidence,
@@ -83,7 +84,7 @@ def divergence(series: Series, min_ratio: float = 3.0, min_rising_corr: float = 
     rising = _rank_corr(s[i_best:]) if s.size - i_best >= 5 else 0.0
     measures = dict(ratio_end_start=math.exp(over_start) if kind == "log" else None,
                     ratio_end_best=math.exp(over_best) if kind == "log" else None,
-                    onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], 1e-12)), rising_corr=rising)
+                    onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], TINY)), rising_corr=rising)
     if over_start >= thr or (over_best >= thr and rising > min_rising_corr):
         ref = start if over_start >= thr else best
         conf = confidence(AT_THRESHOLD_RARE, ramp(max(over_start, over_best), thr, 2 * thr))
@@ -147,7 +148,7 @@ def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_s
     gain_total = float(best_after[0] - best_after[-1])
     tol = max(tail_share * gain_total, 2.0 * noise(s), 0.02 if kind == "log" else 0.1)
     i_on = int(np.argmax(best_after <= best_after[-1] + tol))
-    frac = float((st[-1] - st[i_on]) / max(st[-1] - st[0], 1e-12))
+    frac = float((st[-1] - st[i_on]) / max(st[-1] - st[0], TINY))
     measures = dict(frac=frac, drop=drop, onset_step=float(st[i_on]), level=float(np.exp(s[-1])) if kind == "log" else float(v[-1]))
     if frac >= min_frac and (kind != "log" or 1.0 <= drop < max_drop) and total >= 0:
         conf = confidence(AT_THRESHOLD_COMMON, ramp(frac, min_frac, 0.8))
@@ -404,13 +405,13 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     k0 = max(2, s.size // 20)
     start = float(np.median(x[:k0]))
     # noise from the residual around the trend: first differences of a steep curve are trend, not noise
-    nz = max(mad(x - smooth(x, 0.1, min_window=5)), 1e-12)
+    nz = max(mad(x - smooth(x, 0.1, min_window=5)), TINY)
     tol = max(3 * nz / math.sqrt(max(1, int(s.size * 0.04))), 0.05 if kind == "log" else 0.3)
     below = np.nonzero(s < start - tol)[0]
     if below.size == 0:
         return quiet(name, series.metric)
     i_on = int(below[0])
-    flat_frac = float((st[i_on] - st[0]) / max(st[-1] - st[0], 1e-12))
+    flat_frac = float((st[i_on] - st[0]) / max(st[-1] - st[0], TINY))
     seg = x[:i_on]  # the points before the drop
     min_points = max(4, int(0.05 * x.size))
     flat_ok = seg.size >= min_points and float(np.max(smooth(seg, 0.2)) - np.min(smooth(seg, 0.2))) <= 3 * tol
@@ -423,13 +424,13 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     rest = lin(s[i_on:])
     half = (lin(start) + lin(start - after)) / 2.0
     i_half = int(np.argmax(rest <= half)) if np.any(rest <= half) else rest.size - 1
-    transition = float((st[i_on + i_half] - st[i_on]) / max(st[-1] - st[i_on], 1e-12))
+    transition = float((st[i_on + i_half] - st[i_on]) / max(st[-1] - st[i_on], TINY))
     # and the fall must dwarf the band the flat stretch was judged within (3 bands: with noise as
     # large as the fall, "flat, then a drop" cannot be told from a noisy steady decline)
     # pace (transformed units per step) of the flat stretch, end level of its first quarter to its last
     # quarter, against the pace of the first half of the fall
-    pre = max(level(seg, 0.0, 0.25) - level(seg, 0.75, 1.0), 0.0) / max(st[i_on] - st[0], 1e-12) if seg.size else 0.0
-    post = (start - math.log(half) if kind == "log" else start - half) / max(st[i_on + i_half] - st[i_on], 1e-12)
+    pre = max(level(seg, 0.0, 0.25) - level(seg, 0.75, 1.0), 0.0) / max(st[i_on] - st[0], TINY) if seg.size else 0.0
+    post = (start - math.log(half) if kind == "log" else start - half) / max(st[i_on + i_half] - st[i_on], TINY)
     speedup = post / pre if pre > 0 else math.inf
     measures = dict(flat_frac=flat_frac, drop_after=drop_after, transition=transition, fall_over_band=after / tol,
                     speedup=speedup)
