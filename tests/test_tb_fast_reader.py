@@ -227,7 +227,7 @@ def test_blockwise_checks_and_decoding_give_the_same_table(tmp_path, monkeypatch
     data[sum(len(r) for r in recs[:3210]) + 12 + 2] ^= 0x10  # record 3210's wall time: a payload CRC mismatch
     f = tmp_path / "events.out.tfevents.1.blocks"
     f.write_bytes(bytes(data))
-    monkeypatch.setattr(tbfast, "CRC_BLOCK", 997)
+    monkeypatch.setattr(tbfast, "BLOCK", 997)
     fast, slow = read_tensorboard_fast(str(f)), read_tensorboard(str(f))
     _same(fast.table, slow.table)
     assert len(fast.table) == 4_999 and set(fast.table.metric.astype(str)) == {"loss_a", "loss_b"}

@@ -5,6 +5,10 @@ An event file is a sequence of TFRecords: [u64 length][u32 masked CRC32C of the 
 [payload][u32 masked CRC32C of the payload].  Framing looks sequential (each start depends on
 the lengths before it) but the length CRC makes every record start recognisable on its own:
 
+0. an intact file written a run of equal-length records at a time (one writer's scalars: the
+   length changes only with the step's width or the tag) is framed by following the chain a run
+   at a time, each header's length and CRC read one record apart (`_equal_length_runs`);
+   any other file goes through steps 1-3;
 1. candidates: the byte positions where bytes 4-7 are zero (a length below 4 GiB);
 2. starts: the candidates whose 8 bytes have their masked CRC32C in the next 4 bytes,
    computed for all candidates at once (CRC32C is linear over GF(2): per byte position, one
@@ -88,10 +92,10 @@ def _shift_scalar(state: int, k: int) -> int:
     return state
 
 
-# records whose payload CRC is checked at once: their bytes (~2 MB for scalar events) stay in the
-# CPU cache, and a million-record file never holds a copy of all its payloads (fresh memory is
-# slow to touch)
-CRC_BLOCK = 65_536
+# records handled at once by the payload CRC check, the fixed-layout decoder and the tag check:
+# their bytes and temporaries (a few MB for scalar events) stay in the CPU cache, and a
+# million-record file never holds a dozen file-sized arrays (fresh memory is slow to touch)
+BLOCK = 65_536
 GATHER_CHUNK = 32_768  # rows per gather: the index block stays in cache
 
 
@@ -329,8 +333,8 @@ def _check_payloads(buf: np.ndarray, off: np.ndarray, ln: np.ndarray, status: np
         idx = good[lens == L]
         L = int(L)
         if L <= MATRIX_MAX_LEN:  # payload and its CRC in one gather, a block of records at a time
-            for i in range(0, idx.size, CRC_BLOCK):
-                part = idx[i:i + CRC_BLOCK]
+            for i in range(0, idx.size, BLOCK):
+                part = idx[i:i + BLOCK]
                 rows = _rows(buf, off[part], L + FOOTER)
                 crc, stored = _crc_matrix(rows[:, :L]), _u32_cols(rows[:, L:])
                 status[part[crc != stored]] = BAD_DATA_CRC
@@ -548,13 +552,13 @@ SIMPLE_WINDOW = 22  # bytes read at once from the start of each record: wall, st
 
 
 def _simple_layout(buf: np.ndarray, off: np.ndarray, ln: np.ndarray):
-    """`_simple_block` over blocks of CRC_BLOCK records (their temporaries stay in the CPU cache
+    """`_simple_block` over blocks of BLOCK records (their temporaries stay in the CPU cache
     instead of a dozen arrays the size of the file being touched fresh), results joined."""
-    if off.size <= CRC_BLOCK:
+    if off.size <= BLOCK:
         return _simple_block(buf, off, ln)
     parts = []
-    for a in range(0, off.size, CRC_BLOCK):
-        idx, got = _simple_block(buf, off[a:a + CRC_BLOCK], ln[a:a + CRC_BLOCK])
+    for a in range(0, off.size, BLOCK):
+        idx, got = _simple_block(buf, off[a:a + BLOCK], ln[a:a + BLOCK])
         if got is not None:
             parts.append((idx + a, *got))
     if not parts:
@@ -691,8 +695,8 @@ def _decode_general(buf, off, ln, good, steps, walls, bad):
 def _all_equal(buf: np.ndarray, starts: np.ndarray, length: int) -> bool:
     """Whether the `length` bytes at every start are those at the first, a block at a time."""
     first = buf[starts[0]:starts[0] + length]
-    for i in range(0, starts.size, CRC_BLOCK):
-        if not (_rows(buf, starts[i:i + CRC_BLOCK], length) == first).all():
+    for i in range(0, starts.size, BLOCK):
+        if not (_rows(buf, starts[i:i + BLOCK], length) == first).all():
             return False
     return True
 
