@@ -249,3 +249,21 @@ def test_median_of_three_is_the_rolling_median_and_long_curves_are_bucketed_once
     with pytest.raises(ValueError):
         a[1][0] = 1.0
     assert base.bucket(st, v.copy())[1] is not a[1]  # other arrays: computed for them
+
+
+@pytest.mark.parametrize("size", [4, 5, 15, 16, 63])
+def test_rolling_median_of_a_long_series_is_exact(size):
+    """Long series and short windows go through partial sorts of blocks of windows: each value
+    is the median of its edge-padded window (for an even size, the upper middle value)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from logsleuth.detectors import base
+
+    rng = np.random.default_rng(size)
+    x = np.round(rng.normal(size=base.PARTITION_MIN_POINTS + 5_003), 1)  # rounded: many ties
+    h = size // 2
+    xp = np.concatenate([np.full(h, x[0]), x, np.full(size - 1 - h, x[-1])])
+    expect = np.sort(sliding_window_view(xp, size), axis=1)[:, h]
+    assert np.array_equal(base.median_filter(x, size), expect)
+    if size % 2:  # odd windows: the short-series path (pandas) agrees with the long-series one
+        assert np.array_equal(base.median_filter(x[:5_000], size)[:5_000 - h], expect[:5_000 - h])

@@ -28,3 +28,19 @@ def test_text_commands_do_not_import_heavy_libraries(args, tmp_path):
                          cwd=tmp_path)
     loaded = json.loads(res.stderr.strip().splitlines()[-1])
     assert res.stdout.strip() and loaded == [], (args, loaded)
+
+
+def test_analyze_of_a_long_run_needs_no_scipy(tmp_path):
+    """scipy is not a dependency: the rolling medians of a 200,000-point curve (spikes, early
+    instability) are numpy's; a report without plots does not load matplotlib either."""
+    import numpy as np
+
+    n = 200_000
+    st = np.arange(n)
+    loss = 2.0 * np.exp(-st / 50_000) + 0.05 * np.random.default_rng(0).random(n)
+    np.savetxt(tmp_path / "metrics.csv", np.c_[st, loss], delimiter=",", header="step,loss", comments="", fmt="%.6g")
+    res = subprocess.run([sys.executable, "-c", PROBE % (("scipy", "matplotlib"),), "analyze", str(tmp_path), "--no-cache",
+                          "-q", "--format", "json"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    report = json.loads(res.stdout)
+    assert report["runs"][0]["status"] == "ok" and report["runs"][0]["metrics"]["loss"]["points"] == n
+    assert json.loads(res.stderr.strip().splitlines()[-1]) == []

@@ -204,10 +204,19 @@ def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
     return values / spread, "scaled"
 
 
+# Long series with short windows (the spikes' 15 points over a million steps) take partial sorts
+# of BLOCK_WINDOWS windows at a time: a block of windows stays in the CPU cache, and it is 2-3x
+# faster than pandas' skiplist there.  Wider windows take the skiplist (O(log w) a step).
+PARTITION_MIN_POINTS = 100_000
+PARTITION_MAX_SIZE = 64
+BLOCK_WINDOWS = 4_096
+
+
 def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray:
-    """Rolling median, edges padded with the edge values (scipy.ndimage's mode='nearest').
-    pandas' skiplist for short series - importing scipy.ndimage costs ~0.6 s of start-up -
-    and scipy.ndimage (several times faster) for long ones, where the import pays for itself."""
+    """Rolling median, edges padded with the edge values (scipy.ndimage's mode='nearest'; for an
+    even size, the upper of the two middle values on long series, their mean on short ones).
+    Exact: the value at i is the median of its window, by three min/max for a size of 3, by
+    partial sorts of blocks of windows for long series, else by pandas' rolling median."""
     x = np.asarray(x, dtype="float64")
     size = max(1, int(size))
     if size <= 1 or x.size == 0:
@@ -215,12 +224,14 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
     if size == 3:  # the median of three neighbours, exactly, without a sort
         a, c = np.r_[x[0], x[:-1]], np.r_[x[1:], x[-1]]
         return np.maximum(np.minimum(a, x), np.minimum(np.maximum(a, x), c))
-    if x.size > 100_000:
-        from scipy.ndimage import median_filter as _mf
-
-        return _mf(x, size=size, mode="nearest")
     h = size // 2
     xp = np.concatenate([np.full(h, x[0]), x, np.full(size - 1 - h, x[-1])])
+    if x.size > PARTITION_MIN_POINTS and size <= PARTITION_MAX_SIZE:
+        windows = np.lib.stride_tricks.sliding_window_view(xp, size)
+        out = np.empty(x.size)
+        for i in range(0, x.size, BLOCK_WINDOWS):
+            out[i:i + BLOCK_WINDOWS] = np.partition(windows[i:i + BLOCK_WINDOWS], h, axis=1)[:, h]
+        return out
     import pandas as pd
 
     return pd.Series(xp).rolling(size).median().to_numpy()[size - 1:]
