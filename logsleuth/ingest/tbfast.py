@@ -323,13 +323,21 @@ def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, 
     return off, ln, status
 
 
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """The distinct values of an array whose values come in runs (record lengths, tag lengths):
+    sorted, from the first value of each run (np.unique sorts the whole array)."""
+    if a.size == 0:
+        return a
+    return np.unique(a[np.r_[True, a[1:] != a[:-1]]])
+
+
 def _check_payloads(buf: np.ndarray, off: np.ndarray, ln: np.ndarray, status: np.ndarray) -> None:
     """Status BAD_DATA_CRC where a payload's CRC does not match, per group of equal lengths."""
     good = np.flatnonzero(status == OK)
     if good.size == 0:
         return
     lens = ln[good]
-    for L in np.unique(lens):
+    for L in _distinct(lens):
         idx = good[lens == L]
         L = int(L)
         if L <= MATRIX_MAX_LEN:  # payload and its CRC in one gather, a block of records at a time
@@ -709,7 +717,7 @@ def _tag_ids(buf: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray,
     ids = np.zeros(n, np.int64)
     names: list[bytes] = []
     lens = b - a
-    for L in np.unique(lens):
+    for L in _distinct(lens):
         sel = np.flatnonzero(lens == L)
         L = int(L)
         if L == 0 or _all_equal(buf, a[sel], L):  # one tag of this length (the common case): no hashing
@@ -779,7 +787,7 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
     if not keep.any():
         return ReadResult(empty_table(), hparams=hparams, warnings=warnings, fmt="tensorboard")
     rec, tid, val = rec[keep], tid[keep], val[keep]
-    used = np.unique(tid)
+    used = np.flatnonzero(np.bincount(tid, minlength=len(names)))
     cats = sorted({names[i] for i in used})  # two byte strings may decode to one name
     where = {c: k for k, c in enumerate(cats)}
     code_of = np.array([where.get(nm, -1) for nm in names], np.int32)
