@@ -85,6 +85,8 @@ def _scalar(node: yaml.ScalarNode, path: str, problems: list[str]) -> Any:
         return raw
     if _FLOAT.match(raw):
         return float(raw)
+    if node.tag == "tag:yaml.org,2002:str":  # a plain word (most scalars of a rule file): no constructor needed
+        return raw
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
