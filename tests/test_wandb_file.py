@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -77,6 +78,7 @@ def runs(tmp_path_factory):
     _run(root, FAILED)
     _run(root, KILLED)
     _run(root, RESUME, "0")
+    time.sleep(1.1)  # wandb names a run's directory by the second it started: two pieces in one second would share it
     _run(root, RESUME, "20")
     files = sorted(glob.glob(str(root / "wandb" / "*run-*" / "*.wandb")))
     by_id = {}
