@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .ingest.discover import RunSource
-from .model import Diagnosis, Outcome, diagnosis_from_dict, diagnosis_to_dict
+from .model import Outcome, diagnosis_from_dict, diagnosis_to_dict
 
 EDGE = 16 * 1024
 DB_SCHEMA = 2  # 2: entries are the report run object, exact (model.diagnosis_to_dict)
@@ -117,15 +117,6 @@ def options_fingerprint(options: Any) -> str:
 
 
 # ------------------------------------------------------------------ (de)serialisation
-
-def to_plain(d: Diagnosis) -> dict[str, Any]:
-    """A Diagnosis as JSON-able data: the report's run object, exact (curves apart, see curves_blob)."""
-    return diagnosis_to_dict(d, exact=True)
-
-
-def from_plain(p: dict[str, Any]) -> Diagnosis:
-    return diagnosis_from_dict(p)
-
 
 def curves_blob(curves: Mapping[str, Any]) -> bytes:
     """Decimated plot curves, compressed: a JSON header then float64 arrays."""
@@ -225,7 +216,7 @@ class DiagnosisCache:
                         continue
                     try:
                         plain = json.loads(zlib.decompress(body))
-                        out[key] = Outcome(from_plain(plain), curves_from_blob(blob) if blob is not None else {})
+                        out[key] = Outcome(diagnosis_from_dict(plain), curves_from_blob(blob) if blob is not None else {})
                     except (ValueError, KeyError, TypeError, IndexError, zlib.error):
                         continue  # a damaged entry is a miss; it is overwritten below
         except sqlite3.Error as exc:
@@ -236,7 +227,7 @@ class DiagnosisCache:
         rows = []
         now = time.time()
         for key, (d, curves) in items:
-            body = zlib.compress(json.dumps(to_plain(d), allow_nan=True).encode(), 1)
+            body = zlib.compress(json.dumps(diagnosis_to_dict(d, exact=True), allow_nan=True).encode(), 1)
             blob = curves_blob(curves) if with_curves else None
             rows.append((key, d.run, now, body, blob))
         if not rows:

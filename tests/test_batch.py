@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from logsleuth.cache import DiagnosisCache, curves_blob, curves_from_blob, from_plain, to_plain
+from logsleuth.cache import DiagnosisCache, curves_blob, curves_from_blob
 from logsleuth.cli import main
-from logsleuth.model import CauseScore, Diagnosis, MetricInfo
+from logsleuth.model import CauseScore, Diagnosis, MetricInfo, diagnosis_from_dict, diagnosis_to_dict
 from logsleuth.pipeline import Options, analyze_paths, analyze_source
 from logsleuth.progress import Progress, progress_text
 from logsleuth.report import to_json
@@ -88,7 +88,7 @@ def test_cache_roundtrip_keeps_every_field():
                          if os.path.isdir(os.path.join(FAULT_CORPUS, n))], jobs=1)
     assert res.curves
     for d in res.diagnoses:
-        assert from_plain(json.loads(json.dumps(to_plain(d)))) == d
+        assert diagnosis_from_dict(json.loads(json.dumps(diagnosis_to_dict(d, exact=True)))) == d
         curves = res.curves.get(d.run, {})
         back = curves_from_blob(curves_blob(curves))
         assert back.keys() == curves.keys()

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from logsleuth.model import CauseScore, Diagnosis, Finding
-from logsleuth.report.common import analysis_of, shown_symptoms
+from logsleuth.model import Analysis, CauseScore, Diagnosis, Finding
+from logsleuth.report.common import shown_symptoms
 from logsleuth.report.terminal import DETAILS, MANY, to_terminal
 
 from conftest import REAL_LOGS, REPO
@@ -36,7 +36,7 @@ def _many(n_flagged: int, n_healthy: int) -> list[Diagnosis]:
 
 def test_many_runs_table_names_every_run_and_counts_the_left_out():
     diags = _many(DETAILS + 5, 10)
-    text = to_terminal(analysis_of(diags))
+    text = to_terminal(Analysis(diagnoses=diags))
     for d in diags:
         assert d.run in text.split("\n\n")[0], f"{d.run} missing from the table"
     details = re.findall(r"^WARNING  (\S+)$", text, flags=re.M)
@@ -47,13 +47,13 @@ def test_many_runs_table_names_every_run_and_counts_the_left_out():
 
 def test_all_shows_every_run_and_no_left_out_line():
     diags = _many(DETAILS + 5, 3)
-    text = to_terminal(analysis_of(diags), show_all=True)
+    text = to_terminal(Analysis(diagnoses=diags), show_all=True)
     assert len(re.findall(r"^(WARNING|HEALTHY)  ", text, flags=re.M)) == len(diags)
     assert "left out" not in text
 
 
 def test_few_runs_have_no_table_and_no_left_out_line():
-    text = to_terminal(analysis_of(_many(3, 2)))
+    text = to_terminal(Analysis(diagnoses=_many(3, 2)))
     assert "first cause  " not in text and "left out" not in text
     assert len(re.findall(r"^(WARNING|HEALTHY)  ", text, flags=re.M)) == 5
     assert MANY > 5
@@ -71,7 +71,7 @@ def test_each_symptom_once_and_causes_refer_to_it():
     assert [s.number for s in shown] == [1, 2]
     assert shown[0].rules == ("flat.loss", "flat.loss-too")
     assert shown[1].evidence == "peak learning rate 1 is above 0.5; see 1"
-    text = to_terminal(analysis_of([d]))
+    text = to_terminal(Analysis(diagnoses=[d]))
     assert text.count(shared) == 1
     assert "lr_too_high: Learning rate too high  (from 1, 2)" in text
     assert "bad_weight_init: Bad weight initialisation  (from 1)" in text

@@ -7,11 +7,6 @@ from dataclasses import dataclass
 from ..model import Analysis, CauseScore, Diagnosis, Finding
 
 
-def analysis_of(diags: list[Diagnosis], messages: list[str] | None = None) -> Analysis:
-    """An Analysis holding diagnoses made elsewhere (no plot curves), for the renderers."""
-    return Analysis(diagnoses=list(diags), messages=list(messages or []))
-
-
 def overview_of(result: Analysis):
     """The overview across the result's runs: computed on first use and kept in the result, so
     every report written from one analysis (-o a.html -o a.md -o a.json) shares it."""
