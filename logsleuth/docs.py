@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+import re
 
 from .errors import UsageError
 from .ruleset import builtin_ruleset, cause_text, taxonomy
@@ -97,6 +99,7 @@ def rules_markdown(cases_dir: str | None = None) -> str:
             out += _cases_lines(cases.get(r.id))
             out.append("")
     out += _detectors_markdown()
+    out += _constants_markdown()
     out += ["## Causes", ""]
     for cid in sorted(rs.causes):
         c = rs.causes[cid]
@@ -130,6 +133,35 @@ def _detectors_markdown() -> list[str]:
             out.append("- measures: " + "; ".join(f"`{k}`: {v}" for k, v in spec.measures.items()))
         out.append("")
     return out
+
+
+_CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]*) = (.+?)(?:  # (.+))?$")
+
+
+def _constants_markdown() -> list[str]:
+    """The named constants of the detector modules (windows, smoothing, noise multiples, minimum
+    point counts), read off the source with the comment that says why."""
+    from . import detectors
+
+    out = ["## How detectors read a curve", "",
+           "The numbers inside the detectors that are not parameters: named constants, shared ones in "
+           "`logsleuth/detectors/base.py`, the rest at the top of their detector's module (a test refuses "
+           "any other number in a detector).", "",
+           "| constant | value | module | meaning |", "|---|---|---|---|"]
+    folder = os.path.dirname(detectors.__file__)
+    for fname in sorted(os.listdir(folder)):
+        if not fname.endswith(".py"):
+            continue
+        above: list[str] = []  # the comment block right above a line
+        with open(os.path.join(folder, fname), encoding="utf-8") as fh:
+            for line in fh:
+                line = line.rstrip("\n")
+                m = _CONSTANT.match(line)
+                meaning = m and (m.group(3) or " ".join(above))
+                if m and meaning and not m.group(2).endswith(("{", "(")):
+                    out.append(f"| `{m.group(1)}` | `{m.group(2)}` | {fname[:-3]} | {meaning.replace('|', '/')} |")
+                above = above + [line[1:].strip()] if line.startswith("#") else []
+    return out + [""]
 
 
 def explain_text(ident: str) -> str:

@@ -115,3 +115,41 @@ def test_no_detector_writes_its_own_confidence_formula():
                 if not (isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "confidence"):
                     bad.append(f"{os.path.basename(path)}:{node.lineno}")
     assert not bad, bad
+
+
+# numbers that need no name: nothing, one, a pair, a half, and the sign
+PLAIN_NUMBERS = {0, 1, 2, 0.5, -1}
+DETECTOR_FILES = sorted(glob.glob(os.path.join(REPO, "logsleuth", "detectors", "*.py")))
+
+
+def _bare_numbers(path: str) -> list[str]:
+    """Number literals inside the functions of a detector module, other than PLAIN_NUMBERS:
+    a detector's signature defaults (checked against its declared parameters above) and the
+    decorators (the declarations themselves) aside; a helper's defaults count."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    seen: list[str] = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        declared = any(isinstance(d, ast.Call) and getattr(d.func, "id", "") == "detector" for d in fn.decorator_list)
+        defaults = [] if declared else fn.args.defaults + [d for d in fn.args.kw_defaults if d is not None]
+        for stmt in fn.body + defaults:
+            indices = {id(n.slice) for n in ast.walk(stmt) if isinstance(n, ast.Subscript)}  # hit[3]: a position, not a number
+            for node in ast.walk(stmt):
+                if id(node) not in indices and isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value not in PLAIN_NUMBERS:
+                    seen.append(f"{os.path.basename(path)}:{node.lineno}: {node.value!r}")
+    return seen
+
+
+@pytest.mark.parametrize("path", DETECTOR_FILES, ids=os.path.basename)
+def test_every_deciding_number_is_a_parameter_or_a_named_constant(path):
+    """A detector's numbers stay visible: a declared parameter, or a named and commented constant
+    (the shared windows, smoothing and noise multiples in detectors/base.py, the rest at the top of
+    the detector's module), never a bare literal in its body."""
+    assert _bare_numbers(path) == []
+
+
+def test_the_number_check_sees_a_bare_literal(tmp_path):
+    src = tmp_path / "d.py"
+    src.write_text("def f(x, k=7):\n    return x[-max(1, x.size // 10):], k * 2\n")
+    assert _bare_numbers(str(src)) == ["d.py:2: 10", "d.py:1: 7"]

@@ -146,6 +146,58 @@ def ramp(x: float, lo: float, hi: float) -> float:
     return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
 
 
+# How a detector reads a curve.  Shares of a curve's points (after bucketing); `level(x, *END)`
+# is the median of the last 15%.  A detector takes the window its symptom needs and the names say
+# which; every number that shapes a verdict is here, a parameter, or a commented constant of its
+# detector module (tests/test_detector_contract.py refuses other number literals in detectors).
+END = (0.85, 1.0)  # where a curve ends: its last 15%, several epochs of a short run, so one noisy epoch does not set it
+RECENT_SHARE = 0.1  # where a curve stands now: its last tenth (divergence, the train fall meanwhile, the level before a NaN)
+END_RECENT = (1 - RECENT_SHARE, 1.0)  # the window of the last tenth, for `level`
+END_SPARSE = (0.8, 1.0)  # where a curve of few points ends: evaluations, per-epoch scalars, the stretch after an lr drop
+END_VAL = (0.75, 1.0)  # where a validation curve or a train/val gap ends: a quarter, it is noisier per point than training
+START = (0.0, 0.2)  # where a curve starts, in level comparisons with a middle or second half: its first fifth
+SECOND_HALF = (0.5, 1.0)  # "since the middle of the run": a loss that kept falling there is learning
+# Start, middle and end windows of equal width: a straight fall has its middle half-way between
+THIRDS_NARROW = ((0.0, 0.1), (0.45, 0.55), (0.9, 1.0))  # start, middle, end of a smoothed curve, a tenth wide (slow convergence)
+THIRDS = ((0.0, 0.2), (0.4, 0.6), (0.8, 1.0))  # start, middle, end of a raw curve, a fifth wide (still improving)
+QUARTERS = ((0.0, 0.25), (0.35, 0.65), (0.75, 1.0))  # first quarter, middle 30%, last quarter (no learning; a flat stretch)
+
+# Rolling-median windows, as a share of the curve's points (see `smooth`)
+SMOOTH_BATCH = 0.05  # per-batch training curves: 5% of the run smooths batch noise and keeps epoch-scale shape
+SMOOTH_EVAL = 0.1  # validation and per-epoch curves: fewer points, each noisier, so a wider share
+SMOOTH_BURST = 0.03  # gradient norms: narrow, so that a burst of a few percent of the run still shows
+
+# Noise: a change counts when it clears this many step-to-step noise spreads (`noise`)
+NOISE_SPREADS = 2.0  # twice the wobble: a level change, not batch noise
+BAND_SPREADS = 3.0  # a band around a curve that a noisy but healthy curve stays inside (3 spreads, ~99%)
+
+# Confidence margins (`ramp(x, threshold, FULL_AT * threshold)`): how far past its threshold a
+# measure is unmistakable
+FULL_AT = 3.0  # the usual: three times the threshold
+FULL_AT_SMALL = 5.0  # thresholds set just past noise (a 10% rise, a 2x ratio): five times
+FULL_AT_LARGE = 10.0  # counts and ratios whose threshold is already a clear sign (1 spike; 3x val/train): ten times
+
+INITIAL_SHARE = 0.05  # a curve's initial level: the median of its first 5% (a few points at least), before training moves it
+TREND_MIN_WINDOW = 5  # a trend (rolling median) at least 5 points wide, or it follows the noise
+MIN_CURVE = 5  # fewer finite points are no curve: no start, end or turn can be told from one noisy point
+FEW_POINTS = 3  # the fewest points a level is read from: a median of three outvotes one noisy value
+PERCENT = 100.0  # accuracies print as points (0.15 -> 15 points); a logger's accuracy above 1 is in percent
+START_SHARE_FEW = 0.1  # a curve's start level (`start_level`): its first tenth, at most START_POINTS points:
+START_POINTS = 3  # the initial loss before the first updates move it, past one noisy batch
+
+
+def head(x: np.ndarray, share: float, least: int = 1, most: int | None = None) -> np.ndarray:
+    """The first `share` of x's points, at least `least` and at most `most` of them."""
+    k = max(least, int(x.size * share) if most is None else min(most, int(x.size * share)))
+    return x[:k]
+
+
+def tail(x: np.ndarray, share: float, least: int = 1) -> np.ndarray:
+    """The last `share` of x's points, at least `least` of them."""
+    return x[-max(least, int(x.size * share)):]
+
+
+CACHED_SERIES = 64  # the finite/bucket caches hold the series of one run (a run has a few dozen)
 _FINITE_CACHE: dict[int, tuple[Series, np.ndarray, np.ndarray]] = {}
 
 
@@ -156,7 +208,7 @@ def finite(s: Series) -> tuple[np.ndarray, np.ndarray]:
         return hit[1], hit[2]
     ok = np.isfinite(s.values)
     out = (s.steps, s.values) if ok.all() else (s.steps[ok], s.values[ok])
-    if len(_FINITE_CACHE) > 64:
+    if len(_FINITE_CACHE) > CACHED_SERIES:
         _FINITE_CACHE.clear()
     _FINITE_CACHE[id(s)] = (s, out[0], out[1])
     return out
@@ -180,10 +232,14 @@ def bucket(steps: np.ndarray, values: np.ndarray, n: int = MAX_POINTS) -> tuple[
     v = np.median(values[:m].reshape(-1, k), axis=1)
     st = steps[:m].reshape(-1, k)[:, k // 2].copy()
     v.flags.writeable = st.flags.writeable = False
-    if len(_BUCKET_CACHE) > 64:
+    if len(_BUCKET_CACHE) > CACHED_SERIES:
         _BUCKET_CACHE.clear()
     _BUCKET_CACHE[key] = (values, steps, st, v)
     return st, v
+
+
+MAX_ZERO_SHARE = 0.2  # a loss exactly 0 on fewer than a fifth of its points is still a positive loss (tiny batches)
+ZERO_LIFT = 1e-3  # ... its zeros lifted to a thousandth of its median: far below it, still on the log scale
 
 
 def positive(values: np.ndarray) -> bool:
@@ -198,8 +254,8 @@ def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
         return np.log(values), "log"
     if values.size and bool(np.all(values >= 0)):
         med = float(np.median(values))
-        if med > 0 and float(np.mean(values == 0)) < 0.2:
-            return np.log(values + 1e-3 * med), "log"
+        if med > 0 and float(np.mean(values == 0)) < MAX_ZERO_SHARE:
+            return np.log(values + ZERO_LIFT * med), "log"
     spread = mad(values) or float(np.std(values)) or 1.0
     return values / spread, "scaled"
 
@@ -207,6 +263,7 @@ def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
 # Long series with short windows (the spikes' 15 points over a million steps) take partial sorts
 # of BLOCK_WINDOWS windows at a time: a block of windows stays in the CPU cache, and it is 2-3x
 # faster than pandas' skiplist there.  Wider windows take the skiplist (O(log w) a step).
+MIN_WINDOW = 3  # the narrowest rolling median: a point and its two neighbours
 PARTITION_MIN_POINTS = 100_000
 PARTITION_MAX_SIZE = 64
 BLOCK_WINDOWS = 4_096
@@ -221,7 +278,7 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
     size = max(1, int(size))
     if size <= 1 or x.size == 0:
         return x.copy()
-    if size == 3:  # the median of three neighbours, exactly, without a sort
+    if size == MIN_WINDOW:  # the median of three neighbours, exactly, without a sort
         a, c = np.r_[x[0], x[:-1]], np.r_[x[1:], x[-1]]
         return np.maximum(np.minimum(a, x), np.minimum(np.maximum(a, x), c))
     h = size // 2
@@ -237,28 +294,31 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
     return pd.Series(xp).rolling(size).median().to_numpy()[size - 1:]
 
 
+MAD_TO_SD = 1.4826  # the median absolute deviation times this is the standard deviation of normal noise
+
+
 def mad(x: np.ndarray) -> float:
     if x.size == 0:
         return 0.0
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(MAD_TO_SD * np.median(np.abs(x - np.median(x))))
 
 
 def noise(x: np.ndarray) -> float:
     """Step-to-step noise: robust spread of first differences / sqrt(2)."""
-    if x.size < 3:
+    if x.size < MIN_WINDOW:
         return 0.0
     return mad(np.diff(x)) / math.sqrt(2.0)
 
 
-def smooth(x: np.ndarray, frac: float = 0.05, min_window: int = 3) -> np.ndarray:
+def smooth(x: np.ndarray, frac: float = SMOOTH_BATCH, min_window: int = MIN_WINDOW) -> np.ndarray:
     """Rolling median with a window of `frac` of the length (odd, at least min_window)."""
-    if x.size < 3:
+    if x.size < MIN_WINDOW:
         return x.copy()
     w = max(min_window, int(x.size * frac))
     w = min(w, x.size)
     if w % 2 == 0:
         w -= 1
-    if w < 3:
+    if w < MIN_WINDOW:
         return x.copy()
     return median_filter(x, size=w, mode="nearest")
 
@@ -289,14 +349,17 @@ def level(x: np.ndarray, a: float, b: float) -> float:
 
 def start_level(x: np.ndarray) -> float:
     """A curve's start level: the median of its first few points (up to 3, a tenth of a short curve)."""
-    return float(np.median(x[:max(1, min(3, x.size // 10))]))
+    return float(np.median(head(x, START_SHARE_FEW, 1, START_POINTS)))
+
+
+SCI_ABOVE, SCI_BELOW = 1e5, 1e-3  # evidence numbers outside these print as 1.23e+05 (3 significant digits either way)
 
 
 def fmt(x: float) -> str:
     """Numbers in evidence sentences: 3 significant digits."""
     if x is None or not math.isfinite(x):
         return str(x)
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+    if x != 0 and (abs(x) >= SCI_ABOVE or abs(x) < SCI_BELOW):
         return f"{x:.2e}"
     return f"{x:.3g}"
 

@@ -12,6 +12,19 @@ from .base import (
     AT_THRESHOLD_COMMON,
     AT_THRESHOLD_PAST_NOISE,
     CONF_RULE,
+    END,
+    END_RECENT,
+    END_VAL,
+    FEW_POINTS,
+    FULL_AT,
+    FULL_AT_LARGE,
+    FULL_AT_SMALL,
+    MIN_CURVE,
+    NOISE_SPREADS,
+    PERCENT,
+    SMOOTH_BATCH,
+    SMOOTH_EVAL,
+    START,
     TINY,
     bucket,
     cannot,
@@ -20,6 +33,7 @@ from .base import (
     finite,
     fire,
     fmt,
+    head,
     level,
     logged_index,
     noise,
@@ -32,6 +46,8 @@ from .base import (
     times_lower,
     transform,
 )
+
+MIN_GAP_POINTS = 4  # a gap's start (its first fifth) and its end (its last quarter) need a point each, apart
 
 
 def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -78,31 +94,31 @@ def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac
     name = "val_rise"
     vs, vv = finite(val)
     ts, tv = bucket(*finite(train))
-    if vv.size < 5 or tv.size < 5:
-        return cannot(name, val.metric, f"{val.metric}/{train.metric}: fewer than 5 points")
+    if vv.size < MIN_CURVE or tv.size < MIN_CURVE:
+        return cannot(name, val.metric, f"{val.metric}/{train.metric}: fewer than {MIN_CURVE} points")
     x, v_kind = transform(vv)
     tlog, t_kind = transform(tv)
     if v_kind != "log" or t_kind != "log":
         # a loss that is exactly 0 on a few batches (batch size 2) is still a positive loss
         return cannot(name, val.metric, f"{val.metric}: not a positive loss")
-    s = smooth(x, 0.1)
+    s = smooth(x, SMOOTH_EVAL)
     i_best = int(np.argmin(s))
     best_frac = (vs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
-    end = level(s, 0.85, 1.0)
+    end = level(s, *END)
     rise = math.expm1(end - float(s[i_best]))
     nz = noise(x)
-    tx = smooth(tlog, 0.05)
+    tx = smooth(tlog, SMOOTH_BATCH)
     t_best = float(_at(ts, tx, np.array([vs[i_best]]))[0])
-    t_end = level(tx, 0.9, 1.0)
+    t_end = level(tx, *END_RECENT)
     train_fall = math.expm1(t_best - t_end)
     i_raw = _logged_best(vv, s, i_best, end)
     measures = dict(rise=rise, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
                     best_val=float(vv[i_raw]), last_val=float(vv[-1]))
     # the last logged value must itself sit above the logged best: the run shows the rise, not only its trend
     shows = vv[-1] > vv[i_raw] * (1 + min_rise / 2)
-    if rise >= min_rise and end - float(s[i_best]) > 2 * nz and best_frac <= max_best_frac and shows \
+    if rise >= min_rise and end - float(s[i_best]) > NOISE_SPREADS * nz and best_frac <= max_best_frac and shows \
             and (train_fall > 0.0 or not train_falls):
-        conf = confidence(AT_THRESHOLD_PAST_NOISE, ramp(rise, min_rise, 5 * min_rise))
+        conf = confidence(AT_THRESHOLD_PAST_NOISE, ramp(rise, min_rise, FULL_AT_SMALL * min_rise))
         if not train_falls:
             txt = (f"{_rose(val.metric, vs, vv, i_raw)}, while {train.metric} changed {-train_fall:+.0%} over the "
                    "same steps")
@@ -134,32 +150,32 @@ def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_wi
     name = "generalization_gap"
     vs, vv = bucket(*finite(val))
     ts, tv = bucket(*finite(train))
-    if vv.size < 4 or tv.size < 4:
-        return cannot(name, val.metric, "fewer than 4 points")
+    if vv.size < MIN_GAP_POINTS or tv.size < MIN_GAP_POINTS:
+        return cannot(name, val.metric, f"fewer than {MIN_GAP_POINTS} points")
     higher = val.role.direction == "higher"
     if higher:
-        scale = 100.0 if max(np.max(vv), np.max(tv)) > 1.0 else 1.0
-        t_at = _at(ts, smooth(tv, 0.05), vs) / scale
-        vsm = smooth(vv, 0.1) / scale
+        scale = PERCENT if max(np.max(vv), np.max(tv)) > 1.0 else 1.0
+        t_at = _at(ts, smooth(tv, SMOOTH_BATCH), vs) / scale
+        vsm = smooth(vv, SMOOTH_EVAL) / scale
         gap = t_at - vsm
-        g_end = level(gap, 0.75, 1.0)
-        g_start = float(np.median(gap[: max(1, gap.size // 5)]))
+        g_end = level(gap, *END_VAL)
+        g_start = float(np.median(head(gap, START[1])))
         widen = g_end - g_start
         measures = dict(gap=g_end, widen=widen)
         if g_end >= min_gap and widen >= min_widen:
-            conf = confidence(AT_THRESHOLD_COMMON, ramp(g_end, min_gap, 3 * min_gap))
-            return fire(name, val.metric, conf, f"{train.metric} ends {g_end * 100:.0f} points above {val.metric}, "
-                        f"{_gap_change(widen * 100, 'points')}", vs[0], vs[-1], **measures)
+            conf = confidence(AT_THRESHOLD_COMMON, ramp(g_end, min_gap, FULL_AT * min_gap))
+            return fire(name, val.metric, conf, f"{train.metric} ends {g_end * PERCENT:.0f} points above {val.metric}, "
+                        f"{_gap_change(widen * PERCENT, 'points')}", vs[0], vs[-1], **measures)
         return quiet(name, val.metric, **measures)
     if not (np.all(vv > 0) and np.all(tv > 0)):
         return cannot(name, val.metric, "not positive losses")
-    t_at = _at(ts, smooth(np.log(tv), 0.05), vs)
-    gap = smooth(np.log(vv), 0.1) - t_at
-    g_end = level(gap, 0.75, 1.0)
-    g_start = float(np.median(gap[: max(1, gap.size // 5)]))
+    t_at = _at(ts, smooth(np.log(tv), SMOOTH_BATCH), vs)
+    gap = smooth(np.log(vv), SMOOTH_EVAL) - t_at
+    g_end = level(gap, *END_VAL)
+    g_start = float(np.median(head(gap, START[1])))
     measures = dict(ratio=math.exp(g_end), widen=math.exp(g_end - g_start))
     if g_end >= math.log(min_ratio) and g_end - g_start >= math.log(min_widen_ratio):
-        conf = confidence(AT_THRESHOLD_COMMON, ramp(g_end, math.log(min_ratio), math.log(10 * min_ratio)))
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(g_end, math.log(min_ratio), math.log(FULL_AT_LARGE * min_ratio)))
         return fire(name, val.metric, conf, f"{val.metric} ends {fmt(math.exp(g_end))}x {train.metric}, "
                     f"a ratio that grew {fmt(math.exp(g_end - g_start))}x", vs[0], vs[-1], **measures)
     return quiet(name, val.metric, **measures)
@@ -194,23 +210,23 @@ def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, max_bes
     name = "val_loss_up_acc_up"
     ls, lv = bucket(*finite(loss))
     as_, av = bucket(*finite(acc))
-    if lv.size < 5 or av.size < 5 or np.any(lv <= 0):
+    if lv.size < MIN_CURVE or av.size < MIN_CURVE or np.any(lv <= 0):
         return cannot(name, loss.metric, "fewer than 5 positive points")
-    s = smooth(np.log(lv), 0.1)
+    s = smooth(np.log(lv), SMOOTH_EVAL)
     i_best = int(np.argmin(s))
-    rise = math.expm1(level(s, 0.85, 1.0) - s[i_best])
-    a = smooth(av, 0.1)
+    rise = math.expm1(level(s, *END) - s[i_best])
+    a = smooth(av, SMOOTH_EVAL)
     a_best = float(_at(as_, a, np.array([ls[i_best]]))[0])
-    a_end = level(a, 0.85, 1.0)
+    a_end = level(a, *END)
     measures = dict(rise=rise, acc_change=a_end - a_best)
     # what the sentence quotes: logged points (the lowest loss before the rise, the accuracy logged nearest it, the last ones)
     rls, rlv = finite(loss)
     ras, rav = finite(acc)
-    i_raw = _logged_best(rlv, np.interp(rls, ls, s), int(np.argmin(np.abs(rls - ls[i_best]))), level(s, 0.85, 1.0))
+    i_raw = _logged_best(rlv, np.interp(rls, ls, s), int(np.argmin(np.abs(rls - ls[i_best]))), level(s, *END))
     j = logged_index(ras, float(rls[i_raw]))
     shows = rlv[-1] > rlv[i_raw] * (1 + min_rise / 2) and rav[-1] > rav[j]
     if rise >= min_rise and i_best < max_best_frac * s.size and a_end > a_best and shows:
-        return fire(name, loss.metric, confidence(AT_THRESHOLD_COMMON, ramp(rise, min_rise, 5 * min_rise)),
+        return fire(name, loss.metric, confidence(AT_THRESHOLD_COMMON, ramp(rise, min_rise, FULL_AT_SMALL * min_rise)),
                     f"{_rose(loss.metric, rls, rlv, i_raw)}; {acc.metric} rose too, from {fmt(rav[j])} at step "
                     f"{step_str(ras[j])} to {fmt(rav[-1])} at step {step_str(ras[-1])}", rls[i_raw], rls[-1], **measures)
     return quiet(name, loss.metric, **measures)
@@ -236,11 +252,11 @@ def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: f
     name = "underfitting"
     ts, tv = bucket(*finite(train))
     _, vv = bucket(*finite(val))
-    if tv.size < 5 or vv.size < 3 or np.any(tv <= 0) or np.any(vv <= 0):
-        return cannot(name, train.metric, "fewer than 5 positive points")
+    if tv.size < MIN_CURVE or vv.size < FEW_POINTS or np.any(tv <= 0) or np.any(vv <= 0):
+        return cannot(name, train.metric, f"fewer than {MIN_CURVE} positive points")
     x = np.log(tv)
-    drop = math.exp(start_level(x) - level(x, 0.85, 1.0))
-    ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(x, 0.85, 1.0))
+    drop = math.exp(start_level(x) - level(x, *END))
+    ratio = math.exp(level(np.log(vv), *END_VAL) - level(x, *END))
     measures = dict(drop=drop, ratio=ratio)
     if 1.0 <= drop < max_drop and min_ratio <= ratio <= max_ratio:
         return fire(name, train.metric, confidence(AT_THRESHOLD_COMMON, ramp(max_drop - drop, 0, max_drop - 1)),
@@ -263,9 +279,9 @@ def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None
     name = "val_gap"
     _, tv = bucket(*finite(train))
     vs, vv = bucket(*finite(val))
-    if tv.size < 3 or vv.size < 2 or np.any(tv <= 0) or np.any(vv <= 0):
-        return cannot(name, val.metric, "fewer than 3 positive points")
-    ratio = math.exp(level(np.log(vv), 0.75, 1.0) - level(np.log(tv), 0.85, 1.0))
+    if tv.size < FEW_POINTS or vv.size < 2 or np.any(tv <= 0) or np.any(vv <= 0):
+        return cannot(name, val.metric, f"fewer than {FEW_POINTS} positive points")
+    ratio = math.exp(level(np.log(vv), *END_VAL) - level(np.log(tv), *END))
     if ratio >= min_ratio:
         return fire(name, val.metric, CONF_RULE, f"{val.metric} ends {fmt(ratio)}x {train.metric}", vs[0], vs[-1], ratio=ratio)
     return quiet(name, val.metric, ratio=ratio)

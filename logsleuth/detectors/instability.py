@@ -11,8 +11,16 @@ from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
     AT_THRESHOLD_RARE,
+    BAND_SPREADS,
     CONF_FACT,
+    FEW_POINTS,
+    FULL_AT,
+    FULL_AT_LARGE,
+    MIN_WINDOW,
+    RECENT_SHARE,
+    START_POINTS,
     TINY,
+    TREND_MIN_WINDOW,
     bucket,
     cannot,
     coarse_trend,
@@ -27,6 +35,7 @@ from .base import (
     quiet,
     ramp,
     step_str,
+    tail,
     transform,
 )
 
@@ -37,6 +46,23 @@ SAID_FALL = 1.5
 EARLY_SHARE = 0.15  # "early" in the spikes' early_share measure and sentence: the first 15% of the run
 MAX_FREQ = 0.25  # oscillation: cycles per sample at most 1/4, a period of 4 samples or more (shorter is noise)
 EPOCH_MATCH = 0.12  # oscillation: a period within 12% of a whole number of epochs matches the epoch length
+KINDS_SAMPLE = 1000  # nonfinite: which of NaN/+Inf/-Inf occur is read off the first thousand bad values
+PER_1K = 1000.0  # spikes: the rate per thousand points
+FULL_SPIKE = 100.0  # spikes: a jump of 100x its neighbourhood is unmistakable (confidence 1 on size)
+MIN_EARLY_POINTS = 10  # early_instability: the first 15% must hold a few points, and the rest a late noise level
+MIN_NOISE_POINTS = 30  # noisy: the spread is read over the second half, so 15 points at least
+NOISE_TREND_SHARE = 0.1  # noisy: the trend it measures noise around, a rolling median over a tenth of the half
+MIN_PERIODIC_POINTS = 40  # oscillation and epoch_periodic: ten periods of the shortest period (MIN_PERIOD)
+MIN_PERIOD = 4  # the shortest period looked for, in samples (the inverse of MAX_FREQ): shorter is noise
+MAX_SPECTRUM_POINTS = 200_000  # oscillation: a spectrum of more points is bucketed (the FFT's cost, not its resolution)
+OSC_TREND_SHARE = 0.125  # oscillation: the trend removed before the spectrum, over an eighth of the run (slower is trend)
+RISE_WINDOW = 0.25  # oscillation: "really rises" is judged on a moving average over a quarter of the period
+FULL_POWER = 0.6  # oscillation: a period holding 60% of the detrended variance is unmistakable
+MAX_UPSAMPLE = 4  # a log with gaps is put on its median step spacing only if that at most quadruples its points
+EPOCH_PHASES = 8  # epoch_periodic: epoch boundaries tried at eighths of an epoch; "near" lags are an eighth off
+MIN_EPOCHS = 3  # epoch_periodic: a pattern that repeats needs three epochs
+MIN_EPOCHS_TWO_LAGS = 4  # ... and its repeat two epochs apart is read when there are more than four
+FULL_ACF = 0.8  # epoch_periodic: an autocorrelation of 0.8 one epoch apart is unmistakable
 
 
 MEASURES_NONFINITE = {
@@ -65,20 +91,20 @@ def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
     st = series.steps
     before = v[:i0]
     before = before[np.isfinite(before)]
-    start = float(np.median(before[: max(1, min(3, before.size))])) if before.size else math.nan
-    tail = before[-max(3, before.size // 10):] if before.size else before
-    peak = float(np.max(tail)) if tail.size else math.nan
+    start = float(np.median(before[:START_POINTS])) if before.size else math.nan
+    last = tail(before, RECENT_SHARE, FEW_POINTS) if before.size else before
+    peak = float(np.max(last)) if last.size else math.nan
     low = float(np.min(before)) if before.size else math.nan
     rise = peak / start if before.size and start > 0 and peak > 0 else math.nan
     frac_pos = float(i0 / max(v.size - 1, 1))
     after_bad = float(bad[i0:].mean())
     # was the loss still falling (a healthy-looking run that suddenly broke)?
-    fell = start / float(np.median(tail)) if tail.size and start > 0 and np.median(tail) > 0 else math.nan
+    fell = start / float(np.median(last)) if last.size and start > 0 and np.median(last) > 0 else math.nan
     measures = dict(first_step=float(st[i0]), count=int(bad.sum()), frac_after=after_bad, position=frac_pos,
                     rise_before=rise, fell_before=fell, finite_points=int(before.size), low_before=low)
-    kinds = sorted({"NaN" if math.isnan(x) else ("+Inf" if x > 0 else "-Inf") for x in v[bad][:1000]})
+    kinds = sorted({"NaN" if math.isnan(x) else ("+Inf" if x > 0 else "-Inf") for x in v[bad][:KINDS_SAMPLE]})
     how = (f"after rising {fmt(rise)}x" if rise == rise and rise >= SAID_RISE else
-           f"after falling to {fmt(float(np.median(tail)))} ({fmt(fell)}x below its start)" if fell == fell and fell > SAID_FALL else
+           f"after falling to {fmt(float(np.median(last)))} ({fmt(fell)}x below its start)" if fell == fell and fell > SAID_FALL else
            "")
     txt = f"{series.metric} became {'/'.join(kinds)} at step {step_str(st[i0])} {how}".rstrip() + \
           f"; {after_bad:.0%} of the points after it are not finite"
@@ -145,7 +171,7 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
     jump = math.log(min_jump) if kind == "log" else min_spreads
     events, _ = _spike_events(x, k, jump, window)
     span = max(float(st[-1] - st[0]), TINY)
-    measures = dict(count=len(events), per_1k_points=1000.0 * len(events) / v.size)
+    measures = dict(count=len(events), per_1k_points=PER_1K * len(events) / v.size)
     if not events:
         return quiet(name, series.metric, **measures)
     biggest = max(events, key=lambda e: e[2])
@@ -153,7 +179,8 @@ def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 
     early = sum(1 for e in events if (st[e[0]] - st[0]) / span < EARLY_SHARE)
     measures.update(max_ratio=size, early_share=early / len(events), first_step=float(st[events[0][0]]),
                     rate=len(events) / v.size)
-    conf = confidence(AT_THRESHOLD_COMMON, ramp(len(events), 1, 10), ramp(math.log(max(size, 1.0)), math.log(min_jump), math.log(100)))
+    conf = confidence(AT_THRESHOLD_COMMON, ramp(len(events), 1, FULL_AT_LARGE),
+                      ramp(math.log(max(size, 1.0)), math.log(min_jump), math.log(FULL_SPIKE)))
     unit = "x its neighbourhood" if kind == "log" else " robust spreads above its neighbourhood"
     txt = (f"{len(events)} spike(s) on {series.metric}; the largest {fmt(size)}{unit} at step "
            f"{step_str(st[biggest[0]])}" + (f", {early} in the first {EARLY_SHARE:.0%} of the run" if early else ""))
@@ -179,32 +206,32 @@ def early_instability(series: Series, early_frac: float = 0.15, min_rise: float 
     falls from its first value), or swings far more than it does later."""
     name = "early_instability"
     st, v = finite(series)
-    if v.size < 10:
-        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 10 needed")
+    if v.size < MIN_EARLY_POINTS:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, {MIN_EARLY_POINTS} needed")
     x, kind = transform(v)
     span = max(float(st[-1] - st[0]), TINY)
     early = (st - st[0]) / span <= early_frac
     n_early = int(early.sum())
-    if n_early < 3:
+    if n_early < FEW_POINTS:
         return cannot(name, series.metric, f"{series.metric}: too few points in the first {early_frac:.0%}")
     x0 = float(x[0])  # the first loss is measured before (or at) the first update
     e = x[early]
-    band = 3.0 * mad(np.diff(e)) / math.sqrt(2.0) if e.size > 3 else 0.0  # batch-to-batch noise
-    e_s = median_filter(e, size=3, mode="nearest")
+    band = BAND_SPREADS * mad(np.diff(e)) / math.sqrt(2.0) if e.size > FEW_POINTS else 0.0  # batch-to-batch noise
+    e_s = median_filter(e, size=MIN_WINDOW, mode="nearest")
     peak_i = int(np.argmax(e_s))
     rise = float(e_s[peak_i] - x0)
     late = x[~early]
-    d_early = mad(np.diff(e)) if e.size > 3 else 0.0
-    d_late = mad(np.diff(late)) if late.size > 3 else 0.0
+    d_early = mad(np.diff(e)) if e.size > FEW_POINTS else 0.0
+    d_late = mad(np.diff(late)) if late.size > FEW_POINTS else 0.0
     vol_ratio = d_early / d_late if d_late > 0 else (math.inf if d_early > 0 else 1.0)
     thr = math.log(min_rise) if kind == "log" else min_rise_spreads
     rise_ratio = math.exp(rise) if kind == "log" else rise
-    end = float(np.median(x[-max(1, x.size // 10):]))
+    end = float(np.median(tail(x, RECENT_SHARE)))
     end_ratio = math.exp(end - x0) if kind == "log" else end - x0
     measures = dict(rise=rise_ratio, vol_ratio=float(vol_ratio), peak_step=float(st[peak_i]), end_ratio=end_ratio)
     measures["noise_band"] = band
     if rise >= thr and rise >= band:
-        conf = confidence(AT_THRESHOLD_RARE, ramp(rise, thr, 3 * thr))
+        conf = confidence(AT_THRESHOLD_RARE, ramp(rise, thr, FULL_AT * thr))
         txt = (f"{series.metric} climbed to {fmt(float(np.exp(e_s[peak_i])) if kind == 'log' else float(v[peak_i]))} "
                f"({fmt(rise_ratio)}x its first value) by step {step_str(st[peak_i])}, in the first {early_frac:.0%} of the run")
         return fire(name, series.metric, conf, txt, st[0], st[np.nonzero(early)[0][-1]], **measures)
@@ -223,15 +250,15 @@ def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -
     over the rolling median, on the second half of the run."""
     name = "noisy"
     st, v = finite(series)
-    if v.size < 30:
-        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 30 needed")
+    if v.size < MIN_NOISE_POINTS:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, {MIN_NOISE_POINTS} needed")
     half = v[v.size // 2:]
-    trend = coarse_trend(half, max(5, half.size // 10))
+    trend = coarse_trend(half, max(TREND_MIN_WINDOW, int(half.size * NOISE_TREND_SHARE)))
     base = float(np.median(np.abs(trend))) or TINY
     rel = mad(half - trend) / base
     measures = dict(rel_noise=rel)
     if rel >= max_rel_noise:
-        conf = confidence(AT_THRESHOLD_COMMON, ramp(rel, max_rel_noise, 3 * max_rel_noise))
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(rel, max_rel_noise, FULL_AT * max_rel_noise))
         return fire(name, series.metric, conf, f"{series.metric} noise is {rel:.0%} of its trend level over the second half",
                     st[v.size // 2], st[-1], **measures)
     return quiet(name, series.metric, **measures)
@@ -252,7 +279,7 @@ def _uniform(st: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
         return x, 1.0
     h = float(np.median(d))
     n = int((st[-1] - st[0]) / h) + 1
-    if n > 4 * x.size or n < 2:
+    if n > MAX_UPSAMPLE * x.size or n < 2:
         return x, h
     grid = st[0] + h * np.arange(n)
     return np.interp(grid, st, x), h
@@ -293,12 +320,12 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     never rises)."""
     name = "oscillation"
     st, v = finite(series)
-    if v.size < 40:
-        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 40 needed")
-    st, v = bucket(st, v, 200_000)
+    if v.size < MIN_PERIODIC_POINTS:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, {MIN_PERIODIC_POINTS} needed")
+    st, v = bucket(st, v, MAX_SPECTRUM_POINTS)
     x, kind = transform(v)
     xu, h = _uniform(st, x)
-    trend = coarse_trend(xu, max(5, xu.size // 8))
+    trend = coarse_trend(xu, max(TREND_MIN_WINDOW, int(xu.size * OSC_TREND_SHARE)))
     r = xu - trend
     f, p = _periodogram(r)
     ok = (f > 0) & (f <= MAX_FREQ) & (f >= min_cycles / r.size)
@@ -309,7 +336,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     period = h / float(f[i])
     amp = 2.0 * float(np.std(r)) * math.sqrt(2)
     amp_ratio = math.expm1(amp) if kind == "log" else amp
-    w = max(3, int(period / h / 4))
+    w = max(MIN_WINDOW, int(period / h * RISE_WINDOW))
     # the moving average over w points rises where x[i+w] > x[i] (its step is their difference / w):
     # O(n) where a convolution costs n x w
     d = xu[w:] - xu[:-w] if xu.size > w else np.diff(xu)
@@ -319,7 +346,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len, epoch_match=match,
                     rising_share=rising)
     if share >= min_power and amp_ratio >= min_amplitude and rising >= min_rising:
-        conf = confidence(AT_THRESHOLD_COMMON, ramp(share, min_power, 0.6), ramp(amp_ratio, min_amplitude, 3 * min_amplitude))
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(share, min_power, FULL_POWER), ramp(amp_ratio, min_amplitude, FULL_AT * min_amplitude))
         txt = (f"{series.metric} oscillates with a period of about {fmt(period)} steps "
                f"({share:.0%} of its detrended variance, swings of {fmt(amp_ratio)}x)"
                + (f"; the period matches the epoch length ({fmt(epoch_len)} steps)" if match else ""))
@@ -327,7 +354,7 @@ def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 
     return quiet(name, series.metric, **measures)
 
 
-def _acf_within_epochs(x: np.ndarray, lag: int, phases: int = 8) -> float:
+def _acf_within_epochs(x: np.ndarray, lag: int, phases: int = EPOCH_PHASES) -> float:
     """Autocorrelation at one epoch of x minus its per-epoch means, at the epoch phase (of
     `phases` tried) that leaves the least variance (the boundary of a staircase)."""
     best_r, best_var = None, math.inf
@@ -366,13 +393,13 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, min_peak: float = 0.15,
     if not epoch_len:
         return cannot(name, series.metric, "epoch length unknown (no epoch metric or per-epoch evaluation)")
     st, v = finite(series)
-    if v.size < 40:
-        return cannot(name, series.metric, f"{series.metric}: {v.size} points, 40 needed")
+    if v.size < MIN_PERIODIC_POINTS:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} points, {MIN_PERIODIC_POINTS} needed")
     x, _ = transform(v)
     xu, h = _uniform(st, x)
     lag = int(round(epoch_len / h))
-    if lag < 4 or xu.size < 3 * lag:
-        return cannot(name, series.metric, f"{series.metric}: fewer than 3 epochs of {lag} points")
+    if lag < MIN_PERIOD or xu.size < MIN_EPOCHS * lag:
+        return cannot(name, series.metric, f"{series.metric}: fewer than {MIN_EPOCHS} epochs of {lag} points")
     trend = coarse_trend(xu, 2 * lag + 1)
     r = xu - trend
     a1 = _acf(r, lag)
@@ -381,15 +408,15 @@ def epoch_periodic(series: Series, min_acf: float = 0.3, min_peak: float = 0.15,
     # noise.  A fixed data order repeats a shape *within* each epoch, which survives both.
     a_steps = _acf_within_epochs(xu, lag)
     a1 = min(a1, a_steps)
-    d = max(2, lag // 8)
+    d = max(2, lag // EPOCH_PHASES)
     a_near = max(_acf(r, lag - d), _acf(r, lag + d))  # a real epoch pattern peaks exactly at one epoch
-    a2 = _acf(r, 2 * lag) if xu.size > 4 * lag else a1
+    a2 = _acf(r, 2 * lag) if xu.size > MIN_EPOCHS_TWO_LAGS * lag else a1
     # 3 standard errors of a sample autocorrelation of noise: with few points a lone 0.3 is chance
-    chance = 3.0 / math.sqrt(max(1, xu.size - lag))
+    chance = BAND_SPREADS / math.sqrt(max(1, xu.size - lag))
     measures = dict(acf_epoch=a1, acf_near=a_near, acf_two=a2, acf_chance=chance, epoch_len=float(epoch_len),
                     acf_within=a_steps)
     if a1 >= max(min_acf, chance) and a1 - a_near >= min_peak and a2 >= min_acf / 2:
-        conf = confidence(AT_THRESHOLD_RARE, ramp(a1, min_acf, 0.8))
+        conf = confidence(AT_THRESHOLD_RARE, ramp(a1, min_acf, FULL_ACF))
         return fire(name, series.metric, conf,
                     f"{series.metric} repeats every epoch ({fmt(epoch_len)} steps): autocorrelation {a1:.2f} at one epoch, "
                     f"{a_near:.2f} an eighth of an epoch off", st[0], st[-1], **measures)

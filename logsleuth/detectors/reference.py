@@ -10,10 +10,34 @@ import re
 import numpy as np
 
 from ..model import Evidence, Series
-from .base import CONF_FACT, CONF_RULE, TINY, cannot, covers_start, detector, finite, fire, fmt, hparam_values, level, param, quiet, step_str, transform
+from .base import (
+    CONF_FACT,
+    CONF_RULE,
+    END_SPARSE,
+    FEW_POINTS,
+    INITIAL_SHARE,
+    MIN_CURVE,
+    PERCENT,
+    TINY,
+    cannot,
+    covers_start,
+    detector,
+    finite,
+    fire,
+    fmt,
+    head,
+    hparam_values,
+    level,
+    param,
+    quiet,
+    step_str,
+    transform,
+)
 
 # the end level of a curve: median of its last fifth
-END_SHARE = (0.8, 1.0)
+PROB_FLOOR = 1e-6  # an accuracy of exactly 0 or 1 is read this far inside, so the calibrated loss's logs exist
+MIN_DROP_POINTS = 10  # progress_after_lr_drop: a flat stretch and a fall after the cut need 5 points each
+FLAT_EDGE_SHARE = 0.1  # ... the flat stretch's start and end levels: its first and last tenth (2 points at least)
 
 
 def _end_fraction(s: Series) -> float | None:
@@ -21,14 +45,14 @@ def _end_fraction(s: Series) -> float | None:
     _, v = finite(s)
     if v.size == 0:
         return None
-    scale = 100.0 if np.max(v) > 1.0 else 1.0
-    return level(v, *END_SHARE) / scale
+    scale = PERCENT if np.max(v) > 1.0 else 1.0
+    return level(v, *END_SPARSE) / scale
 
 
 def calibrated_loss(acc: float, c: int) -> float:
     """Cross-entropy of a calibrated C-class classifier with accuracy `acc` that spreads its
     errors evenly: -a ln a - (1 - a) ln((1 - a) / (C - 1))."""
-    a = min(max(acc, 1e-6), 1 - 1e-6)
+    a = min(max(acc, PROB_FLOOR), 1 - PROB_FLOOR)
     return float(-a * math.log(a) - (1 - a) * math.log((1 - a) / max(c - 1, 1)))
 
 
@@ -63,10 +87,10 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = 
     if not cls.get("single_ce") and not (ctx or {}).get("n_classes"):
         return cannot(name, loss.metric, "the training loss is not one classification cross-entropy")
     _, v = finite(loss)
-    if v.size < 3 or np.any(v <= 0):
+    if v.size < FEW_POINTS or np.any(v <= 0):
         return cannot(name, loss.metric, f"{loss.metric}: too few positive points")
     chance = math.log(c)
-    end = level(v, *END_SHARE)
+    end = level(v, *END_SPARSE)
     loss_frac = end / chance
     acc_end = _end_fraction(acc) if acc is not None else None
     if acc is not None and acc_end is not None:
@@ -107,9 +131,9 @@ def chance_start(loss: Series, acc: Series | None = None, tol: float = 0.04, acc
     if not c or not cls.get("single_ce"):
         return cannot(name, loss.metric, "no class count known or evidenced for one classification")
     st, v = finite(loss)
-    if v.size < 5 or not covers_start(st) or np.any(v <= 0):
+    if v.size < MIN_CURVE or not covers_start(st) or np.any(v <= 0):
         return cannot(name, loss.metric, f"{loss.metric}: does not start at initialisation")
-    start = float(np.median(v[: max(3, v.size // 20)]))
+    start = float(np.median(head(v, INITIAL_SHARE, FEW_POINTS)))
     chance = math.log(c)
     rel = abs(start - chance) / chance
     measures: dict = dict(n_classes=c, start=start, chance_loss=chance, rel_dev=rel, acc_start=None)
@@ -118,7 +142,7 @@ def chance_start(loss: Series, acc: Series | None = None, tol: float = 0.04, acc
         a = finite(acc)[1] if acc is not None else np.array([])
         if a.size == 0:
             return cannot(name, loss.metric, "class count read off the loss and no accuracy to confirm it")
-        a0 = float(a[0]) / (100.0 if np.max(a) > 1.0 else 1.0)
+        a0 = float(a[0]) / (PERCENT if np.max(a) > 1.0 else 1.0)
         measures["acc_start"] = a0
         if a0 > acc_margin / c:
             return quiet(name, loss.metric, **measures)
@@ -163,12 +187,13 @@ def task_kind(loss: Series, ctx: dict | None = None) -> Evidence:
 SGD_LIMIT = 0.5
 SGD_PER_256 = 0.1
 SGD_SCALE_MARGIN = 8.0
+SGD_BATCH = 256.0  # SGD_PER_256 is the rate per 256 examples of batch (linear scaling rule)
 LR_LIMITS = {"sgd": SGD_LIMIT, "adam": 1e-2, "rmsprop": 1e-2, "adagrad": 0.5}
 
 
 def lr_limit(family: str | None, batch: float | None) -> float:
     """The peak learning rate past which a family's recipes are unstable (see LR_LIMITS)."""
-    sgd = SGD_SCALE_MARGIN * SGD_PER_256 * batch / 256.0 if batch else SGD_LIMIT
+    sgd = SGD_SCALE_MARGIN * SGD_PER_256 * batch / SGD_BATCH if batch else SGD_LIMIT
     if family is None:
         return max(sgd, *LR_LIMITS.values())
     return sgd if family == "sgd" else LR_LIMITS[family]
@@ -230,7 +255,7 @@ def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evide
         if v.size:
             peak = float(np.max(v))
     if peak is None:
-        peak = _hparam_number(hp, "lr", 1e-12)
+        peak = _hparam_number(hp, "lr", TINY)  # a positive rate
     if peak is None:
         return cannot(name, metric, "learning rate not logged and not in the hyperparameters")
     fam = _optimizer(lr, hp)
@@ -271,7 +296,7 @@ def progress_after_lr_drop(loss: Series, lr: Series, min_lr_drop: float = 2.0, m
     name = "progress_after_lr_drop"
     ls, lv = finite(loss)
     rs, rv = finite(lr)
-    if lv.size < 10 or rv.size < 3 or np.any(rv <= 0):
+    if lv.size < MIN_DROP_POINTS or rv.size < FEW_POINTS or np.any(rv <= 0):
         return cannot(name, lr.metric, "too few points")
     x, kind = transform(lv)
     if kind != "log":
@@ -285,13 +310,13 @@ def progress_after_lr_drop(loss: Series, lr: Series, min_lr_drop: float = 2.0, m
     before = x[ls < at]
     after = x[ls > at]
     measures = dict(cut_step=at, flat_share=share)
-    if before.size < 5 or after.size < 5:
+    if before.size < MIN_CURVE or after.size < MIN_CURVE:
         return quiet(name, loss.metric, **measures)
-    k = max(2, before.size // 10)
+    k = max(2, int(before.size * FLAT_EDGE_SHARE))
     start = float(np.median(before[:k]))
     pre_end = float(np.median(before[-k:]))
     change = math.expm1(abs(start - pre_end))
-    end = level(after, 0.8, 1.0)
+    end = level(after, *END_SPARSE)
     fall = math.exp(pre_end - end)
     measures.update(flat_change=change, fall=fall)
     if share >= min_flat_share and change <= max_flat_change and fall >= min_fall:

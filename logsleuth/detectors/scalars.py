@@ -16,6 +16,17 @@ from .base import (
     CONF_EXACT,
     CONF_RULE,
     CONF_SETTING,
+    END,
+    END_SPARSE,
+    FEW_POINTS,
+    FULL_AT_SMALL,
+    INITIAL_SHARE,
+    MIN_CURVE,
+    PERCENT,
+    SECOND_HALF,
+    SMOOTH_BURST,
+    START,
+    START_SHARE_FEW,
     TINY,
     bucket,
     cannot,
@@ -24,6 +35,7 @@ from .base import (
     finite,
     fire,
     fmt,
+    head,
     level,
     logged_index,
     param,
@@ -32,6 +44,12 @@ from .base import (
     smooth,
     step_str,
 )
+
+NORM_FLOOR = 1e-30  # a gradient norm of exactly 0 is read as this, so its log exists: far below any real norm
+FULL_DECADES = 3  # gradient growth or a layer ratio three orders of magnitude past its threshold is unmistakable
+HEALTHY_UPDATE_LOG10 = -3  # the update/weight ratio of a healthy run is about 1e-3 (CS231n)
+FULL_OFF_DECADES = 4  # ... and four orders of magnitude off it (1e-7, 10) is unmistakable
+RESPONSE_SHARE = 0.05  # lr_drop_response: the loss right before and right after a drop, within 5% of the run each side
 
 
 def _total(group: list[Series]) -> Series | None:
@@ -84,24 +102,24 @@ def exploding_gradients(grads: list[Series], min_growth: float = 100.0, spike_fa
         return cannot(name, "grad_norm", "grad_norm not logged")
     st, v = finite(s)
     nonfin = int((~np.isfinite(s.values)).sum())
-    if v.size < 5:
+    if v.size < MIN_CURVE:
         if nonfin:
             return fire(name, s.metric, CONF_DIRECT, f"{s.metric} is not finite", s.steps[0], s.steps[-1], growth=math.inf, nonfinite=nonfin)
         return cannot(name, s.metric, f"{s.metric}: too few points")
     st, v = bucket(st, v)
-    v = np.maximum(v, 1e-30)
-    k = max(2, v.size // 20)
-    early = float(np.median(v[:k]))
-    sm = smooth(np.log(v), 0.03)
+    v = np.maximum(v, NORM_FLOOR)
+    early = float(np.median(head(v, INITIAL_SHARE, 2)))
+    sm = smooth(np.log(v), SMOOTH_BURST)
     peak_i = int(np.argmax(sm))
     growth = math.exp(float(sm[peak_i])) / early if early > 0 else math.inf
     spike = float(np.max(v)) / float(np.median(v))
-    end_growth = math.exp(level(sm, 0.85, 1.0)) / early if early > 0 else math.inf
+    end_growth = math.exp(level(sm, *END)) / early if early > 0 else math.inf
     peak_frac = float((st[peak_i] - st[0]) / max(st[-1] - st[0], TINY))
     measures = dict(growth=growth, spike=spike, nonfinite=nonfin, early=early, peak=float(math.exp(sm[peak_i])),
                     end_growth=end_growth, peak_frac=peak_frac)
     if growth >= min_growth or spike >= spike_factor * min_growth or (nonfin and growth >= nonfinite_growth):
-        conf = confidence(AT_THRESHOLD_RARE, ramp(math.log10(max(growth, spike / spike_factor, 1)), math.log10(min_growth), math.log10(min_growth) + 3))
+        conf = confidence(AT_THRESHOLD_RARE, ramp(math.log10(max(growth, spike / spike_factor, 1)), math.log10(min_growth),
+                                                      math.log10(min_growth) + FULL_DECADES))
         txt = (f"{s.metric} grew {fmt(growth)}x from {fmt(early)} to {fmt(math.exp(sm[peak_i]))} by step {step_str(st[peak_i])}"
                + (f"; {nonfin} non-finite value(s)" if nonfin else ""))
         return fire(name, s.metric, conf, txt, st[0], st[peak_i], **measures)
@@ -139,20 +157,20 @@ def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_
         ratio = float(first / last) if last and last > 0 else math.nan
         measures["layer_ratio"] = ratio
         if ratio == ratio and ratio <= max_layer_ratio:
-            conf = confidence(AT_THRESHOLD_EXTREME, ramp(-math.log10(max(ratio, 1e-30)), -math.log10(max_layer_ratio), -math.log10(max_layer_ratio) + 3))
+            conf = confidence(AT_THRESHOLD_EXTREME, ramp(-math.log10(max(ratio, NORM_FLOOR)), -math.log10(max_layer_ratio),
+                                                               -math.log10(max_layer_ratio) + FULL_DECADES))
             return fire(name, layers[0].metric,
                         conf, f"{layers[0].metric} is {fmt(ratio)}x {layers[-1].metric} (median over the run): the "
                         f"gradient shrinks {fmt(1 / ratio) if ratio > 0 else 'infinitely'}x through {len(layers)} layers",
                         tot.steps[0], tot.steps[-1], **measures)
     st, v = finite(tot)
-    if v.size >= 5 and np.all(v >= 0):
-        k = max(2, v.size // 20)
-        early = float(np.median(v[:k]))
-        late = level(v, 0.8, 1.0)
+    if v.size >= MIN_CURVE and np.all(v >= 0):
+        early = float(np.median(head(v, INITIAL_SHARE, 2)))
+        late = level(v, *END_SPARSE)
         collapse = late / early if early > 0 else math.nan
         measures["collapse"] = collapse
         if early > 0 and collapse <= max_collapse:
-            return fire(name, tot.metric, CONF_RULE, f"{tot.metric} fell {fmt(1 / max(collapse, 1e-300))}x from {fmt(early)} to {fmt(late)}",
+            return fire(name, tot.metric, CONF_RULE, f"{tot.metric} fell {fmt(1 / max(collapse, NORM_FLOOR))}x from {fmt(early)} to {fmt(late)}",
                         st[0], st[-1], **measures)
     return quiet(name, tot.metric, **measures)
 
@@ -172,13 +190,14 @@ def update_ratio_off(ratios: list[Series], low: float = 1e-5, high: float = 3e-2
     name = "update_ratio_off"
     vals = [finite(s)[1] for s in ratios]
     vals = [np.abs(v[v != 0]) for v in vals if v.size]
-    if not vals or sum(v.size for v in vals) < 5:
-        return cannot(name, "update_ratio", "update/weight ratio not logged, or fewer than 5 values")
+    if not vals or sum(v.size for v in vals) < MIN_CURVE:
+        return cannot(name, "update_ratio", f"update/weight ratio not logged, or fewer than {MIN_CURVE} values")
     med = float(np.median(np.concatenate(vals)))
     m = ratios[0]
     measures = dict(median=med, log10=math.log10(med) if med > 0 else -math.inf, direction="low" if med < low else "high" if med > high else "ok")
     if med < low or med > high:
-        conf = confidence(AT_THRESHOLD_RARE, ramp(abs(math.log10(med) + 3), abs(math.log10(low) + 3) if med < low else abs(math.log10(high) + 3), 4))
+        conf = confidence(AT_THRESHOLD_RARE, ramp(abs(math.log10(med) - HEALTHY_UPDATE_LOG10),
+                                                     abs(math.log10(low if med < low else high) - HEALTHY_UPDATE_LOG10), FULL_OFF_DECADES))
         return fire(name, m.metric, conf, f"update/weight ratio median {fmt(med)} over {len(ratios)} series "
                     f"(healthy: about 1e-3); updates are too {'small' if med < low else 'large'}",
                     m.steps[0], m.steps[-1], **measures)
@@ -201,12 +220,12 @@ def dead_units(fracs: list[Series], max_frac: float = 0.9, min_rise: float = 0.3
     best: tuple[float, float, Series, float] | None = None
     for s in fracs:
         st, v = finite(s)
-        if v.size < 3:
+        if v.size < FEW_POINTS:
             continue
-        scale = 100.0 if np.max(v) > 1.0 else 1.0
+        scale = PERCENT if np.max(v) > 1.0 else 1.0
         v = v / scale
-        start = float(np.median(v[: max(1, v.size // 10)]))
-        end = level(v, 0.8, 1.0)
+        start = float(np.median(head(v, START_SHARE_FEW)))
+        end = level(v, *END_SPARSE)
         if best is None or end > best[1]:
             best = (start, end, s, float(st[-1]))
     if best is None:
@@ -232,19 +251,19 @@ def regularization_dominates(reg: Series, data: Series, min_ratio: float = 1.0, 
     name = "regularization_dominates"
     rs, rv = finite(reg)
     ds, dv = finite(data)
-    if rv.size < 3 or dv.size < 3:
+    if rv.size < FEW_POINTS or dv.size < FEW_POINTS:
         return cannot(name, reg.metric, "too few points")
     # the worse of the first fifth and the second half: a penalty that dominates early can
     # crush the weights before it fades
     dv_at = np.interp(rs, ds, dv)
     ratios = []
-    for a, b in ((0.0, 0.2), (0.5, 1.0)):
+    for a, b in (START, SECOND_HALF):
         r_, d_ = level(rv, a, b), level(dv_at, a, b)
         ratios.append((r_ / d_ if d_ > 0 else math.inf, r_, d_))
     ratio, r, d = max(ratios)
     measures = dict(ratio=ratio)
     if ratio >= min_ratio:
-        return fire(name, reg.metric, confidence(AT_THRESHOLD_RARE, ramp(ratio, min_ratio, 5 * min_ratio)),
+        return fire(name, reg.metric, confidence(AT_THRESHOLD_RARE, ramp(ratio, min_ratio, FULL_AT_SMALL * min_ratio)),
                     f"{reg.metric} ({fmt(r)}) is {fmt(ratio)}x {data.metric} ({fmt(d)})", rs[0], rs[-1], **measures)
     return quiet(name, reg.metric, **measures)
 
@@ -264,12 +283,12 @@ def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_los
     name = "lr_drop_response"
     ls, lv = finite(loss)
     rs, rv = finite(lr)
-    if rv.size < 3 or lv.size < 6 or np.any(rv <= 0) or np.any(lv <= 0):
+    if rv.size < FEW_POINTS or lv.size < 2 * FEW_POINTS or np.any(rv <= 0) or np.any(lv <= 0):
         return cannot(name, lr.metric, "too few points")
     ratio = rv[:-1] / rv[1:]
     drops = np.nonzero(ratio >= min_lr_drop)[0]
     span = ls[-1] - ls[0]
-    w = max(span * 0.05, TINY)
+    w = max(span * RESPONSE_SHARE, TINY)
     hits = []
     for i in drops:
         at = rs[i + 1]
@@ -342,7 +361,7 @@ def lr_constant(lr: Series, ctx: dict | None = None) -> Evidence:
     """The learning rate never changes over the run (no schedule)."""
     name = "lr_constant"
     st, v = finite(lr)
-    if v.size < 3:
+    if v.size < FEW_POINTS:
         return cannot(name, lr.metric, "lr not logged or too few points")
     if np.all(v == v[0]):
         return fire(name, lr.metric, CONF_DIRECT, f"{lr.metric} is {fmt(float(v[0]))} throughout ({v.size} points)", st[0], st[-1], value=float(v[0]))
@@ -364,8 +383,8 @@ def final_level(series: Series, min: float | None = None, max: float | None = No
     st, v = finite(series)
     if v.size < 2:
         return cannot(name, series.metric, f"{series.metric}: too few points")
-    scale = 100.0 if series.role.kind in ("accuracy", "score") and np.max(v) > 1.0 else 1.0
-    end = level(v, 0.8, 1.0) / scale
+    scale = PERCENT if series.role.kind in ("accuracy", "score") and np.max(v) > 1.0 else 1.0
+    end = level(v, *END_SPARSE) / scale
     measures = dict(level=end)
     if (min is None or end >= min) and (max is None or end <= max):
         return fire(name, series.metric, CONF_RULE, f"{series.metric} ends at {fmt(end)}", st[0], st[-1], **measures)

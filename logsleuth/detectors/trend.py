@@ -11,7 +11,27 @@ from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
     AT_THRESHOLD_RARE,
+    BAND_SPREADS,
+    END,
+    END_RECENT,
+    END_SPARSE,
+    FEW_POINTS,
+    FULL_AT,
+    INITIAL_SHARE,
+    MIN_CURVE,
+    NOISE_SPREADS,
+    PERCENT,
+    QUARTERS,
+    RECENT_SHARE,
+    SECOND_HALF,
+    SMOOTH_BATCH,
+    SMOOTH_EVAL,
+    START,
+    START_POINTS,
+    THIRDS,
+    THIRDS_NARROW,
     TINY,
+    TREND_MIN_WINDOW,
     bucket,
     cannot,
     confidence,
@@ -20,6 +40,7 @@ from .base import (
     finite,
     fire,
     fmt,
+    head,
     level,
     mad,
     noise,
@@ -29,9 +50,28 @@ from .base import (
     smooth,
     start_level,
     step_str,
+    tail,
     transform,
 )
 
+DIVERGENCE_START_SHARE = 0.02  # divergence: its start level over the first 2% of the run (3 points at least, a tenth at most)
+MIN_PLATEAU_POINTS = 8  # plateau and slow_convergence: a start, a middle and an end of a few points each
+SMOOTH_PLATEAU = 0.08  # plateau: smoothed wider than a training curve (5%), so the plateau's own noise is no improvement
+PLATEAU_TOL_LOG = 0.02  # plateau: an improvement smaller than 2% of the loss (a log step of 0.02) is none ...
+PLATEAU_TOL_SCALED = 0.1  # ... or a tenth of a robust spread, for a curve that is not a positive loss
+FULL_PLATEAU = 0.8  # plateau: flat for 80% of the run is unmistakable
+MIN_FLAT_POINTS = 6  # no_learning and stuck_at_chance: a first quarter, middle and last quarter of a point or two each
+MIN_SLOPE_POINTS = 4  # a slope's t-statistic needs two degrees of freedom past the line's own two
+VAR_FLOOR = 1e-300  # a perfect line has no residual: its t is huge, not a division by zero
+LATE_FROM = 0.7  # slow_convergence: "still falling at the end" is the trend over the last 30%
+MIN_DELAYED_POINTS = 10  # delayed_start: a flat stretch and a fall of several points each
+SMOOTH_ONSET = 0.04  # delayed_start: the onset is located on a curve smoothed over 4% of the run
+ONSET_TOL_LOG = 0.05  # ... leaving the start band means falling at least 5% (a log step of 0.05) ...
+ONSET_TOL_SCALED = 0.3  # ... or 0.3 robust spreads, for a curve that is not a positive loss
+SMOOTH_FLAT = 0.2  # delayed_start: the flat stretch's range, read on its 20%-smoothed shape (not its noise)
+FLAT_BANDS = 3  # ... stays within 3 bands, and the fall after it clears 3 bands
+FULL_DELAY = 0.4  # delayed_start: flat for 40% of the run is unmistakable
+FULL_INITIAL = 4.0  # high_initial_loss: a first loss four times the classifier threshold (60 nats) is unmistakable
 MAX_CLASSES = 1000  # the most classes chance levels are matched against (ImageNet's count): ln 1000 = 6.9
 
 
@@ -62,7 +102,7 @@ MEASURES_DIVERGENCE = {
 def divergence(series: Series, min_ratio: float = 3.0, min_rising_corr: float = 0.6, ctx: dict | None = None) -> Evidence:
     """The loss ends far above where it started (or above its best, rising steadily)."""
     name = "divergence"
-    data, bad = _prep(series, name, 5)
+    data, bad = _prep(series, name, MIN_CURVE)
     if bad:
         return bad
     st, v = data
@@ -71,17 +111,19 @@ def divergence(series: Series, min_ratio: float = 3.0, min_rising_corr: float = 
         # (a critic's Wasserstein estimate, a log-likelihood) has no such scale
         return cannot(name, series.metric, f"{series.metric} takes negative values: not a loss bounded at zero")
     x, kind = transform(v)
-    s = smooth(x, 0.05)
-    k0 = max(1, min(max(3, x.size // 50), x.size // 10))  # enough first points to see past batch noise
+    s = smooth(x, SMOOTH_BATCH)
+    # enough first points to see past batch noise, and no more than a tenth of the run
+    k0 = max(1, min(max(FEW_POINTS, int(x.size * DIVERGENCE_START_SHARE)), int(x.size * RECENT_SHARE)))
     start = float(np.median(x[:k0]))
-    end = level(s, 0.9, 1.0)
-    i_peak_end = int(np.argmax(s[-max(1, s.size // 10):])) + s.size - max(1, s.size // 10)
+    end = level(s, *END_RECENT)
+    last = tail(s, RECENT_SHARE)
+    i_peak_end = int(np.argmax(last)) + s.size - last.size
     i_best = int(np.argmin(s[: i_peak_end + 1]))
     best = float(s[i_best])
     thr = math.log(min_ratio) if kind == "log" else min_ratio
     over_start = end - start
     over_best = end - best
-    rising = _rank_corr(s[i_best:]) if s.size - i_best >= 5 else 0.0
+    rising = _rank_corr(s[i_best:]) if s.size - i_best >= MIN_CURVE else 0.0
     measures = dict(ratio_end_start=math.exp(over_start) if kind == "log" else None,
                     ratio_end_best=math.exp(over_best) if kind == "log" else None,
                     onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], TINY)), rising_corr=rising)
@@ -97,7 +139,7 @@ def divergence(series: Series, min_ratio: float = 3.0, min_rising_corr: float = 
 
 
 def _rank_corr(x: np.ndarray) -> float:
-    if x.size < 3 or np.all(x == x[0]):
+    if x.size < FEW_POINTS or np.all(x == x[0]):
         return 0.0
     r = np.argsort(np.argsort(x)).astype(float)
     t = np.arange(x.size, dtype=float)
@@ -114,7 +156,7 @@ def _below_start(v: np.ndarray, kind: str, drop: float) -> str:
 def _drop(x: np.ndarray, kind: str) -> float:
     """How many times the loss fell from its start to its end level (log space: ratio)."""
     start = start_level(x)
-    end = level(x, 0.85, 1.0)
+    end = level(x, *END)
     return math.exp(start - end) if kind == "log" else float("nan")
 
 
@@ -135,23 +177,23 @@ def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_s
     """The loss stopped improving for a long final stretch while still high (fell less than
     `max_drop` times from its start)."""
     name = "plateau"
-    data, bad = _prep(series, name, 8)
+    data, bad = _prep(series, name, MIN_PLATEAU_POINTS)
     if bad:
         return bad
     st, v = data
     x, kind = transform(v)
-    s = smooth(x, 0.08)
+    s = smooth(x, SMOOTH_PLATEAU)
     total = float(s[0] - np.min(s))
     drop = _drop(x, kind)
     # where did the last meaningful improvement happen?  (improvement after it < tail_share of all)
     best_after = np.minimum.accumulate(s)
     gain_total = float(best_after[0] - best_after[-1])
-    tol = max(tail_share * gain_total, 2.0 * noise(s), 0.02 if kind == "log" else 0.1)
+    tol = max(tail_share * gain_total, NOISE_SPREADS * noise(s), PLATEAU_TOL_LOG if kind == "log" else PLATEAU_TOL_SCALED)
     i_on = int(np.argmax(best_after <= best_after[-1] + tol))
     frac = float((st[-1] - st[i_on]) / max(st[-1] - st[0], TINY))
     measures = dict(frac=frac, drop=drop, onset_step=float(st[i_on]), level=float(np.exp(s[-1])) if kind == "log" else float(v[-1]))
     if frac >= min_frac and (kind != "log" or 1.0 <= drop < max_drop) and total >= 0:
-        conf = confidence(AT_THRESHOLD_COMMON, ramp(frac, min_frac, 0.8))
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(frac, min_frac, FULL_PLATEAU))
         txt = (f"{series.metric} stopped improving at step {step_str(st[i_on])} ({frac:.0%} of the run) at "
                f"{fmt(measures['level'])}, {_below_start(v, kind, drop)}")
         return fire(name, series.metric, conf, txt, st[i_on], st[-1], **measures)
@@ -174,14 +216,13 @@ def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx:
     quarter, middle and last quarter, and its second half not falling beyond noise (slope
     t-statistic above -`max_fall_t`, the significance slow_convergence also uses)."""
     name = "no_learning"
-    data, bad = _prep(series, name, 6)
+    data, bad = _prep(series, name, MIN_FLAT_POINTS)
     if bad:
         return bad
     st, v = data
     x, kind = transform(v)
-    s = smooth(x, 0.1)
-    a, b = level(x, 0.0, 0.25), level(x, 0.75, 1.0)
-    mid = level(x, 0.35, 0.65)
+    s = smooth(x, SMOOTH_EVAL)
+    a, mid, b = (level(x, *w) for w in QUARTERS)
     change = max(abs(b - a), abs(mid - a))
     # a small change can still be steady learning: the second half falling well beyond its noise
     # (a language model creeping down 0.8 nats over 12 epochs) is not a flat loss
@@ -214,13 +255,13 @@ def _flat_text(metric: str, st: np.ndarray, typical: float, change: float, kind:
 def _trend_t(x: np.ndarray) -> float:
     """t-statistic of a least-squares slope (noise-relative trend)."""
     n = x.size
-    if n < 4:
+    if n < MIN_SLOPE_POINTS:
         return 0.0
     t = np.arange(n, dtype=float)
     t -= t.mean()
     slope = float(np.dot(t, x - x.mean()) / np.dot(t, t))
     resid = x - x.mean() - slope * t
-    se = math.sqrt(max(float(np.dot(resid, resid)) / (n - 2), 1e-300) / float(np.dot(t, t)))
+    se = math.sqrt(max(float(np.dot(resid, resid)) / (n - 2), VAR_FLOOR) / float(np.dot(t, t)))
     return slope / se if se > 0 else 0.0
 
 
@@ -243,13 +284,13 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
                     min_best_share: float = 0.8, ctx: dict | None = None) -> Evidence:
     """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
     name = "stuck_at_chance"
-    data, bad = _prep(loss, name, 6)
+    data, bad = _prep(loss, name, MIN_FLAT_POINTS)
     if bad:
         return bad
     st, v = data
     if np.any(v <= 0):
         return quiet(name, loss.metric)
-    end = level(v, 0.5, 1.0)
+    end = level(v, *SECOND_HALF)
     if end > math.log(MAX_CLASSES + 1):
         return quiet(name, loss.metric)
     n_classes = (ctx or {}).get("n_classes")
@@ -262,8 +303,8 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
     chance = math.log(c)
     rel = abs(end - chance) / chance
     x = np.log(v)
-    drop = math.exp(level(x, 0.0, 0.2) - level(x, 0.5, 1.0))
-    best = float(np.min(smooth(x, 0.1)))
+    drop = math.exp(level(x, *START) - level(x, *SECOND_HALF))
+    best = float(np.min(smooth(x, SMOOTH_EVAL)))
     measures = dict(n_classes=c, chance_loss=chance, rel_dev=rel, drop=drop)
     acc_ok = True
     acc_txt = ""
@@ -271,7 +312,7 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, 
         _, av = finite(acc)
         if av.size:
             a_end = float(np.median(av[av.size // 2:]))
-            scale = 100.0 if np.nanmax(av) > 1.0 else 1.0
+            scale = PERCENT if np.nanmax(av) > 1.0 else 1.0
             a_end /= scale
             acc_ok = a_end <= acc_margin / c
             measures["acc"] = a_end
@@ -308,19 +349,19 @@ def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0
     creeping along a floor (a significant but small late gain) has converged; one still
     gaining at its early pace was stopped."""
     name = "still_improving"
-    data, bad = _prep(series, name, 5)
+    data, bad = _prep(series, name, MIN_CURVE)
     if bad:
         return bad
     st, v = data
     higher = series.role.direction == "higher"
     if higher:
-        better = v / (100.0 if np.max(v) > 1.0 else 1.0)
+        better = v / (PERCENT if np.max(v) > 1.0 else 1.0)
     else:
         x, _ = transform(v)
         better = -x
     half = better[better.size // 2:]
-    t = _trend_t(half) if half.size >= 4 else _trend_t(better)
-    a, m, b = level(better, 0.0, 0.2), level(better, 0.4, 0.6), level(better, 0.8, 1.0)
+    t = _trend_t(half) if half.size >= MIN_SLOPE_POINTS else _trend_t(better)
+    a, m, b = (level(better, *w) for w in THIRDS)
     early, late = m - a, b - m
     share = late / early if early > 0 else (math.inf if late > 0 else 0.0)
     best = float(np.max(v)) if higher else float(np.min(v))
@@ -332,7 +373,7 @@ def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0
     if t >= min_t and from_best <= max_from_best and late >= min_late_gain and share >= min_late_share:
         txt = (f"{series.metric} was still improving at the last evaluation (step {step_str(st[-1])}, "
                f"{fmt(last)}, its best), its second half gaining {share:.0%} as much as its first")
-        return fire(name, series.metric, confidence(AT_THRESHOLD_RARE, ramp(t, min_t, 3 * min_t)), txt, st[v.size // 2], st[-1],
+        return fire(name, series.metric, confidence(AT_THRESHOLD_RARE, ramp(t, min_t, FULL_AT * min_t)), txt, st[v.size // 2], st[-1],
                     **measures)
     return quiet(name, series.metric, **measures)
 
@@ -353,22 +394,22 @@ def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float
                      ctx: dict | None = None) -> Evidence:
     """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
     name = "slow_convergence"
-    data, bad = _prep(series, name, 8)
+    data, bad = _prep(series, name, MIN_PLATEAU_POINTS)
     if bad:
         return bad
     st, v = data
     x, kind = transform(v)
-    s = smooth(x, 0.05)
+    s = smooth(x, SMOOTH_BATCH)
     n = s.size
-    a, m, b = level(s, 0, 0.1), level(s, 0.45, 0.55), level(s, 0.9, 1.0)
+    a, m, b = (level(s, *w) for w in THIRDS_NARROW)
     first, second = a - m, m - b
     linearity = second / first if first > 0 else (math.inf if second > 0 else 0.0)
-    tail = x[int(n * 0.7):]
-    t_tail = -_trend_t(tail) if tail.size >= 4 else 0.0
+    late = x[int(n * LATE_FROM):]
+    t_tail = -_trend_t(late) if late.size >= MIN_SLOPE_POINTS else 0.0
     drop = _drop(x, kind)
     measures = dict(linearity=float(linearity), tail_t=float(t_tail), drop=drop)
     if second > 0 and linearity >= min_linearity and t_tail >= min_t and (kind != "log" or drop < max_drop):
-        conf = confidence(AT_THRESHOLD_COMMON, ramp(linearity, min_linearity, 1.0), ramp(t_tail, min_t, 3 * min_t))
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(linearity, min_linearity, 1.0), ramp(t_tail, min_t, FULL_AT * min_t))
         txt = (f"{series.metric} was still falling at the end (trend t={t_tail:.1f} over the last 30%), "
                f"nearly linearly (second-half drop {linearity:.0%} of the first), {_below_start(v, kind, drop)}")
         return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
@@ -396,26 +437,26 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     and at least `min_speedup` x faster than it drifted over the flat stretch (a steady linear
     decline crosses the start band late too, but falls at the same pace before and after)."""
     name = "delayed_start"
-    data, bad = _prep(series, name, 10)
+    data, bad = _prep(series, name, MIN_DELAYED_POINTS)
     if bad:
         return bad
     st, v = data
     x, kind = transform(v)
-    s = smooth(x, 0.04)
-    k0 = max(2, s.size // 20)
-    start = float(np.median(x[:k0]))
+    s = smooth(x, SMOOTH_ONSET)
+    start = float(np.median(x[:max(2, int(s.size * INITIAL_SHARE))]))
     # noise from the residual around the trend: first differences of a steep curve are trend, not noise
-    nz = max(mad(x - smooth(x, 0.1, min_window=5)), TINY)
-    tol = max(3 * nz / math.sqrt(max(1, int(s.size * 0.04))), 0.05 if kind == "log" else 0.3)
+    nz = max(mad(x - smooth(x, SMOOTH_EVAL, min_window=TREND_MIN_WINDOW)), TINY)
+    # the band the smoothed curve must leave: 3 standard errors of a median over the smoothing window
+    tol = max(BAND_SPREADS * nz / math.sqrt(max(1, int(s.size * SMOOTH_ONSET))), ONSET_TOL_LOG if kind == "log" else ONSET_TOL_SCALED)
     below = np.nonzero(s < start - tol)[0]
     if below.size == 0:
         return quiet(name, series.metric)
     i_on = int(below[0])
     flat_frac = float((st[i_on] - st[0]) / max(st[-1] - st[0], TINY))
     seg = x[:i_on]  # the points before the drop
-    min_points = max(4, int(0.05 * x.size))
-    flat_ok = seg.size >= min_points and float(np.max(smooth(seg, 0.2)) - np.min(smooth(seg, 0.2))) <= 3 * tol
-    after = start - level(s[i_on:], 0.8, 1.0)  # sustained: where it ends, not its lowest dip
+    min_points = max(MIN_SLOPE_POINTS, int(INITIAL_SHARE * x.size))
+    flat_ok = seg.size >= min_points and float(np.max(smooth(seg, SMOOTH_FLAT)) - np.min(smooth(seg, SMOOTH_FLAT))) <= FLAT_BANDS * tol
+    after = start - level(s[i_on:], *END_SPARSE)  # sustained: where it ends, not its lowest dip
     drop_after = math.exp(after) if kind == "log" else after
     # sharp: half of the fall after the onset happens within `max_transition` of the rest of the
     # run (symmetry breaking); a noisy steady decline crosses the start band late but falls gradually
@@ -429,14 +470,14 @@ def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5,
     # large as the fall, "flat, then a drop" cannot be told from a noisy steady decline)
     # pace (transformed units per step) of the flat stretch, end level of its first quarter to its last
     # quarter, against the pace of the first half of the fall
-    pre = max(level(seg, 0.0, 0.25) - level(seg, 0.75, 1.0), 0.0) / max(st[i_on] - st[0], TINY) if seg.size else 0.0
+    pre = max(level(seg, *QUARTERS[0]) - level(seg, *QUARTERS[2]), 0.0) / max(st[i_on] - st[0], TINY) if seg.size else 0.0
     post = (start - math.log(half) if kind == "log" else start - half) / max(st[i_on + i_half] - st[i_on], TINY)
     speedup = post / pre if pre > 0 else math.inf
     measures = dict(flat_frac=flat_frac, drop_after=drop_after, transition=transition, fall_over_band=after / tol,
                     speedup=speedup)
-    if (flat_frac >= min_flat and flat_ok and drop_after >= min_drop and transition <= max_transition and after >= 3 * tol
+    if (flat_frac >= min_flat and flat_ok and drop_after >= min_drop and transition <= max_transition and after >= FLAT_BANDS * tol
             and speedup >= min_speedup):
-        conf = confidence(AT_THRESHOLD_COMMON, ramp(flat_frac, min_flat, 0.4))
+        conf = confidence(AT_THRESHOLD_COMMON, ramp(flat_frac, min_flat, FULL_DELAY))
         txt = (f"{series.metric} stayed flat for the first {flat_frac:.0%} of the run, then started to drop at "
                f"step {step_str(st[i_on])} ({fmt(drop_after)}x lower afterwards)")
         return fire(name, series.metric, conf, txt, st[0], st[i_on], **measures)
@@ -464,11 +505,11 @@ def high_initial_loss(loss: Series, acc: Series | None = None, classification_ma
     network gives."""
     name = "high_initial_loss"
     st, v = finite(loss)
-    if v.size < 3:
+    if v.size < FEW_POINTS:
         return cannot(name, loss.metric, f"{loss.metric}: too few points")
-    k = max(1, min(3, v.size // 20))
+    k = head(v, INITIAL_SHARE, 1, START_POINTS).size
     first = min(float(v[0]), float(np.median(v[:k])))  # before the first updates can blow it up
-    end = float(np.median(v[-max(1, v.size // 10):]))
+    end = float(np.median(tail(v, RECENT_SHARE)))
     cls = (ctx or {}).get("classification") or {}
     has_acc = acc is not None and finite(acc)[1].size > 0
     classification = has_acc and bool(cls.get("single_ce", True))
@@ -479,7 +520,7 @@ def high_initial_loss(loss: Series, acc: Series | None = None, classification_ma
         return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
     if classification:
         if first >= classification_max:
-            conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, 4 * classification_max))
+            conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, FULL_INITIAL * classification_max))
             return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
                         f"starts near ln(classes) (at most ~7 for 1000 classes)", st[0], st[k - 1], **measures)
     elif end > 0 and first >= regression_min and first / end >= regression_ratio:
