@@ -149,6 +149,14 @@ def test_builtin_rules_reference_known_ids():
             assert c["id"] in rs.causes, (r.id, c["id"])
 
 
+def test_each_builtin_rule_lives_in_the_file_its_id_prefix_names():
+    """`noise.loss` is in rules/noise.yaml: a rule seen in a report is found by its id."""
+    rs = builtin_ruleset()
+    misplaced = [(r.id, r.source) for r in rs.rules
+                 if os.path.basename(r.source.rsplit(":", 1)[0]) != r.id.split(".", 1)[0] + ".yaml"]
+    assert misplaced == []
+
+
 def test_rule_reference_is_not_stale():
     path = os.path.join(REPO, "docs", "rules.md")
     assert os.path.isfile(path), "run: logsleuth rules docs --cases tests/rule_cases -o docs/rules.md"
