@@ -458,3 +458,17 @@ def test_large_jsonl_without_pyarrow_takes_the_exact_path(write, monkeypatch):
     res = J.read_jsonl(p)
     loss = res.table[res.table.metric.astype(str) == "loss"]
     assert len(loss) == 3000 and loss.value.iloc[-1] == pytest.approx(1 / 3000)
+
+
+@pytest.mark.parametrize("ending, incomplete", [("3000,0.5,0.7\n", False), ("3000,0.5", True)])
+def test_a_large_plain_csv_read_by_path_still_sees_its_last_line(tmp_path, ending, incomplete):
+    """A file past the sniffed head goes to pandas by path; whether its last line is cut off is
+    read from its last byte, not from the head."""
+    p = tmp_path / "log.csv"
+    rows = "".join(f"{i},{1 / (i + 1):.6f},{i / 3000:.6f}\n" for i in range(2999))
+    p.write_text("step,loss,acc\n" + rows + ending)
+    assert p.stat().st_size > 65536
+    res = read_csv_log(str(p))
+    assert any("last line is incomplete" in w for w in res.warnings) == incomplete
+    loss = res.table[res.table["metric"] == "loss"]
+    assert len(loss) == 3000 and loss["step"].iloc[-1] == 3000

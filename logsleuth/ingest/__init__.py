@@ -75,6 +75,18 @@ def read_file(f: LogFile) -> ReadResult:
         raise InputError(f.path, f"cannot parse as {f.kind}: {type(exc).__name__}: {exc}") from exc
 
 
+def _metric_names(t: pd.DataFrame) -> set[str]:
+    """The metrics a table holds (a categorical's used categories by a count of its codes, not a sort)."""
+    import pandas as pd
+
+    m = t["metric"]
+    if isinstance(m.dtype, pd.CategoricalDtype):
+        codes = m.cat.codes.to_numpy()
+        used = np.bincount(codes[codes >= 0], minlength=len(m.cat.categories)) > 0
+        return {str(c) for c, u in zip(m.cat.categories, used) if u}
+    return {str(x) for x in m.unique()}
+
+
 def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """One long table; the metric column stays categorical (one string per metric)."""
     import pandas as pd
@@ -151,12 +163,13 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
                 if isinstance(t["metric"].dtype, pd.CategoricalDtype):
                     t = t.assign(metric=t["metric"].cat.remove_unused_categories())
         if f.kind != "tensorboard" and seen_metrics:
-            clash = set(t["metric"].unique()) & seen_metrics
+            clash = _metric_names(t) & seen_metrics
             if clash and len(src.files) > 1:
                 # the same run in two formats (YOLO writes results.csv and event files)
                 t = t[~t["metric"].isin(clash)]
         tables.append(t)
-        seen_metrics |= set(t["metric"].unique())
+        if len(src.files) > 1:  # only a second file can clash with the metrics seen so far
+            seen_metrics |= _metric_names(t)
     if errors and not tables:
         raise InputError(src.name, "; ".join(errors))
     warnings = [*errors, *warnings]

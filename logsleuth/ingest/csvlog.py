@@ -27,15 +27,23 @@ def read_csv_log(path: str, data: bytes | None = None) -> ReadResult:
     """Any of the CSV-shaped logs, as a tidy table (files over STREAM_BYTES in pieces)."""
     if data is None and should_stream(path):
         return read_streamed(path, lambda p, d: read_csv_log(p, d), header=True)
+    probe = _probe(path) if data is None else None
+    if probe is not None:
+        # a plain file: pandas parses it by path (twice as fast as the same bytes in memory),
+        # and only its head and last byte are read here
+        head, ends_nl = probe
+        sep = "\t" if path.lower().endswith(".tsv") or _looks_tab_separated(head.decode("utf-8", errors="replace")) else ","
+        warnings: list[str] = []
+        df = _fast_frame(head, sep, path, warnings, whole_file=True, ends_nl=ends_nl)
+        if df is not None:
+            return _finish(df, path, warnings)
     raw, warnings = read_bytes(path, data)
     if _blank(raw):
         raise InputError(path, "empty file")
     head = raw[:65536].decode("utf-8", errors="replace")
     sep = "\t" if path.lower().endswith(".tsv") or _looks_tab_separated(head) else ","
-    if b"\r" not in raw[:65536]:
-        # pandas parses a file it opens itself twice as fast as the same bytes in memory
-        whole_file = data is None and raw[:2] != b"\x1f\x8b" and len(raw) == _size(path)
-        df = _fast_frame(raw, sep, path, warnings, whole_file)
+    if b"\r" not in raw[:65536] and probe is None:
+        df = _fast_frame(raw, sep, path, warnings)
         if df is not None:
             return _finish(df, path, warnings)
     text, _ = read_text(path, raw)
@@ -65,16 +73,31 @@ def _blank(raw: bytes, start: int = 0) -> bool:
     return not raw[start:start + 4096].strip() and not raw[start:].strip()
 
 
-def _size(path: str) -> int:
+HEAD_BYTES = 65536  # the head read to sniff a text log (separator, header, binary content)
+
+
+def _probe(path: str) -> tuple[bytes, bool] | None:
+    """(head, ends with a newline) of a file pandas may parse by path: not gzip, no BOM, no NUL
+    bytes in its head or at its end (a crash's padding), no carriage returns, mostly UTF-8.
+    None sends the file through read_bytes, which reads it whole and says what it found."""
     try:
-        return os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+            fh.seek(-1, os.SEEK_END)
+            last = fh.read(1)
     except OSError:
-        return -1
+        return None
+    if (not head or head[:2] == b"\x1f\x8b" or head[:3] == b"\xef\xbb\xbf" or b"\x00" in head or last == b"\x00"
+            or b"\r" in head or head.decode("utf-8", errors="replace").count("\ufffd") > 0.1 * len(head)):
+        return None
+    return head, last == b"\n"
 
 
-def _fast_frame(raw: bytes, sep: str, path: str, warnings: list[str], whole_file: bool = False) -> pd.DataFrame | None:
-    """pandas' C parser on the bytes (on the file itself when `raw` is all of it, unchanged), for
-    well-formed files (most of them); None sends the file to the tolerant row-by-row path.
+def _fast_frame(raw: bytes, sep: str, path: str, warnings: list[str], whole_file: bool = False,
+                ends_nl: bool | None = None) -> pd.DataFrame | None:
+    """pandas' C parser on the bytes (on the file itself when `whole_file`: then `raw` is its
+    head and `ends_nl` says whether it ends with a newline), for well-formed files (most of
+    them); None sends the file to the tolerant row-by-row path.
     Empty cells are absent values; 'nan'/'inf' stay words until coercion, so a written NaN is
     kept as evidence."""
     nl = raw.find(b"\n")
@@ -97,7 +120,7 @@ def _fast_frame(raw: bytes, sep: str, path: str, warnings: list[str], whole_file
                          index_col=False, encoding="utf-8", encoding_errors="replace")
     except (ValueError, pd.errors.ParserError, csv.Error):
         return None
-    if not raw.endswith(b"\n") and len(df) and df.iloc[-1].isna().any() and df.iloc[-1].notna().any():
+    if not (raw.endswith(b"\n") if ends_nl is None else ends_nl) and len(df) and df.iloc[-1].isna().any() and df.iloc[-1].notna().any():
         warnings.append(f"{path}:{len(df) + 1}: last line is incomplete (a crashed job?); its missing cells are ignored")
     warnings += dup_warn
     return df

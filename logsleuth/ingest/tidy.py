@@ -141,7 +141,8 @@ def wide_to_long(
     step_arr = steps.to_numpy(dtype="float64")
     skip = {step_col, time_col}
     names: list[str] = []
-    codes, st_parts, val_parts, wall_parts = [], [], [], []
+    counts: list[int] = []
+    st_parts, val_parts, wall_parts = [], [], []
     n_bad_total = 0
     bad_cols = []
     for col in df.columns:
@@ -159,7 +160,7 @@ def wide_to_long(
             continue
         all_present = bool(present.all())
         names.append(prefix + str(col).strip())
-        codes.append(np.full(int(present.sum()), len(names) - 1, dtype=np.int32))
+        counts.append(v.size if all_present else int(present.sum()))
         st_parts.append(step_arr if all_present else step_arr[present])
         val_parts.append(v if all_present else v[present])
         wall_parts.append(wall_arr if all_present else wall_arr[present])
@@ -180,7 +181,7 @@ def wide_to_long(
     remap = np.array([rank[nm] for nm in names], dtype=np.int32)
     by_name = np.argsort(remap, kind="stable")  # metrics in category order: the table comes out sorted
     out = pd.DataFrame({
-        "metric": pd.Categorical.from_codes(np.concatenate([remap[codes[i]] for i in by_name]), categories=uniq),
+        "metric": pd.Categorical.from_codes(np.repeat(remap[by_name], np.asarray(counts)[by_name]), categories=uniq),
         "step": np.concatenate([st_parts[i] for i in by_name]),
         "value": np.concatenate([val_parts[i] for i in by_name]),
         "wall_time": np.concatenate([wall_parts[i] for i in by_name]),
