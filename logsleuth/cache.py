@@ -27,8 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .ingest.discover import RunSource
 from .model import Outcome, diagnosis_from_dict, diagnosis_to_dict
 
@@ -49,25 +47,31 @@ def default_path() -> str:
 # ------------------------------------------------------------------ keys
 
 def file_identity(path: str) -> list[Any]:
-    """[absolute path, size, mtime_ns, sha1 of head+tail]; a missing file gives its path alone.
+    """[absolute path, size, mtime_ns, CRC-32 of head+tail]; a missing file gives its path alone.
     (Not realpath: discovery does not follow symlinks out of the root, and stat follows them.)"""
     real = os.path.abspath(path)
     try:
-        st = os.stat(real)
-    except OSError:
-        return [real, None]
-    h = hashlib.sha1()
+        fd = os.open(real, os.O_RDONLY)
+    except OSError as exc:
+        try:
+            st = os.stat(real)
+        except OSError:
+            return [real, None]
+        return [real, st.st_size, st.st_mtime_ns, f"unreadable: {exc.errno}"]
+    # one open, fstat and pread, and a CRC (3x faster than SHA-1; it detects changes, nobody
+    # forges a log): a re-scan takes the keys of thousands of files
     try:
-        with open(real, "rb") as fh:
-            h.update(fh.read(EDGE))
-            if st.st_size > 2 * EDGE:
-                fh.seek(st.st_size - EDGE)
-                h.update(fh.read(EDGE))
-            elif st.st_size > EDGE:
-                h.update(fh.read())
+        st = os.fstat(fd)
+        h = zlib.crc32(os.pread(fd, EDGE, 0))
+        if st.st_size > 2 * EDGE:
+            h = zlib.crc32(os.pread(fd, EDGE, st.st_size - EDGE), h)
+        elif st.st_size > EDGE:
+            h = zlib.crc32(os.pread(fd, st.st_size - EDGE, EDGE), h)
     except OSError as exc:
         return [real, st.st_size, st.st_mtime_ns, f"unreadable: {exc.errno}"]
-    return [real, st.st_size, st.st_mtime_ns, h.hexdigest()]
+    finally:
+        os.close(fd)
+    return [real, st.st_size, st.st_mtime_ns, f"{h:08x}"]
 
 
 def _paths_of(src: RunSource) -> list[str]:
@@ -84,9 +88,50 @@ def _paths_of(src: RunSource) -> list[str]:
     return out + list(src.hparam_files)
 
 
-def run_key(src: RunSource, fingerprint: str) -> str:
-    ident = [fingerprint, src.name, [f.kind for f in src.files], [file_identity(p) for p in _paths_of(src)]]
+# Whole-scan reports live in the same table (no second table: older versions still recognise the
+# file as their cache), under "report:" keys that no run key (a bare hex digest) can equal
+REPORT_RUN = "(report of a whole scan)"
+KEEP_REPORTS = 8  # reports of whole scans kept, most recently used first: the trees and report kinds a user re-runs
+MAX_REPORT_BYTES = 64 * 1024**2  # a larger report (an HTML page of thousands of runs' plots) is rendered again, not kept
+
+
+def report_key(sources: str, plan_paths: list[str], identities: list[list[Any]], messages: list[str],
+               empty: list[str], spec: Any) -> str:
+    """The key of a whole scan's reports: the code, rule and role files (`sources`, see
+    sources_fingerprint), every run's identity (name, formats, files), what discovery said, the
+    paths as given and `spec` (the report formats and how they are drawn).  The reports are a
+    function of these alone: equal keys, equal reports."""
+    ident = ["report", sources, list(plan_paths), identities, messages, empty, spec]
+    return "report:" + hashlib.sha256(json.dumps(ident, default=str).encode()).hexdigest()
+
+
+def run_identity(src: RunSource) -> list[Any]:
+    """What a run's diagnosis depends on besides the options: its name, its files' kinds and identities."""
+    return [src.name, [f.kind for f in src.files], [file_identity(p) for p in _paths_of(src)]]
+
+
+def run_key(src: RunSource, fingerprint: str, identity: list[Any] | None = None) -> str:
+    ident = [fingerprint, *(identity if identity is not None else run_identity(src))]
     return hashlib.sha256(json.dumps(ident, default=str).encode()).hexdigest()
+
+
+def sources_fingerprint(rules: Iterable[str], roles: str | None, only_needed: bool) -> str:
+    """The code, the rule files (every file under a directory) and the roles file, by their
+    bytes: what options_fingerprint digests after parsing, known without parsing (a stored
+    report is found before the rules are loaded)."""
+    h = hashlib.sha256(f"{code_fingerprint()}|{DB_SCHEMA}|{only_needed}".encode())
+    for given in [*rules, *([roles] if roles else [])]:
+        files = [given]
+        if os.path.isdir(given):
+            files = sorted(os.path.join(d, n) for d, _, names in os.walk(given) for n in names)
+        for f in files:
+            h.update(os.path.abspath(f).encode() + b"\0")
+            try:
+                with open(f, "rb") as fh:
+                    h.update(fh.read())
+            except OSError as exc:
+                h.update(f"unreadable {exc.errno}".encode())
+    return h.hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +165,8 @@ def options_fingerprint(options: Any) -> str:
 
 def curves_blob(curves: Mapping[str, Any]) -> bytes:
     """Decimated plot curves, compressed: a JSON header then float64 arrays."""
+    import numpy as np
+
     header, chunks, off = {}, [], 0
     for role, (metric, steps, values) in curves.items():
         s = np.ascontiguousarray(steps, dtype=np.float64).tobytes()
@@ -132,6 +179,8 @@ def curves_blob(curves: Mapping[str, Any]) -> bytes:
 
 
 def curves_from_blob(blob: bytes) -> dict:
+    import numpy as np
+
     raw = zlib.decompress(blob)
     n = int.from_bytes(raw[:4], "little")
     header = json.loads(raw[4:4 + n])
@@ -243,10 +292,54 @@ class DiagnosisCache:
                 pass
             raise CacheError(f"{self.path}: could not store results ({exc})") from exc
 
+    def get_report(self, key: str) -> dict[str, Any] | None:
+        """A stored whole-scan report ({"texts": [UTF-8 bytes, ...], "worst": health}) under
+        `key`, or None; a hit counts as a use (it is kept longer)."""
+        try:
+            row = self.db.execute("SELECT body FROM diagnoses WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            body = memoryview(row[0])
+            nl = bytes(body[:4096]).index(b"\n")
+            meta = json.loads(bytes(body[:nl]))
+            texts, at = [], nl + 1
+            for n in meta["lengths"]:
+                texts.append(bytes(body[at:at + n]))
+                at += n
+            if at != len(body):
+                return None
+            self.db.execute("UPDATE diagnoses SET stored = ? WHERE key = ?", (time.time(), key))
+        except (sqlite3.Error, ValueError, KeyError, TypeError):
+            return None  # a damaged or busy entry is a miss: the scan runs
+        return {"texts": texts, "worst": meta.get("worst")}
+
+    def put_report(self, key: str, texts: list[str], worst: str | None) -> None:
+        """Store a whole scan's rendered reports (uncompressed: a hit is a read, not a
+        decompression); only the KEEP_REPORTS most recently used stay, none over MAX_REPORT_BYTES."""
+        parts = [t.encode("utf-8") for t in texts]
+        if sum(len(b) for b in parts) > MAX_REPORT_BYTES:
+            return
+        body = json.dumps({"lengths": [len(b) for b in parts], "worst": worst}).encode() + b"\n" + b"".join(parts)
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, NULL)",
+                            (key, REPORT_RUN, time.time(), body))
+            self.db.execute("DELETE FROM diagnoses WHERE key IN (SELECT key FROM diagnoses WHERE run = ? "
+                            "ORDER BY stored DESC, key LIMIT -1 OFFSET ?)", (REPORT_RUN, KEEP_REPORTS))
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise CacheError(f"{self.path}: could not store the report ({exc})") from exc
+
     def stats(self) -> dict[str, Any]:
         n, size, oldest, newest = self.db.execute(
             f"SELECT COUNT(*), COALESCE(SUM({_ENTRY_BYTES}), 0), MIN(stored), MAX(stored) FROM diagnoses").fetchone()
-        return {"path": self.path, "entries": n, "bytes": size, "oldest": oldest, "newest": newest}
+        reports = self.db.execute("SELECT COUNT(*) FROM diagnoses WHERE run = ?", (REPORT_RUN,)).fetchone()[0]
+        return {"path": self.path, "entries": n - reports, "reports": reports, "bytes": size, "oldest": oldest,
+                "newest": newest}
 
     def prune(self, older_than: float | None = None, max_bytes: int | None = None, now: float | None = None) -> int:
         """Drop entries stored more than `older_than` seconds ago, then the oldest entries until

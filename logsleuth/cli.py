@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -124,17 +125,8 @@ def main() -> None:
 def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_all, jobs, quiet, cache_path, no_cache,
             executor, scheduler, only_needed, timeout) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
-    from .pipeline import analyze_paths
-
-    try:
-        options = _options(rules, roles, only_needed)
-    except (RuleError, UsageError) as exc:
-        _fail(str(exc))
     if scheduler and executor != "dask":
         _fail("--scheduler needs --executor dask")
-    if timeout and executor == "dask":
-        click.echo("logsleuth: --timeout applies to the local executor only (Dask runs tasks in threads); ignored",
-                   err=True)
     for output in outputs:
         if _inside(output, paths):
             _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
@@ -142,29 +134,95 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
     targets = _targets(outputs, fmt)
+    colors = [not no_color and output is None and sys.stdout.isatty() for output, _ in targets]
     cache = None if no_cache else _open_cache(cache_path, paths)
     curves = any(f == "html" or (f == "markdown" and o) for o, f in targets)
+    explicit_bad = [f"{p}: no such file or directory" for p in paths if not os.path.exists(p)]
+    progress = not quiet and sys.stderr.isatty()
+    memo = found = identities = None
     try:
-        result = analyze_paths(list(paths), options, jobs=jobs, curves=curves, cache=cache,
-                               progress=not quiet and sys.stderr.isatty(), executor=executor,
-                               scheduler=scheduler, timeout=timeout)
+        # an unchanged tree scanned again with the same code, rule and role files and report
+        # kinds: its stored reports (they depend on nothing else), found before the rules are
+        # even parsed; not for Markdown with plot files beside it
+        if cache is not None and not explicit_bad and not any(f == "markdown" and o for o, f in targets):
+            from .cache import report_key, run_identity, sources_fingerprint
+            from .ingest.discover import discover
+
+            found = discover(list(paths))
+            identities = [run_identity(r) for r in found.runs]
+            spec = [[f, bool(o)] for o, f in targets] + [colors, verbose, show_all]
+            memo = report_key(sources_fingerprint(rules, roles, only_needed), list(paths), identities,
+                              found.messages, found.empty, spec)
+            stored = cache.get_report(memo)
+            if stored is not None and len(stored["texts"]) == len(targets):
+                if progress:
+                    click.echo(f"logsleuth: {len(identities)} run(s) unchanged since the last scan of this tree; "
+                               "its stored report", err=True)
+                _emit(targets, stored["texts"], quiet)
+                _exit_for(fail_on, [stored.get("worst")])
+                return
+        from .pipeline import analyze_paths, plan_scan
+
+        try:
+            options = _options(rules, roles, only_needed)
+        except (RuleError, UsageError) as exc:
+            _fail(str(exc))
+        if timeout and executor == "dask":
+            click.echo("logsleuth: --timeout applies to the local executor only (Dask runs tasks in threads); ignored",
+                       err=True)
+        plan = plan_scan(list(paths), options, cache, found, identities)
+        result = analyze_paths(list(paths), options, jobs=jobs, curves=curves, cache=cache, progress=progress,
+                               executor=executor, scheduler=scheduler, timeout=timeout, plan=plan)
+        for n in result.notices:
+            click.echo(f"logsleuth: {n}", err=True)
+        explicit_bad += result.explicit_errors
+        pngs = None
+        if any(f in ("html", "markdown") and o for o, f in targets):
+            from .report.plots import render_all
+
+            pngs = render_all(result, jobs=jobs)
+        texts = [_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all)
+                 for (output, f), color in zip(targets, colors)]
+        worst = _worst(result.diagnoses)
+        if memo is not None and cache is not None and not explicit_bad and not result.notices and all(d.status == "ok" for d in result.diagnoses):
+            from .cache import CacheError
+
+            try:
+                cache.put_report(memo, texts, worst)
+            except CacheError as exc:
+                click.echo(f"logsleuth: {exc}", err=True)
     except UsageError as exc:
         _fail(str(exc))
     finally:
         if cache is not None:
             cache.close()
-    for n in result.notices:
-        click.echo(f"logsleuth: {n}", err=True)
-    explicit_bad = [f"{p}: no such file or directory" for p in paths if not os.path.exists(p)]
-    explicit_bad += result.explicit_errors
-    pngs = None
-    if any(f in ("html", "markdown") and o for o, f in targets):
-        from .report.plots import render_all
+    _emit(targets, texts, quiet)
+    if explicit_bad:
+        for p in explicit_bad:
+            click.echo(f"logsleuth: {p}", err=True)
+        sys.exit(EXIT_USAGE)
+    _exit_for(fail_on, [worst])
 
-        pngs = render_all(result, jobs=jobs)
-    for output, f in targets:
-        text = _render(result, f, output, pngs, color=(not no_color and output is None and sys.stdout.isatty()),
-                       verbose=verbose, show_all=show_all)
+
+def _worst(diagnoses) -> str | None:
+    """The highest health among the runs analysed (None when none was)."""
+    from .model import Health
+
+    levels = [Health(d.health) for d in diagnoses if d.status == "ok"]
+    return max(levels).value if levels else None
+
+
+def _exit_for(fail_on: str, healths: list[str | None]) -> None:
+    """Exit 1 when a run reached the --fail-on health."""
+    if fail_on != "never":
+        levels = ("warning", "critical") if fail_on == "warning" else ("critical",)
+        if any(h in levels for h in healths):
+            sys.exit(EXIT_FLAGGED)
+
+
+def _emit(targets: list[tuple[str | None, str]], texts: Sequence[str | bytes], quiet: bool) -> None:
+    """Each report to its file (whole or not at all) or to stdout (stored reports are UTF-8 bytes)."""
+    for (output, _), text in zip(targets, texts):
         if output:
             try:
                 _write_whole(output, text)
@@ -174,25 +232,17 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
                 click.echo(f"wrote {output}", err=True)
         else:
             click.echo(text, nl=False)
-    if explicit_bad:
-        for p in explicit_bad:
-            click.echo(f"logsleuth: {p}", err=True)
-        sys.exit(EXIT_USAGE)
-    if fail_on != "never":
-        levels = ("warning", "critical") if fail_on == "warning" else ("critical",)
-        if any(d.status == "ok" and d.health in levels for d in result.diagnoses):
-            sys.exit(EXIT_FLAGGED)
 
 
-def _write_whole(path: str, text: str) -> None:
+def _write_whole(path: str, text: str | bytes) -> None:
     """Write a report in one piece: a temporary file beside it, then renamed over it, so an
     interrupted or failed write never leaves half a report (nor removes an older one)."""
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=".logsleuth-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the report private
@@ -541,7 +591,8 @@ def cache_info(cache_path) -> None:
     if st["entries"]:
         now = time.time()
         ages = f"; oldest entry {_age(now - st['oldest'])} old, newest {_age(now - st['newest'])}"
-    click.echo(f"{st['path']}: {st['entries']} run(s), {os.path.getsize(path) / 1e6:.1f} MB on disk{ages}")
+    reports = f" and {st['reports']} stored report(s) of whole scans" if st["reports"] else ""
+    click.echo(f"{st['path']}: {st['entries']} run(s){reports}, {os.path.getsize(path) / 1e6:.1f} MB on disk{ages}")
 
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -605,14 +656,18 @@ def cache_prune(cache_path, older_than, max_size) -> None:
     try:
         check_cache_file(path)
         c = DiagnosisCache(path)
-        dropped = c.prune(seconds, limit)
+        before = c.stats()
+        c.prune(seconds, limit)
         left = c.stats()
         c.close()
     except CacheError as exc:
         _fail(str(exc))
     except Exception as exc:
         _fail(f"{path}: unreadable cache ({exc}); delete the file to start again")
-    click.echo(f"{path}: dropped {dropped} run(s); {left['entries']} left ({left['bytes'] / 1e6:.1f} MB of entries)")
+    reports = before["reports"] - left["reports"]
+    also = f" and {reports} stored report(s)" if reports else ""
+    click.echo(f"{path}: dropped {before['entries'] - left['entries']} run(s){also}; {left['entries']} left "
+               f"({left['bytes'] / 1e6:.1f} MB of entries)")
 
 
 @main.command()

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 TIDY_COLUMNS = ("metric", "step", "value", "wall_time")
@@ -129,6 +128,8 @@ class Series:
 
     def finite(self) -> Series:
         """The same series without its NaN/Inf points."""
+        import numpy as np
+
         ok = np.isfinite(self.values)
         return Series(self.metric, self.role, self.steps[ok], self.values[ok])
 
@@ -220,7 +221,7 @@ class Diagnosis:
 
 
 # a run's main curves, decimated for its plot: role -> (metric, steps, values)
-PlotCurves = Mapping[str, tuple[str, np.ndarray, np.ndarray]]
+PlotCurves = Mapping[str, "tuple[str, np.ndarray, np.ndarray]"]  # metric -> (role, steps, values)
 
 
 class Outcome(NamedTuple):
@@ -259,7 +260,7 @@ def _hparam(v: Any, exact: bool) -> Any:
     if exact:
         if v is None or isinstance(v, (bool, int, float, str)):
             return v
-        return v.item() if isinstance(v, (np.integer, np.floating, np.bool_)) else str(v)
+        return v.item() if hasattr(v, "item") and type(v).__module__ == "numpy" else str(v)  # numpy scalars
     return report_number(v, False) if isinstance(v, (int, float, str, bool)) or v is None else str(v)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .axes import Aligned, align
 from .errors import InputError
-from .ingest import RunSource, discover, load_run
+from .ingest import Discovery, RunSource, discover, load_run
 from .model import Analysis, Diagnosis, Finding, MetricInfo, Outcome, Role, RunData, Series
 from .roles import build_series
 
@@ -229,9 +229,34 @@ def analyze_chunk(sources: list[RunSource], options: Options | None = None, curv
     return [analyze_source(s, options, curves, timeout) for s in sources]
 
 
+@dataclass
+class ScanPlan:
+    """What a scan will read: the discovered runs and, with a cache, each run's identity (its
+    name and files, cache.run_identity) and cache key (that identity and the options)."""
+    paths: list[str]
+    found: Discovery
+    identities: list[list]
+    keys: list[str]
+
+
+def plan_scan(paths: list[str], options: Options | None = None, cache=None, found: Discovery | None = None,
+              identities: list[list] | None = None) -> ScanPlan:
+    """Discovery (unless `found` is given) and, with a cache, the runs' identities (unless
+    given) and keys."""
+    found = discover(paths) if found is None else found
+    keys: list[str] = []
+    if cache is not None:
+        from .cache import options_fingerprint, run_identity, run_key
+
+        identities = [run_identity(r) for r in found.runs] if identities is None else identities
+        fp = options_fingerprint(options or Options())
+        keys = [run_key(r, fp, ident) for r, ident in zip(found.runs, identities)]
+    return ScanPlan(list(paths), found, identities or [], keys)
+
+
 def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | None = None, *,
                   curves: bool = True, cache=None, progress: bool = False, executor: str = "local",
-                  scheduler: str | None = None, timeout: float | None = None) -> Analysis:
+                  scheduler: str | None = None, timeout: float | None = None, plan: ScanPlan | None = None) -> Analysis:
     """Discover every run under the paths and diagnose each; results come back in discovery
     order whatever the executor.
 
@@ -239,14 +264,17 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     the work to the Dask scheduler at `scheduler` (a local cluster of `jobs` workers if None).
     cache: a logsleuth.cache.DiagnosisCache; runs whose files, rules and options are unchanged
     are served from it.  curves: keep decimated curves for plots (HTML/Markdown reports).
-    progress: draw a progress line on stderr."""
+    progress: draw a progress line on stderr.  plan: the scan's plan_scan(), when the caller
+    already made it (with the same cache)."""
     from functools import partial
 
     from .executors import run_dask, run_local
     from .progress import Progress
 
     options = options or Options()
-    found = discover(paths)
+    if plan is None:
+        plan = plan_scan(paths, options, cache)
+    found = plan.found
     out = Analysis(messages=list(found.messages))
     out.explicit_errors += [f"{d}: no training log found in this directory (see the notes above)" for d in found.empty]
     runs = found.runs
@@ -256,7 +284,7 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     results: list[Outcome | None] = [None] * len(runs)
     keys: list[str] = []
     if cache is not None:
-        keys, hits = _cached(cache, runs, options, curves, out)
+        keys, hits = plan.keys, _cached(cache, plan.keys, curves, out)
         for i, k in enumerate(keys):
             if k in hits:
                 results[i] = hits[k]
@@ -340,13 +368,11 @@ class _Keeper:
             self.cache = None  # one notice; the scan goes on without the cache
 
 
-def _cached(cache, runs: list[RunSource], options: Options, curves: bool, out: Analysis):
-    from .cache import CacheError, options_fingerprint, run_key
+def _cached(cache, keys: list[str], curves: bool, out: Analysis) -> dict[str, Outcome]:
+    from .cache import CacheError
 
-    fp = options_fingerprint(options)
-    keys = [run_key(r, fp) for r in runs]
     try:
-        return keys, cache.get_many(keys, want_curves=curves)
+        return cache.get_many(keys, want_curves=curves)
     except CacheError as exc:
         out.notices.append(str(exc))
-        return keys, {}
+        return {}

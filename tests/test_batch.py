@@ -193,6 +193,103 @@ def test_concurrent_scans_share_a_cache_without_corrupting_it(tmp_path):
     assert analyze_paths([str(root)], jobs=1, cache=DiagnosisCache(db), curves=False).stats["cached"] == 12
 
 
+# ------------------------------------------------- an unchanged tree: its stored report
+
+def _copy_tree(tree: str, dst) -> str:
+    import shutil
+
+    return shutil.copytree(tree, str(dst / "runs"))
+
+
+def _reports_stored(db: str) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT COUNT(*) FROM diagnoses WHERE key LIKE 'report:%'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_an_unchanged_tree_gets_its_stored_report_without_analysis_or_cache_reads(tree, tmp_path, monkeypatch):
+    runs, db = _copy_tree(tree, tmp_path), str(tmp_path / "c.sqlite")
+    args = ["analyze", runs, "--cache", db, "-q", "-o", str(tmp_path / "a.json"), "-o", str(tmp_path / "a.txt")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert _reports_stored(db) == 1
+    first = [(tmp_path / n).read_bytes() for n in ("a.json", "a.txt")]
+    for n in ("a.json", "a.txt"):
+        (tmp_path / n).unlink()
+
+    def no(*a, **k):
+        raise AssertionError("the stored report was expected")
+
+    monkeypatch.setattr("logsleuth.pipeline.analyze_paths", no)
+    monkeypatch.setattr(DiagnosisCache, "get_many", no)
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert [(tmp_path / n).read_bytes() for n in ("a.json", "a.txt")] == first
+
+
+def test_a_changed_file_other_options_or_report_kind_mean_a_new_analysis(tree, tmp_path):
+    runs, db = _copy_tree(tree, tmp_path), str(tmp_path / "c.sqlite")
+    out = str(tmp_path / "r.json")
+
+    def scan(*extra: str) -> dict:
+        r = CliRunner().invoke(main, ["analyze", runs, "--cache", db, "-q", "--format", "json", "-o", out, *extra])
+        assert r.exit_code == 0, r.output
+        with open(out) as fh:
+            return json.load(fh)
+
+    before = scan()
+    one = os.path.join(runs, "group_0", "run_00", "metrics.jsonl")
+    with open(one, "a") as fh:  # the run goes on: a NaN loss
+        fh.write(json.dumps({"step": 10_000, "train/loss": float("nan")}) + "\n")
+    after = scan()
+    changed = next(r for r in after["runs"] if r["run"].endswith("run_00"))
+    assert any(s["id"] == "nan_inf" for s in changed["symptoms"])
+    assert [r for r in after["runs"] if r is not changed] == [r for r in before["runs"] if not r["run"].endswith("run_00")]
+    assert _reports_stored(db) == 2
+    rules = tmp_path / "quiet.yaml"
+    rules.write_text("schema: 1\ndisable: [nan.sudden]\nrules: []\n")
+    disabled = scan("--rules", str(rules))  # other rules: another report
+    assert not any(s.get("rule") == "nan.sudden" for r in disabled["runs"] for s in r["symptoms"])
+    assert _reports_stored(db) == 3
+    r = CliRunner().invoke(main, ["analyze", runs, "--cache", db, "-q", "-v", "--no-color"])
+    assert r.exit_code == 0 and _reports_stored(db) == 4  # another report kind: terminal, verbose
+
+
+def test_the_stored_report_keeps_the_fail_on_exit_code(tree, tmp_path):
+    runs, db = _copy_tree(tree, tmp_path), str(tmp_path / "c.sqlite")
+    args = ["analyze", runs, "--cache", db, "-q", "--format", "json", "--fail-on", "warning"]
+    first = CliRunner().invoke(main, args)
+    again = CliRunner().invoke(main, args)
+    assert first.exit_code == again.exit_code == 1 and first.output == again.output
+    assert _reports_stored(db) == 1
+    assert CliRunner().invoke(main, args[:-2]).exit_code == 0  # same report, no --fail-on: exit 0
+
+
+def test_no_report_is_stored_for_a_tree_with_a_broken_run_or_plot_files_beside_markdown(tree, tmp_path):
+    runs, db = _copy_tree(tree, tmp_path), str(tmp_path / "c.sqlite")
+    assert CliRunner().invoke(main, ["analyze", runs, "--cache", db, "-q", "-o", str(tmp_path / "r.md")]).exit_code == 0
+    assert _reports_stored(db) == 0  # its plots are files beside it
+    bad = os.path.join(runs, "group_1", "broken")
+    os.makedirs(bad)
+    with open(os.path.join(bad, "metrics.jsonl"), "w") as fh:
+        fh.write('{"step": 1, "loss": "x"}\n')
+    assert CliRunner().invoke(main, ["analyze", runs, "--cache", db, "-q", "--format", "json"]).exit_code == 0
+    assert _reports_stored(db) == 0  # an error may be passing (a file being written): analysed each time
+
+
+def test_only_the_most_recently_used_reports_are_kept(tree, tmp_path):
+    from logsleuth.cache import KEEP_REPORTS
+
+    db = DiagnosisCache(str(tmp_path / "c.sqlite"))
+    for i in range(KEEP_REPORTS + 3):
+        db.put_report(f"report:{i}", [f"text {i}"], "healthy")
+        time.sleep(0.002)
+    assert db.get_report("report:0") is None and db.get_report(f"report:{KEEP_REPORTS + 2}") == {
+        "texts": [f"text {KEEP_REPORTS + 2}".encode()], "worst": "healthy"}
+    assert db.stats()["reports"] == KEEP_REPORTS
+    db.close()
+
+
 # ---------------------------------------------------------------- sweeps
 
 def test_planted_hyperparameter_pattern_is_stated(tmp_path):
@@ -520,17 +617,19 @@ def test_cache_prune_by_age_then_size_oldest_first(tree, tmp_path):
     db = str(tmp_path / "c.sqlite")
     assert CliRunner().invoke(main, ["analyze", tree, "--cache", db, "--format", "json", "-q"]).exit_code == 0
     con = sqlite3.connect(db)
-    keys = [k for (k,) in con.execute("SELECT key FROM diagnoses ORDER BY run")]
+    keys = [k for (k,) in con.execute("SELECT key FROM diagnoses WHERE key NOT LIKE 'report:%' ORDER BY run")]
     day = 86400.0
     for i, k in enumerate(keys):  # entry i was stored i days ago
         con.execute("UPDATE diagnoses SET stored = ? WHERE key = ?", (time.time() - i * day - 60, k))
+    # the stored report of the whole scan: last used 15 days ago
+    assert con.execute("UPDATE diagnoses SET stored = ? WHERE key LIKE 'report:%'", (time.time() - 15 * day,)).rowcount == 1
     con.commit()
     size = {k: n for k, n in con.execute("SELECT key, LENGTH(body) + COALESCE(LENGTH(curves), 0) FROM diagnoses")}
     con.close()
     info = CliRunner().invoke(main, ["cache", "info", "--cache", db]).output
     assert "20 run(s)" in info and "oldest entry 19d old" in info, info
     res = CliRunner().invoke(main, ["cache", "prune", "--cache", db, "--older-than", "10d"])
-    assert res.exit_code == 0 and "dropped 10 run(s); 10 left" in res.output, res.output
+    assert res.exit_code == 0 and "dropped 10 run(s) and 1 stored report(s); 10 left" in res.output, res.output
     bound = sum(size[k] for k in keys[:4])  # room for the 4 newest
     res = CliRunner().invoke(main, ["cache", "prune", "--cache", db, "--max-size", f"{bound}b"])
     assert res.exit_code == 0 and "dropped 6 run(s); 4 left" in res.output, res.output

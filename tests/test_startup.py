@@ -44,3 +44,19 @@ def test_analyze_of_a_long_run_needs_no_scipy(tmp_path):
     report = json.loads(res.stdout)
     assert report["runs"][0]["status"] == "ok" and report["runs"][0]["metrics"]["loss"]["points"] == n
     assert json.loads(res.stderr.strip().splitlines()[-1]) == []
+
+
+def test_a_stored_report_is_written_without_numpy_yaml_or_the_rules(tmp_path):
+    """An unchanged tree scanned again: discovery, the files' identities and one cache lookup;
+    the rules are not parsed and nothing of the analysis is imported."""
+    runs = tmp_path / "runs"
+    for i in range(3):
+        (runs / f"r{i}").mkdir(parents=True)
+        (runs / f"r{i}" / "metrics.csv").write_text("step,loss\n" + "".join(f"{s},{2.0 / (s + 1):.4f}\n" for s in range(50)))
+    args = ["analyze", str(runs), "--cache", str(tmp_path / "c.sqlite"), "-q", "--format", "json"]
+    cmd = [sys.executable, "-c", PROBE % (HEAVY + ("numpy", "yaml"),), *args]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert "numpy" in json.loads(first.stderr.strip().splitlines()[-1])
+    assert again.stdout == first.stdout and len(json.loads(again.stdout)["runs"]) == 3
+    assert json.loads(again.stderr.strip().splitlines()[-1]) == []

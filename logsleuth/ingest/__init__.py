@@ -10,8 +10,6 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..errors import InputError
 from ..model import TIDY_COLUMNS, RunData, empty_table
 from .discover import Discovery, LogFile, RunSource, classify, discover
@@ -77,6 +75,7 @@ def read_file(f: LogFile) -> ReadResult:
 
 def _metric_names(t: pd.DataFrame) -> set[str]:
     """The metrics a table holds (a categorical's used categories by a count of its codes, not a sort)."""
+    import numpy as np
     import pandas as pd
 
     m = t["metric"]
@@ -107,6 +106,7 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
 def _sort_by_metric_step(table: pd.DataFrame) -> pd.DataFrame:
     """The tidy table sorted by metric then step (stable), built from numpy arrays: pandas'
     sort_values costs ~2 ms a call, which dominates runs of a few hundred points."""
+    import numpy as np
     import pandas as pd
 
     codes = table["metric"].cat.codes.to_numpy()
@@ -128,6 +128,7 @@ def _sort_by_metric_step(table: pd.DataFrame) -> pd.DataFrame:
 def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = None) -> RunData:
     """Read every file of a run into one tidy table; raises InputError when nothing is readable.
     `keep(names) -> names` drops the other metrics as soon as each file is read."""
+    import numpy as np
     import pandas as pd
 
     from .hparams import read_hparams_file

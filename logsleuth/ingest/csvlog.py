@@ -31,10 +31,11 @@ def read_csv_log(path: str, data: bytes | None = None) -> ReadResult:
     if probe is not None:
         # a plain file: pandas parses it by path (twice as fast as the same bytes in memory),
         # and only its head and last byte are read here
-        head, ends_nl = probe
-        sep = "\t" if path.lower().endswith(".tsv") or _looks_tab_separated(head.decode("utf-8", errors="replace")) else ","
+        first_bytes, ends_nl = probe
+        tabbed = _looks_tab_separated(first_bytes.decode("utf-8", errors="replace"))
+        sep = "\t" if path.lower().endswith(".tsv") or tabbed else ","
         warnings: list[str] = []
-        df = _fast_frame(head, sep, path, warnings, whole_file=True, ends_nl=ends_nl)
+        df = _fast_frame(first_bytes, sep, path, warnings, whole_file=True, ends_nl=ends_nl)
         if df is not None:
             return _finish(df, path, warnings)
     raw, warnings = read_bytes(path, data)

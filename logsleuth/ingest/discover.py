@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .hparams import HPARAM_FILES
 from .mlflow import is_mlflow_run
 from .mlflowdb import DB_SUFFIXES, is_mlflow_db, list_runs
 from .textlog import looks_like_textlog
 from .wandbfile import looks_like_wandb
 
+# hyperparameters beside the logs (read by ingest.hparams)
+HPARAM_FILES = ("hparams.yaml", "opt.yaml", "args.yaml", "config.yaml", "training_args.json", "hparams.json")
 SKIP_DIRS = {".git", "__pycache__", "node_modules", ".hg", ".svn", ".ipynb_checkpoints", "checkpoints_weights"}
 SPLIT_DIRS = {"train", "training", "validation", "val", "valid", "eval", "test"}
 IGNORED_FILES = {"label.yaml", "meta.yaml", "wandb-summary.json", "wandb-metadata.json", "readme.md",
@@ -236,6 +238,35 @@ def _list(d: str, messages: list[str]) -> list[str]:
         return []
 
 
+def _tree(root: str, onerror: Callable[[OSError], None]):
+    """os.walk(root, topdown=True, followlinks=False), with the files as DirEntry objects (their
+    symlink bit without a syscall): (dirpath, dirnames to prune in place, file entries)."""
+    stack = [root]
+    while stack:
+        top = stack.pop()
+        try:
+            with os.scandir(top) as it:
+                entries = list(it)
+        except OSError as exc:
+            onerror(exc)
+            continue
+        dirnames, files, linked = [], [], set()
+        for e in entries:
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                dirnames.append(e.name)
+                if e.is_symlink():
+                    linked.add(e.name)
+            else:
+                files.append(e)
+        yield top, dirnames, files
+        # a symlinked directory is listed, not entered
+        stack += [os.path.join(top, d) for d in reversed(dirnames) if d not in linked]
+
+
 def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
     """Add the runs under `given` to `out`; the files looked at that were not logs."""
     root = given
@@ -246,7 +277,7 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
         out.messages.append(f"{exc.filename}: cannot list: {exc.strerror or exc}")
 
     consumed: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, topdown=True, onerror=onerror, followlinks=False):
+    for dirpath, dirnames, entries in _tree(root, onerror):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         try:
             st = os.stat(dirpath)
@@ -259,8 +290,9 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
         seen.add(real)
         if dirpath in consumed:
             continue
-        names = sorted(filenames)
-        rel = os.path.relpath(dirpath, root)
+        links = {e.name for e in entries if e.is_symlink()}
+        names = sorted(e.name for e in entries)
+        rel = dirpath[len(root):].lstrip(os.sep) or "."  # dirpath is root joined with the names below it
         if is_mlflow_run(dirpath, names + dirnames):
             out.runs.append(RunSource(_display_name(given, rel), dirpath, (LogFile(dirpath, "mlflow"),)))
             dirnames[:] = []
@@ -268,7 +300,7 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
         files: list[LogFile] = []
         for fn in names:
             p = os.path.join(dirpath, fn)
-            if os.path.islink(p) and not os.path.realpath(p).startswith(real_root + os.sep):
+            if fn in links and not os.path.realpath(p).startswith(real_root + os.sep):
                 out.messages.append(f"{p}: symlink pointing outside {given}; skipped")
                 continue
             kind = classify(p)

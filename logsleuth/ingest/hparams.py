@@ -8,7 +8,9 @@ from typing import Any
 
 import yaml
 
-HPARAM_FILES = ("hparams.yaml", "opt.yaml", "args.yaml", "config.yaml", "training_args.json", "hparams.json")
+from .discover import HPARAM_FILES
+
+__all__ = ["HPARAM_FILES", "read_hparams_file"]
 
 
 class _TolerantLoader(yaml.SafeLoader):
