@@ -168,10 +168,11 @@ def build_series(run: RunData, overrides: list[tuple[str, Role]] | None = None) 
     import pandas as pd  # not at import time: a cached re-scan never needs pandas
 
     codes, names = pd.factorize(t["metric"], sort=False)
-    order = np.argsort(codes, kind="stable")  # a no-op copy when load_run already sorted by metric
-    codes = codes[order]
-    steps = t["step"].to_numpy(dtype=float)[order]
-    values = t["value"].to_numpy(dtype=float)[order]
+    steps = t["step"].to_numpy(dtype=float)
+    values = t["value"].to_numpy(dtype=float)
+    if codes.size > 1 and not bool(np.all(codes[1:] >= codes[:-1])):  # load_run sorts by metric: rarely
+        order = np.argsort(codes, kind="stable")
+        codes, steps, values = codes[order], steps[order], values[order]
     bounds = np.flatnonzero(np.diff(codes)) + 1
     starts = np.r_[0, bounds]
     ends = np.r_[bounds, codes.size]

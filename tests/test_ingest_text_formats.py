@@ -472,3 +472,15 @@ def test_a_large_plain_csv_read_by_path_still_sees_its_last_line(tmp_path, endin
     assert any("last line is incomplete" in w for w in res.warnings) == incomplete
     loss = res.table[res.table["metric"] == "loss"]
     assert len(loss) == 3000 and loss["step"].iloc[-1] == 3000
+
+
+def test_blanks_after_separators_past_the_head_are_read_like_the_others(tmp_path):
+    """Blanks after separators are skipped by the parser only when the head has them; cells
+    with blanks further down are coerced the same way (numbers, and 'nan' as evidence)."""
+    p = tmp_path / "log.csv"
+    rows = "".join(f"{i},{1 / (i + 1):.6f}\n" for i in range(6000))
+    p.write_text("step,loss\n" + rows + "6000, 0.25\n6001, nan\n6002,  inf \n")
+    assert p.stat().st_size > 65536
+    res = read_csv_log(str(p))
+    _, v = _metric(res.table, "loss")
+    assert v.size == 6003 and v[6000] == 0.25 and math.isnan(v[6001]) and math.isinf(v[6002])

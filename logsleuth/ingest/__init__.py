@@ -174,13 +174,18 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     if errors and not tables:
         raise InputError(src.name, "; ".join(errors))
     warnings = [*errors, *warnings]
+    # one table that its reader built sorted, without a step logged twice (tidy.wide_to_long):
+    # its subsets are too, so there is nothing to de-duplicate or sort
+    ordered = len(tables) == 1 and bool(tables[0].attrs.get("ordered"))
     table = _concat(tables)
+    table.attrs.pop("ordered", None)
     bad_step = ~np.isfinite(table["step"].to_numpy(dtype="float64"))
     if bad_step.any():  # a step of NaN or 1e999 places a value nowhere on the curve
         warnings.append(f"{src.name}: {int(bad_step.sum())} value(s) with a step that is not a finite number; ignored")
         table = table[~bad_step].reset_index(drop=True)
-    table, w = dedupe_steps(table, src.name)
-    warnings += w
+    if not ordered:
+        table, w = dedupe_steps(table, src.name)
+        warnings += w
     if table.empty:
         raise InputError(src.name, "no scalar values found in " + ", ".join(os.path.basename(f.path) for f in src.files))
     if not isinstance(table["metric"].dtype, pd.CategoricalDtype):
@@ -188,7 +193,7 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     cats = list(table["metric"].cat.categories)
     if cats != sorted(cats):
         table["metric"] = table["metric"].cat.reorder_categories(sorted(cats))
-    table = _sort_by_metric_step(table)
+    table = table.reset_index(drop=True) if ordered else _sort_by_metric_step(table)
     return RunData(
         name=src.name,
         path=src.directory,

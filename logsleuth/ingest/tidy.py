@@ -111,7 +111,8 @@ def wide_to_long(
 
     The step column is chosen from :data:`STEP_COLUMNS` unless given; without one the
     row order is the step.  Cells that are not numbers are dropped with a warning;
-    NaN and Inf are kept (they are evidence).
+    NaN and Inf are kept (they are evidence).  The table's attrs["ordered"] says whether it
+    is already sorted by metric and step with no step logged twice.
     """
     warnings: list[str] = []
     if df.empty or len(df.columns) == 0:
@@ -178,15 +179,21 @@ def wide_to_long(
                 names[i] = f"{nm}#{seen[nm]}"
         uniq = sorted(set(names))
     rank = {nm: i for i, nm in enumerate(uniq)}
-    remap = np.array([rank[nm] for nm in names], dtype=np.int32)
+    remap = np.array([rank[nm] for nm in names], dtype=np.int8 if len(uniq) < 128 else np.int32)
     by_name = np.argsort(remap, kind="stable")  # metrics in category order: the table comes out sorted
+    total = sum(counts)
     out = pd.DataFrame({
         "metric": pd.Categorical.from_codes(np.repeat(remap[by_name], np.asarray(counts)[by_name]), categories=uniq),
         "step": np.concatenate([st_parts[i] for i in by_name]),
         "value": np.concatenate([val_parts[i] for i in by_name]),
-        "wall_time": np.concatenate([wall_parts[i] for i in by_name]),
+        # no time column: one NaN seen `total` times, not `total` NaNs in fresh memory
+        "wall_time": np.concatenate([wall_parts[i] for i in by_name]) if time_col is not None
+        else np.broadcast_to(np.float64(np.nan), (total,)),
     }, copy=False)  # (copy=False: the columns stay separate arrays, not stacked into one block)
-    return out[list(TIDY_COLUMNS)], warnings
+    # steps strictly increasing row after row: so are each metric's, and the table is grouped by
+    # metric in category order (load_run then has nothing to sort or de-duplicate)
+    out.attrs["ordered"] = bool(step_arr.size < 2 or np.all(step_arr[1:] > step_arr[:-1]))
+    return out, warnings
 
 
 def long_from_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], steps: np.ndarray, wall: np.ndarray) -> pd.DataFrame:
