@@ -174,12 +174,12 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     if errors and not tables:
         raise InputError(src.name, "; ".join(errors))
     warnings = [*errors, *warnings]
-    # one table that its reader built sorted, without a step logged twice (tidy.wide_to_long):
-    # its subsets are too, so there is nothing to de-duplicate or sort
+    # one table that its reader built sorted, with finite steps none logged twice
+    # (tidy.wide_to_long): its subsets are too, so there is nothing to drop, de-duplicate or sort
     ordered = len(tables) == 1 and bool(tables[0].attrs.get("ordered"))
     table = _concat(tables)
     table.attrs.pop("ordered", None)
-    bad_step = ~np.isfinite(table["step"].to_numpy(dtype="float64"))
+    bad_step = np.zeros(0, dtype=bool) if ordered else ~np.isfinite(table["step"].to_numpy(dtype="float64"))
     if bad_step.any():  # a step of NaN or 1e999 places a value nowhere on the curve
         warnings.append(f"{src.name}: {int(bad_step.sum())} value(s) with a step that is not a finite number; ignored")
         table = table[~bad_step].reset_index(drop=True)

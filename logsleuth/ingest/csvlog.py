@@ -142,7 +142,9 @@ def _finish(df: pd.DataFrame, path: str, warnings: list[str]) -> ReadResult:
         return ReadResult(table, warnings=warnings + w, fmt="csv-long")
     # durations like 04:39 (fastai) are not metrics and not wall clocks
     for col in list(df.columns):
-        sample = df[col].dropna().head(20)
+        sample = df[col].iloc[:1000].dropna().head(20)  # the first 20 values, without a pass over the column
+        if sample.empty and len(df) > 1000:
+            sample = df[col].dropna().head(20)
         if len(sample) and sample.map(lambda s: bool(_DURATION.match(str(s)))).all():
             df = df.drop(columns=[col])
     step_col = None

@@ -126,7 +126,10 @@ def wide_to_long(
         time_col = None
     if step_col is not None:
         steps, _ = coerce_numeric(df[step_col])
-        if steps.notna().sum() == 0:
+        dtype = df[step_col].dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iu":  # numpy integers: every row has its step
+            pass
+        elif steps.notna().sum() == 0:
             steps = pd.Series(np.arange(len(df), dtype="float64"))
             warnings.append(f"{source}: column {step_col!r} holds no numbers; using the row order as the step")
         else:
@@ -137,8 +140,7 @@ def wide_to_long(
             warnings.append(f"{source}: no step column; using the record order as the step (wall time kept)")
         else:
             warnings.append(f"{source}: no step or epoch column; using the row order as the step")
-    wall = parse_time_column(df[time_col]) if time_col is not None else pd.Series(np.nan, index=df.index)
-    wall_arr = wall.to_numpy(dtype="float64")
+    wall_arr = parse_time_column(df[time_col]).to_numpy(dtype="float64") if time_col is not None else None
     step_arr = steps.to_numpy(dtype="float64")
     skip = {step_col, time_col}
     names: list[str] = []
@@ -154,6 +156,14 @@ def wide_to_long(
             n_bad_total += n_bad
             bad_cols.append(str(col))
         v = vals.to_numpy(dtype="float64")
+        if v.size and not np.isnan(np.add.reduce(v)):  # no NaN (one sum, no mask): every row has a value
+            names.append(prefix + str(col).strip())
+            counts.append(v.size)
+            st_parts.append(step_arr)
+            val_parts.append(v)
+            if wall_arr is not None:
+                wall_parts.append(wall_arr)
+            continue
         present = ~np.isnan(v)
         if not pd.api.types.is_numeric_dtype(df[col]):
             present |= _was_nonfinite_word(df[col]).to_numpy(dtype=bool)
@@ -164,7 +174,8 @@ def wide_to_long(
         counts.append(v.size if all_present else int(present.sum()))
         st_parts.append(step_arr if all_present else step_arr[present])
         val_parts.append(v if all_present else v[present])
-        wall_parts.append(wall_arr if all_present else wall_arr[present])
+        if wall_arr is not None:
+            wall_parts.append(wall_arr if all_present else wall_arr[present])
     if n_bad_total:
         cols = ", ".join(bad_cols[:5]) + (" ..." if len(bad_cols) > 5 else "")
         warnings.append(f"{source}: {n_bad_total} non-numeric cell(s) ignored (columns: {cols})")
@@ -187,12 +198,13 @@ def wide_to_long(
         "step": np.concatenate([st_parts[i] for i in by_name]),
         "value": np.concatenate([val_parts[i] for i in by_name]),
         # no time column: one NaN seen `total` times, not `total` NaNs in fresh memory
-        "wall_time": np.concatenate([wall_parts[i] for i in by_name]) if time_col is not None
+        "wall_time": np.concatenate([wall_parts[i] for i in by_name]) if wall_parts
         else np.broadcast_to(np.float64(np.nan), (total,)),
     }, copy=False)  # (copy=False: the columns stay separate arrays, not stacked into one block)
     # steps strictly increasing row after row: so are each metric's, and the table is grouped by
     # metric in category order (load_run then has nothing to sort or de-duplicate)
-    out.attrs["ordered"] = bool(step_arr.size < 2 or np.all(step_arr[1:] > step_arr[:-1]))
+    # (strictly increasing with finite ends: every step is finite too)
+    out.attrs["ordered"] = bool(np.isfinite(step_arr[[0, -1]]).all() and np.all(step_arr[1:] > step_arr[:-1]))
     return out, warnings
 
 
