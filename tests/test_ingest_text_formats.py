@@ -484,3 +484,29 @@ def test_blanks_after_separators_past_the_head_are_read_like_the_others(tmp_path
     res = read_csv_log(str(p))
     _, v = _metric(res.table, "loss")
     assert v.size == 6003 and v[6000] == 0.25 and math.isnan(v[6001]) and math.isinf(v[6002])
+
+
+@pytest.mark.parametrize("steps", ["ordered", "repeated", "shuffled"])
+def test_the_long_table_of_a_wide_csv_is_grouped_by_metric_whatever_the_step_order(tmp_path, steps):
+    """Float columns with a value in every row are read column after column out of the parsed
+    block; rows logged twice (a resumed run) keep the later write, rows out of order are sorted."""
+    n = 50
+    st = list(range(n))
+    if steps == "repeated":
+        st = st + list(range(40, n))  # resumed from step 40: the second write wins
+    elif steps == "shuffled":
+        st = st[::-1]
+    lines = [f"{s},{(2.0 if i < n else 3.0) + s / 10},{0.1 * s},{1.0 - s / 100}" for i, s in enumerate(st)]
+    p = tmp_path / "m.csv"
+    p.write_text("step,val_loss,acc,lr\n" + "\n".join(lines) + "\n")
+    src = discover([str(p)]).runs[0]
+    run = load_run(src)
+    t = run.table
+    codes = t["metric"].cat.codes.to_numpy()
+    assert np.all(np.diff(codes) >= 0)  # grouped by metric
+    for name, f in (("val_loss", lambda s: (3.0 if steps == "repeated" and s >= 40 else 2.0) + s / 10),
+                    ("acc", lambda s: 0.1 * s), ("lr", lambda s: 1.0 - s / 100)):
+        rows = t[t["metric"] == name]
+        assert list(rows["step"]) == list(range(n)), name
+        assert np.allclose(rows["value"].to_numpy(), [f(s) for s in range(n)]), name
+    assert any("logged more than once" in w for w in run.warnings) == (steps == "repeated")

@@ -190,10 +190,13 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
         raise InputError(src.name, "no scalar values found in " + ", ".join(os.path.basename(f.path) for f in src.files))
     if not isinstance(table["metric"].dtype, pd.CategoricalDtype):
         table["metric"] = table["metric"].astype(str).astype("category")  # one string per metric, not per point
-    cats = list(table["metric"].cat.categories)
-    if cats != sorted(cats):
-        table["metric"] = table["metric"].cat.reorder_categories(sorted(cats))
-    table = table.reset_index(drop=True) if ordered else _sort_by_metric_step(table)
+    if ordered:  # grouped by metric (in the file's column order), each metric's steps increasing
+        table = table.reset_index(drop=True)
+    else:
+        cats = list(table["metric"].cat.categories)
+        if cats != sorted(cats):
+            table["metric"] = table["metric"].cat.reorder_categories(sorted(cats))
+        table = _sort_by_metric_step(table)
     return RunData(
         name=src.name,
         path=src.directory,

@@ -124,10 +124,15 @@ def wide_to_long(
         time_col = pick_column(df.columns, TIME_COLUMNS)
     if time_col is not None and time_col == step_col:
         time_col = None
+    step_arr: np.ndarray | None = None
     if step_col is not None:
-        steps, _ = coerce_numeric(df[step_col])
         dtype = df[step_col].dtype
-        if isinstance(dtype, np.dtype) and dtype.kind in "iu":  # numpy integers: every row has its step
+        if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+            # numpy integers: every row has its step; made float64 as the long table is built
+            step_arr = df[step_col].to_numpy()
+        else:
+            steps, _ = coerce_numeric(df[step_col])
+        if step_arr is not None:
             pass
         elif steps.notna().sum() == 0:
             steps = pd.Series(np.arange(len(df), dtype="float64"))
@@ -141,9 +146,11 @@ def wide_to_long(
         else:
             warnings.append(f"{source}: no step or epoch column; using the row order as the step")
     wall_arr = parse_time_column(df[time_col]).to_numpy(dtype="float64") if time_col is not None else None
-    step_arr = steps.to_numpy(dtype="float64")
+    if step_arr is None:
+        step_arr = steps.to_numpy(dtype="float64")
     skip = {step_col, time_col}
     names: list[str] = []
+    whole: list[int] = []  # positions of float64 columns with a value in every row (-1: another dtype)
     counts: list[int] = []
     st_parts, val_parts, wall_parts = [], [], []
     n_bad_total = 0
@@ -157,6 +164,7 @@ def wide_to_long(
             bad_cols.append(str(col))
         v = vals.to_numpy(dtype="float64")
         if v.size and not np.isnan(np.add.reduce(v)):  # no NaN (one sum, no mask): every row has a value
+            whole.append(df.columns.get_loc(col) if df[col].dtype == np.float64 else -1)
             names.append(prefix + str(col).strip())
             counts.append(v.size)
             st_parts.append(step_arr)
@@ -189,23 +197,43 @@ def wide_to_long(
             if seen[nm] > 1:
                 names[i] = f"{nm}#{seen[nm]}"
         uniq = sorted(set(names))
+    # steps strictly increasing row after row (with finite ends: all finite): so are each
+    # metric's, and a table grouped by metric has nothing to sort or de-duplicate (load_run)
+    ordered = bool(np.isfinite(step_arr[[0, -1]]).all() and np.all(step_arr[1:] > step_arr[:-1]))
+    if ordered and len(whole) == len(names) and whole == list(range(whole[0], whole[0] + len(whole))) \
+            and whole[0] >= 0 and not wall_parts:
+        out = _whole_block(df, whole[0], names, step_arr)
+        out.attrs["ordered"] = True
+        return out, warnings
     rank = {nm: i for i, nm in enumerate(uniq)}
     remap = np.array([rank[nm] for nm in names], dtype=np.int8 if len(uniq) < 128 else np.int32)
     by_name = np.argsort(remap, kind="stable")  # metrics in category order: the table comes out sorted
     total = sum(counts)
     out = pd.DataFrame({
         "metric": pd.Categorical.from_codes(np.repeat(remap[by_name], np.asarray(counts)[by_name]), categories=uniq),
-        "step": np.concatenate([st_parts[i] for i in by_name]),
+        "step": np.concatenate([st_parts[i] for i in by_name], dtype=np.float64),
         "value": np.concatenate([val_parts[i] for i in by_name]),
         # no time column: one NaN seen `total` times, not `total` NaNs in fresh memory
         "wall_time": np.concatenate([wall_parts[i] for i in by_name]) if wall_parts
         else np.broadcast_to(np.float64(np.nan), (total,)),
     }, copy=False)  # (copy=False: the columns stay separate arrays, not stacked into one block)
-    # steps strictly increasing row after row: so are each metric's, and the table is grouped by
-    # metric in category order (load_run then has nothing to sort or de-duplicate)
-    # (strictly increasing with finite ends: every step is finite too)
-    out.attrs["ordered"] = bool(np.isfinite(step_arr[[0, -1]]).all() and np.all(step_arr[1:] > step_arr[:-1]))
+    out.attrs["ordered"] = ordered
     return out, warnings
+
+
+def _whole_block(df: pd.DataFrame, first: int, names: list[str], step_arr: np.ndarray) -> pd.DataFrame:
+    """The long table of adjacent float64 columns with a value in every row: their values read
+    column after column out of the frame's own block (pandas keeps a parsed file's float
+    columns as one; no copy then), the metrics in column order (grouped, not sorted by name)."""
+    n, k = len(df), len(names)
+    values = df.iloc[:, first:first + k].to_numpy(dtype=np.float64).T.reshape(-1)
+    return pd.DataFrame({
+        "metric": pd.Categorical.from_codes(np.repeat(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n),
+                                            categories=names),
+        "step": np.concatenate([step_arr] * k, dtype=np.float64),
+        "value": values,
+        "wall_time": np.broadcast_to(np.float64(np.nan), (n * k,)),
+    }, copy=False)
 
 
 def long_from_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], steps: np.ndarray, wall: np.ndarray) -> pd.DataFrame:
