@@ -23,6 +23,7 @@ import sqlite3
 import time
 import zlib
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -281,16 +282,22 @@ class DiagnosisCache:
             rows.append((key, d.run, now, body, blob))
         if not rows:
             return
+        with self._transaction("could not store results") as db:
+            db.executemany("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, ?)", rows)
+
+    @contextmanager
+    def _transaction(self, failure: str):
+        """One write transaction; any SQLite error rolls it back and is a CacheError saying `failure`."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, ?)", rows)
+            yield self.db
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             try:
                 self.db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            raise CacheError(f"{self.path}: could not store results ({exc})") from exc
+            raise CacheError(f"{self.path}: {failure} ({exc})") from exc
 
     def get_report(self, key: str) -> dict[str, Any] | None:
         """A stored whole-scan report ({"texts": [UTF-8 bytes, ...], "worst": health}) under
@@ -320,19 +327,10 @@ class DiagnosisCache:
         if sum(len(b) for b in parts) > MAX_REPORT_BYTES:
             return
         body = json.dumps({"lengths": [len(b) for b in parts], "worst": worst}).encode() + b"\n" + b"".join(parts)
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, NULL)",
-                            (key, REPORT_RUN, time.time(), body))
-            self.db.execute("DELETE FROM diagnoses WHERE key IN (SELECT key FROM diagnoses WHERE run = ? "
-                            "ORDER BY stored DESC, key LIMIT -1 OFFSET ?)", (REPORT_RUN, KEEP_REPORTS))
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            try:
-                self.db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise CacheError(f"{self.path}: could not store the report ({exc})") from exc
+        with self._transaction("could not store the report") as db:
+            db.execute("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, NULL)", (key, REPORT_RUN, time.time(), body))
+            db.execute("DELETE FROM diagnoses WHERE key IN (SELECT key FROM diagnoses WHERE run = ? "
+                       "ORDER BY stored DESC, key LIMIT -1 OFFSET ?)", (REPORT_RUN, KEEP_REPORTS))
 
     def stats(self) -> dict[str, Any]:
         n, size, oldest, newest = self.db.execute(
@@ -346,21 +344,16 @@ class DiagnosisCache:
         the rest take at most `max_bytes`; returns how many were dropped."""
         now = time.time() if now is None else now
         before = self.db.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0]
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self._transaction("could not prune") as db:
             if older_than is not None:
-                self.db.execute("DELETE FROM diagnoses WHERE stored < ?", (now - older_than,))
+                db.execute("DELETE FROM diagnoses WHERE stored < ?", (now - older_than,))
             if max_bytes is not None:
                 kept, doomed = 0, []
-                for key, size in self.db.execute(f"SELECT key, {_ENTRY_BYTES} FROM diagnoses ORDER BY stored DESC, key"):
+                for key, size in db.execute(f"SELECT key, {_ENTRY_BYTES} FROM diagnoses ORDER BY stored DESC, key"):
                     kept += size
                     if kept > max_bytes:
                         doomed.append((key,))
-                self.db.executemany("DELETE FROM diagnoses WHERE key = ?", doomed)
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.db.execute("ROLLBACK")
-            raise CacheError(f"{self.path}: could not prune ({exc})") from exc
+                db.executemany("DELETE FROM diagnoses WHERE key = ?", doomed)
         dropped = before - self.db.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0]
         if dropped:
             self.db.execute("VACUUM")  # give the space back to the disk
