@@ -141,25 +141,15 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
     progress = not quiet and sys.stderr.isatty()
     memo = found = identities = None
     try:
-        # an unchanged tree scanned again with the same code, rule and role files and report
-        # kinds: its stored reports (they depend on nothing else), found before the rules are
-        # even parsed; not for Markdown with plot files beside it
         if cache is not None and not explicit_bad and not any(f == "markdown" and o for o, f in targets):
-            from .cache import report_key, run_identity, sources_fingerprint
-            from .ingest.discover import discover
-
-            found = discover(list(paths))
-            identities = [run_identity(r) for r in found.runs]
             spec = [[f, bool(o)] for o, f in targets] + [colors, verbose, show_all]
-            memo = report_key(sources_fingerprint(rules, roles, only_needed), list(paths), identities,
-                              found.messages, found.empty, spec)
-            stored = cache.get_report(memo)
+            memo, found, identities, stored = _stored_report(cache, list(paths), rules, roles, only_needed, spec)
             if stored is not None and len(stored["texts"]) == len(targets):
                 if progress:
                     click.echo(f"logsleuth: {len(identities)} run(s) unchanged since the last scan of this tree; "
                                "its stored report", err=True)
                 _emit(targets, stored["texts"], quiet)
-                _exit_for(fail_on, [stored.get("worst")])
+                _exit_for(fail_on, stored.get("worst"))
                 return
         from .pipeline import analyze_paths, plan_scan
 
@@ -184,13 +174,10 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         texts = [_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all)
                  for (output, f), color in zip(targets, colors)]
         worst = _worst(result.diagnoses)
-        if memo is not None and cache is not None and not explicit_bad and not result.notices and all(d.status == "ok" for d in result.diagnoses):
-            from .cache import CacheError
-
-            try:
-                cache.put_report(memo, texts, worst)
-            except CacheError as exc:
-                click.echo(f"logsleuth: {exc}", err=True)
+        # a scan with an error (a file being written, a path missing) or a notice is not kept
+        if memo is not None and cache is not None and not explicit_bad and not result.notices \
+                and all(d.status == "ok" for d in result.diagnoses):
+            _store_report(cache, memo, texts, worst)
     except UsageError as exc:
         _fail(str(exc))
     finally:
@@ -201,7 +188,29 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         for p in explicit_bad:
             click.echo(f"logsleuth: {p}", err=True)
         sys.exit(EXIT_USAGE)
-    _exit_for(fail_on, [worst])
+    _exit_for(fail_on, worst)
+
+
+def _stored_report(cache, paths: list[str], rules: tuple[str, ...], roles: str | None, only_needed: bool, spec: list):
+    """(key, discovery, run identities, stored reports or None) of a scan: an unchanged tree
+    scanned again with the same code, rule and role files and report kinds gets the reports
+    stored last time (they depend on nothing else), found before the rules are even parsed."""
+    from .cache import report_key, run_identity, sources_fingerprint
+    from .ingest.discover import discover
+
+    found = discover(paths)
+    identities = [run_identity(r) for r in found.runs]
+    key = report_key(sources_fingerprint(rules, roles, only_needed), paths, identities, found.messages, found.empty, spec)
+    return key, found, identities, cache.get_report(key)
+
+
+def _store_report(cache, key: str, texts: list[str], worst: str | None) -> None:
+    from .cache import CacheError
+
+    try:
+        cache.put_report(key, texts, worst)
+    except CacheError as exc:
+        click.echo(f"logsleuth: {exc}", err=True)
 
 
 def _worst(diagnoses) -> str | None:
@@ -212,11 +221,11 @@ def _worst(diagnoses) -> str | None:
     return max(levels).value if levels else None
 
 
-def _exit_for(fail_on: str, healths: list[str | None]) -> None:
-    """Exit 1 when a run reached the --fail-on health."""
+def _exit_for(fail_on: str, worst: str | None) -> None:
+    """Exit 1 when the worst run reached the --fail-on health."""
     if fail_on != "never":
         levels = ("warning", "critical") if fail_on == "warning" else ("critical",)
-        if any(h in levels for h in healths):
+        if worst in levels:
             sys.exit(EXIT_FLAGGED)
 
 
