@@ -155,7 +155,7 @@ def wide_to_long(
     st_parts, val_parts, wall_parts = [], [], []
     n_bad_total = 0
     bad_cols = []
-    for col in df.columns:
+    for pos, col in enumerate(df.columns):
         if col in skip:
             continue
         vals, n_bad = coerce_numeric(df[col])
@@ -164,7 +164,7 @@ def wide_to_long(
             bad_cols.append(str(col))
         v = vals.to_numpy(dtype="float64")
         if v.size and not np.isnan(np.add.reduce(v)):  # no NaN (one sum, no mask): every row has a value
-            whole.append(df.columns.get_loc(col) if df[col].dtype == np.float64 else -1)
+            whole.append(pos if vals.dtype == np.float64 and df[col].dtype == np.float64 else -1)
             names.append(prefix + str(col).strip())
             counts.append(v.size)
             st_parts.append(step_arr)
