@@ -213,6 +213,27 @@ def test_symlink_loop_and_outside_link(tmp_path, write):
     assert any("outside" in m for m in found.messages)
 
 
+def test_a_directory_that_cannot_be_listed_is_named_and_the_others_are_walked(tmp_path, write, monkeypatch):
+    """(Root reads any directory, so the refusal is simulated where the walk lists one.)"""
+    import importlib
+
+    disc = importlib.import_module("logsleuth.ingest.discover")  # the module (the package exports the function)
+    for d in ("a", "b", "c"):
+        write(f"root/{d}/run/m.jsonl", '{"step": 1, "loss": 2}\n{"step": 2, "loss": 1}\n')
+    real = os.scandir
+    locked = str(tmp_path / "root" / "b")
+
+    def scandir(path):
+        if str(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real(path)
+
+    monkeypatch.setattr(disc.os, "scandir", scandir)
+    found = disc.discover([str(tmp_path / "root")])
+    assert [r.name.split("/")[1] for r in found.runs] == ["a", "c"]
+    assert any(m.startswith(locked) and "cannot list" in m for m in found.messages)
+
+
 def test_broken_run_does_not_stop_others(write, tmp_path):
     write("t/good/m.jsonl", '{"step": 1, "loss": 2}\n{"step": 2, "loss": 1}\n')
     write("t/bad/metrics.csv", "")
