@@ -810,3 +810,22 @@ def test_one_serialisation_exact_for_the_cache_rounded_for_the_report():
     rep = run_dict(d)
     assert rep == diagnosis_to_dict(d) and "causes" not in rep["symptoms"][0]
     assert rep["symptoms"][0]["confidence"] == 0.1235 and rep["metrics"]["loss"]["last_step"] is None
+
+
+def test_the_stored_report_key_follows_the_rule_and_role_files_bytes(tmp_path):
+    from logsleuth.cache import sources_fingerprint
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a.yaml").write_text("schema: 1\nrules: []\n")
+    roles = tmp_path / "roles.yaml"
+    roles.write_text("loss_total: train_loss\n")
+    first = sources_fingerprint([str(rules)], str(roles), False)
+    assert sources_fingerprint([str(rules)], str(roles), False) == first
+    assert sources_fingerprint([str(rules)], str(roles), True) != first  # --only-needed-metrics
+    (rules / "b.yaml").write_text("schema: 1\nrules: []\n")  # a file added to a rules directory
+    second = sources_fingerprint([str(rules)], str(roles), False)
+    assert second != first
+    roles.write_text("loss_total: val_loss\n")  # a role file edited
+    assert sources_fingerprint([str(rules)], str(roles), False) not in (first, second)
+    assert sources_fingerprint([], None, False) != first
