@@ -57,13 +57,45 @@ def test_declared_measures_are_the_ones_the_code_returns(name):
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_declared_inputs_and_parameters_match_the_signature(name):
     spec = REGISTRY[name]
-    sig = inspect.signature(spec.func)
+    sig = inspect.signature(spec.func.__wrapped__)
     params = list(sig.parameters.values())
     positional = [p.name for p in params[: len(spec.inputs)]]
     assert positional == list(spec.input_names), (positional, spec.inputs)
-    keyword = {p.name: p.default for p in params[len(spec.inputs):] if p.name != "ctx"}
-    assert keyword == spec.params, "decorator defaults and function defaults differ"
+    keyword = [p for p in params[len(spec.inputs):] if p.name != "ctx"]
+    assert [p.name for p in keyword] == list(spec.params), "the signature names the declared parameters"
+    # declared once: the signature gives each parameter a type and no default of its own
+    assert all(p.kind is p.KEYWORD_ONLY and p.default is p.empty and p.annotation is not p.empty for p in keyword)
     assert spec.doc, "a detector says what it fires on"
+
+
+def test_every_declared_parameter_has_its_detector_and_unit():
+    from logsleuth.params import declarations
+
+    decls = declarations()
+    assert set(decls) == {f"{n}.{k}" for n, s in REGISTRY.items() for k in s.params}
+    assert all(d.unit and len(d.reason) >= 20 for d in decls.values())
+
+
+def test_a_detector_gets_the_declared_value_and_a_call_may_override_it():
+    from logsleuth.params import declarations
+
+    spec = REGISTRY["val_rise"]
+    assert spec.params["min_rise"] == declarations()["val_rise.min_rise"].default
+    seen = {}
+
+    def probe(train, val, *, min_rise: float, max_best_frac: float, train_falls: bool, ctx=None):
+        seen.update(min_rise=min_rise, train_falls=train_falls)
+
+    from logsleuth.detectors.base import detector
+
+    try:
+        wrapped = detector("val_rise", ("train", "val"), "overfitting", measures={})(probe)
+        wrapped(None, None)
+        assert seen == {"min_rise": spec.params["min_rise"], "train_falls": spec.params["train_falls"]}
+        wrapped(None, None, min_rise=0.5)
+        assert seen["min_rise"] == 0.5
+    finally:
+        REGISTRY["val_rise"] = spec
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -74,11 +106,24 @@ def test_every_parameter_says_what_it_means(name):
         assert len(doc) >= 20 and "\n" not in doc, f"{name}.{k}: one line on what it means and why its default"
 
 
-def test_a_parameter_without_its_meaning_is_refused():
+def test_a_parameter_not_declared_in_the_parameters_file_is_refused():
     from logsleuth.detectors.base import detector
 
-    with pytest.raises(TypeError, match="param\\(default"):
-        detector("x_test", ("series",), "plateau", measures={}, window=15)
+    def f(series, *, window: int, ctx=None):
+        return None
+
+    with pytest.raises(TypeError, match=r"not declared in parameters\.yaml: \['window'\]"):
+        detector("x_test", ("series",), "plateau", measures={})(f)
+
+
+def test_a_declared_parameter_the_detector_does_not_take_is_refused():
+    from logsleuth.detectors.base import detector
+
+    def f(train, val, *, min_rise: float, ctx=None):
+        return None
+
+    with pytest.raises(TypeError, match="declared but not taken: \\['max_best_frac', 'train_falls'\\]"):
+        detector("val_rise", ("train", "val"), "overfitting", measures={})(f)
 
 
 def test_generated_docs_list_each_parameter_with_its_meaning():

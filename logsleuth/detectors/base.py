@@ -7,14 +7,17 @@ verdict, and on robust statistics (medians, MAD) so that a few wild points do no
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from ..model import Evidence, Series
+from ..params import PARAMETERS_FILE, declarations
 
 TINY = 1e-12  # the floor of a span or spread that divides (a run of one step, a curve without noise)
 MAX_POINTS = 20_000  # trend detectors work on bucket medians above this
@@ -62,7 +65,8 @@ class DetectorSpec:
     symptom: str
     doc: str
     measures: dict[str, str] = field(default_factory=dict)
-    param_docs: dict[str, str] = field(default_factory=dict)  # parameter -> what it means and why its default
+    param_docs: dict[str, str] = field(default_factory=dict)  # parameter -> what it means and why its value
+    param_units: dict[str, str] = field(default_factory=dict)  # parameter -> its unit (rules/parameters.yaml)
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -76,28 +80,32 @@ REGISTRY: dict[str, DetectorSpec] = {}
 RENAMED = {"overfitting": "val_rise", "exploding_gradients": "grad_growth", "vanishing_gradients": "grad_collapse"}
 
 
-class Param(NamedTuple):
-    """A detector parameter as declared: its default and one line on what it means and why
-    that default (shown by `logsleuth rules docs`; rules override the value per clause)."""
-    default: Any
-    doc: str
-
-
-def param(default: Any, doc: str) -> Param:
-    return Param(default, " ".join(doc.split()))
-
-
-def detector(name: str, inputs: tuple[str, ...], symptom: str, *, measures: dict[str, str], **params: Param) -> Callable:
-    """Register a detector under `name` with its inputs, declared measures and parameters (each
-    a `param(default, doc)`: a parameter without its meaning is refused at import)."""
-    for k, v in params.items():
-        if not isinstance(v, Param) or not v.doc:
-            raise TypeError(f"detector {name!r}: parameter {k!r} must be declared as param(default, 'what it means')")
+def detector(name: str, inputs: tuple[str, ...], symptom: str, *, measures: dict[str, str]) -> Callable:
+    """Register a detector under `name` with its inputs and declared measures.  Its parameters are
+    the keyword-only arguments of its signature (typed, without defaults); each must be declared
+    once in rules/parameters.yaml (value, unit, reason), and a declaration without its detector
+    argument is refused too.  The registered function fills in the declared values, so a direct
+    call needs only the series."""
 
     def wrap(func: Callable[..., Evidence]) -> Callable[..., Evidence]:
-        REGISTRY[name] = DetectorSpec(name, func, inputs, {k: v.default for k, v in params.items()}, symptom,
-                                      (func.__doc__ or "").strip(), dict(measures), {k: v.doc for k, v in params.items()})
-        return func
+        names = [p.name for p in inspect.signature(func).parameters.values()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "ctx"]
+        decls = declarations()
+        missing = [n for n in names if f"{name}.{n}" not in decls]
+        unused = [d.name for d in decls.values() if d.detector == name and d.name not in names]
+        if missing or unused:
+            raise TypeError(f"detector {name!r}: parameters not declared in {PARAMETERS_FILE}: {missing}; "
+                            f"declared but not taken: {unused}")
+        defaults = {n: decls[f"{name}.{n}"].default for n in names}
+
+        @functools.wraps(func)
+        def call(*args: Any, **kwargs: Any) -> Evidence:
+            return func(*args, **{**defaults, **kwargs})
+
+        REGISTRY[name] = DetectorSpec(name, call, inputs, defaults, symptom, (func.__doc__ or "").strip(), dict(measures),
+                                      {n: decls[f"{name}.{n}"].reason for n in names},
+                                      {n: decls[f"{name}.{n}"].unit for n in names})
+        return call
 
     return wrap
 

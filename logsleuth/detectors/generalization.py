@@ -37,7 +37,6 @@ from .base import (
     level,
     logged_index,
     noise,
-    param,
     quiet,
     ramp,
     smooth,
@@ -81,13 +80,9 @@ def _rose(metric: str, steps: np.ndarray, values: np.ndarray, i: int) -> str:
             f"at step {step_str(steps[-1])}")
 
 
-@detector("val_rise", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING,
-          min_rise=param(0.1, "how far validation loss must climb above its best, relative (0.1 = 10%); smaller rises are the epoch-to-epoch wobble of "
-                              "a converged run"),
-          max_best_frac=param(0.85, "the best validation point must lie within this share of the run (0.85): a best at the very end means still converging"),
-          train_falls=param(True, "require training loss to keep falling meanwhile (the textbook picture); false: any late rise of validation counts"))
-def overfitting(train: Series, val: Series, min_rise: float = 0.1, max_best_frac: float = 0.85,
-                train_falls: bool = True, ctx: dict | None = None) -> Evidence:
+@detector("val_rise", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING)
+def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: float,
+                train_falls: bool, ctx: dict | None = None) -> Evidence:
     """Validation loss turns upward (by `min_rise`, beyond its noise) while training loss keeps
     falling (with `train_falls: false`, whatever training does: the run got worse on held-out
     data); reports the step of the best validation loss (where to stop)."""
@@ -136,15 +131,9 @@ MEASURES_GENERALIZATION_GAP = {
 }
 
 
-@detector("generalization_gap", ("train", "val"), "generalization_gap", measures=MEASURES_GENERALIZATION_GAP,
-          min_gap=param(0.15, "accuracies: the end gap train - val, in points (0.15 = 15 points); a few points is the normal state of a model with "
-                              "capacity"),
-          min_widen=param(0.1, "accuracies: how much that gap grows from start to end, in points (0.1); a gap there from the start is the split, not "
-                               "overfitting"),
-          min_ratio=param(3.0, "losses: validation ends at least this x the training loss (3x); 1.1-2x is normal for a trained model"),
-          min_widen_ratio=param(1.5, "losses: val/train grows at least this many times from start to end (1.5x); a constant ratio is a split difference"))
-def generalization_gap(train: Series, val: Series, min_gap: float = 0.15, min_widen: float = 0.1,
-                       min_ratio: float = 3.0, min_widen_ratio: float = 1.5, ctx: dict | None = None) -> Evidence:
+@detector("generalization_gap", ("train", "val"), "generalization_gap", measures=MEASURES_GENERALIZATION_GAP)
+def generalization_gap(train: Series, val: Series, *, min_gap: float, min_widen: float,
+                       min_ratio: float, min_widen_ratio: float, ctx: dict | None = None) -> Evidence:
     """The validation metric is far worse than the training one and the gap widens.  For
     accuracies the gap is in points (train - val); for losses it is the ratio val / train."""
     name = "generalization_gap"
@@ -201,10 +190,8 @@ MEASURES_VAL_LOSS_UP_ACC_UP = {
 }
 
 
-@detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", measures=MEASURES_VAL_LOSS_UP_ACC_UP,
-          min_rise=param(0.1, "how far validation loss climbs above its best, relative (0.1), while accuracy holds or rises (as overfitting's)"),
-          max_best_frac=param(0.85, "the best validation loss lies within this share of the run (0.85), as overfitting's"))
-def val_loss_up_acc_up(loss: Series, acc: Series, min_rise: float = 0.1, max_best_frac: float = 0.85,
+@detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", measures=MEASURES_VAL_LOSS_UP_ACC_UP)
+def val_loss_up_acc_up(loss: Series, acc: Series, *, min_rise: float, max_best_frac: float,
                        ctx: dict | None = None) -> Evidence:
     """Validation loss rises while validation accuracy holds or rises: over-confident predictions."""
     name = "val_loss_up_acc_up"
@@ -238,12 +225,8 @@ MEASURES_UNDERFITTING = {
 }
 
 
-@detector("underfitting", ("train", "val"), "underfitting", measures=MEASURES_UNDERFITTING,
-          max_drop=param(5.0, "the training loss fell less than this many times from its start (5x); a model that fits falls an order of magnitude or more"),
-          max_ratio=param(1.1, "validation ends at most this x the training loss (1.1): no gap, at a high level"),
-          min_ratio=param(0.5, "and at least this x (0.5): validation far below training is another story (train-time-only regularisation, a split "
-                               "mismatch)"))
-def underfitting(train: Series, val: Series, max_drop: float = 5.0, max_ratio: float = 1.1, min_ratio: float = 0.5,
+@detector("underfitting", ("train", "val"), "underfitting", measures=MEASURES_UNDERFITTING)
+def underfitting(train: Series, val: Series, *, max_drop: float, max_ratio: float, min_ratio: float,
                  ctx: dict | None = None) -> Evidence:
     """Training and validation loss both stay high (fell less than `max_drop` times from the
     start) and close: validation ends at most `max_ratio` x the training loss.  A model with
@@ -271,9 +254,8 @@ MEASURES_VAL_GAP = {
 }
 
 
-@detector("val_gap", ("train", "val"), "generalization_gap", measures=MEASURES_VAL_GAP,
-          min_ratio=param(1.1, "validation ends at least this x the training loss (1.1): 10% is past noise, so the model fits its training data"))
-def val_gap(train: Series, val: Series, min_ratio: float = 1.1, ctx: dict | None = None) -> Evidence:
+@detector("val_gap", ("train", "val"), "generalization_gap", measures=MEASURES_VAL_GAP)
+def val_gap(train: Series, val: Series, *, min_ratio: float, ctx: dict | None = None) -> Evidence:
     """Validation loss ends at least `min_ratio` x the training loss: the model fits the
     training set better than held-out data (the normal state of a model with capacity)."""
     name = "val_gap"

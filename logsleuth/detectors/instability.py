@@ -31,7 +31,6 @@ from .base import (
     fmt,
     mad,
     median_filter,
-    param,
     quiet,
     ramp,
     step_str,
@@ -153,13 +152,8 @@ MEASURES_SPIKES = {
 }
 
 
-@detector("spikes", ("series",), "loss_spikes", measures=MEASURES_SPIKES,
-          k=param(6.0, "a spike exceeds the rolling median by this many robust spreads (MAD) of the residual (6): beyond what noise gives in thousands "
-                       "of points"),
-          min_jump=param(2.0, "positive curves: and is at least this x its neighbourhood (2x); smaller jumps are batch-to-batch noise"),
-          window=param(15, "points of the rolling median (15): short enough to follow the trend, long enough that one spike does not move it"),
-          min_spreads=param(3.0, "curves that can be zero or negative: the least jump, in robust spreads of the curve, in place of min_jump (3)"))
-def spikes(series: Series, k: float = 6.0, min_jump: float = 2.0, window: int = 15, min_spreads: float = 3.0,
+@detector("spikes", ("series",), "loss_spikes", measures=MEASURES_SPIKES)
+def spikes(series: Series, *, k: float, min_jump: float, window: int, min_spreads: float,
            ctx: dict | None = None) -> Evidence:
     """Isolated sudden jumps that fall back, against a rolling median and MAD (not a global std).
     A spike must exceed `k` robust spreads and be `min_jump` times its neighbourhood."""
@@ -196,11 +190,8 @@ MEASURES_EARLY_INSTABILITY = {
 }
 
 
-@detector("early_instability", ("series",), "early_instability", measures=MEASURES_EARLY_INSTABILITY,
-          early_frac=param(0.15, "the first share of the run, by step, that counts as early (0.15)"),
-          min_rise=param(2.0, "positive curves: the early peak at least this x the first value (2x); a healthy loss only falls from its first value"),
-          min_rise_spreads=param(3.0, "curves that can be zero or negative: the least rise, in robust spreads of the curve, in place of min_rise (3)"))
-def early_instability(series: Series, early_frac: float = 0.15, min_rise: float = 2.0, min_rise_spreads: float = 3.0,
+@detector("early_instability", ("series",), "early_instability", measures=MEASURES_EARLY_INSTABILITY)
+def early_instability(series: Series, *, early_frac: float, min_rise: float, min_rise_spreads: float,
                       ctx: dict | None = None) -> Evidence:
     """In the first part of the run the loss climbs well above its initial value (a healthy loss
     falls from its first value), or swings far more than it does later."""
@@ -243,9 +234,8 @@ MEASURES_NOISY = {
 }
 
 
-@detector("noisy", ("series",), "noisy_loss", measures=MEASURES_NOISY,
-          max_rel_noise=param(0.5, "robust spread of the residual around the rolling median over that median (0.5): noise half the level hides the trend"))
-def noisy(series: Series, max_rel_noise: float = 0.5, ctx: dict | None = None) -> Evidence:
+@detector("noisy", ("series",), "noisy_loss", measures=MEASURES_NOISY)
+def noisy(series: Series, *, max_rel_noise: float, ctx: dict | None = None) -> Evidence:
     """Step-to-step noise large relative to the trend: robust spread of (value - rolling median)
     over the rolling median, on the second half of the run."""
     name = "noisy"
@@ -305,14 +295,9 @@ MEASURES_OSCILLATION = {
 }
 
 
-@detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION,
-          min_power=param(0.25, "share of the detrended variance in the strongest cycle (0.25); noise spreads its power over all frequencies"),
-          min_amplitude=param(0.3, "swing relative to the level (0.3 = 30%); smaller periodic ripples (data order, schedules) are harmless"),
-          min_cycles=param(3, "the period fits at least this many times into the run (3): fewer cycles cannot be told from a trend"),
-          min_rising=param(0.15, "share of the run where the curve, smoothed over a quarter period, rises (0.15): a decay that never rises does not "
-                                 "oscillate"))
-def oscillation(series: Series, min_power: float = 0.25, min_amplitude: float = 0.3, min_cycles: int = 3,
-                min_rising: float = 0.15, ctx: dict | None = None) -> Evidence:
+@detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION)
+def oscillation(series: Series, *, min_power: float, min_amplitude: float, min_cycles: int,
+                min_rising: float, ctx: dict | None = None) -> Evidence:
     """Large up-and-down swings with a dominant period (periodogram of the detrended series);
     reports the period in steps and whether it matches the epoch length.  The curve must really
     go up and down: smoothed over a quarter of the period it rises over at least `min_rising` of
@@ -380,11 +365,8 @@ MEASURES_EPOCH_PERIODIC = {
 }
 
 
-@detector("epoch_periodic", ("series",), "periodic_pattern", measures=MEASURES_EPOCH_PERIODIC,
-          min_acf=param(0.3, "autocorrelation of the detrended loss one epoch apart (0.3), and above chance (3/sqrt(n)): a pattern that repeats each epoch"),
-          min_peak=param(0.15, "and at least this much higher than an eighth of an epoch away (0.15): a real epoch pattern peaks at "
-                               "exactly one epoch, a slow wave does not"))
-def epoch_periodic(series: Series, min_acf: float = 0.3, min_peak: float = 0.15, ctx: dict | None = None) -> Evidence:
+@detector("epoch_periodic", ("series",), "periodic_pattern", measures=MEASURES_EPOCH_PERIODIC)
+def epoch_periodic(series: Series, *, min_acf: float, min_peak: float, ctx: dict | None = None) -> Evidence:
     """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
     of one epoch is high, beyond what noise gives by chance (3 standard errors, 3/sqrt(n)), and
     higher than an eighth of an epoch away (fixed data order)."""

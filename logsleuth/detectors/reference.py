@@ -28,7 +28,6 @@ from .base import (
     head,
     hparam_values,
     level,
-    param,
     quiet,
     step_str,
     transform,
@@ -116,10 +115,8 @@ MEASURES_CHANCE_START = {
 }
 
 
-@detector("chance_start", ("loss", "acc?"), "chance_start", measures=MEASURES_CHANCE_START,
-          tol=param(0.04, "the first loss within this relative distance of ln C (0.04): an untrained softmax starts at ln C to a few percent"),
-          acc_margin=param(1.6, "when C is read off the loss: the first accuracy at most this / C (1.6): chance, with room for a lucky first batch"))
-def chance_start(loss: Series, acc: Series | None = None, tol: float = 0.04, acc_margin: float = 1.6,
+@detector("chance_start", ("loss", "acc?"), "chance_start", measures=MEASURES_CHANCE_START)
+def chance_start(loss: Series, acc: Series | None = None, *, tol: float, acc_margin: float,
                  ctx: dict | None = None) -> Evidence:
     """The log starts at initialisation with the classifier at chance: the first training loss
     within `tol` (relative) of ln C, and - when the class count C was read off that same loss
@@ -282,13 +279,9 @@ MEASURES_PROGRESS_AFTER_LR_DROP = {
 }
 
 
-@detector("progress_after_lr_drop", ("loss", "lr"), "delayed_start", measures=MEASURES_PROGRESS_AFTER_LR_DROP,
-          min_lr_drop=param(2.0, "a cut of the learning rate by at least this factor counts (2x)"),
-          max_flat_change=param(0.1, "before the cut the loss stayed within this relative change of its start (0.1)"),
-          min_flat_share=param(0.15, "for at least this share of the run (0.15)"),
-          min_fall=param(1.3, "after the cut it fell at least this many times (1.3x)"))
-def progress_after_lr_drop(loss: Series, lr: Series, min_lr_drop: float = 2.0, max_flat_change: float = 0.1,
-                           min_flat_share: float = 0.15, min_fall: float = 1.3, ctx: dict | None = None) -> Evidence:
+@detector("progress_after_lr_drop", ("loss", "lr"), "delayed_start", measures=MEASURES_PROGRESS_AFTER_LR_DROP)
+def progress_after_lr_drop(loss: Series, lr: Series, *, min_lr_drop: float, max_flat_change: float,
+                           min_flat_share: float, min_fall: float, ctx: dict | None = None) -> Evidence:
     """The loss made no progress from the start until the first cut of the learning rate (by
     `min_lr_drop` x or more), then fell (`min_fall` x): the rate before the cut was too high
     to descend.  A step schedule after normal progress is not this: the loss must have stayed

@@ -38,7 +38,6 @@ from .base import (
     head,
     level,
     logged_index,
-    param,
     quiet,
     ramp,
     smooth,
@@ -85,14 +84,8 @@ MEASURES_EXPLODING_GRADIENTS = {
 }
 
 
-@detector("grad_growth", ("grads*",), "exploding_gradients", measures=MEASURES_EXPLODING_GRADIENTS,
-          min_growth=param(100.0, "the gradient norm grows this many times over its early level (100x); healthy norms move within one "
-                                  "order of magnitude"),
-          spike_factor=param(10.0, "or one value is spike_factor x min_growth above the median (10: a single spike must be far larger "
-                                   "than a sustained growth to count)"),
-          nonfinite_growth=param(10.0, "or the norm becomes non-finite after growing at least this many times (10x): NaN after a "
-                                       "climb is an explosion, NaN from a bad batch alone is not"))
-def exploding_gradients(grads: list[Series], min_growth: float = 100.0, spike_factor: float = 10.0, nonfinite_growth: float = 10.0,
+@detector("grad_growth", ("grads*",), "exploding_gradients", measures=MEASURES_EXPLODING_GRADIENTS)
+def exploding_gradients(grads: list[Series], *, min_growth: float, spike_factor: float, nonfinite_growth: float,
                         ctx: dict | None = None) -> Evidence:
     """The gradient norm grows by orders of magnitude (`min_growth` x its early level), spikes
     that far above its median, or becomes non-finite."""
@@ -133,11 +126,8 @@ MEASURES_VANISHING_GRADIENTS = {
 }
 
 
-@detector("grad_collapse", ("grads*",), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS,
-          max_layer_ratio=param(1e-3, "the first layer's gradient norm at most this x the last layer's (1e-3): three orders of magnitude is past "
-                                      "normal depth scaling"),
-          max_collapse=param(1e-3, "or the total norm ends at most this x its start (1e-3)"))
-def vanishing_gradients(grads: list[Series], max_layer_ratio: float = 1e-3, max_collapse: float = 1e-3,
+@detector("grad_collapse", ("grads*",), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS)
+def vanishing_gradients(grads: list[Series], *, max_layer_ratio: float, max_collapse: float,
                         ctx: dict | None = None) -> Evidence:
     """Gradients collapse toward zero: exactly zero, the first layer's norm `max_layer_ratio`
     times the last layer's or less, or the total norm falling `max_collapse` x below its start."""
@@ -182,10 +172,8 @@ MEASURES_UPDATE_RATIO_OFF = {
 }
 
 
-@detector("update_ratio_off", ("ratios*",), "update_ratio_off", measures=MEASURES_UPDATE_RATIO_OFF,
-          low=param(1e-5, "a median update/weight ratio below this is too small (1e-5: two orders under the 1e-3 rule of thumb)"),
-          high=param(3e-2, "above this is too large (3e-2: thirty times the rule of thumb)"))
-def update_ratio_off(ratios: list[Series], low: float = 1e-5, high: float = 3e-2, ctx: dict | None = None) -> Evidence:
+@detector("update_ratio_off", ("ratios*",), "update_ratio_off", measures=MEASURES_UPDATE_RATIO_OFF)
+def update_ratio_off(ratios: list[Series], *, low: float, high: float, ctx: dict | None = None) -> Evidence:
     """The update/weight ratio (healthy near 1e-3) is far outside [low, high] over the run."""
     name = "update_ratio_off"
     vals = [finite(s)[1] for s in ratios]
@@ -211,10 +199,8 @@ MEASURES_DEAD_UNITS = {
 }
 
 
-@detector("dead_units", ("fracs*",), "dead_units", measures=MEASURES_DEAD_UNITS,
-          max_frac=param(0.9, "the logged fraction of zero activations ends at or above this (0.9)"),
-          min_rise=param(0.3, "or rises by at least this during training (0.3, as a fraction)"))
-def dead_units(fracs: list[Series], max_frac: float = 0.9, min_rise: float = 0.3, ctx: dict | None = None) -> Evidence:
+@detector("dead_units", ("fracs*",), "dead_units", measures=MEASURES_DEAD_UNITS)
+def dead_units(fracs: list[Series], *, max_frac: float, min_rise: float, ctx: dict | None = None) -> Evidence:
     """The logged fraction of zero activations is very high, or rises a lot during training."""
     name = "dead_units"
     best: tuple[float, float, Series, float] | None = None
@@ -244,9 +230,8 @@ MEASURES_REGULARIZATION_DOMINATES = {
 }
 
 
-@detector("regularization_dominates", ("reg", "data"), "regularization_dominates", measures=MEASURES_REGULARIZATION_DOMINATES,
-          min_ratio=param(1.0, "the regularisation term at least this x the data loss (1.0): it, not the data, then drives the updates"))
-def regularization_dominates(reg: Series, data: Series, min_ratio: float = 1.0, ctx: dict | None = None) -> Evidence:
+@detector("regularization_dominates", ("reg", "data"), "regularization_dominates", measures=MEASURES_REGULARIZATION_DOMINATES)
+def regularization_dominates(reg: Series, data: Series, *, min_ratio: float, ctx: dict | None = None) -> Evidence:
     """A logged regularisation term is larger than the data loss (over the first fifth or the second half)."""
     name = "regularization_dominates"
     rs, rv = finite(reg)
@@ -274,10 +259,8 @@ MEASURES_LR_DROP_RESPONSE = {
 }
 
 
-@detector("lr_drop_response", ("loss", "lr"), "lr_schedule_step", measures=MEASURES_LR_DROP_RESPONSE,
-          min_lr_drop=param(2.0, "a cut of the learning rate by at least this factor counts as a step drop (2x)"),
-          min_loss_drop=param(0.1, "the loss falls at least this much, relative, right after it (0.1)"))
-def lr_drop_response(loss: Series, lr: Series, min_lr_drop: float = 2.0, min_loss_drop: float = 0.1,
+@detector("lr_drop_response", ("loss", "lr"), "lr_schedule_step", measures=MEASURES_LR_DROP_RESPONSE)
+def lr_drop_response(loss: Series, lr: Series, *, min_lr_drop: float, min_loss_drop: float,
                      ctx: dict | None = None) -> Evidence:
     """The loss improves sharply right after a step drop of the learning rate."""
     name = "lr_drop_response"
@@ -313,9 +296,8 @@ MEASURES_METRIC_FROZEN = {
 }
 
 
-@detector("metric_frozen", ("series",), "metric_frozen", measures=MEASURES_METRIC_FROZEN,
-          min_evals=param(5, "evaluations needed to call a constant metric frozen (5): two or three equal values happen by rounding"))
-def metric_frozen(series: Series, min_evals: int = 5, ctx: dict | None = None) -> Evidence:
+@detector("metric_frozen", ("series",), "metric_frozen", measures=MEASURES_METRIC_FROZEN)
+def metric_frozen(series: Series, *, min_evals: int, ctx: dict | None = None) -> Evidence:
     """A validation metric is exactly constant across all of its (at least `min_evals`) evaluations."""
     name = "metric_frozen"
     st, v = finite(series)
@@ -333,10 +315,8 @@ MEASURES_LR_VALUE = {
 }
 
 
-@detector("lr_value", ("lr",), "lr_value", measures=MEASURES_LR_VALUE,
-          high=param(None, "fires when the peak learning rate is at or above this (set by the rule; none: no upper bound)"),
-          low=param(None, "fires when the peak learning rate is below this (set by the rule; none: no lower bound)"))
-def lr_value(lr: Series, high: float | None = None, low: float | None = None, ctx: dict | None = None) -> Evidence:
+@detector("lr_value", ("lr",), "lr_value", measures=MEASURES_LR_VALUE)
+def lr_value(lr: Series, *, high: float | None, low: float | None, ctx: dict | None = None) -> Evidence:
     """The logged peak learning rate is at least `high`, or below `low` (thresholds set by the rule)."""
     name = "lr_value"
     st, v = finite(lr)
@@ -373,10 +353,8 @@ MEASURES_FINAL_LEVEL = {
 }
 
 
-@detector("final_level", ("series",), "final_level", measures=MEASURES_FINAL_LEVEL,
-          min=param(None, "the end level is at least this (a fraction; none: no lower bound)"),
-          max=param(None, "and at most this (none: no upper bound)"))
-def final_level(series: Series, min: float | None = None, max: float | None = None, ctx: dict | None = None) -> Evidence:
+@detector("final_level", ("series",), "final_level", measures=MEASURES_FINAL_LEVEL)
+def final_level(series: Series, *, min: float | None, max: float | None, ctx: dict | None = None) -> Evidence:
     """The end level (median of the last 20%) of a bounded metric (an accuracy) lies in
     [min, max]; percentages are read as fractions."""
     name = "final_level"

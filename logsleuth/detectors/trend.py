@@ -44,7 +44,6 @@ from .base import (
     level,
     mad,
     noise,
-    param,
     quiet,
     ramp,
     smooth,
@@ -95,11 +94,8 @@ MEASURES_DIVERGENCE = {
 }
 
 
-@detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE,
-          min_ratio=param(3.0, "the end level at least this x the start, or the best when rising steadily (3x): past any noise or warm-up bump"),
-          min_rising_corr=param(0.6, "rising steadily: rank correlation of the curve after its best with time above this (0.6); "
-                                     "a bump that falls back is not divergence"))
-def divergence(series: Series, min_ratio: float = 3.0, min_rising_corr: float = 0.6, ctx: dict | None = None) -> Evidence:
+@detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE)
+def divergence(series: Series, *, min_ratio: float, min_rising_corr: float, ctx: dict | None = None) -> Evidence:
     """The loss ends far above where it started (or above its best, rising steadily)."""
     name = "divergence"
     data, bad = _prep(series, name, MIN_CURVE)
@@ -168,11 +164,8 @@ MEASURES_PLATEAU = {
 }
 
 
-@detector("plateau", ("series",), "plateau", measures=MEASURES_PLATEAU,
-          min_frac=param(0.3, "the final stretch without improvement is at least this share of the run (0.3)"),
-          max_drop=param(3.0, "while the loss fell less than this many times from its start (3x): a plateau at a low level is convergence"),
-          tail_share=param(0.15, "improvement after the last meaningful one is under this share of the total (0.15)"))
-def plateau(series: Series, min_frac: float = 0.3, max_drop: float = 3.0, tail_share: float = 0.15,
+@detector("plateau", ("series",), "plateau", measures=MEASURES_PLATEAU)
+def plateau(series: Series, *, min_frac: float, max_drop: float, tail_share: float,
             ctx: dict | None = None) -> Evidence:
     """The loss stopped improving for a long final stretch while still high (fell less than
     `max_drop` times from its start)."""
@@ -208,10 +201,8 @@ MEASURES_NO_LEARNING = {
 }
 
 
-@detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING,
-          tol=param(0.08, "less than this relative change between the first quarter, the middle and the last quarter (0.08)"),
-          max_fall_t=param(4.0, "and the second half's slope t-statistic above minus this (4): a significant fall is learning, however slow"))
-def no_learning(series: Series, tol: float = 0.08, max_fall_t: float = 4.0, ctx: dict | None = None) -> Evidence:
+@detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING)
+def no_learning(series: Series, *, tol: float, max_fall_t: float, ctx: dict | None = None) -> Evidence:
     """The loss is flat over the whole run: less than `tol` relative change between its first
     quarter, middle and last quarter, and its second half not falling beyond noise (slope
     t-statistic above -`max_fall_t`, the significance slow_convergence also uses)."""
@@ -274,14 +265,9 @@ MEASURES_STUCK_AT_CHANCE = {
 }
 
 
-@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", measures=MEASURES_STUCK_AT_CHANCE,
-          tol=param(0.04, "the loss within this relative distance of ln C (0.04)"),
-          max_drop=param(1.3, "and fell at most this many times from its start (1.3x)"),
-          acc_margin=param(1.6, "with an accuracy logged: its second half at most this / C (1.6): chance, with room for noise"),
-          min_best_share=param(0.8, "the lowest smoothed loss stays above this share of ln C (0.8): a curve that dipped well below "
-                                    "chance and came back learned something"))
-def stuck_at_chance(loss: Series, acc: Series | None = None, tol: float = 0.04, max_drop: float = 1.3, acc_margin: float = 1.6,
-                    min_best_share: float = 0.8, ctx: dict | None = None) -> Evidence:
+@detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", measures=MEASURES_STUCK_AT_CHANCE)
+def stuck_at_chance(loss: Series, acc: Series | None = None, *, tol: float, max_drop: float, acc_margin: float,
+                    min_best_share: float, ctx: dict | None = None) -> Evidence:
     """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
     name = "stuck_at_chance"
     data, bad = _prep(loss, name, MIN_FLAT_POINTS)
@@ -334,13 +320,9 @@ MEASURES_STILL_IMPROVING = {
 }
 
 
-@detector("still_improving", ("series",), "still_improving", measures=MEASURES_STILL_IMPROVING,
-          min_t=param(3.0, "the second half's slope toward better has at least this t-statistic (3)"),
-          max_from_best=param(0.02, "the last point within this relative distance of the best (0.02)"),
-          min_late_gain=param(0.05, "the second half gained at least this (log-ratio for a loss, fraction for an accuracy; 0.05)"),
-          min_late_share=param(0.5, "and at least this share of what the first half gained (0.5): a curve creeping along a floor has converged"))
-def still_improving(series: Series, min_t: float = 3.0, max_from_best: float = 0.02, min_late_gain: float = 0.05,
-                    min_late_share: float = 0.5, ctx: dict | None = None) -> Evidence:
+@detector("still_improving", ("series",), "still_improving", measures=MEASURES_STILL_IMPROVING)
+def still_improving(series: Series, *, min_t: float, max_from_best: float, min_late_gain: float,
+                    min_late_share: float, ctx: dict | None = None) -> Evidence:
     """The curve (a validation loss or accuracy) was still improving when the log ends, and had
     not bent toward a floor: its second half trends toward better beyond noise (slope
     t-statistic >= `min_t`), its last point is its best or within `max_from_best` (relative)
@@ -385,12 +367,8 @@ MEASURES_SLOW_CONVERGENCE = {
 }
 
 
-@detector("slow_convergence", ("series",), "slow_convergence", measures=MEASURES_SLOW_CONVERGENCE,
-          min_linearity=param(0.5, "second-half fall over first-half fall at least this (0.5): a healthy loss bends toward a floor, a slow one keeps "
-                                   "its pace"),
-          max_drop=param(5.0, "positive losses: fell less than this many times overall (5x)"),
-          min_t=param(4.0, "the fall over the last 30% significant at this t-statistic (4): still falling at the end"))
-def slow_convergence(series: Series, min_linearity: float = 0.5, max_drop: float = 5.0, min_t: float = 4.0,
+@detector("slow_convergence", ("series",), "slow_convergence", measures=MEASURES_SLOW_CONVERGENCE)
+def slow_convergence(series: Series, *, min_linearity: float, max_drop: float, min_t: float,
                      ctx: dict | None = None) -> Evidence:
     """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
     name = "slow_convergence"
@@ -425,13 +403,9 @@ MEASURES_DELAYED_START = {
 }
 
 
-@detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START,
-          min_flat=param(0.12, "the flat start is at least this share of the run (0.12)"),
-          min_drop=param(1.5, "then the loss ends at least this many times lower (1.5x)"),
-          max_transition=param(0.45, "half of that fall within this share of the rest of the run (0.45): sudden, not gradual"),
-          min_speedup=param(3.0, "falling at least this many times faster than it drifted over the flat stretch (3x)"))
-def delayed_start(series: Series, min_flat: float = 0.12, min_drop: float = 1.5, max_transition: float = 0.45,
-                  min_speedup: float = 3.0, ctx: dict | None = None) -> Evidence:
+@detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START)
+def delayed_start(series: Series, *, min_flat: float, min_drop: float, max_transition: float,
+                  min_speedup: float, ctx: dict | None = None) -> Evidence:
     """The loss is flat for a long while (within noise), then suddenly drops: at least
     `min_drop` x lower to the end, half of that within `max_transition` of the rest of the run,
     and at least `min_speedup` x faster than it drifted over the flat stretch (a steady linear
@@ -491,12 +465,9 @@ MEASURES_HIGH_INITIAL_LOSS = {
 }
 
 
-@detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", measures=MEASURES_HIGH_INITIAL_LOSS,
-          classification_max=param(15.0, "a classifier's first loss at or above this (15) is far above ln C (at most 6.9 for C <= 1000)"),
-          regression_min=param(100.0, "a regression's first loss at or above this (100): at init an MSE is about E[y^2], near 1 on standardised targets"),
-          regression_ratio=param(3.0, "and falls this many times from there (3x)"))
-def high_initial_loss(loss: Series, acc: Series | None = None, classification_max: float = 15.0,
-                      regression_min: float = 100.0, regression_ratio: float = 3.0,
+@detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", measures=MEASURES_HIGH_INITIAL_LOSS)
+def high_initial_loss(loss: Series, acc: Series | None = None, *, classification_max: float,
+                      regression_min: float, regression_ratio: float,
                       ctx: dict | None = None) -> Evidence:
     """The first loss values are far above what the task implies: above ln(C) x a few for a
     classifier (C <= 1000 gives at most 6.9); for a regression, above `regression_min` (a

@@ -12,7 +12,7 @@ import math
 import operator
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ..detectors import REGISTRY
 from ..detectors.base import hparam
 from ..errors import RuleError
 from ..model import Evidence, Finding, Series, Severity, SkippedRule
+from ..params import CALIBRATION_FILE, PARAMETERS_FILE, ParameterFileError, builtin_calibration, fitted_values, read_calibration
 from ..resources import builtin_rules_dir
 from ..roles import primary
 from .schema import DEFAULT_CAUSE_WEIGHT, Checker
@@ -32,6 +33,8 @@ from .yamlnodes import LDict, load_yaml
 __all__ = ["Rule", "RuleSet", "builtin_ruleset", "evaluate", "load_rule_file", "load_ruleset", "taxonomy"]
 
 SCHEMA_VERSION = 1
+# the data files of a rules directory that hold no rules
+NOT_RULE_FILES = ("roles.yaml", "causes.yaml", "taxonomy.yaml", PARAMETERS_FILE, CALIBRATION_FILE)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ class RuleSet:
     causes: Mapping[str, Mapping[str, Any]]
     symptoms: Mapping[str, str]
     version: str = ""
+    # fitted detector parameter values by detector (rules/calibration.yaml); a clause's params win
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # the map from a cause's raw score to how often it is right (rules/calibration.yaml `scores`)
+    scores: Mapping[str, Any] = field(default_factory=dict)
 
 
 # the comparison operators of `require`/`when` conditions
@@ -118,7 +125,7 @@ def load_rule_file(path: str, causes: set[str] | None = None, symptoms: set[str]
 
 def _rule_files(p: Path) -> list[Path]:
     if p.is_dir():
-        return sorted(f for f in p.glob("*.yaml") if f.name not in ("roles.yaml", "causes.yaml", "taxonomy.yaml"))
+        return sorted(f for f in p.glob("*.yaml") if f.name not in NOT_RULE_FILES)
     return [p]
 
 
@@ -172,17 +179,49 @@ def load_ruleset(extra: list[str]) -> RuleSet:
     if problems:
         raise RuleError(problems)
     rules = tuple(r for rid, r in sorted(by_id.items()) if rid not in disabled and r.enabled)
-    version = _digest(rules, causes)
-    return RuleSet(rules=rules, causes=causes, symptoms=symptoms, version=version)
+    calibration = _calibration(d, extra)
+    rules = apply_weights(rules, calibration.get("weights") or {})
+    fitted = fitted_values(calibration)
+    version = _digest(rules, causes, fitted, calibration.get("scores"))
+    return RuleSet(rules=rules, causes=causes, symptoms=symptoms, version=version, params=fitted,
+                   scores=calibration.get("scores") or {})
 
 
-def _digest(rules: tuple[Rule, ...], causes: Mapping[str, Any]) -> str:
+def _calibration(builtin: Path, extra: list[str]) -> dict:
+    """The calibration in force: the built-in one, replaced by a `calibration.yaml` in a user rules
+    directory (the last one given wins)."""
+    data = builtin_calibration()
+    for e in extra:
+        p = Path(e)
+        if p.is_dir() and (p / CALIBRATION_FILE).is_file():
+            try:
+                data = read_calibration(p / CALIBRATION_FILE)
+            except ParameterFileError as exc:
+                raise RuleError([str(exc)]) from None
+    return data
+
+
+def apply_weights(rules: tuple[Rule, ...], weights: Mapping[str, Mapping[str, float]]) -> tuple[Rule, ...]:
+    """Rules with their cause weights replaced by fitted ones (`weights: {rule: {cause: w}}`)."""
+    if not weights:
+        return rules
+    out = []
+    for r in rules:
+        w = weights.get(r.id)
+        if w:
+            r = replace(r, causes=tuple({**c, "weight": float(w[c["id"]])} if c.get("id") in w else c for c in r.causes))
+        out.append(r)
+    return tuple(out)
+
+
+def _digest(rules: tuple[Rule, ...], causes: Mapping[str, Any], *more: Any) -> str:
     import hashlib
     import json
 
     h = hashlib.sha256()
     h.update(json.dumps([r.__dict__ for r in rules], sort_keys=True, default=str).encode())
     h.update(json.dumps(causes, sort_keys=True, default=str).encode())
+    h.update(json.dumps(more, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
@@ -274,9 +313,9 @@ def check(cond: Any, clauses: Mapping[str, Evidence], hparams: Mapping[str, Any]
 
 
 class _Cache:
-    def __init__(self, series: Mapping[str, Series], ctx: dict[str, Any]) -> None:
-        self.series = series
+    def __init__(self, ctx: Any, fitted: Mapping[str, Mapping[str, Any]]) -> None:
         self.ctx = ctx
+        self.fitted = fitted
         self.memo: dict[Any, Evidence] = {}
 
     def run(self, det: str, args: list[Any], params: Mapping[str, Any]) -> Evidence:
@@ -284,7 +323,7 @@ class _Cache:
                           for x in args), tuple(sorted(params.items())))
         if key not in self.memo:
             spec = REGISTRY[det]
-            p = {**spec.params, **params}
+            p = {**spec.params, **self.fitted.get(det, {}), **params}
             try:
                 self.memo[key] = spec.func(*args, ctx=self.ctx, **p)
             except (ValueError, TypeError, ArithmeticError, IndexError, MemoryError) as exc:
@@ -317,7 +356,7 @@ def evaluate(ruleset: RuleSet, series: Mapping[str, Series], hparams: Mapping[st
     """Every rule of the set on one run's series: the findings, and the rules skipped (why)."""
     from .context import run_context
 
-    cache = _Cache(series, run_context(series, hparams))
+    cache = _Cache(run_context(series, hparams), ruleset.params)
     findings: list[Finding] = []
     skipped: list[SkippedRule] = []
     for rule in ruleset.rules:
