@@ -41,7 +41,8 @@ def table_of(parts: dict[str, tuple[Any, Any]]) -> pd.DataFrame:
 
 
 def run_of(curves: synth.Curves, extra: dict | None = None, hparams: dict | None = None, drop=()) -> RunData:
-    """A synth.Curves as the tidy table a reader would give (the names most loggers use)."""
+    """A synth.Curves as the tidy table a reader would give (the names most loggers use), with
+    the class count in its hyperparameters unless a case gives its own (`hparams: {}`: none)."""
     parts = {
         "train/loss": (curves.steps, curves.train_loss),
         "val/loss": (curves.val_steps, curves.val_loss),
@@ -54,7 +55,8 @@ def run_of(curves: synth.Curves, extra: dict | None = None, hparams: dict | None
         parts["grad_norm"] = (curves.steps, curves.grad_norm)
     parts.update(extra or {})
     parts = {k: v for k, v in parts.items() if k not in drop}
-    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams=hparams or {})
+    hp = {"num_classes": curves.n_classes} if hparams is None else hparams
+    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams=hp)
 
 
 def with_(c: synth.Curves, **kw) -> synth.Curves:

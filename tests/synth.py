@@ -23,6 +23,7 @@ class Curves:
     truth: set[str] = field(default_factory=set)
     grad_norm: np.ndarray | None = None
     epoch_len: int = 50
+    n_classes: int = 10  # the class count a real run's hyperparameters would record
 
 
 def _base(seed: int, n: int, epochs: int):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from logsleuth.detectors import REGISTRY
+from logsleuth.kinds import RunContext
 from logsleuth.model import Series
 from logsleuth.roles import infer_role
 
@@ -22,7 +23,11 @@ def S(name, values, steps=None):
 
 def run(det, *series, ctx=None, **params):
     spec = REGISTRY[det]
-    return spec.func(*series, ctx=ctx or {}, **{**spec.params, **params})
+    return spec.func(*series, ctx=ctx or RunContext(), **{**spec.params, **params})
+
+
+# a classification whose hyperparameters give 10 classes (the only source of a class count)
+CLS10 = RunContext(kind="classification", n_classes=10, classes_from="hyperparameters", single_ce=True)
 
 
 H = synth.healthy(seed=1)
@@ -44,7 +49,7 @@ def _cases():
     plateau = np.concatenate([2.3 - 0.7 * (1 - np.exp(-np.arange(100) / 20)), np.full(400, 1.6)]) * np.exp(rng.normal(0, 0.003, 500))
     noisy = 1.0 * np.exp(rng.normal(0, 1.0, 600))
     osc = 1.0 + 0.6 * np.sin(np.arange(600) * 2 * np.pi / 37) + rng.normal(0, 0.02, 600)
-    el = {"epoch_len": un.epoch_len}
+    el = RunContext(epoch_len=un.epoch_len)
     return [
         ("divergence", [S("loss", d.train_loss)], [TL], None),
         ("nonfinite", [S("loss", ns.train_loss)], [TL], None),
@@ -52,10 +57,10 @@ def _cases():
         ("early_instability", [S("loss", wm.train_loss)], [TL], None),
         ("plateau", [S("loss", plateau)], [TL], None),
         ("no_learning", [S("loss", flat)], [TL], None),
-        ("stuck_at_chance", [S("loss", st.train_loss), S("val/acc", st.val_acc, st.val_steps)], [TL, VA], None),
+        ("stuck_at_chance", [S("loss", st.train_loss), S("val/acc", st.val_acc, st.val_steps)], [TL, VA], CLS10),
         ("slow_convergence", [S("loss", sl.train_loss)], [TL], None),
         ("delayed_start", [S("loss", delayed)], [TL], None),
-        ("high_initial_loss", [S("loss", np.r_[40.0, 30.0, 20.0, np.full(50, 2.0)]), S("val/acc", [0.2, 0.5])], [TL, VA], None),
+        ("high_initial_loss", [S("loss", np.r_[40.0, 30.0, 20.0, np.full(50, 2.0)]), S("val/acc", [0.2, 0.5])], [TL, VA], CLS10),
         ("noisy", [S("loss", noisy)], [S("loss", flat)], None),
         ("oscillation", [S("loss", osc)], [TL], None),
         ("epoch_periodic", [S("loss", un.train_loss, un.steps)], [S("loss", synth.healthy(seed=6, n=960, noise=0.05).train_loss)], el),
@@ -103,7 +108,7 @@ def test_very_short_series_cannot_judge(det):
     params = dict(spec.params)
     if det == "lr_value":
         params["high"] = 10.0
-    ev = spec.func(*args, ctx={}, **params)
+    ev = spec.func(*args, ctx=CLS10, **params)
     # task_kind states a fact about the run (what it trains), not a symptom: it holds for one point too
     assert not ev.fired or det in ("grad_collapse", "lr_value", "task_kind")
 
@@ -174,13 +179,13 @@ def test_epoch_periodic_needs_more_than_chance_on_few_points():
     for seed in range(300):  # healthy runs logged as 10-step means: 60 points, 5 an epoch
         c = synth.healthy(seed=seed)
         v = c.train_loss[:600].reshape(60, 10).mean(axis=1)
-        fired += epoch_periodic(S("loss", v, c.steps[9::10]), ctx={"epoch_len": c.epoch_len}).fired
+        fired += epoch_periodic(S("loss", v, c.steps[9::10]), ctx=RunContext(epoch_len=c.epoch_len)).fired
     assert fired <= 3  # 1%; without the chance bound 7 of these 300 fired
     st = np.arange(10, 610, 10, dtype=float)
     rng = np.random.default_rng(1)
     pattern = np.tile([0.3, -0.2, 0.25, -0.25, -0.1], 12)  # the same batches in the same order each epoch
     v = (2 * np.exp(-st / 200) + 0.3) * np.exp(pattern + rng.normal(0, 0.05, st.size))
-    assert epoch_periodic(S("loss", v, st), ctx={"epoch_len": 50}).fired
+    assert epoch_periodic(S("loss", v, st), ctx=RunContext(epoch_len=50)).fired
 
 
 def test_overfitting_reads_a_loss_that_is_exactly_zero_on_a_few_batches():
@@ -204,16 +209,25 @@ def test_still_improving_tells_a_stopped_run_from_one_creeping_along_a_floor():
     assert not run("still_improving", S("val/loss", np.r_[3.3 * np.exp(-0.04 * st[:20]), np.full(10, 3.0)])).fired
 
 
-def test_chance_start_needs_two_facts_when_the_class_count_comes_from_the_loss():
+def test_chance_start_takes_the_class_count_from_the_hyperparameters_only():
     loss = S("loss", np.r_[np.full(50, 2.303), np.linspace(2.3, 0.5, 150)])
-    from_loss = {"classification": {"n_classes": 10, "single_ce": True}}
-    assert run("chance_start", loss, S("val/acc", [0.1, 0.5, 0.8]), ctx=from_loss).fired
-    assert not run("chance_start", loss, S("val/acc", [0.6, 0.7, 0.8]), ctx=from_loss).fired  # first accuracy not 1/C
-    assert run("chance_start", loss, None, ctx=from_loss).cannot_judge  # one fact is no confirmation
-    from_hparams = {"classification": {"n_classes": 10, "single_ce": True}, "n_classes": 10}
-    assert run("chance_start", loss, None, ctx=from_hparams).fired
+    assert run("chance_start", loss, S("val/acc", [0.1, 0.5, 0.8]), ctx=CLS10).fired
+    assert run("chance_start", loss, None, ctx=CLS10).fired
+    # the loss is ln 10, an accuracy at 1/10 - but no class count given: never read off the loss
+    unknown = RunContext(kind="classification", single_ce=True)
+    assert run("chance_start", loss, S("val/acc", [0.1, 0.5, 0.8]), ctx=unknown).cannot_judge
+    assert run("stuck_at_chance", S("loss", np.full(200, 2.303)), S("val/acc", np.full(20, 0.1)), ctx=unknown).cannot_judge
     resumed = S("loss", loss.values, np.arange(1000.0, 1200.0))
-    assert run("chance_start", resumed, None, ctx=from_hparams).cannot_judge
+    assert run("chance_start", resumed, None, ctx=CLS10).cannot_judge
+    speech = RunContext(kind="speech", n_classes=10)
+    assert run("chance_start", loss, None, ctx=speech).cannot_judge
+
+
+def test_high_initial_loss_has_a_reference_only_for_classification_and_regression():
+    ctc = S("loss", np.r_[3000.0, 2500.0, 2000.0, np.geomspace(1500, 40, 60)])
+    assert run("high_initial_loss", ctc, ctx=RunContext(kind="speech")).cannot_judge
+    assert run("high_initial_loss", ctc, ctx=RunContext(kind="unknown")).cannot_judge
+    assert run("high_initial_loss", ctc, ctx=RunContext(kind="regression")).fired
 
 
 def test_task_kind_from_the_metrics_logged():
@@ -225,9 +239,14 @@ def test_task_kind_from_the_metrics_logged():
 
     assert kind("loss", "val_loss", "val_mae") == "regression"
     assert kind("train/mse_loss", "val/rmse") == "regression"
-    assert kind("loss", "val_wer") == "other"  # an error *rate* is not a regression
+    assert kind("loss", "val_wer") == "speech"  # an error *rate* is not a regression
     assert kind("loss", "val_mae", "val_accuracy") == "classification"
-    assert kind("loss", "val_loss") == "other"
+    assert kind("loss", "val_loss") == "unknown"
+    assert kind("train/box_loss", "train/cls_loss", "metrics/mAP50(B)") == "detection"
+    assert kind("loss_D", "loss_G") == "gan"
+    assert kind("loss", "episode_reward") == "rl"
+    assert kind("loss", "val_ppl") == "language_model"
+    assert kind("loss", "val_loss", "val_auc", "val_acc") == "binary"
 
 
 def test_median_of_three_is_the_rolling_median_and_long_curves_are_bucketed_once():

@@ -14,7 +14,7 @@ PKG = os.path.join(REPO, "logsleuth")
 # lowest first; the longest matching prefix gives a module its layer
 LAYERS = {
     "logsleuth._version": 0, "logsleuth.errors": 0, "logsleuth.model": 0, "logsleuth.resources": 0,
-    "logsleuth.progress": 0, "logsleuth.params": 0.5,
+    "logsleuth.progress": 0, "logsleuth.params": 0.5, "logsleuth.kinds": 0.5,
     "logsleuth.ingest": 1, "logsleuth.roles": 1, "logsleuth.detectors": 1, "logsleuth.axes": 1,
     "logsleuth.ruleset": 2, "logsleuth.ranking": 2,
     "logsleuth.cache": 3, "logsleuth.executors": 3,

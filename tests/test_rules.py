@@ -74,5 +74,5 @@ NAMING = [
 def test_first_cause_does_not_depend_on_tag_names(gen, scheme):
     run = run_of(synth.GENERATORS[gen]())
     renamed = run.table.assign(metric=run.table.metric.astype(str).map(lambda m: NAMING[scheme].get(m, m)))
-    other = RunData(name="t", path=".", formats=("test",), table=renamed, hparams={})
+    other = RunData(name="t", path=".", formats=("test",), table=renamed, hparams=run.hparams)
     assert diagnose(other).causes[0].id == diagnose(run).causes[0].id

@@ -44,13 +44,15 @@ def test_flat_regression_loss_is_not_called_chance_level():
     assert "no_learning" in {f.symptom for f in d.symptoms}
 
 
-def test_chance_level_needs_an_accuracy_or_a_class_count():
+def test_chance_level_needs_the_class_count_from_the_hyperparameters():
     rng = np.random.default_rng(1)
     st = np.arange(300.0)
     flat = math.log(10) * np.exp(rng.normal(0, 0.01, st.size))
     vst = st[::30]
     with_acc = diagnose(run_of({"loss": (st, flat), "val_acc": (vst, np.full(vst.size, 0.1) + rng.normal(0, 0.003, vst.size))}))
-    assert "stuck_at_chance" in {f.symptom for f in with_acc.symptoms}
+    # loss ln 10 and accuracy 0.1 agree, but the class count is not given: never read off a loss
+    assert "stuck_at_chance" not in {f.symptom for f in with_acc.symptoms}
+    assert "no_learning" in {f.symptom for f in with_acc.symptoms}
     with_nc = diagnose(run_of({"loss": (st, flat)}, {"num_classes": 10}))
     assert "stuck_at_chance" in {f.symptom for f in with_nc.symptoms}
     without = diagnose(run_of({"loss": (st, flat)}))

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..kinds import RunContext
 from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
@@ -82,7 +83,7 @@ def _rose(metric: str, steps: np.ndarray, values: np.ndarray, i: int) -> str:
 
 @detector("val_rise", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING)
 def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: float,
-                train_falls: bool, ctx: dict | None = None) -> Evidence:
+                train_falls: bool, ctx: RunContext | None = None) -> Evidence:
     """Validation loss turns upward (by `min_rise`, beyond its noise) while training loss keeps
     falling (with `train_falls: false`, whatever training does: the run got worse on held-out
     data); reports the step of the best validation loss (where to stop)."""
@@ -133,7 +134,7 @@ MEASURES_GENERALIZATION_GAP = {
 
 @detector("generalization_gap", ("train", "val"), "generalization_gap", measures=MEASURES_GENERALIZATION_GAP)
 def generalization_gap(train: Series, val: Series, *, min_gap: float, min_widen: float,
-                       min_ratio: float, min_widen_ratio: float, ctx: dict | None = None) -> Evidence:
+                       min_ratio: float, min_widen_ratio: float, ctx: RunContext | None = None) -> Evidence:
     """The validation metric is far worse than the training one and the gap widens.  For
     accuracies the gap is in points (train - val); for losses it is the ratio val / train."""
     name = "generalization_gap"
@@ -192,7 +193,7 @@ MEASURES_VAL_LOSS_UP_ACC_UP = {
 
 @detector("val_loss_up_acc_up", ("loss", "acc"), "val_loss_up_acc_up", measures=MEASURES_VAL_LOSS_UP_ACC_UP)
 def val_loss_up_acc_up(loss: Series, acc: Series, *, min_rise: float, max_best_frac: float,
-                       ctx: dict | None = None) -> Evidence:
+                       ctx: RunContext | None = None) -> Evidence:
     """Validation loss rises while validation accuracy holds or rises: over-confident predictions."""
     name = "val_loss_up_acc_up"
     ls, lv = bucket(*finite(loss))
@@ -227,7 +228,7 @@ MEASURES_UNDERFITTING = {
 
 @detector("underfitting", ("train", "val"), "underfitting", measures=MEASURES_UNDERFITTING)
 def underfitting(train: Series, val: Series, *, max_drop: float, max_ratio: float, min_ratio: float,
-                 ctx: dict | None = None) -> Evidence:
+                 ctx: RunContext | None = None) -> Evidence:
     """Training and validation loss both stay high (fell less than `max_drop` times from the
     start) and close: validation ends at most `max_ratio` x the training loss.  A model with
     room to fit always ends with its training loss clearly below validation; no gap at a high
@@ -255,7 +256,7 @@ MEASURES_VAL_GAP = {
 
 
 @detector("val_gap", ("train", "val"), "generalization_gap", measures=MEASURES_VAL_GAP)
-def val_gap(train: Series, val: Series, *, min_ratio: float, ctx: dict | None = None) -> Evidence:
+def val_gap(train: Series, val: Series, *, min_ratio: float, ctx: RunContext | None = None) -> Evidence:
     """Validation loss ends at least `min_ratio` x the training loss: the model fits the
     training set better than held-out data (the normal state of a model with capacity)."""
     name = "val_gap"

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..kinds import RunContext
 from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
@@ -77,7 +78,7 @@ MEASURES_NONFINITE = {
 
 
 @detector("nonfinite", ("series",), "nan_inf", measures=MEASURES_NONFINITE)
-def nonfinite(series: Series, ctx: dict | None = None) -> Evidence:
+def nonfinite(series: Series, ctx: RunContext | None = None) -> Evidence:
     """The metric becomes NaN or infinite; measures how it behaved just before."""
     name = "nonfinite"
     v = series.values
@@ -115,7 +116,7 @@ MEASURES_NONFINITE_ANY: dict[str, str] = {
 
 
 @detector("nonfinite_any", ("group*",), "nan_inf", measures=MEASURES_NONFINITE_ANY)
-def nonfinite_any(group: list[Series], ctx: dict | None = None) -> Evidence:
+def nonfinite_any(group: list[Series], ctx: RunContext | None = None) -> Evidence:
     """The first of several series (every GAN loss, say) to become NaN or infinite."""
     hits = [nonfinite(s) for s in group]
     fired = [e for e in hits if e.fired]
@@ -154,7 +155,7 @@ MEASURES_SPIKES = {
 
 @detector("spikes", ("series",), "loss_spikes", measures=MEASURES_SPIKES)
 def spikes(series: Series, *, k: float, min_jump: float, window: int, min_spreads: float,
-           ctx: dict | None = None) -> Evidence:
+           ctx: RunContext | None = None) -> Evidence:
     """Isolated sudden jumps that fall back, against a rolling median and MAD (not a global std).
     A spike must exceed `k` robust spreads and be `min_jump` times its neighbourhood."""
     name = "spikes"
@@ -192,7 +193,7 @@ MEASURES_EARLY_INSTABILITY = {
 
 @detector("early_instability", ("series",), "early_instability", measures=MEASURES_EARLY_INSTABILITY)
 def early_instability(series: Series, *, early_frac: float, min_rise: float, min_rise_spreads: float,
-                      ctx: dict | None = None) -> Evidence:
+                      ctx: RunContext | None = None) -> Evidence:
     """In the first part of the run the loss climbs well above its initial value (a healthy loss
     falls from its first value), or swings far more than it does later."""
     name = "early_instability"
@@ -235,7 +236,7 @@ MEASURES_NOISY = {
 
 
 @detector("noisy", ("series",), "noisy_loss", measures=MEASURES_NOISY)
-def noisy(series: Series, *, max_rel_noise: float, ctx: dict | None = None) -> Evidence:
+def noisy(series: Series, *, max_rel_noise: float, ctx: RunContext | None = None) -> Evidence:
     """Step-to-step noise large relative to the trend: robust spread of (value - rolling median)
     over the rolling median, on the second half of the run."""
     name = "noisy"
@@ -297,7 +298,7 @@ MEASURES_OSCILLATION = {
 
 @detector("oscillation", ("series",), "oscillation", measures=MEASURES_OSCILLATION)
 def oscillation(series: Series, *, min_power: float, min_amplitude: float, min_cycles: int,
-                min_rising: float, ctx: dict | None = None) -> Evidence:
+                min_rising: float, ctx: RunContext | None = None) -> Evidence:
     """Large up-and-down swings with a dominant period (periodogram of the detrended series);
     reports the period in steps and whether it matches the epoch length.  The curve must really
     go up and down: smoothed over a quarter of the period it rises over at least `min_rising` of
@@ -326,7 +327,7 @@ def oscillation(series: Series, *, min_power: float, min_amplitude: float, min_c
     # O(n) where a convolution costs n x w
     d = xu[w:] - xu[:-w] if xu.size > w else np.diff(xu)
     rising = float(np.mean(d > 0)) if d.size else 0.0
-    epoch_len = float((ctx or {}).get("epoch_len") or 0.0)
+    epoch_len = float(ctx.epoch_len or 0.0) if ctx else 0.0
     match = epoch_len > 0 and abs(period / epoch_len - round(period / epoch_len)) < EPOCH_MATCH and round(period / epoch_len) >= 1
     measures = dict(period=period, power_share=share, amplitude=amp_ratio, epoch_len=epoch_len, epoch_match=match,
                     rising_share=rising)
@@ -366,12 +367,12 @@ MEASURES_EPOCH_PERIODIC = {
 
 
 @detector("epoch_periodic", ("series",), "periodic_pattern", measures=MEASURES_EPOCH_PERIODIC)
-def epoch_periodic(series: Series, *, min_acf: float, min_peak: float, ctx: dict | None = None) -> Evidence:
+def epoch_periodic(series: Series, *, min_acf: float, min_peak: float, ctx: RunContext | None = None) -> Evidence:
     """A component that repeats every epoch: the autocorrelation of the detrended loss at a lag
     of one epoch is high, beyond what noise gives by chance (3 standard errors, 3/sqrt(n)), and
     higher than an eighth of an epoch away (fixed data order)."""
     name = "epoch_periodic"
-    epoch_len = (ctx or {}).get("epoch_len")
+    epoch_len = ctx.epoch_len if ctx else None
     if not epoch_len:
         return cannot(name, series.metric, "epoch length unknown (no epoch metric or per-epoch evaluation)")
     st, v = finite(series)

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from ..kinds import CLASS_KINDS, RunContext
 from ..model import Evidence, Series
 from .base import (
     CONF_FACT,
@@ -68,23 +69,22 @@ MEASURES_CLASS_REFERENCE = {
 
 
 @detector("class_reference", ("loss", "acc?"), "class_reference", measures=MEASURES_CLASS_REFERENCE)
-def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = None) -> Evidence:
-    """Fires when the training loss has a reference level: it is one classification
-    cross-entropy (an accuracy of a single task is logged, no component losses) with a known
-    class count C (hyperparameters, or the first loss = ln C of a log that starts at
-    initialisation).  Measures what rules compare: `skill`, the accuracy's share of the way from
+def class_reference(loss: Series, acc: Series | None = None, ctx: RunContext | None = None) -> Evidence:
+    """Fires when the training loss has a reference level: the run is a classification (an
+    accuracy of a single task is logged, no component losses) with its class count C in the
+    hyperparameters (two for a binary run); without C, an accuracy alone bounds the skill
+    (`_accuracy_bound`) and the loss-level measures stay unset.  Measures what rules compare: `skill`, the accuracy's share of the way from
     chance (1/C) to perfect (or, without an accuracy, the share of the uniform guess's ln C the
     loss removed); `loss_frac`, the end loss over ln C; `acc_end`, the end accuracy;
     `loss_over_calibrated`, the end loss over the cross-entropy of a calibrated classifier with
     that accuracy (accuracy and loss of one model must roughly agree)."""
     name = "class_reference"
-    cls = (ctx or {}).get("classification") or {}
-    c = cls.get("n_classes")
+    if ctx is None or ctx.kind not in CLASS_KINDS:
+        kind = ctx.kind if ctx else "unknown"
+        return cannot(name, loss.metric, f"a {kind} run: its loss is not one classification cross-entropy")
+    c = ctx.n_classes or (2 if ctx.kind == "binary" else None)
     if not c:
-        return cannot(name, loss.metric, "no reference for the loss level: no class count known "
-                      "(hyperparameters) or evidenced (an accuracy of one classification task)")
-    if not cls.get("single_ce") and not (ctx or {}).get("n_classes"):
-        return cannot(name, loss.metric, "the training loss is not one classification cross-entropy")
+        return _accuracy_bound(loss, acc)
     _, v = finite(loss)
     if v.size < FEW_POINTS or np.any(v <= 0):
         return cannot(name, loss.metric, f"{loss.metric}: too few positive points")
@@ -102,7 +102,20 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: dict | None = 
     over = end / calibrated if calibrated else None
     measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill,
                     calibrated_loss=calibrated, loss_over_calibrated=over,
-                    classes_from=cls.get("classes_from") or "hyperparameters")
+                    classes_from="hyperparameters")
+    return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
+
+
+def _accuracy_bound(loss: Series, acc: Series | None) -> Evidence:
+    """Without a class count, an accuracy still bounds the skill: (a - 1/C) / (1 - 1/C) <= a for
+    every C, so an accuracy below a share is a skill below it whatever the class count."""
+    name = "class_reference"
+    acc_end = _end_fraction(acc) if acc is not None else None
+    if acc is None or acc_end is None:
+        return cannot(name, loss.metric, "no class count in the hyperparameters and no accuracy: no reference level")
+    how = f"{acc.metric} ends at {acc_end:.3g}: at most {acc_end:.0%} of the way from chance to 1, whatever the class count"
+    measures = dict(n_classes=None, chance_loss=None, loss_frac=None, acc_end=acc_end, skill=acc_end, calibrated_loss=None,
+                    loss_over_calibrated=None, classes_from="unknown: the skill is bounded by the accuracy")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
 
@@ -117,16 +130,15 @@ MEASURES_CHANCE_START = {
 
 @detector("chance_start", ("loss", "acc?"), "chance_start", measures=MEASURES_CHANCE_START)
 def chance_start(loss: Series, acc: Series | None = None, *, tol: float, acc_margin: float,
-                 ctx: dict | None = None) -> Evidence:
+                 ctx: RunContext | None = None) -> Evidence:
     """The log starts at initialisation with the classifier at chance: the first training loss
-    within `tol` (relative) of ln C, and - when the class count C was read off that same loss
-    rather than the hyperparameters - the first evaluated accuracy at most `acc_margin` / C, so
-    two independent facts agree (every loss above ~0.7 is ln of some C)."""
+    within `tol` (relative) of ln C, C from the hyperparameters (every loss above ~0.7 is ln of
+    some C, so the loss alone never gives it), and a first evaluated accuracy, when logged, at
+    most `acc_margin` / C."""
     name = "chance_start"
-    cls = (ctx or {}).get("classification") or {}
-    c = cls.get("n_classes")
-    if not c or not cls.get("single_ce"):
-        return cannot(name, loss.metric, "no class count known or evidenced for one classification")
+    c = ctx.n_classes if ctx else None
+    if not c or ctx is None or ctx.kind not in CLASS_KINDS:
+        return cannot(name, loss.metric, "no class count in the hyperparameters of a classification")
     st, v = finite(loss)
     if v.size < MIN_CURVE or not covers_start(st) or np.any(v <= 0):
         return cannot(name, loss.metric, f"{loss.metric}: does not start at initialisation")
@@ -134,14 +146,10 @@ def chance_start(loss: Series, acc: Series | None = None, *, tol: float, acc_mar
     chance = math.log(c)
     rel = abs(start - chance) / chance
     measures: dict = dict(n_classes=c, start=start, chance_loss=chance, rel_dev=rel, acc_start=None)
-    from_hparams = bool((ctx or {}).get("n_classes"))
-    if not from_hparams:
-        a = finite(acc)[1] if acc is not None else np.array([])
-        if a.size == 0:
-            return cannot(name, loss.metric, "class count read off the loss and no accuracy to confirm it")
-        a0 = float(a[0]) / (PERCENT if np.max(a) > 1.0 else 1.0)
-        measures["acc_start"] = a0
-        if a0 > acc_margin / c:
+    a = finite(acc)[1] if acc is not None else np.array([])
+    if a.size:
+        measures["acc_start"] = float(a[0]) / (PERCENT if np.max(a) > 1.0 else 1.0)
+        if measures["acc_start"] > acc_margin / c:
             return quiet(name, loss.metric, **measures)
     if rel <= tol:
         how = f"{loss.metric} starts at {fmt(start)} = ln({c})" + (
@@ -151,25 +159,18 @@ def chance_start(loss: Series, acc: Series | None = None, *, tol: float, acc_mar
 
 
 MEASURES_TASK_KIND = {
-    "kind": "classification, regression or other",
+    "kind": "the kind of training (RunContext.kind): classification, binary, regression, language_model, detection, "
+            "segmentation, speech, contrastive, diffusion, gan, rl or unknown",
 }
 
 
 @detector("task_kind", ("loss",), "task_kind", measures=MEASURES_TASK_KIND)
-def task_kind(loss: Series, ctx: dict | None = None) -> Evidence:
-    """What the run trains, from what it logs: `classification` (an accuracy of one task and
-    one cross-entropy), `regression` (a loss or error named mse/mae/rmse/huber/... and no
-    accuracy), else `other`.  Fires for every run with a loss: rules read its `kind` to weigh
-    causes that only exist for one kind of task."""
+def task_kind(loss: Series, ctx: RunContext | None = None) -> Evidence:
+    """What the run trains (the run context's kind, from metric names and hyperparameters).
+    Fires for every run with a loss: rules read its `kind` to weigh causes that only exist for
+    one kind of task."""
     name = "task_kind"
-    c = ctx or {}
-    reg = c.get("regression")
-    if reg:
-        kind, how = "regression", f"a regression ({reg} is logged, no accuracy)"
-    elif (c.get("classification") or {}).get("single_ce"):
-        kind, how = "classification", "a classification (one accuracy, one cross-entropy)"
-    else:
-        kind, how = "other", "neither a single classification nor a regression"
+    kind, how = (ctx.kind, f"a {ctx.kind} run: {ctx.kind_from}") if ctx else ("unknown", "no run context")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0] if len(loss) else None,
                 loss.steps[-1] if len(loss) else None, kind=kind)
 
@@ -208,7 +209,7 @@ def optimizer_family(text: str) -> str | None:
     return None
 
 
-def _optimizer(lr: Series | None, hparams: dict) -> str | None:
+def optimizer_of(lr: Series | None, hparams: dict) -> str | None:
     for v in hparam_values(hparams, "optimizer"):
         if isinstance(v, str) and optimizer_family(v):
             return optimizer_family(v)
@@ -239,12 +240,12 @@ MEASURES_LR_FOR_OPTIMIZER = {
 
 
 @detector("lr_for_optimizer", ("lr?",), "lr_value", measures=MEASURES_LR_FOR_OPTIMIZER)
-def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evidence:
+def lr_for_optimizer(lr: Series | None = None, ctx: RunContext | None = None) -> Evidence:
     """The peak learning rate (logged, else from the hyperparameters) is at or above the stable
     range of the run's optimizer family (LR_LIMITS, lr_limit); with the optimizer unknown, past
     every family's range."""
     name = "lr_for_optimizer"
-    hp = (ctx or {}).get("hparams") or {}
+    hp = dict(ctx.hparams) if ctx else {}
     metric = lr.metric if lr is not None else "lr"
     peak = None
     if lr is not None:
@@ -255,7 +256,7 @@ def lr_for_optimizer(lr: Series | None = None, ctx: dict | None = None) -> Evide
         peak = _hparam_number(hp, "lr", TINY)  # a positive rate
     if peak is None:
         return cannot(name, metric, "learning rate not logged and not in the hyperparameters")
-    fam = _optimizer(lr, hp)
+    fam = ctx.optimizer if ctx else optimizer_of(lr, hp)
     batch = _hparam_number(hp, "batch_size", 1)
     limit = lr_limit(fam, batch)
     constant = bool(lr is not None and np.all(finite(lr)[1] == peak))
@@ -281,7 +282,7 @@ MEASURES_PROGRESS_AFTER_LR_DROP = {
 
 @detector("progress_after_lr_drop", ("loss", "lr"), "delayed_start", measures=MEASURES_PROGRESS_AFTER_LR_DROP)
 def progress_after_lr_drop(loss: Series, lr: Series, *, min_lr_drop: float, max_flat_change: float,
-                           min_flat_share: float, min_fall: float, ctx: dict | None = None) -> Evidence:
+                           min_flat_share: float, min_fall: float, ctx: RunContext | None = None) -> Evidence:
     """The loss made no progress from the start until the first cut of the learning rate (by
     `min_lr_drop` x or more), then fell (`min_fall` x): the rate before the cut was too high
     to descend.  A step schedule after normal progress is not this: the loss must have stayed

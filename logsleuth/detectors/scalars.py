@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from ..kinds import RunContext
 from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_EXTREME,
@@ -86,7 +87,7 @@ MEASURES_EXPLODING_GRADIENTS = {
 
 @detector("grad_growth", ("grads*",), "exploding_gradients", measures=MEASURES_EXPLODING_GRADIENTS)
 def exploding_gradients(grads: list[Series], *, min_growth: float, spike_factor: float, nonfinite_growth: float,
-                        ctx: dict | None = None) -> Evidence:
+                        ctx: RunContext | None = None) -> Evidence:
     """The gradient norm grows by orders of magnitude (`min_growth` x its early level), spikes
     that far above its median, or becomes non-finite."""
     name = "grad_growth"
@@ -128,7 +129,7 @@ MEASURES_VANISHING_GRADIENTS = {
 
 @detector("grad_collapse", ("grads*",), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS)
 def vanishing_gradients(grads: list[Series], *, max_layer_ratio: float, max_collapse: float,
-                        ctx: dict | None = None) -> Evidence:
+                        ctx: RunContext | None = None) -> Evidence:
     """Gradients collapse toward zero: exactly zero, the first layer's norm `max_layer_ratio`
     times the last layer's or less, or the total norm falling `max_collapse` x below its start."""
     name = "grad_collapse"
@@ -173,7 +174,7 @@ MEASURES_UPDATE_RATIO_OFF = {
 
 
 @detector("update_ratio_off", ("ratios*",), "update_ratio_off", measures=MEASURES_UPDATE_RATIO_OFF)
-def update_ratio_off(ratios: list[Series], *, low: float, high: float, ctx: dict | None = None) -> Evidence:
+def update_ratio_off(ratios: list[Series], *, low: float, high: float, ctx: RunContext | None = None) -> Evidence:
     """The update/weight ratio (healthy near 1e-3) is far outside [low, high] over the run."""
     name = "update_ratio_off"
     vals = [finite(s)[1] for s in ratios]
@@ -200,7 +201,7 @@ MEASURES_DEAD_UNITS = {
 
 
 @detector("dead_units", ("fracs*",), "dead_units", measures=MEASURES_DEAD_UNITS)
-def dead_units(fracs: list[Series], *, max_frac: float, min_rise: float, ctx: dict | None = None) -> Evidence:
+def dead_units(fracs: list[Series], *, max_frac: float, min_rise: float, ctx: RunContext | None = None) -> Evidence:
     """The logged fraction of zero activations is very high, or rises a lot during training."""
     name = "dead_units"
     best: tuple[float, float, Series, float] | None = None
@@ -231,7 +232,7 @@ MEASURES_REGULARIZATION_DOMINATES = {
 
 
 @detector("regularization_dominates", ("reg", "data"), "regularization_dominates", measures=MEASURES_REGULARIZATION_DOMINATES)
-def regularization_dominates(reg: Series, data: Series, *, min_ratio: float, ctx: dict | None = None) -> Evidence:
+def regularization_dominates(reg: Series, data: Series, *, min_ratio: float, ctx: RunContext | None = None) -> Evidence:
     """A logged regularisation term is larger than the data loss (over the first fifth or the second half)."""
     name = "regularization_dominates"
     rs, rv = finite(reg)
@@ -261,7 +262,7 @@ MEASURES_LR_DROP_RESPONSE = {
 
 @detector("lr_drop_response", ("loss", "lr"), "lr_schedule_step", measures=MEASURES_LR_DROP_RESPONSE)
 def lr_drop_response(loss: Series, lr: Series, *, min_lr_drop: float, min_loss_drop: float,
-                     ctx: dict | None = None) -> Evidence:
+                     ctx: RunContext | None = None) -> Evidence:
     """The loss improves sharply right after a step drop of the learning rate."""
     name = "lr_drop_response"
     ls, lv = finite(loss)
@@ -297,7 +298,7 @@ MEASURES_METRIC_FROZEN = {
 
 
 @detector("metric_frozen", ("series",), "metric_frozen", measures=MEASURES_METRIC_FROZEN)
-def metric_frozen(series: Series, *, min_evals: int, ctx: dict | None = None) -> Evidence:
+def metric_frozen(series: Series, *, min_evals: int, ctx: RunContext | None = None) -> Evidence:
     """A validation metric is exactly constant across all of its (at least `min_evals`) evaluations."""
     name = "metric_frozen"
     st, v = finite(series)
@@ -316,7 +317,7 @@ MEASURES_LR_VALUE = {
 
 
 @detector("lr_value", ("lr",), "lr_value", measures=MEASURES_LR_VALUE)
-def lr_value(lr: Series, *, high: float | None, low: float | None, ctx: dict | None = None) -> Evidence:
+def lr_value(lr: Series, *, high: float | None, low: float | None, ctx: RunContext | None = None) -> Evidence:
     """The logged peak learning rate is at least `high`, or below `low` (thresholds set by the rule)."""
     name = "lr_value"
     st, v = finite(lr)
@@ -337,7 +338,7 @@ MEASURES_LR_CONSTANT = {
 
 
 @detector("lr_constant", ("lr",), "lr_constant", measures=MEASURES_LR_CONSTANT)
-def lr_constant(lr: Series, ctx: dict | None = None) -> Evidence:
+def lr_constant(lr: Series, ctx: RunContext | None = None) -> Evidence:
     """The learning rate never changes over the run (no schedule)."""
     name = "lr_constant"
     st, v = finite(lr)
@@ -354,7 +355,7 @@ MEASURES_FINAL_LEVEL = {
 
 
 @detector("final_level", ("series",), "final_level", measures=MEASURES_FINAL_LEVEL)
-def final_level(series: Series, *, min: float | None, max: float | None, ctx: dict | None = None) -> Evidence:
+def final_level(series: Series, *, min: float | None, max: float | None, ctx: RunContext | None = None) -> Evidence:
     """The end level (median of the last 20%) of a bounded metric (an accuracy) lies in
     [min, max]; percentages are read as fractions."""
     name = "final_level"

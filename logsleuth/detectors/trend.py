@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..kinds import CLASS_KINDS, RunContext
 from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
@@ -95,7 +96,7 @@ MEASURES_DIVERGENCE = {
 
 
 @detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE)
-def divergence(series: Series, *, min_ratio: float, min_rising_corr: float, ctx: dict | None = None) -> Evidence:
+def divergence(series: Series, *, min_ratio: float, min_rising_corr: float, ctx: RunContext | None = None) -> Evidence:
     """The loss ends far above where it started (or above its best, rising steadily)."""
     name = "divergence"
     data, bad = _prep(series, name, MIN_CURVE)
@@ -166,7 +167,7 @@ MEASURES_PLATEAU = {
 
 @detector("plateau", ("series",), "plateau", measures=MEASURES_PLATEAU)
 def plateau(series: Series, *, min_frac: float, max_drop: float, tail_share: float,
-            ctx: dict | None = None) -> Evidence:
+            ctx: RunContext | None = None) -> Evidence:
     """The loss stopped improving for a long final stretch while still high (fell less than
     `max_drop` times from its start)."""
     name = "plateau"
@@ -202,7 +203,7 @@ MEASURES_NO_LEARNING = {
 
 
 @detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING)
-def no_learning(series: Series, *, tol: float, max_fall_t: float, ctx: dict | None = None) -> Evidence:
+def no_learning(series: Series, *, tol: float, max_fall_t: float, ctx: RunContext | None = None) -> Evidence:
     """The loss is flat over the whole run: less than `tol` relative change between its first
     quarter, middle and last quarter, and its second half not falling beyond noise (slope
     t-statistic above -`max_fall_t`, the significance slow_convergence also uses)."""
@@ -267,7 +268,7 @@ MEASURES_STUCK_AT_CHANCE = {
 
 @detector("stuck_at_chance", ("loss", "acc?"), "stuck_at_chance", measures=MEASURES_STUCK_AT_CHANCE)
 def stuck_at_chance(loss: Series, acc: Series | None = None, *, tol: float, max_drop: float, acc_margin: float,
-                    min_best_share: float, ctx: dict | None = None) -> Evidence:
+                    min_best_share: float, ctx: RunContext | None = None) -> Evidence:
     """Cross-entropy sits at ln(C) for a whole number of classes C (accuracy near 1/C)."""
     name = "stuck_at_chance"
     data, bad = _prep(loss, name, MIN_FLAT_POINTS)
@@ -279,13 +280,12 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, *, tol: float, max_
     end = level(v, *SECOND_HALF)
     if end > math.log(MAX_CLASSES + 1):
         return quiet(name, loss.metric)
-    n_classes = (ctx or {}).get("n_classes")
-    has_acc = acc is not None and finite(acc)[1].size > 0
-    if not n_classes and not has_acc:
-        # every flat loss above ~0.7 equals ln(C) for some C: without a class count or an
-        # accuracy that sits at 1/C, the level says nothing about chance
-        return cannot(name, loss.metric, "no class count and no accuracy: chance level unknown")
-    c = int(n_classes) if n_classes else max(2, int(round(math.exp(end))))
+    n_classes = ctx.n_classes if ctx else None
+    if not n_classes:
+        # every flat loss above ~0.7 equals ln(C) for some C: without the class count from the
+        # hyperparameters, the level says nothing about chance (no_learning still sees the flat loss)
+        return cannot(name, loss.metric, "no class count in the hyperparameters: chance level unknown")
+    c = int(n_classes)
     chance = math.log(c)
     rel = abs(end - chance) / chance
     x = np.log(v)
@@ -322,7 +322,7 @@ MEASURES_STILL_IMPROVING = {
 
 @detector("still_improving", ("series",), "still_improving", measures=MEASURES_STILL_IMPROVING)
 def still_improving(series: Series, *, min_t: float, max_from_best: float, min_late_gain: float,
-                    min_late_share: float, ctx: dict | None = None) -> Evidence:
+                    min_late_share: float, ctx: RunContext | None = None) -> Evidence:
     """The curve (a validation loss or accuracy) was still improving when the log ends, and had
     not bent toward a floor: its second half trends toward better beyond noise (slope
     t-statistic >= `min_t`), its last point is its best or within `max_from_best` (relative)
@@ -369,7 +369,7 @@ MEASURES_SLOW_CONVERGENCE = {
 
 @detector("slow_convergence", ("series",), "slow_convergence", measures=MEASURES_SLOW_CONVERGENCE)
 def slow_convergence(series: Series, *, min_linearity: float, max_drop: float, min_t: float,
-                     ctx: dict | None = None) -> Evidence:
+                     ctx: RunContext | None = None) -> Evidence:
     """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
     name = "slow_convergence"
     data, bad = _prep(series, name, MIN_PLATEAU_POINTS)
@@ -405,7 +405,7 @@ MEASURES_DELAYED_START = {
 
 @detector("delayed_start", ("series",), "delayed_start", measures=MEASURES_DELAYED_START)
 def delayed_start(series: Series, *, min_flat: float, min_drop: float, max_transition: float,
-                  min_speedup: float, ctx: dict | None = None) -> Evidence:
+                  min_speedup: float, ctx: RunContext | None = None) -> Evidence:
     """The loss is flat for a long while (within noise), then suddenly drops: at least
     `min_drop` x lower to the end, half of that within `max_transition` of the rest of the run,
     and at least `min_speedup` x faster than it drifted over the flat stretch (a steady linear
@@ -468,7 +468,7 @@ MEASURES_HIGH_INITIAL_LOSS = {
 @detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", measures=MEASURES_HIGH_INITIAL_LOSS)
 def high_initial_loss(loss: Series, acc: Series | None = None, *, classification_max: float,
                       regression_min: float, regression_ratio: float,
-                      ctx: dict | None = None) -> Evidence:
+                      ctx: RunContext | None = None) -> Evidence:
     """The first loss values are far above what the task implies: above ln(C) x a few for a
     classifier (C <= 1000 gives at most 6.9); for a regression, above `regression_min` (a
     network at init outputs about 0, so its MSE is about E[y^2], near 1 on standardised
@@ -481,14 +481,15 @@ def high_initial_loss(loss: Series, acc: Series | None = None, *, classification
     k = head(v, INITIAL_SHARE, 1, START_POINTS).size
     first = min(float(v[0]), float(np.median(v[:k])))  # before the first updates can blow it up
     end = float(np.median(tail(v, RECENT_SHARE)))
-    cls = (ctx or {}).get("classification") or {}
-    has_acc = acc is not None and finite(acc)[1].size > 0
-    classification = has_acc and bool(cls.get("single_ce", True))
+    kind = ctx.kind if ctx else "unknown"
+    classification = kind in CLASS_KINDS
     measures = dict(first=first, end=end, classification=classification)
-    if (has_acc and not classification) or len(cls.get("loss_components") or ()) >= 2:
-        # several accuracies (class / object / no-object) or component losses: the logged loss is
-        # a sum of terms, and ln(classes) bounds none of them
+    if ctx is not None and len(ctx.loss_components) >= 2:
+        # component losses: the logged loss is a sum of terms, and ln(classes) bounds none of them
         return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
+    if not classification and kind != "regression":
+        # a CTC loss in the thousands, a detection or GAN loss: no first level a network at init gives
+        return cannot(name, loss.metric, f"a {kind} run: no reference level for its first loss")
     if classification:
         if first >= classification_max:
             conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, FULL_INITIAL * classification_max))

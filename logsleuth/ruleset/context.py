@@ -1,22 +1,20 @@
-"""Run-level facts detectors may use: epoch length in steps, whether the training loss is a
-single classification cross-entropy, and its number of classes when that is known or evidenced."""
+"""Run-level facts detectors may use, built once per run as a typed `RunContext`: what kind of
+training the run is (from metric names and hyperparameters, never from a loss value), its class
+count when the hyperparameters give it, the logging cadence, the optimizer and the shape of its
+learning-rate schedule."""
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ..detectors.base import covers_start, hparam_values
+from ..kinds import RunContext
 from ..model import Series
 from ..roles import default_table, normalise, primary
-
-# ln(C) for C from 2 to 1000 classes: the plausible range of an untrained classifier's loss,
-# widened by 20% on each side for the noise of the first batches
-CHANCE_LOSS_RANGE = (0.8 * math.log(2), 1.2 * math.log(1000))
-
 
 # roles the run context reads beside the rules' own metrics (kept by `--only-needed`): the
 # epoch counter (epoch length), accuracies (classification) and errors (regression)
@@ -87,24 +85,13 @@ def classification(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> 
     """Whether the primary training loss is one classification cross-entropy, and its class
     count.  Evidence: an accuracy of exactly one task and no component losses beside it (a
     summed detection loss is not one cross-entropy).  The class count comes from the
-    hyperparameters, else from the first training loss when the log starts at initialisation
-    and the run is a single classification (an untrained classifier's loss is ln C); never from
-    a loss alone."""
+    hyperparameters only: every loss above ~0.7 is ln C for some C, and the first logged value
+    of an epoch-averaged or resumed log is already past initialisation."""
     tasks = accuracy_tasks(series)
     parts = loss_components(series)
-    single = len(tasks) == 1 and len(parts) < 2
     c = hparam_classes(hparams)
-    source = "hyperparameters" if c else None
-    loss = primary(series, "train_loss")
-    if c is None and single and loss is not None and covers_start(loss.steps[np.isfinite(loss.values)]):
-        v = loss.values[np.isfinite(loss.values)]
-        if v.size >= 3:
-            first = float(np.median(v[:3]))
-            if CHANCE_LOSS_RANGE[0] <= first <= CHANCE_LOSS_RANGE[1]:
-                c = max(2, int(round(math.exp(first))))
-                source = f"the first training loss {first:.3g} = ln({c}) with an accuracy logged"
-    return {"single_ce": single, "accuracy_tasks": sorted(tasks), "loss_components": parts,
-            "n_classes": c, "classes_from": source}
+    return {"single_ce": len(tasks) == 1 and len(parts) < 2, "accuracy_tasks": sorted(tasks), "loss_components": parts,
+            "n_classes": c, "classes_from": "hyperparameters" if c else None}
 
 
 # name tokens of regression objectives and errors (not error *rates* such as WER/CER, which
@@ -126,7 +113,116 @@ def regression_metric(series: Mapping[str, Series]) -> str | None:
     return None
 
 
-def run_context(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> dict[str, Any]:
+# Kinds of training told by metric names (normalised, `_`-separated), first match wins: each
+# has its own reference level, or none (then the level-based rules say they cannot judge).
+KIND_PATTERNS = (
+    ("detection", r"(^|_)(box|bbox|giou|obj|objectness|dfl|rpn|map50\w*|map_50\w*|loss_box_reg|loss_rpn\w*)(_|$)"),
+    ("segmentation", r"(^|_)(dice\w*|miou|m_iou|seg|segm|mask)(_|$)"),
+    ("speech", r"(^|_)(ctc|wer|cer)(_|$)"),
+    ("contrastive", r"(^|_)(contrastive|infonce|info_nce|nce|nt_xent|ntxent|simclr|moco|clip|triplet|byol)(_|$)"),
+    ("diffusion", r"(^|_)(diffusion|ddpm|ddim|denoise\w*|noise_pred\w*|vlb|score_matching)(_|$)"),
+    ("language_model", r"(^|_)(ppl|perplexity|bpc|bits_per_char\w*|lm_loss|mlm\w*|clm\w*|token_acc\w*)(_|$)"),
+)
+# hyperparameters that mean the weights did not start from scratch
+FINE_TUNE_HPARAMS = ("model_name_or_path", "pretrained_model_name_or_path", "base_model", "base_model_name_or_path",
+                     "pretrained", "init_from", "weights", "init_checkpoint", "peft_type", "lora_r", "lora_alpha")
+SPARSE_EVAL_SHARE = 0.2  # evaluations on fewer than a fifth of the training points are sparse
+LR_FLAT = 1e-9  # relative change below which two logged rates are the same rate
+LR_DECAYED = 0.5  # a rate that ends below half its peak was decayed
+LR_WARM_SHARE = 0.3  # a peak within the first 30% of the run after a rise is a warmup
+
+
+def _names(series: Mapping[str, Series]) -> list[str]:
+    return [normalise(s.metric) for s in series.values() if len(s) > 0]
+
+
+def task_kind(series: Mapping[str, Series], hparams: Mapping[str, Any], cls: Mapping[str, Any],
+              regression: str | None) -> tuple[str, str]:
+    """(kind, why) of the training, from the roles and names of what it logs and its class count."""
+    roles = {s.role.kind for s in series.values() if len(s) > 0}
+    if "gan_loss" in roles:
+        return "gan", "generator/discriminator losses are logged"
+    if "reward" in roles:
+        return "rl", "rewards or returns are logged"
+    names = _names(series)
+    for kind, rx in KIND_PATTERNS:
+        hit = next((n for n in names if re.search(rx, n)), None)
+        if hit:
+            return kind, f"{hit} is logged"
+    if regression:
+        return "regression", f"{regression} is logged and no accuracy"
+    if cls.get("single_ce"):
+        if cls.get("n_classes") == 2 or any(re.search(r"(^|_)(auc|auroc|roc_auc|bce|binary)(_|$)", n) for n in names):
+            return "binary", "one accuracy with two classes (or AUC/BCE) is logged"
+        return "classification", "one accuracy and one loss are logged"
+    return "unknown", "no accuracy, reward, or name that says what is trained"
+
+
+def fine_tune(hparams: Mapping[str, Any]) -> bool | None:
+    """True when the hyperparameters name pretrained weights; None when they say nothing."""
+    for k in FINE_TUNE_HPARAMS:
+        v = hparams.get(k)
+        if v not in (None, "", False, "None", "none", "scratch", 0):
+            return True
+    return None
+
+
+def cadence(series: Mapping[str, Series], epoch_len: float | None) -> tuple[str, bool]:
+    """How often the training loss is logged (every step, every N steps, once an epoch) and
+    whether the evaluations are sparse beside it."""
+    tl = primary(series, "train_loss")
+    if tl is None or len(tl) < 2:
+        return "unknown", False
+    d = float(np.median(np.diff(tl.steps)))
+    if epoch_len and d >= 0.9 * epoch_len:
+        kind = "epoch"
+    elif d <= 1:
+        ep = primary(series, "epoch")
+        kind = "epoch" if ep is not None and np.array_equal(ep.steps, tl.steps) and d == 1 and \
+            np.all(np.diff(np.floor(ep.values[np.isfinite(ep.values)])) >= 1) else "step"
+    else:
+        kind = "every_n"
+    vs = primary(series, "val_loss") or primary(series, "val_accuracy")
+    return kind, bool(vs is not None and len(vs) < SPARSE_EVAL_SHARE * len(tl))
+
+
+def lr_schedule(series: Mapping[str, Series]) -> str | None:
+    """The shape of the logged learning rate: constant, decay, warmup, warmup_decay or cyclic."""
+    lr = primary(series, "lr")
+    if lr is None:
+        return None
+    v = lr.values[np.isfinite(lr.values)]
+    if v.size < 2 or float(np.max(v)) <= 0:
+        return None
+    peak = float(np.max(v))
+    if float(np.max(v) - np.min(v)) <= LR_FLAT * peak:
+        return "constant"
+    ups = int(np.sum(np.diff(v) > LR_FLAT * peak))
+    i_peak = int(np.argmax(v))
+    rises_first = i_peak > 0 and i_peak <= LR_WARM_SHARE * v.size and ups > 0
+    decayed = float(v[-1]) < LR_DECAYED * peak
+    downs = np.diff(np.sign(np.diff(v)[np.abs(np.diff(v)) > LR_FLAT * peak]))
+    if np.count_nonzero(downs > 0) >= 2:  # rises again after falling, twice or more
+        return "cyclic"
+    if rises_first:
+        return "warmup_decay" if decayed else "warmup"
+    return "decay" if decayed else "constant"
+
+
+def run_context(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> RunContext:
+    """The run's context, read once before the rules run."""
+    from ..detectors.reference import optimizer_of
+
     cls = classification(series, hparams)
-    return {"epoch_len": epoch_length(series), "n_classes": hparam_classes(hparams), "hparams": dict(hparams),
-            "classification": cls, "regression": regression_metric(series)}
+    reg = regression_metric(series)
+    kind, why = task_kind(series, hparams, cls, reg)
+    ep = epoch_length(series)
+    cad, sparse = cadence(series, ep)
+    tl = primary(series, "train_loss")
+    starts = bool(tl is not None and covers_start(tl.steps[np.isfinite(tl.values)]))
+    return RunContext(kind=kind, kind_from=why, n_classes=cls["n_classes"], classes_from=cls["classes_from"],
+                      single_ce=cls["single_ce"], accuracy_tasks=tuple(cls["accuracy_tasks"]),
+                      loss_components=tuple(cls["loss_components"]), regression=reg, fine_tune=fine_tune(hparams),
+                      starts_at_init=starts, cadence=cad, sparse_eval=sparse, epoch_len=ep,
+                      optimizer=optimizer_of(primary(series, "lr"), dict(hparams)), lr_schedule=lr_schedule(series),
+                      hparams=dict(hparams))
