@@ -245,3 +245,143 @@ def format_reference(fa, rules: list[str]) -> str:
             lines.append(f"  {r:40s} warning+ {fa.per_rule.get(r, 0):3d} ({fa.rate(r):.1%})   fired at all {fa.per_rule_any.get(r, 0):3d}")
     lines += [""] + [f"  flagged: {x}" for x in fa.flagged]
     return "\n".join(lines).rstrip()
+
+
+# ---------------------------------------------------------------- the real-runs reference set
+
+REPORT_HALF = "report"
+TUNE_HALF = "tune"
+
+
+def half_of(repo: str) -> str:
+    """The half a repository's runs belong to, fixed by its name: the first hex digit of the
+    sha256 of the lower-case `owner/name`, even -> tune, odd -> report.  A whole repository is on
+    one side, so that runs of one author never sit on both."""
+    import hashlib
+
+    return TUNE_HALF if int(hashlib.sha256(repo.lower().encode()).hexdigest()[0], 16) % 2 == 0 else REPORT_HALF
+
+
+@dataclass
+class RealRun:
+    run: str
+    repo: str
+    half: str
+    outcome: str
+    want: dict[str, Any]
+    kind: str = ""
+    health: str = ""
+    top3: tuple[str, ...] = ()
+    flagging_rules: tuple[str, ...] = ()  # rules with a warning or critical finding
+    symptoms: tuple[str, ...] = ()
+    error: str = ""
+
+    @property
+    def verdict(self) -> bool | None:
+        """Whether the diagnosis meets the expectation (None: no expectation)."""
+        w = self.want
+        if not w or self.error:
+            return None if not w else False
+        if "top3_any" in w:
+            return bool(set(w["top3_any"]) & set(self.top3))
+        if "symptom_any" in w:
+            return bool(set(w["symptom_any"]) & set(self.symptoms))
+        if w.get("expect_healthy"):
+            return self.health == "healthy"
+        if w.get("not_critical"):
+            return self.health != "critical"
+        return None
+
+
+def real_manifests(root: str) -> list[str]:
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        if "manifest.yaml" in files:
+            out.append(os.path.join(d, "manifest.yaml"))
+    return sorted(out)
+
+
+def evaluate_real_reference(root: str, options: Options | None = None, jobs: int | None = None) -> list[RealRun]:
+    """Diagnose every run of the real-runs reference set (manifest.yaml files under `root`:
+    run id -> repo, path, commit, outcome, expect) and say how each fares."""
+    from .pipeline import analyze_paths
+
+    manifests = real_manifests(root)
+    if not manifests:
+        raise UsageError(f"{root}: no manifest.yaml of real runs found")
+    recs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for m in manifests:
+        with open(m, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        for rid, rec in data.items():
+            d = os.path.join(os.path.dirname(m), str(rid))
+            if isinstance(rec, dict) and os.path.isdir(d):
+                recs[os.path.abspath(d)] = (os.path.relpath(d, root), rec)
+    analysis = analyze_paths(sorted(recs), options, jobs=jobs, curves=False)
+    by_dir: dict[str, list[Any]] = {}
+    for dg in analysis.diagnoses:
+        path = os.path.abspath(getattr(dg, "path", "") or "")
+        for d in recs:
+            if path == d or path.startswith(d + os.sep) or ("/" + dg.run.strip("/") + "/").find("/" + recs[d][0] + "/") >= 0:
+                by_dir.setdefault(d, []).append(dg)
+                break
+    out = []
+    for d, (name, rec) in sorted(recs.items(), key=lambda t: t[1][0]):
+        repo = str(rec.get("repo", ""))
+        r = RealRun(run=name, repo=repo, half=half_of(repo), outcome=str(rec.get("outcome", "unknown")),
+                    want=dict(rec.get("expect") or {}), kind=str(rec.get("kind", "")))
+        ok = [dg for dg in by_dir.get(d, []) if dg.status == "ok"]
+        if not ok:
+            r.error = "; ".join(dg.error or "" for dg in by_dir.get(d, [])) or "no run found"
+        else:
+            order = {"critical": 2, "warning": 1, "healthy": 0, "unknown": -1}
+            r.health = max((dg.health for dg in ok), key=lambda h: order.get(h, -1))
+            r.top3 = tuple(c.id for dg in ok for c in dg.causes[:3])
+            r.flagging_rules = tuple(sorted({f.rule for dg in ok for f in dg.symptoms if f.severity != "info"}))
+            r.symptoms = tuple(sorted({f.symptom for dg in ok for f in dg.symptoms}))
+        out.append(r)
+    return out
+
+
+def real_reference_figures(runs: list[RealRun]) -> dict[str, Any]:
+    """Per half: fine runs flagged (warning+), critical on fine runs, per-rule fire rate on fine
+    runs, problem runs whose labelled cause is in the top 3, and agreement with expectations."""
+    out: dict[str, Any] = {}
+    for half in (TUNE_HALF, REPORT_HALF):
+        rs = [r for r in runs if r.half == half]
+        fine = [r for r in rs if r.outcome == "fine" and not r.error]
+        per_rule: dict[str, int] = {}
+        for r in fine:
+            for rule in r.flagging_rules:
+                per_rule[rule] = per_rule.get(rule, 0) + 1
+        problems = [r for r in rs if "top3_any" in r.want]
+        judged = [r for r in rs if r.verdict is not None]
+        out[half] = {
+            "runs": len(rs), "repos": len({r.repo for r in rs}), "fine": len(fine),
+            "fine_flagged": sum(r.health in ("warning", "critical") for r in fine),
+            "fine_critical": sum(r.health == "critical" for r in fine),
+            "per_rule_on_fine": dict(sorted(per_rule.items(), key=lambda t: (-t[1], t[0]))),
+            "problems_with_cause": len(problems), "problems_cause_in_top3": sum(bool(r.verdict) for r in problems),
+            "agreement": sum(bool(r.verdict) for r in judged), "with_expectation": len(judged),
+            "errors": sum(bool(r.error) for r in rs),
+        }
+    return out
+
+
+def format_real_reference(runs: list[RealRun], verbose: bool = False) -> str:
+    figs = real_reference_figures(runs)
+    lines = [f"real runs: {len(runs)} from {len({r.repo for r in runs})} repositories (split by repository)"]
+    for half, f in figs.items():
+        fine = f["fine"] or 1
+        lines += ["", f"{half} half: {f['runs']} runs, {f['repos']} repositories, {f['fine']} presented as fine",
+                  f"  fine runs flagged (warning+): {f['fine_flagged']}/{f['fine']} ({f['fine_flagged'] / fine:.1%}); "
+                  f"critical: {f['fine_critical']}",
+                  f"  problem runs with the labelled cause in the top 3: {f['problems_cause_in_top3']}/{f['problems_with_cause']}",
+                  f"  expectations met: {f['agreement']}/{f['with_expectation']}; unreadable: {f['errors']}",
+                  "  per rule, fine runs it flags:"]
+        lines += [f"    {rule:40s} {n:3d} ({n / fine:.1%})" for rule, n in f["per_rule_on_fine"].items()] or ["    (none)"]
+    if verbose:
+        lines += [""] + [f"{'ok  ' if r.verdict else 'MISS' if r.verdict is False else '    '} [{r.half}] {r.run:45s} "
+                         f"{r.outcome:8s} {r.health or r.error[:40]} {list(r.top3)}" for r in runs]
+    return "\n".join(lines)

@@ -113,3 +113,15 @@ def fitted_values(calibration: dict | None = None, where: str = CALIBRATION_FILE
     """Fitted parameter values by detector from a calibration (the built-in one by default)."""
     data = builtin_calibration() if calibration is None else calibration
     return parse_calibration(data, where, declarations())
+
+
+def declaration_grids() -> dict[str, list[Any]]:
+    """Parameters whose declaration carries a `fit:` grid (the values `logsleuth calibrate` tries),
+    in declaration order."""
+    path = builtin_rules_dir() / PARAMETERS_FILE
+    out: dict[str, list[Any]] = {}
+    for key, entry in (_read(path).get("parameters") or {}).items():
+        grid = entry.get("fit") if isinstance(entry, dict) else None
+        if grid:
+            out[str(key)] = list(grid)
+    return out

@@ -140,7 +140,7 @@ def builtin_ruleset() -> RuleSet:
     return load_ruleset([])
 
 
-def load_ruleset(extra: list[str]) -> RuleSet:
+def load_ruleset(extra: list[str], calibrated: bool = True) -> RuleSet:
     """The built-in rules plus user files/directories: a user rule with a built-in id replaces
     it; `disable: [id, ...]` in a user file switches rules off; `enabled: false` too."""
     d = builtin_rules_dir()
@@ -179,9 +179,12 @@ def load_ruleset(extra: list[str]) -> RuleSet:
     if problems:
         raise RuleError(problems)
     rules = tuple(r for rid, r in sorted(by_id.items()) if rid not in disabled and r.enabled)
-    calibration = _calibration(d, extra)
+    calibration = _calibration(d, extra) if calibrated else {}  # calibrate fits from the declared values
     rules = apply_weights(rules, calibration.get("weights") or {})
-    fitted = fitted_values(calibration)
+    try:
+        fitted = fitted_values(calibration)
+    except ParameterFileError as exc:
+        raise RuleError([str(exc)]) from None
     version = _digest(rules, causes, fitted, calibration.get("scores"))
     return RuleSet(rules=rules, causes=causes, symptoms=symptoms, version=version, params=fitted,
                    scores=calibration.get("scores") or {})
@@ -202,16 +205,25 @@ def _calibration(builtin: Path, extra: list[str]) -> dict:
 
 
 def apply_weights(rules: tuple[Rule, ...], weights: Mapping[str, Mapping[str, float]]) -> tuple[Rule, ...]:
-    """Rules with their cause weights replaced by fitted ones (`weights: {rule: {cause: w}}`)."""
+    """Rules with their cause weights replaced by fitted ones (`weights: {rule: {cause: w}}`); an
+    entry's `otherwise` weight keeps its ratio to the weight it replaces."""
     if not weights:
         return rules
     out = []
     for r in rules:
         w = weights.get(r.id)
         if w:
-            r = replace(r, causes=tuple({**c, "weight": float(w[c["id"]])} if c.get("id") in w else c for c in r.causes))
+            r = replace(r, causes=tuple(_reweigh(c, float(w[c["id"]])) if c.get("id") in w else c for c in r.causes))
         out.append(r)
     return tuple(out)
+
+
+def _reweigh(cause: Mapping[str, Any], weight: float) -> dict[str, Any]:
+    old = float(cause.get("weight", DEFAULT_CAUSE_WEIGHT))
+    new = {**cause, "weight": weight}
+    if "otherwise" in cause and old:
+        new["otherwise"] = max(-1.0, min(1.0, float(cause["otherwise"]) * weight / old))
+    return new
 
 
 def _digest(rules: tuple[Rule, ...], causes: Mapping[str, Any], *more: Any) -> str:

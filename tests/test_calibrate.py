@@ -1,0 +1,137 @@
+"""`logsleuth calibrate`: the fitting machinery on a small labelled corpus written by the tests
+(synthetic curves; the generated torch corpus is what the shipped calibration is fitted to)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import yaml
+
+import synth
+from logsleuth import calibrate as cal
+from writers import write_jsonl
+
+# (generator, cause, kind) of the small corpus: two kinds, so that a leave-one-kind-out fold exists
+PLAN = [("healthy", "healthy"), ("diverging", "lr_too_high"), ("overfitting", "overfitting"),
+        ("slow", "lr_too_low"), ("unshuffled", "data_not_shuffled")]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    for kind in ("classification", "regression"):
+        for gen, cause in PLAN:
+            for seed in range(3 if gen == "healthy" else 2):
+                d = root / f"{kind}_{gen}_{seed}"
+                write_jsonl(str(d / "metrics.jsonl"), synth.GENERATORS[gen](seed=seed + 11))
+                (d / "label.yaml").write_text(yaml.safe_dump({
+                    "run": d.name, "cause": cause, "also_acceptable": [], "kind": kind,
+                    "n_classes": 10 if kind == "classification" else None, "cadence": "step"}))
+    (root / "corpus.yaml").write_text("seed: 7\n")
+    return str(root)
+
+
+def test_isotonic_is_non_decreasing_and_pools_violators():
+    raw, p = cal.isotonic([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
+    assert p == sorted(p)
+    assert p[0] == 0.0 and p[-1] == 1.0
+    assert 0.5 in p  # 0.2 (right) and 0.3 (wrong) pooled
+
+
+def test_ece_is_zero_when_scores_match_frequencies_and_large_when_overconfident():
+    assert cal.ece([0.75] * 4, [True, True, True, False]) == pytest.approx(0.0)
+    assert cal.ece([0.95] * 4, [True, False, False, False]) == pytest.approx(0.7)
+
+
+def test_class_ranges_never_guess():
+    assert cal.class_range(None) == "none" and cal.class_range(2) == "2"
+    assert cal.class_range(10) == "3-10" and cal.class_range(1000) == "101+" and cal.class_range(True) == "none"
+
+
+def test_folds_hold_out_each_group_once(corpus):
+    items = cal.load_corpus(corpus)
+    assert len(items) == 22
+    fs = cal.folds(items, ["kind"])
+    assert {g for _, g, _, _ in fs} == {"classification", "regression"}
+    for _, g, train, test in fs:
+        assert not set(train) & set(test) and all(items[i].kind == g for i in test)
+
+
+def test_calibration_document_has_provenance_held_out_figures_and_loads(corpus, tmp_path):
+    grid = {"val_rise.min_rise": [0.05, 0.1, 0.2]}
+    doc = cal.run_calibration(corpus, families=["kind"], say=lambda _m: None, grids=grid)
+    prov = doc["provenance"]
+    assert prov["corpus_seed"] == 7 and prov["runs"] == 22 and prov["healthy"] == 6
+    assert {r["held_out"] for r in prov["folds"]} == {"classification", "regression"}
+    assert set(prov["held_out"]["kind"]) == {"folds", "top1", "top3", "healthy_flagged", "ece"}
+    assert set(doc["parameters"]) <= set(grid)
+    for w in doc["weights"].values():
+        assert all(-1.0 <= x <= 1.0 for x in w.values())
+    m = doc["scores"].get("map")
+    if m:
+        assert m["p"] == sorted(m["p"]) and m["raw"] == sorted(m["raw"])
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    cal.write_calibration(doc, str(rules / "calibration.yaml"))
+    from logsleuth.ruleset import load_ruleset
+
+    rs = load_ruleset([str(rules)])
+    assert rs.scores.get("ranking") == doc["scores"]["ranking"]
+    assert rs.version != load_ruleset([]).version or not (doc["weights"] or doc["parameters"] or m)
+
+
+def test_a_fitted_weight_replaces_the_declared_one_and_keeps_otherwise_in_ratio():
+    from logsleuth.ruleset import apply_weights, builtin_ruleset
+
+    rs = builtin_ruleset()
+    rule = next(r for r in rs.rules if any("otherwise" in c for c in r.causes))
+    c = next(c for c in rule.causes if "otherwise" in c)
+    new = apply_weights(rs.rules, {rule.id: {c["id"]: c["weight"] / 2}})
+    got = next(x for r in new if r.id == rule.id for x in r.causes if x["id"] == c["id"])
+    assert got["weight"] == pytest.approx(c["weight"] / 2)
+    assert got["otherwise"] == pytest.approx(max(-1.0, min(1.0, c["otherwise"] / 2)))
+
+
+def test_late_findings_are_discounted_in_the_ranking():
+    from logsleuth.model import Finding
+    from logsleuth.ranking import rank
+
+    early = Finding("a", "divergence", "warning", "loss", 0.8, 0.0, 100.0, "", (("lr_too_high", 0.8),))
+    late = Finding("b", "overfitting", "warning", "val", 0.9, 900.0, 1000.0, "", (("overfitting", 0.8),))
+
+    class RS:
+        causes: dict = {}
+        scores = {"ranking": {"late_discount": 0.0}}
+
+    assert rank([early, late], RS)[1][0].id == "overfitting"
+    RS.scores = {"ranking": {"late_discount": 0.5}}
+    assert rank([early, late], RS)[1][0].id == "lr_too_high"
+
+
+def test_a_calibration_with_a_value_of_the_wrong_kind_is_refused(tmp_path):
+    from logsleuth.errors import RuleError
+    from logsleuth.ruleset import load_ruleset
+
+    d = tmp_path / "r"
+    d.mkdir()
+    (d / "calibration.yaml").write_text("parameters: {val_rise.min_rise: high}\n")
+    with pytest.raises(RuleError, match="val_rise.min_rise"):
+        load_ruleset([str(d)])
+    (d / "calibration.yaml").write_text("parameters: {val_rise.no_such: 1.0}\n")
+    with pytest.raises(RuleError, match="no such parameter"):
+        load_ruleset([str(d)])
+
+
+def test_the_shipped_calibration_says_where_it_came_from():
+    from logsleuth.params import builtin_calibration
+
+    doc = builtin_calibration()
+    if not doc:
+        pytest.fail("rules/calibration.yaml is missing: run `logsleuth calibrate` (README, Calibration)")
+    prov = doc["provenance"]
+    assert prov["runs"] >= 2000 and len(prov["kinds"]) >= 8
+    assert {"kind", "classes", "cadence"} <= set(prov["held_out"])
+    assert np.isfinite(prov["held_out"]["kind"]["top1"])
+    assert os.path.basename(prov["corpus"])
