@@ -12,9 +12,9 @@ import shutil
 import numpy as np
 import pytest
 
-from logsleuth.pipeline import analyze_paths
 from logsleuth.report.html import to_html
 from logsleuth.report.plots import render_all
+from logsleuth.scan import analyze_paths
 
 from conftest import REPO
 
