@@ -153,7 +153,8 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         if timeout and executor == "dask":
             click.echo("logsleuth: --timeout applies to the local executor only (Dask runs tasks in threads); ignored",
                        err=True)
-        plan = plan_scan(list(paths), options, cache, lookup and lookup.found, lookup and lookup.identities)
+        plan = plan_scan(list(paths), options, cache, lookup.found if lookup else None,
+                         lookup.identities if lookup else None)
         result = analyze_paths(list(paths), options, jobs=jobs, curves=curves, cache=cache, progress=progress,
                                executor=executor, scheduler=scheduler, timeout=timeout, plan=plan)
         for n in result.notices:
