@@ -369,6 +369,8 @@ def _ignored(src) -> list[dict[str, Any]]:
 
 
 def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
+    from .numfmt import step_text
+
     for r in out:
         click.echo(f"{r['run']}")
         if "error" in r:
@@ -376,7 +378,7 @@ def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
             continue
         click.echo(f"  formats: {', '.join(r['formats'])}")
         for m in r["metrics"]:
-            rng = f"{_s(m['first_step'])}-{_s(m['last_step'])}"
+            rng = f"{step_text(m['first_step'])}-{step_text(m['last_step'])}"
             nf = f"  ({m['nonfinite']} non-finite)" if m["nonfinite"] else ""
             click.echo(f"  {m['metric']:40s} {m['role']:16s} {m['points']:8d} pts  steps {rng}{nf}")
         if r["hparams"]:
@@ -391,12 +393,6 @@ def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
         click.echo(f"note: {m}")
     if not out:
         click.echo("no runs found")
-
-
-def _s(x) -> str:
-    if x is None:
-        return "-"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 @main.command("eval")
