@@ -84,7 +84,7 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     out = Analysis(messages=list(found.messages))
     out.explicit_errors += [f"{d}: no training log found in this directory (see the notes above)" for d in found.empty]
     runs = found.runs
-    explicit = {p for p in paths if os.path.isfile(p)}
+    out.explicit_errors += _unread_files(paths, runs)
     jobs = jobs or os.cpu_count() or 1
     bar = Progress(len(runs), enabled=progress)
     results: list[Outcome | None] = [None] * len(runs)
@@ -118,9 +118,27 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
         out.diagnoses.append(o.diagnosis)
         if o.curves:
             out.curves[o.diagnosis.run] = o.curves
-        if o.diagnosis.status == "error" and any(f.path in explicit for f in src.files):
+        if o.diagnosis.status == "error" and _named(src, paths):
             out.explicit_errors.append(o.diagnosis.error or src.name)
     return out
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _named(src: RunSource, paths: Sequence[str]) -> bool:
+    """Whether a run was named on the command line (one of its files, or its own directory),
+    not found inside a tree: its failure is exit 2 (CONTRACT), a tree's broken run is not."""
+    return any(_same(p, src.directory) or any(_same(p, f.path) for f in src.files) for p in paths)
+
+
+def _unread_files(paths: Sequence[str], runs: Sequence[RunSource]) -> list[str]:
+    """Files named on the command line that no run reads (not a training log): each is exit 2."""
+    read = {os.path.realpath(f.path) for r in runs for f in r.files}
+    read |= {os.path.realpath(h) for r in runs for h in r.hparam_files}
+    return [f"{p}: not a training log logsleuth can read (see the notes above)" for p in paths
+            if os.path.isfile(p) and os.path.realpath(p) not in read]
 
 
 class ScanInterrupted(KeyboardInterrupt):
