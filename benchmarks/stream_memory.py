@@ -34,7 +34,7 @@ print(f"{time.perf_counter() - t:.1f} {resource.getrusage(resource.RUSAGE_SELF).
 CHILD_ANALYZE = """
 import resource, sys, time
 t = time.perf_counter()
-from logsleuth.pipeline import analyze_paths
+from logsleuth.scan import analyze_paths
 from logsleuth.report import to_json
 res = analyze_paths([sys.argv[1]], jobs=1, curves=False)
 to_json(res)

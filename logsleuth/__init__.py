@@ -17,7 +17,7 @@ from ._version import __version__
 # readers.
 _PUBLIC = {
     "discover": "ingest", "load_run": "ingest",
-    "analyze_paths": "pipeline", "analyze_source": "pipeline", "diagnose": "pipeline", "Options": "pipeline",
+    "analyze_paths": "scan", "analyze_source": "pipeline", "diagnose": "pipeline", "Options": "pipeline",
     "RunData": "model", "Series": "model", "Role": "model", "Evidence": "model", "Finding": "model",
     "CauseScore": "model", "Diagnosis": "model",
     "LogsleuthError": "errors", "InputError": "errors", "RuleError": "errors", "UsageError": "errors",

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Series
+from .numfmt import step_text
 
 # A series is taken to be indexed by epoch when its whole step range is at most this share of
 # the run's longest step range (r37: 0-49 against 0-49,982, a share of 0.001): a genuinely
@@ -123,7 +124,7 @@ def align(series: dict[str, Series], walls: Callable[[str], np.ndarray | None] |
     for source, names in how.items():
         s0 = series[names[0]]
         what = (f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} logged per epoch "
-                f"({_n(s0.steps[0])}-{_n(s0.steps[-1])}), {ref.metric} per step ({_n(ref.steps[0])}-{_n(ref.steps[-1])})")
+                f"({step_text(s0.steps[0])}-{step_text(s0.steps[-1])}), {ref.metric} per step ({step_text(ref.steps[0])}-{step_text(ref.steps[-1])})")
         if source == "wall":
             notes.append(f"{what}: each epoch is placed at the step {ref.metric} had reached when it was written "
                          "(wall times)")
@@ -134,6 +135,3 @@ def align(series: dict[str, Series], walls: Callable[[str], np.ndarray | None] |
                          "long; where they sit on the step axis (plots, train/val comparisons) is an estimate")
     return Aligned(out, tuple(notes))
 
-
-def _n(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"

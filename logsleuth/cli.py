@@ -54,16 +54,6 @@ def _options(rules: tuple[str, ...], roles: str | None, only_needed: bool = Fals
     return Options(ruleset=ruleset, role_overrides=overrides, only_needed=only_needed)
 
 
-def _inside(path: str, roots: tuple[str, ...]) -> bool:
-    real = os.path.realpath(os.path.abspath(path))
-    for r in roots:
-        rr = os.path.realpath(r)
-        base = rr if os.path.isdir(rr) else os.path.dirname(rr)
-        if real == rr or real.startswith(base.rstrip(os.sep) + os.sep):
-            return True
-    return False
-
-
 class _Group(click.Group):
     """Every command: a logsleuth error (bad rules file, bad roles file, missing path, ...) is
     one line on stderr and exit 2, never a traceback; so is an unexpected failure."""
@@ -125,42 +115,46 @@ def main() -> None:
 def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_all, jobs, quiet, cache_path, no_cache,
             executor, scheduler, only_needed, timeout) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
+    from .scan import inside_analysed, open_cache, storable, store_report, stored_report, worst_health
+
     if scheduler and executor != "dask":
         _fail("--scheduler needs --executor dask")
     for output in outputs:
-        if _inside(output, paths):
+        if inside_analysed(output, paths):
             _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
         parent = os.path.dirname(os.path.abspath(output))
         if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
     targets = _targets(outputs, fmt)
     colors = [not no_color and output is None and sys.stdout.isatty() for output, _ in targets]
-    cache = None if no_cache else _open_cache(cache_path, paths)
+    cache = None
+    if not no_cache:
+        cache, note = open_cache(cache_path, paths)
+        if note:
+            click.echo(f"logsleuth: {note}", err=True)
     curves = any(f == "html" or (f == "markdown" and o) for o, f in targets)
     explicit_bad = [f"{p}: no such file or directory" for p in paths if not os.path.exists(p)]
     progress = not quiet and sys.stderr.isatty()
-    memo = found = identities = None
+    lookup = None
     try:
         if cache is not None and not explicit_bad and not any(f == "markdown" and o for o, f in targets):
             spec = [[f, bool(o)] for o, f in targets] + [colors, verbose, show_all]
-            memo, found, identities, stored = _stored_report(cache, list(paths), rules, roles, only_needed, spec)
-            if stored is not None and len(stored["texts"]) == len(targets):
+            lookup = stored_report(cache, list(paths), rules, roles, only_needed, spec)
+            if lookup.stored is not None and len(lookup.stored["texts"]) == len(targets):
                 if progress:
-                    click.echo(f"logsleuth: {len(identities)} run(s) unchanged since the last scan of this tree; "
-                               "its stored report", err=True)
-                _emit(targets, stored["texts"], quiet)
-                _exit_for(fail_on, stored.get("worst"))
+                    click.echo(f"logsleuth: {len(lookup.identities)} run(s) unchanged since the last scan of this "
+                               "tree; its stored report", err=True)
+                _emit(targets, lookup.stored["texts"], quiet)
+                _exit_for(fail_on, lookup.stored.get("worst"))
                 return
-        from .pipeline import analyze_paths, plan_scan
+        from .scan import analyze_paths, plan_scan
 
-        try:
-            options = _options(rules, roles, only_needed)
-        except (RuleError, UsageError) as exc:
-            _fail(str(exc))
+        options = _options(rules, roles, only_needed)
         if timeout and executor == "dask":
             click.echo("logsleuth: --timeout applies to the local executor only (Dask runs tasks in threads); ignored",
                        err=True)
-        plan = plan_scan(list(paths), options, cache, found, identities)
+        plan = plan_scan(list(paths), options, cache, lookup.found if lookup else None,
+                         lookup.identities if lookup else None)
         result = analyze_paths(list(paths), options, jobs=jobs, curves=curves, cache=cache, progress=progress,
                                executor=executor, scheduler=scheduler, timeout=timeout, plan=plan)
         for n in result.notices:
@@ -173,13 +167,11 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
             pngs = render_all(result, jobs=jobs)
         texts = [_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all)
                  for (output, f), color in zip(targets, colors)]
-        worst = _worst(result.diagnoses)
-        # a scan with an error (a file being written, a path missing) or a notice is not kept
-        if memo is not None and cache is not None and not explicit_bad and not result.notices \
-                and all(d.status == "ok" for d in result.diagnoses):
-            _store_report(cache, memo, texts, worst)
-    except UsageError as exc:
-        _fail(str(exc))
+        worst = worst_health(result.diagnoses)
+        if lookup is not None and cache is not None and storable(result, explicit_bad):
+            note = store_report(cache, lookup.key, texts, worst)
+            if note:
+                click.echo(f"logsleuth: {note}", err=True)
     finally:
         if cache is not None:
             cache.close()
@@ -189,36 +181,6 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
             click.echo(f"logsleuth: {p}", err=True)
         sys.exit(EXIT_USAGE)
     _exit_for(fail_on, worst)
-
-
-def _stored_report(cache, paths: list[str], rules: tuple[str, ...], roles: str | None, only_needed: bool, spec: list):
-    """(key, discovery, run identities, stored reports or None) of a scan: an unchanged tree
-    scanned again with the same code, rule and role files and report kinds gets the reports
-    stored last time (they depend on nothing else), found before the rules are even parsed."""
-    from .cache import report_key, run_identity, sources_fingerprint
-    from .ingest.discover import discover
-
-    found = discover(paths)
-    identities = [run_identity(r) for r in found.runs]
-    key = report_key(sources_fingerprint(rules, roles, only_needed), paths, identities, found.messages, found.empty, spec)
-    return key, found, identities, cache.get_report(key)
-
-
-def _store_report(cache, key: str, texts: list[str], worst: str | None) -> None:
-    from .cache import CacheError
-
-    try:
-        cache.put_report(key, texts, worst)
-    except CacheError as exc:
-        click.echo(f"logsleuth: {exc}", err=True)
-
-
-def _worst(diagnoses) -> str | None:
-    """The highest health among the runs analysed (None when none was)."""
-    from .model import Health
-
-    levels = [Health(d.health) for d in diagnoses if d.status == "ok"]
-    return max(levels).value if levels else None
 
 
 def _exit_for(fail_on: str, worst: str | None) -> None:
@@ -260,25 +222,6 @@ def _write_whole(path: str, text: str | bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)  # our own temporary file, never the user's
         raise
-
-
-def _open_cache(path: str | None, roots: tuple[str, ...]):
-    """The diagnosis cache, or None with a note on stderr when it cannot be used."""
-    from .cache import CacheError, DiagnosisCache, default_path
-
-    if path and _inside(path, roots):
-        _fail(f"{path}: refusing to keep the cache inside an analysed path; use --cache elsewhere or --no-cache")
-    path = path or default_path()
-    if _inside(path, roots):
-        click.echo(f"logsleuth: the default cache {path} is inside an analysed path; scanning without it", err=True)
-        return None
-    try:
-        return DiagnosisCache(path)
-    except CacheError as exc:
-        # the cache only saves time: one that cannot be used (even one named with --cache) is a
-        # note, and the scan goes on without it, never touching that file
-        click.echo(f"logsleuth: {exc}", err=True)
-        return None
 
 
 _EXT = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".json": "json",
@@ -342,10 +285,11 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     directory holding one run."""
     from .compare import compare_paths
     from .report import compare as rep
+    from .scan import inside_analysed
 
     targets = _targets(outputs, fmt)
     for output in outputs:
-        if _inside(output, tuple(runs) + ((baseline,) if baseline else ())):
+        if inside_analysed(output, tuple(runs) + ((baseline,) if baseline else ())):
             _fail(f"{output}: refusing to write inside a compared run; choose a file elsewhere")
     options = _options(rules, roles)
     result = compare_paths(list(runs), baseline=baseline, options=options)
@@ -425,6 +369,8 @@ def _ignored(src) -> list[dict[str, Any]]:
 
 
 def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
+    from .numfmt import step_text
+
     for r in out:
         click.echo(f"{r['run']}")
         if "error" in r:
@@ -432,7 +378,7 @@ def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
             continue
         click.echo(f"  formats: {', '.join(r['formats'])}")
         for m in r["metrics"]:
-            rng = f"{_s(m['first_step'])}-{_s(m['last_step'])}"
+            rng = f"{step_text(m['first_step'])}-{step_text(m['last_step'])}"
             nf = f"  ({m['nonfinite']} non-finite)" if m["nonfinite"] else ""
             click.echo(f"  {m['metric']:40s} {m['role']:16s} {m['points']:8d} pts  steps {rng}{nf}")
         if r["hparams"]:
@@ -447,12 +393,6 @@ def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
         click.echo(f"note: {m}")
     if not out:
         click.echo("no runs found")
-
-
-def _s(x) -> str:
-    if x is None:
-        return "-"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 @main.command("eval")

@@ -165,32 +165,43 @@ def _constants_markdown() -> list[str]:
 
 
 def explain_text(ident: str) -> str:
-    """A symptom or cause id explained, with the rules that involve it."""
+    """A symptom or cause id explained, with the rules that involve it; an id that is both (overfitting,
+    exploding_gradients, ...) shows both meanings, the symptom first, then the cause and its remedies."""
     rs = builtin_ruleset()
     symptoms, causes = taxonomy()
-    lines: list[str] = []
+    parts = []
     if ident in symptoms:
-        lines += [f"{ident} (symptom): {symptoms[ident]}", ""]
-        for r in rs.rules:
-            if r.symptom == ident:
-                lines.append(f"- rule {r.id} [{r.severity}]: {r.title}")
-                if r.docs.get("why"):
-                    lines.append(f"    why: {r.docs['why']}")
-                if r.causes:
-                    lines.append("    points to: " + "; ".join(cause_text(c) for c in r.causes))
-        return "\n".join(lines)
+        parts.append(_symptom_text(ident, symptoms, rs))
     if ident in rs.causes or ident in causes:
-        c = rs.causes.get(ident, {})
-        lines += [f"{ident} (cause): {c.get('title', '')}", "", c.get("summary", causes.get(ident, "")), ""]
-        seen = [r for r in rs.rules if any(x["id"] == ident for x in r.causes)]
-        if seen:
-            lines.append("Seen as: " + ", ".join(sorted({r.symptom for r in seen})))
-            lines.append("")
-        if c.get("remedies"):
-            lines.append("What to do, easiest first:")
-            lines += [f"  {i}. {r}" for i, r in enumerate(c["remedies"], 1)]
-        for ref in c.get("references", []) or []:
-            lines.append(f"  see: {ref.get('title')} <{ref.get('url')}>")
-        return "\n".join(lines)
-    near = difflib.get_close_matches(ident, list(symptoms) + list(rs.causes), n=3)
+        parts.append(_cause_text(ident, causes, rs))
+    if parts:
+        return "\n\n".join(parts)
+    near = difflib.get_close_matches(ident, list(dict.fromkeys([*symptoms, *rs.causes, *causes])), n=3)
     raise UsageError(f"unknown symptom or cause {ident!r}" + (f"; did you mean {', '.join(near)}?" if near else ""))
+
+
+def _symptom_text(ident: str, symptoms: dict[str, str], rs) -> str:
+    lines = [f"{ident} (symptom): {symptoms[ident]}", ""]
+    for r in rs.rules:
+        if r.symptom == ident:
+            lines.append(f"- rule {r.id} [{r.severity}]: {r.title}")
+            if r.docs.get("why"):
+                lines.append(f"    why: {r.docs['why']}")
+            if r.causes:
+                lines.append("    points to: " + "; ".join(cause_text(c) for c in r.causes))
+    return "\n".join(lines).rstrip()
+
+
+def _cause_text(ident: str, causes: dict[str, str], rs) -> str:
+    c = rs.causes.get(ident, {})
+    lines = [f"{ident} (cause): {c.get('title', '')}", "", c.get("summary", causes.get(ident, "")), ""]
+    seen = [r for r in rs.rules if any(x["id"] == ident for x in r.causes)]
+    if seen:
+        lines.append("Seen as: " + ", ".join(sorted({r.symptom for r in seen})))
+        lines.append("")
+    if c.get("remedies"):
+        lines.append("What to do, easiest first:")
+        lines += [f"  {i}. {r}" for i, r in enumerate(c["remedies"], 1)]
+    for ref in c.get("references", []) or []:
+        lines.append(f"  see: {ref.get('title')} <{ref.get('url')}>")
+    return "\n".join(lines).rstrip()

@@ -1,8 +1,9 @@
-"""files -> tidy table -> evidence -> ranked causes -> Diagnosis, for one run or many."""
+"""One run: files -> tidy table -> evidence -> findings -> ranked causes (a Diagnosis).
+
+Many runs (discovery, workers, the diagnosis cache) are scan.py's."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -14,8 +15,8 @@ import numpy as np
 
 from .axes import Aligned, align
 from .errors import InputError
-from .ingest import Discovery, RunSource, discover, load_run
-from .model import Analysis, Diagnosis, Finding, MetricInfo, Outcome, Role, RunData, Series
+from .ingest import RunSource, load_run
+from .model import Diagnosis, Finding, MetricInfo, Outcome, Role, RunData, Series
 from .roles import build_series
 
 if TYPE_CHECKING:
@@ -223,156 +224,11 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, old)
 
 
-def analyze_chunk(sources: list[RunSource], options: Options | None = None, curves: bool = True,
-                  timeout: float | None = None) -> list[Outcome]:
-    """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory)."""
-    return [analyze_source(s, options, curves, timeout) for s in sources]
+def __getattr__(name: str):
+    """`analyze_paths` and `plan_scan` moved to scan.py; the old import path still works
+    (evaluate.py uses it) until its callers import them from there."""
+    if name in ("analyze_paths", "plan_scan", "ScanPlan", "ScanInterrupted", "analyze_chunk"):
+        from . import scan
 
-
-@dataclass
-class ScanPlan:
-    """What a scan will read: the discovered runs and, with a cache, each run's identity (its
-    name and files, cache.run_identity) and cache key (that identity and the options)."""
-    paths: list[str]
-    found: Discovery
-    identities: list[list]
-    keys: list[str]
-
-
-def plan_scan(paths: list[str], options: Options | None = None, cache=None, found: Discovery | None = None,
-              identities: list[list] | None = None) -> ScanPlan:
-    """Discovery (unless `found` is given) and, with a cache, the runs' identities (unless
-    given) and keys."""
-    found = discover(paths) if found is None else found
-    keys: list[str] = []
-    if cache is not None:
-        from .cache import options_fingerprint, run_identity, run_key
-
-        identities = [run_identity(r) for r in found.runs] if identities is None else identities
-        fp = options_fingerprint(options or Options())
-        keys = [run_key(r, fp, ident) for r, ident in zip(found.runs, identities)]
-    return ScanPlan(list(paths), found, identities or [], keys)
-
-
-def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | None = None, *,
-                  curves: bool = True, cache=None, progress: bool = False, executor: str = "local",
-                  scheduler: str | None = None, timeout: float | None = None, plan: ScanPlan | None = None) -> Analysis:
-    """Discover every run under the paths and diagnose each; results come back in discovery
-    order whatever the executor.
-
-    jobs: worker processes of the local executor (default: all cores); executor 'dask' sends
-    the work to the Dask scheduler at `scheduler` (a local cluster of `jobs` workers if None).
-    cache: a logsleuth.cache.DiagnosisCache; runs whose files, rules and options are unchanged
-    are served from it.  curves: keep decimated curves for plots (HTML/Markdown reports).
-    progress: draw a progress line on stderr.  plan: the scan's plan_scan(), when the caller
-    already made it (with the same cache)."""
-    from functools import partial
-
-    from .executors import run_dask, run_local
-    from .progress import Progress
-
-    options = options or Options()
-    if plan is None:
-        plan = plan_scan(paths, options, cache)
-    found = plan.found
-    out = Analysis(messages=list(found.messages))
-    out.explicit_errors += [f"{d}: no training log found in this directory (see the notes above)" for d in found.empty]
-    runs = found.runs
-    explicit = {p for p in paths if os.path.isfile(p)}
-    jobs = jobs or os.cpu_count() or 1
-    bar = Progress(len(runs), enabled=progress)
-    results: list[Outcome | None] = [None] * len(runs)
-    keys: list[str] = []
-    if cache is not None:
-        keys, hits = plan.keys, _cached(cache, plan.keys, curves, out)
-        for i, k in enumerate(keys):
-            if k in hits:
-                results[i] = hits[k]
-        bar.skip(len(hits))
-        out.stats["cached"] = len(hits)
-    todo = [i for i, r in enumerate(results) if r is None]
-    work = partial(analyze_chunk, options=options, curves=curves, timeout=timeout)
-    sources = [runs[i] for i in todo]
-    kept = _Keeper(cache, keys, todo, curves, out, bar)
-    try:
-        if executor == "dask":
-            fresh = run_dask(sources, work, scheduler, jobs, kept)
-        else:
-            fresh = run_local(sources, work, jobs, kept)
-    except KeyboardInterrupt as exc:
-        raise ScanInterrupted(kept.analysed, kept.cached, out.stats.get("cached", 0)) from exc
-    finally:
-        bar.close()
-    for i, d in zip(todo, fresh):
-        results[i] = d
-    done = [d for d in results if d is not None]
-    assert len(done) == len(runs), "every run is either cached or analysed"
-    out.stats["analysed"] = len(todo)
-    for src, o in zip(runs, done):
-        out.diagnoses.append(o.diagnosis)
-        if o.curves:
-            out.curves[o.diagnosis.run] = o.curves
-        if o.diagnosis.status == "error" and any(f.path in explicit for f in src.files):
-            out.explicit_errors.append(o.diagnosis.error or src.name)
-    return out
-
-
-class ScanInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a scan: how many runs were analysed, how many of them are now in the
-    cache, and how many came from it."""
-
-    def __init__(self, analysed: int, cached: int, from_cache: int) -> None:
-        super().__init__(analysed, cached, from_cache)
-        self.analysed, self.cached, self.from_cache = analysed, cached, from_cache
-
-
-@contextmanager
-def _ctrl_c_deferred():
-    """Ctrl-C inside the block takes effect when it ends (main thread only; elsewhere as is)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    old = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-        if pending:
-            raise KeyboardInterrupt
-
-
-class _Keeper:
-    """on_done of the executors: moves the progress line and writes each finished chunk's
-    diagnoses into the cache at once (one writer, one small transaction a chunk), so a scan
-    killed at any point keeps what it finished and the next one does only the rest."""
-
-    def __init__(self, cache, keys: list[str], todo: list[int], curves: bool, out: Analysis, bar) -> None:
-        self.cache, self.keys, self.todo, self.curves, self.out, self.bar = cache, keys, todo, curves, out, bar
-        self.analysed = self.cached = 0
-
-    def __call__(self, first: int, res: list[Outcome]) -> None:
-        self.bar.update(len(res))
-        self.analysed += len(res)
-        if self.cache is None:
-            return
-        from .cache import CacheError
-
-        rows = [(self.keys[self.todo[first + k]], o) for k, o in enumerate(res) if o.diagnosis.status == "ok"]
-        try:
-            with _ctrl_c_deferred():  # stored and counted, or neither: the count said at Ctrl-C is true
-                self.cache.put_many(rows, with_curves=self.curves)
-                self.cached += len(rows)
-        except CacheError as exc:
-            self.out.notices.append(str(exc))
-            self.cache = None  # one notice; the scan goes on without the cache
-
-
-def _cached(cache, keys: list[str], curves: bool, out: Analysis) -> dict[str, Outcome]:
-    from .cache import CacheError
-
-    try:
-        return cache.get_many(keys, want_curves=curves)
-    except CacheError as exc:
-        out.notices.append(str(exc))
-        return {}
+        return getattr(scan, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

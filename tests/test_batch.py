@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from logsleuth.cache import DiagnosisCache, curves_blob, curves_from_blob
 from logsleuth.cli import main
 from logsleuth.model import CauseScore, Diagnosis, MetricInfo, diagnosis_from_dict, diagnosis_to_dict
-from logsleuth.pipeline import Options, analyze_paths, analyze_source
+from logsleuth.pipeline import Options, analyze_source
 from logsleuth.progress import Progress, progress_text
 from logsleuth.report import to_json
+from logsleuth.scan import analyze_paths
 from logsleuth.sweep import name_params, overview
 
 import synth
@@ -221,7 +222,7 @@ def test_an_unchanged_tree_gets_its_stored_report_without_analysis_or_cache_read
     def no(*a, **k):
         raise AssertionError("the stored report was expected")
 
-    monkeypatch.setattr("logsleuth.pipeline.analyze_paths", no)
+    monkeypatch.setattr("logsleuth.scan.analyze_paths", no)
     monkeypatch.setattr(DiagnosisCache, "get_many", no)
     assert CliRunner().invoke(main, args).exit_code == 0
     assert [(tmp_path / n).read_bytes() for n in ("a.json", "a.txt")] == first
@@ -567,7 +568,7 @@ def test_an_interrupted_scan_keeps_what_it_finished_in_the_cache(tree, tmp_path,
     from logsleuth.cli import _options
 
     cache = DiagnosisCache(db)
-    res2 = pipeline.analyze_paths([tree], _options((), None), jobs=1, cache=cache, curves=False)  # as the JSON report did
+    res2 = analyze_paths([tree], _options((), None), jobs=1, cache=cache, curves=False)  # as the JSON report did
     cache.close()
     assert res2.stats["cached"] == 7 and res2.stats["analysed"] == 13
 
@@ -780,7 +781,7 @@ def test_ctrl_c_while_a_chunk_is_stored_takes_effect_after_it():
     """A chunk's diagnoses are stored and counted, or neither: Ctrl-C inside waits for the end."""
     import signal
 
-    from logsleuth.pipeline import _ctrl_c_deferred
+    from logsleuth.scan import _ctrl_c_deferred
 
     done = []
     with pytest.raises(KeyboardInterrupt):

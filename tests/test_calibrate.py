@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-import synth
 from logsleuth import calibrate as cal
+
+import synth
 from writers import write_jsonl
 
 # (generator, cause, kind) of the small corpus: two kinds, so that a leave-one-kind-out fold exists
@@ -34,7 +35,7 @@ def corpus(tmp_path_factory):
 
 
 def test_isotonic_is_non_decreasing_and_pools_violators():
-    raw, p = cal.isotonic([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
+    _, p = cal.isotonic([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
     assert p == sorted(p)
     assert p[0] == 0.0 and p[-1] == 1.0
     assert 0.5 in p  # 0.2 (right) and 0.3 (wrong) pooled
@@ -101,13 +102,12 @@ def test_late_findings_are_discounted_in_the_ranking():
     early = Finding("a", "divergence", "warning", "loss", 0.8, 0.0, 100.0, "", (("lr_too_high", 0.8),))
     late = Finding("b", "overfitting", "warning", "val", 0.9, 900.0, 1000.0, "", (("overfitting", 0.8),))
 
-    class RS:
-        causes: dict = {}
-        scores = {"ranking": {"late_discount": 0.0}}
+    from types import SimpleNamespace
 
-    assert rank([early, late], RS)[1][0].id == "overfitting"
-    RS.scores = {"ranking": {"late_discount": 0.5}}
-    assert rank([early, late], RS)[1][0].id == "lr_too_high"
+    flat = SimpleNamespace(causes={}, scores={"ranking": {"late_discount": 0.0}})
+    assert rank([early, late], flat)[1][0].id == "overfitting"
+    first_leads = SimpleNamespace(causes={}, scores={"ranking": {"late_discount": 0.5}})
+    assert rank([early, late], first_leads)[1][0].id == "lr_too_high"
 
 
 def test_a_calibration_with_a_value_of_the_wrong_kind_is_refused(tmp_path):
@@ -117,7 +117,7 @@ def test_a_calibration_with_a_value_of_the_wrong_kind_is_refused(tmp_path):
     d = tmp_path / "r"
     d.mkdir()
     (d / "calibration.yaml").write_text("parameters: {val_rise.min_rise: high}\n")
-    with pytest.raises(RuleError, match="val_rise.min_rise"):
+    with pytest.raises(RuleError, match=r"val_rise\.min_rise"):
         load_ruleset([str(d)])
     (d / "calibration.yaml").write_text("parameters: {val_rise.no_such: 1.0}\n")
     with pytest.raises(RuleError, match="no such parameter"):

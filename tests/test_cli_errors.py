@@ -65,12 +65,12 @@ def test_bad_input_is_one_message_and_exit_2(inputs, label, args, named):
 
 
 def test_ctrl_c_exits_130_without_a_traceback(inputs, monkeypatch):
-    import logsleuth.pipeline as pipeline
+    import logsleuth.scan as scan
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "analyze_paths", interrupted)
+    monkeypatch.setattr(scan, "analyze_paths", interrupted)
     out = os.path.join(inputs["tmp"], "report.md")
     r = CliRunner().invoke(main, ["analyze", "--no-cache", "-o", out, inputs["runs"]])
     assert r.exit_code == EXIT_INTERRUPTED, r.output

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from logsleuth.cli import main
-from logsleuth.pipeline import analyze_paths
 from logsleuth.report import to_json, to_markdown
+from logsleuth.scan import analyze_paths
 
 from conftest import FAULT_CORPUS, REPO
 

@@ -237,7 +237,7 @@ def test_a_directory_that_cannot_be_listed_is_named_and_the_others_are_walked(tm
 def test_broken_run_does_not_stop_others(write, tmp_path):
     write("t/good/m.jsonl", '{"step": 1, "loss": 2}\n{"step": 2, "loss": 1}\n')
     write("t/bad/metrics.csv", "")
-    from logsleuth.pipeline import analyze_paths
+    from logsleuth.scan import analyze_paths
 
     res = analyze_paths([str(tmp_path / "t")])
     status = {d.run.split("/")[-1]: d.status for d in res.diagnoses}

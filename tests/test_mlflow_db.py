@@ -14,7 +14,7 @@ from logsleuth.errors import InputError
 from logsleuth.ingest import discover, load_run
 from logsleuth.ingest.discover import classify
 from logsleuth.ingest.mlflowdb import read_mlflow_db_run
-from logsleuth.pipeline import analyze_paths
+from logsleuth.scan import analyze_paths
 
 T0 = 1_796_175_378_000  # ms
 

@@ -90,7 +90,7 @@ def _clauses(run_block: str) -> list[str]:
 def real_terminal():
     if not os.path.isdir(REAL_LOGS):
         pytest.skip(f"{REAL_LOGS} not present")
-    from logsleuth.pipeline import analyze_paths
+    from logsleuth.scan import analyze_paths
 
     cwd = os.getcwd()
     os.chdir(os.path.dirname(REAL_LOGS))
@@ -190,7 +190,7 @@ def test_same_cadence_and_steps_beyond_the_epochs_are_left_alone():
 def test_r37_validation_and_training_share_one_axis():
     import numpy as np
 
-    from logsleuth.pipeline import analyze_paths
+    from logsleuth.scan import analyze_paths
 
     path = os.path.join(REAL_LOGS, "tensorboard", "r37")
     if not os.path.isdir(path):
@@ -224,7 +224,7 @@ def _drawn(d, curves):
 
 
 def test_resumed_run_is_plotted_from_its_first_step_and_its_gan_losses_shown():
-    from logsleuth.pipeline import analyze_paths
+    from logsleuth.scan import analyze_paths
 
     path = os.path.join(REAL_LOGS, "lightning_csv", "r32", "version_1")
     if not os.path.isdir(path):

@@ -17,10 +17,7 @@ def overview_of(result: Analysis):
     return result.overview
 
 
-def step(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
 
 
 def top_cause(d: Diagnosis) -> str:

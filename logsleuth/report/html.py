@@ -9,7 +9,8 @@ import html
 
 from .._version import __version__
 from ..model import OUTCOMES_WORST_FIRST, Analysis, worst_first
-from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
+from ..numfmt import step_text
+from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, top_cause, unknown_reason
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222;
@@ -135,7 +136,7 @@ def _run(i: int, d, png: bytes | None) -> str:
         parts.append("<h3>Seen</h3><ol>")
         for sh in shown:
             f = sh.finding
-            where = "" if f.start_step is None else f" · steps <span class=num>{step(f.start_step)}-{step(f.end_step)}</span>"
+            where = "" if f.start_step is None else f" · steps <span class=num>{step_text(f.start_step)}-{step_text(f.end_step)}</span>"
             parts.append(f'<li value="{sh.number}"><b>{e(f.symptom)}</b> <span class="{f.severity}">{f.severity}</span>'
                          f' <span class=small>{e(f.metric)}{where} · confidence {f.confidence:.2f}</span><br>'
                          f"<span class=ev>{e(sh.evidence)}</span></li>")
@@ -150,7 +151,7 @@ def _run(i: int, d, png: bytes | None) -> str:
             parts.append(f"<li><b>{e(c.id)}</b> - {e(c.title)}, score {c.score:.2f}{src}<ul>{rem}{see}</ul></li>")
         parts.append("</ol>")
     parts.append("</div></div>")
-    metrics = ", ".join(f"{e(m.metric)} ({e(m.role)}, {m.points}, steps {step(m.first_step)}-{step(m.last_step)})"
+    metrics = ", ".join(f"{e(m.metric)} ({e(m.role)}, {m.points}, steps {step_text(m.first_step)}-{step_text(m.last_step)})"
                         for m in d.metrics)
     parts.append(f"<p class=small>metrics: {metrics}</p>")
     if d.skipped:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from ..model import Analysis, Diagnosis, worst_first
-from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
+from ..numfmt import step_text
+from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, top_cause, unknown_reason
 
 
 def esc(s: object) -> str:
@@ -75,7 +76,7 @@ def _run(d: Diagnosis, plot: str | None) -> list[str]:
         out += ["### Seen", ""]
         for sh in shown:
             f = sh.finding
-            where = "" if f.start_step is None else f", steps {step(f.start_step)}-{step(f.end_step)}"
+            where = "" if f.start_step is None else f", steps {step_text(f.start_step)}-{step_text(f.end_step)}"
             out.append(f"{sh.number}. **{f.symptom}** ({f.severity}, {esc(f.metric)}{where}, confidence "
                        f"{f.confidence:.2f}): {esc(sh.evidence)}")
         out.append("")
@@ -92,7 +93,7 @@ def _run(d: Diagnosis, plot: str | None) -> list[str]:
         out.append("")
     out += ["### Metrics", "", "| metric | role | points | steps |", "|---|---|---|---|"]
     for m in d.metrics:
-        out.append(f"| {esc(m.metric)} | {m.role} | {m.points} | {step(m.first_step)}-{step(m.last_step)} |")
+        out.append(f"| {esc(m.metric)} | {m.role} | {m.points} | {step_text(m.first_step)}-{step_text(m.last_step)} |")
     out.append("")
     if d.skipped:
         out += ["<details><summary>Rules that could not run</summary>", ""]

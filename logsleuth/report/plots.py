@@ -16,46 +16,16 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from ..model import Analysis, Diagnosis, PlotCurves
+from .style import DPI, FONT_PT, HEALTH_COLOR, SEVERITY_COLOR, WIDTH_IN, number_label, step_label
 
-HEALTH_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "unknown": "#7f7f7f", "healthy": "#2ca02c",
-                "unreadable": "#9467bd"}
-_SEV_COLOR = {"critical": HEALTH_COLOR["critical"], "warning": HEALTH_COLOR["warning"], "info": HEALTH_COLOR["unknown"]}
+__all__ = ["DPI", "FONT_PT", "HEALTH_COLOR", "WIDTH_IN", "number_label", "png_bytes", "render_all", "step_label",
+           "write_plot_files"]
+
 POOL_MIN_RUNS = 24
-# One image for every screen: 480 px wide (6 in at 80 dpi) is shown at its own size on a desktop
-# and scaled to ~374 px on a 390 px phone (0.78x).  Text of 12 pt is 13.3 px in the image, so at
-# least 10 px on the phone, the smallest size people read without zooming.
-WIDTH_IN, DPI, FONT_PT = 6.0, 80, 12
-MINUS = "\u2212"
 # a symptom spanning this share of the plotted steps is named above the plot, not shaded
 WHOLE_RUN = 0.8
 # symptom names stacked at the top of the loss panel; more would cover the curves (the report lists all)
-LABEL_ROWS = 3  # the typographic minus: a hyphen is easy to miss, and is lost by some fonts
-
-
-def number_label(x: float, _pos: object = None) -> str:
-    """A y tick label: three significant digits, scientific notation for tiny and huge values,
-    the minus sign kept (no offset text above the axis that a title can cover)."""
-    if x == 0:
-        return "0"
-    # scientific below 0.001 and from 100,000: 1.25e-4 is narrower than 0.000125
-    text = f"{x:.3g}" if 1e-3 <= abs(x) < 1e5 else f"{x:.2e}"
-    if "e" in text:
-        mant, exp = text.split("e")
-        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
-        text = f"{mant}e{int(exp)}"
-    return text.replace("-", MINUS)
-
-
-def step_label(x: float, _pos: object = None) -> str:
-    """An x tick label: whole steps, with k/M for long runs (49,982 reads 50k)."""
-    a = abs(x)
-    if a >= 1e6:
-        text = f"{x / 1e6:.3g}M"
-    elif a >= 1e4:
-        text = f"{x / 1e3:.3g}k"
-    else:
-        text = f"{x:.4g}"
-    return text.replace("-", MINUS)
+LABEL_ROWS = 3
 
 
 def _log_ok(v: np.ndarray) -> bool:
@@ -155,7 +125,7 @@ class _Template:
             if lo is not None and hi is not None and hi > lo and (b - a) >= WHOLE_RUN * (hi - lo):
                 whole_run.append(f.symptom)  # shading the whole plot hides more than it shows
                 continue
-            col = _SEV_COLOR.get(f.severity, "#7f7f7f")
+            col = SEVERITY_COLOR.get(f.severity, "#7f7f7f")
             for axx in axes:
                 self.extra.append(axx.axvspan(a, b if b > a else a + 1e-9, color=col,
                                               alpha=0.08 if f.severity == "info" else 0.15, lw=0))

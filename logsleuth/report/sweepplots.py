@@ -16,7 +16,7 @@ import numpy as np
 
 from ..model import OUTCOMES_WORST_FIRST, Diagnosis, PlotCurves
 from ..sweep import Overview, Sweep, outcome, run_params
-from .plots import DPI, FONT_PT, HEALTH_COLOR, WIDTH_IN, number_label
+from .style import DPI, FONT_PT, HEALTH_COLOR, WIDTH_IN, number_label
 
 HEALTH_ORDER = OUTCOMES_WORST_FIRST[::-1]  # bottom to top of the outcome axis
 # the curve whose last value stands for a run's result, first that most runs of the sweep have

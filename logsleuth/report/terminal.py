@@ -6,7 +6,8 @@ those numbers instead of repeating the evidence."""
 from __future__ import annotations
 
 from ..model import HEALTH_LEVELS, Analysis, Diagnosis, worst_first
-from .common import Shown, cause_sources, overview_of, shown_symptoms, skipped_by_reason, step, top_cause, unknown_reason
+from ..numfmt import step_text
+from .common import Shown, cause_sources, overview_of, shown_symptoms, skipped_by_reason, top_cause, unknown_reason
 
 _COLORS = {"critical": "\x1b[31;1m", "warning": "\x1b[33;1m", "healthy": "\x1b[32m", "unknown": "\x1b[36m", "error": "\x1b[35;1m",
            "dim": "\x1b[2m", "bold": "\x1b[1m"}
@@ -98,7 +99,7 @@ def _table(ordered: list[Diagnosis], color: bool) -> str:
 
 def _symptom_line(s: Shown, verbose: bool) -> str:
     f = s.finding
-    where = "" if f.start_step is None else f", steps {step(f.start_step)}-{step(f.end_step)}"
+    where = "" if f.start_step is None else f", steps {step_text(f.start_step)}-{step_text(f.end_step)}"
     sev = "" if f.severity != "info" else " (info)"
     by = f" [{', '.join(s.rules)}]" if verbose else ""
     return f"    {s.number}. {f.symptom}{sev}{where}: {_safe(s.evidence)}{by}"

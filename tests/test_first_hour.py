@@ -1,0 +1,87 @@
+"""Issue 28, the first hour of a new user: a log file's folder is not part of it, `explain`
+shows both meanings of an id, exit codes for things named on the command line, progress,
+names and paths as the user gave them, a terminal report that says a remedy once and fits
+the terminal."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from logsleuth.cli import main
+from logsleuth.scan import inside_analysed, open_cache
+
+CSV = "step,loss\n" + "".join(f"{s},{2.0 / (s + 1) + 0.01:.4f}\n" for s in range(60))
+
+
+def cli(*args, **kw):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False, **kw)
+
+
+# ------------------------------------------------------------------ 1. a file's folder is not inside it
+
+def test_a_report_beside_the_log_file_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.csv").write_text(CSV)
+    r = cli("analyze", "train.csv", "-o", "report.html", "-q", "--no-cache")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "report.html").is_file()
+    # the log itself, and anything inside an analysed directory, stay protected
+    assert cli("analyze", "train.csv", "-o", "train.csv", "--format", "json").exit_code == 2
+    (tmp_path / "d").mkdir()
+    assert inside_analysed(str(tmp_path / "d" / "r.md"), [str(tmp_path / "d")])
+    assert not inside_analysed(str(tmp_path / "r.md"), [str(tmp_path / "train.csv")])
+
+
+def test_a_log_file_in_the_home_folder_keeps_the_cache_on(tmp_path):
+    home = tmp_path / "home"
+    (home / ".cache" / "logsleuth").mkdir(parents=True)
+    (home / "train.csv").write_text(CSV)
+    cache, note = open_cache(str(home / ".cache" / "logsleuth" / "d.sqlite"), [str(home / "train.csv")])
+    assert cache is not None and note is None
+    cache.close()
+
+
+def test_a_missing_path_gives_no_false_cache_note(tmp_path):
+    r = CliRunner().invoke(main, ["analyze", str(tmp_path / "nope"), "--cache", str(tmp_path / "c.sqlite")])
+    assert r.exit_code == 2 and "inside an analysed path" not in r.output
+    assert "no such file or directory" in r.output
+
+
+# ------------------------------------------------------------------ 2. explain: both meanings
+
+@pytest.mark.parametrize("ident", ["overfitting", "exploding_gradients", "vanishing_gradients"])
+def test_explain_of_a_symptom_that_is_also_a_cause_shows_its_remedies(ident):
+    out = cli("explain", ident).output
+    assert f"{ident} (symptom)" in out and f"{ident} (cause)" in out
+    assert "What to do, easiest first:" in out and "  1. " in out
+
+
+def test_did_you_mean_names_each_id_once():
+    r = CliRunner().invoke(main, ["explain", "overfiting"])
+    assert r.exit_code == 2
+    near = re.search(r"did you mean (.*)\?", r.output).group(1).split(", ")
+    assert "overfitting" in near and len(near) == len(set(near))
+
+
+# ------------------------------------------------------------------ 7. exit codes
+
+def test_a_non_log_file_named_on_the_command_line_exits_2(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\nworld\n")
+    r = CliRunner().invoke(main, ["analyze", str(notes), "-q", "--no-cache"])
+    assert r.exit_code == 2 and "not a training log" in r.output
+
+
+def test_an_unreadable_run_named_on_the_command_line_exits_2_but_not_inside_a_tree(tmp_path):
+    ev = tmp_path / "tree" / "bad"
+    ev.mkdir(parents=True)
+    (ev / "events.out.tfevents.1.host").write_bytes(b"garbage")
+    (tmp_path / "tree" / "good").mkdir()
+    (tmp_path / "tree" / "good" / "metrics.csv").write_text(CSV)
+    assert CliRunner().invoke(main, ["analyze", str(ev), "-q", "--no-cache"]).exit_code == 2
+    assert CliRunner().invoke(main, ["analyze", str(ev / "events.out.tfevents.1.host"), "-q", "--no-cache"]).exit_code == 2
+    r = CliRunner().invoke(main, ["analyze", str(tmp_path / "tree"), "-q", "--no-cache", "--format", "json"])
+    assert r.exit_code == 0 and '"status": "error"' in r.output
