@@ -326,6 +326,7 @@ def inspect(paths, roles, fmt) -> None:
     from .ingest import discover, load_run
     from .pipeline import metric_infos
     from .roles import build_series, load_overrides
+    from .ruleset.context import run_context
 
     try:
         overrides = load_overrides(roles) if roles else []
@@ -339,8 +340,11 @@ def inspect(paths, roles, fmt) -> None:
         except InputError as exc:
             out.append({"run": src.name, "error": str(exc)})
             continue
-        infos = metric_infos(build_series(run, overrides))
+        series = build_series(run, overrides)
+        infos = metric_infos(series)
+        ctx = run_context(series, run.hparams).summary()
         out.append({"run": run.name, "formats": list(run.formats), "files": [os.path.relpath(f) for f in run.files],
+                    "context": ctx,
                     "metrics": [m.__dict__ for m in infos], "hparams": {k: str(v) for k, v in run.hparams.items()},
                     "warnings": list(run.warnings), "ignored_lines": _ignored(src)})
     if fmt == "json":
@@ -377,6 +381,12 @@ def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
             click.echo(f"  ERROR {r['error']}")
             continue
         click.echo(f"  formats: {', '.join(r['formats'])}")
+        c = r["context"]
+        facts = [f"{c['n_classes']} classes" if c["n_classes"] else "class count not given",
+                 f"logged {c['cadence'].replace('_', ' ')}" + (", sparse evaluations" if c["sparse_eval"] else ""),
+                 f"optimizer {c['optimizer']}" if c["optimizer"] else "", f"lr {c['lr_schedule']}" if c["lr_schedule"] else "",
+                 "fine-tune" if c["fine_tune"] else ""]
+        click.echo(f"  kind: {c['kind']} ({c['kind_from']}); " + ", ".join(f for f in facts if f))
         for m in r["metrics"]:
             rng = f"{step_text(m['first_step'])}-{step_text(m['last_step'])}"
             nf = f"  ({m['nonfinite']} non-finite)" if m["nonfinite"] else ""
@@ -406,7 +416,9 @@ def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
               help="With --reference: runs per training family.")
 def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
     """Score the diagnosis: against the label.yaml files under CORPUS, against an OUTCOMES.yaml
-    file (expectations for the real runs beside it), or (--reference) on healthy generated runs."""
+    file (expectations for the real runs beside it), against the real-runs reference set (a
+    directory of manifest.yaml files, split by repository), or (--reference) on healthy
+    generated runs."""
     from .evaluate import evaluate_corpus, evaluate_outcomes, format_outcomes, format_reference, format_scores
 
     options = _options(rules, None)
@@ -429,6 +441,18 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
         else:
             click.echo(format_outcomes(cases, verbose))
         return
+    from .evaluate import format_real_reference, label_dirs, real_manifests, real_reference_figures
+
+    if os.path.isdir(corpus) and real_manifests(corpus) and not label_dirs(corpus):
+        from .evaluate import evaluate_real_reference
+
+        runs = evaluate_real_reference(corpus, options)
+        if fmt == "json":
+            click.echo(json.dumps({"halves": real_reference_figures(runs), "runs": [r.__dict__ for r in runs]},
+                                  indent=2, default=list))
+        else:
+            click.echo(format_real_reference(runs, verbose))
+        return
     try:
         scores = evaluate_corpus(corpus, options)
     except LogsleuthError as exc:
@@ -442,6 +466,36 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
         for c in scores.cases:
             ok = c.predicted[:1] == ("healthy",) if c.cause == "healthy" else bool(set(c.predicted[:1]) & set(c.acceptable))
             click.echo(f"{'ok  ' if ok else 'MISS'} {c.name:32s} {c.cause:24s} -> {', '.join(c.predicted[:3]) or c.error}")
+
+
+@main.command()
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the calibration [default: calibration.yaml of the built-in rules].")
+@click.option("--folds", "families", default="kind,classes,cadence", show_default=True,
+              help="Fold families to hold out, comma-separated (kind, classes, cadence).")
+@rules_option()
+def calibrate(corpus, output, families, rules) -> None:
+    """Fit thresholds, cause weights and the score map to a labelled CORPUS (label.yaml with
+    kind, n_classes, cadence), report held-out folds, and write the calibration."""
+    from .calibrate import FOLD_FAMILIES, fmt_figures, run_calibration, write_calibration
+    from .params import CALIBRATION_FILE
+    from .resources import builtin_rules_dir
+
+    fams = [f.strip() for f in families.split(",") if f.strip()]
+    bad = [f for f in fams if f not in FOLD_FAMILIES]
+    if bad:
+        _fail(f"--folds: unknown fold family {', '.join(bad)} (choose from {', '.join(FOLD_FAMILIES)})")
+    try:
+        doc = run_calibration(corpus, fams, say=lambda m: click.echo(m, err=True), extra_rules=list(rules))
+    except LogsleuthError as exc:
+        _fail(str(exc))
+    path = output or str(builtin_rules_dir() / CALIBRATION_FILE)
+    write_calibration(doc, path)
+    for fam, fig in doc["provenance"]["held_out"].items():
+        click.echo(f"held out by {fam:8s} ({fig['folds']} folds): {fmt_figures(fig)}")
+    click.echo(f"train (all runs): {fmt_figures(doc['provenance']['train_figures'])}")
+    click.echo(f"wrote {path}")
 
 
 @main.group()
