@@ -29,6 +29,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -227,7 +228,7 @@ def pieces_of_one_run(diags: list[Diagnosis]) -> bool:
     if any(s is None for s in spans):
         return False
     chain = sorted(s for s in spans if s is not None)
-    return all(prev[0] < nxt[0] <= prev[1] for prev, nxt in zip(chain, chain[1:]))
+    return all(prev[0] < nxt[0] <= prev[1] for prev, nxt in pairwise(chain))
 
 
 def shares_recipe(params: list[dict[str, Any]], named: list[dict[str, Any]]) -> bool:

@@ -10,12 +10,13 @@ import os
 
 import numpy as np
 import pytest
-import writers
 
 from logsleuth.ingest import discover, load_run, load_runs, segment_name
 from logsleuth.ingest.segments import split_segments
 from logsleuth.model import Diagnosis, MetricInfo
 from logsleuth.sweep import overview, pieces_of_one_run
+
+import writers
 
 FAULT_CORPUS = "/work/shared/fault_corpus"
 
@@ -46,7 +47,7 @@ def _restarted(run, n, spans):
     assert len(run.segments) == n, run.warnings
     assert [s.segment for s in run.segments] == [(k, n) for k in range(1, n + 1)]
     assert [s.name for s in run.segments] == [segment_name(run.name, k, n) for k in range(1, n + 1)]
-    assert [f"{s.name}" for s in run.segments][0].endswith(f"(segment 1 of {n})")
+    assert run.segments[0].name.endswith(f"(segment 1 of {n})")
     for seg, (lo, hi), k in zip(run.segments, spans, range(n)):
         st, v = _series(seg, "loss")
         assert (st[0], st[-1]) == (lo, hi), seg.name

@@ -203,13 +203,14 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     parts = tuple(
         RunData(name=segment_name(src.name, k + 1, n), path=src.directory, formats=formats_t,
                 table=_tidy(seg.table, False, prune=True), hparams=hparams,
-                warnings=(*warnings, f"{note}; this is segment {k + 1} of {n}"), files=files,
+                warnings=(*warnings, f"{note}, each analysed as a run of its own; this is segment {k + 1} of {n}"),
+                files=files,
                 segment=(k + 1, n))
         for k, seg in enumerate(split.segments) if not seg.table.empty)
     last = split.segments[-1]
     return RunData(name=src.name, path=src.directory, formats=formats_t, table=parts[-1].table, hparams=hparams,
-                   warnings=(*warnings, f"{note}; under this run's name the last segment (segment {n} of {n}, steps "
-                                        f"{fmt_step(last.first_step)}-{fmt_step(last.last_step)}) is analysed"),
+                   warnings=(*warnings, f"{note}; this run is analysed as its last segment ({n} of {n}, steps "
+                                        f"{fmt_step(last.first_step)}-{fmt_step(last.last_step)})"),
                    files=files, segments=parts)
 
 

@@ -170,7 +170,8 @@ def _repeated_headers(df: pd.DataFrame, path: str, warnings: list[str]) -> tuple
         return df, np.zeros(0, dtype=np.int64)
     same = np.zeros(len(df), dtype=np.int64)
     for c in text_cols:
-        same += df[c].map(lambda v, name=str(c).strip(): isinstance(v, str) and v.strip() == name).to_numpy(dtype=np.int64)
+        name = str(c).strip()
+        same += np.fromiter((isinstance(v, str) and v.strip() == name for v in df[c]), dtype=np.int64, count=len(df))
     header_rows = np.flatnonzero(same * 2 >= len(df.columns))
     if not header_rows.size:
         return df, np.zeros(0, dtype=np.int64)

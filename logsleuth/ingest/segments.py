@@ -274,4 +274,4 @@ def restart_note(source: str, segments: tuple[Segment, ...]) -> str:
     more = " ..." if len(segments) > 6 else ""
     return (f"{source}: the step counter went back to its start {len(segments) - 1} time(s) (a restart or a "
             f"second phase: another fit, another fold, a job run again from scratch): read as {len(segments)} "
-            f"segments (steps {spans}{more}), each analysed as a run of its own")
+            f"segments (steps {spans}{more})")
