@@ -136,7 +136,11 @@ class Series:
 
 @dataclass(frozen=True)
 class RunData:
-    """Everything read from one run: a tidy table, hyperparameters, and warnings."""
+    """Everything read from one run: a tidy table, hyperparameters, and warnings.
+
+    A run whose step counter went back to its start (a second `fit`, k-fold, a job run again
+    from scratch) holds its `segments`, each a RunData of its own (named `<run> (segment k of
+    n)`, with `segment` = (k, n)); its own table is then its last segment's."""
 
     name: str
     path: str
@@ -145,6 +149,8 @@ class RunData:
     hparams: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    segments: tuple[RunData, ...] = ()
+    segment: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

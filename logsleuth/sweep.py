@@ -13,6 +13,11 @@ rep...) are one configuration; a statement such as "all 6 runs with lr >= 0.3 we
 none of the 10 with lr <= 0.1 were" is made when one hyperparameter splits the outcomes
 (at least 90% of runs on the right side, both sides with at least 2 runs).
 
+A run's own pieces are not a sweep: the segments of one run (`<run> (segment 2 of 3)`, a run
+whose step counter went back to its start) and the pieces of a resumed run (runs apart only in
+a seed-like key such as `version`, each starting after the one before it started and no later
+than it ended: Lightning's `version_1` resumed from `version_0`'s checkpoint) are one run's.
+
 Pure functions of the diagnoses; every report prints the same Overview.
 """
 
@@ -24,6 +29,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -48,6 +54,8 @@ MAX_VARYING = 4
 MIN_ACCURACY = 0.9
 MIN_SIDE = 2
 MAX_STATEMENTS = 3
+# `<run> (segment 2 of 3)`: ingest.segment_name
+_SEGMENT = re.compile(r"^(?P<run>.*) \(segment \d+ of \d+\)$")
 
 
 @dataclass(frozen=True)
@@ -180,10 +188,12 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def recipes(idx: list[int], measured: list[frozenset[str]], params: list[dict[str, Any]],
-            named: list[dict[str, Any]]) -> list[list[int]]:
+            named: list[dict[str, Any]], diags: list[Diagnosis] | None = None) -> list[list[int]]:
     """The runs of `idx` grouped by recipe (overlapping measurements); only groups of two or more
-    runs that show they belong together (see `shares_recipe`).  `measured`, `params` and `named`
-    are per run (`_measured`, `run_params`, `name_params`), computed once by the caller."""
+    runs that show they belong together (see `shares_recipe`), and not one run's pieces (given
+    the `diags`: `pieces_of_one_run`, unless a setting other than a seed-like one varies).
+    `measured`, `params` and `named` are per run (`_measured`, `run_params`, `name_params`),
+    computed once by the caller."""
     groups: list[tuple[frozenset[str], list[int]]] = []
     for i in idx:
         metrics = measured[i]
@@ -194,7 +204,31 @@ def recipes(idx: list[int], measured: list[frozenset[str]], params: list[dict[st
                 break
         else:
             groups.append((metrics, [i]))
-    return [m for _, m in groups if len(m) >= 2 and shares_recipe([params[i] for i in m], [named[i] for i in m])]
+    return [m for _, m in groups if len(m) >= 2 and shares_recipe([params[i] for i in m], [named[i] for i in m])
+            and not (diags is not None and not _varying([params[i] for i in m])[0]
+                     and pieces_of_one_run([diags[i] for i in m]))]
+
+
+def _span(d: Diagnosis) -> tuple[float, float] | None:
+    """The steps a run logged (first, last), over all its metrics; None when it logged none."""
+    firsts = [m.first_step for m in d.metrics if m.first_step is not None]
+    lasts = [m.last_step for m in d.metrics if m.last_step is not None]
+    return (min(firsts), max(lasts)) if firsts and lasts else None
+
+
+def pieces_of_one_run(diags: list[Diagnosis]) -> bool:
+    """Whether the runs are one run's pieces, not repeats: the segments of one run, or a chain of
+    resumes (each starts after the one before it started, and no later than it ended)."""
+    if len(diags) < 2:
+        return False
+    bases = {m.group("run") if (m := _SEGMENT.match(d.run)) else None for d in diags}
+    if len(bases) == 1 and None not in bases:
+        return True
+    spans = [_span(d) for d in diags]
+    if any(s is None for s in spans):
+        return False
+    chain = sorted(s for s in spans if s is not None)
+    return all(prev[0] < nxt[0] <= prev[1] for prev, nxt in pairwise(chain))
 
 
 def shares_recipe(params: list[dict[str, Any]], named: list[dict[str, Any]]) -> bool:
@@ -226,7 +260,7 @@ def group_sweeps(diags: list[Diagnosis], params: list[dict[str, Any]] | None = N
     sweep_of: dict[str, set[int]] = {}
     for a, idx in under.items():
         if len(idx) >= 2:
-            sweep_of[a] = {i for g in recipes(idx, measured, params, named) if _varying([params[j] for j in g])[0]
+            sweep_of[a] = {i for g in recipes(idx, measured, params, named, diags) if _varying([params[j] for j in g])[0]
                            for i in g}
     groups: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(diags):
@@ -235,7 +269,7 @@ def group_sweeps(diags: list[Diagnosis], params: list[dict[str, Any]] | None = N
         groups[home].append(i)
     out: dict[str, list[int]] = {}
     for home, idx in groups.items():
-        found = recipes(idx, measured, params, named)
+        found = recipes(idx, measured, params, named, diags)
         for n, g in enumerate(found, 1):
             out[home if len(found) == 1 else f"{home or '.'} (recipe {n} of {len(found)})"] = g
     return out

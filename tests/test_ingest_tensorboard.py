@@ -72,7 +72,7 @@ def test_corrupt_record_skipped_and_later_ones_read(tmp_path):
     assert res.table.step.max() == 49  # the records after the damage were read
 
 
-def test_restarted_run_later_write_wins(tmp_path):
+def test_a_run_resumed_in_a_second_event_file_is_one_run_and_the_later_write_wins(tmp_path):
     st = np.arange(0, 60, dtype=float)
     write_tensorboard(str(tmp_path / "run"), {"loss": (st, np.ones(60))}, wall0=1.0e9, filename_suffix=".a")
     st2 = np.arange(40, 100, dtype=float)
@@ -83,7 +83,9 @@ def test_restarted_run_later_write_wins(tmp_path):
     t = run.table
     assert len(t) == 100
     assert t[t.step == 50].value.iloc[0] == 2.0
-    assert any("more than once" in w for w in run.warnings)
+    assert not run.segments
+    assert any("resumed" in w and "59 -> 40" in w and "steps 40-59" in w and "20 earlier point(s) replaced" in w
+               for w in run.warnings), run.warnings
 
 
 def test_keras_train_validation_subdirs_are_one_run(tmp_path):

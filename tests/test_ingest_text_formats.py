@@ -278,14 +278,14 @@ def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
 # ---------------------------------------------------------------- logs found by content, not name
 
 @pytest.mark.parametrize("line,want", [
-    ("Epoch 3 step 1200: loss=0.4312, acc=0.91, lr=1e-3", {"epoch": 3.0, "step": 1200.0, "loss": 0.4312, "acc": 0.91, "lr": 1e-3}),
+    ("Epoch 3 step 1200: loss=0.4312, acc=0.91, lr=1e-3", {"Epoch": 3.0, "step": 1200.0, "loss": 0.4312, "acc": 0.91, "lr": 1e-3}),
     ("2024-05-01 10:01:00,123 - INFO - Epoch [001/30] TrainLoss=1.8695 TrainAcc=48.54% | ValLoss=1.3028 ValAcc=60.94% | LR=1.00e-04",
-     {"train_loss": 1.8695, "train_acc": 0.4854, "val_loss": 1.3028, "val_acc": 0.6094, "lr": 1e-4}),  # percent -> fraction
+     {"TrainLoss": 1.8695, "TrainAcc": 0.4854, "ValLoss": 1.3028, "ValAcc": 0.6094, "LR": 1e-4}),  # percent -> fraction; names as logged
     ("iter 1200/5000 loss 0.41 acc 87.5%", {"iter": 1200.0, "loss": 0.41, "acc": 0.875}),
     ("INFO:root:epoch 2 train_loss 0.4 val_loss 0.5", {"epoch": 2.0, "train_loss": 0.4, "val_loss": 0.5}),
     ("[2024-05-01 10:00:00] loss 0.3 acc 0.2", {"loss": 0.3, "acc": 0.2}),
     ("| end of epoch   1 | time: 36.35s | valid loss  5.61 | valid ppl   273.43", {"epoch": 1.0, "time": 36.35, "valid loss": 5.61, "valid ppl": 273.43}),
-    ("Iter 100: mAP50 0.5 box_loss 0.3", {"iter": 100.0, "map50": 0.5, "box_loss": 0.3}),
+    ("Iter 100: mAP50 0.5 box_loss 0.3", {"Iter": 100.0, "mAP50": 0.5, "box_loss": 0.3}),
     ("Namespace(batch_size=20, clip=0.25, lr=20, annealing_loss_improvement_pct=1.0)", {}),
 ])
 def test_console_line_fields(line, want):
@@ -314,8 +314,11 @@ def test_logs_with_unexpected_names_are_found_by_content(write):
     found = discover([os.path.dirname(os.path.dirname(csv_log))])
     assert sorted(r.name.split("/")[-1] for r in found.runs) == ["a", "b"]
     series = build_series(load_run(next(r for r in found.runs if r.name.endswith("b"))))
-    assert series["train_loss"].role.name == "train_loss" and series["val_acc"].role.name == "val_accuracy"
-    assert series["train_loss"].values.size == 30
+    # the names as logged; the roles read from them (issue 28 point 5)
+    assert sorted(series) == ["LR", "TrainAcc", "TrainLoss", "ValAcc", "ValLoss"]
+    assert series["TrainLoss"].role.name == "train_loss" and series["ValAcc"].role.name == "val_accuracy"
+    assert series["ValLoss"].role.name == "val_loss" and series["LR"].role.name == "lr"
+    assert series["TrainLoss"].values.size == 30
 
 
 @pytest.mark.parametrize("text,want", [
@@ -530,4 +533,7 @@ def test_the_long_table_of_a_wide_csv_is_grouped_by_metric_whatever_the_step_ord
         rows = t[t["metric"] == name]
         assert list(rows["step"]) == list(range(n)), name
         assert np.allclose(rows["value"].to_numpy(), [f(s) for s in range(n)]), name
-    assert any("logged more than once" in w for w in run.warnings) == (steps == "repeated")
+    resumed = [w for w in run.warnings if "resumed" in w]
+    assert bool(resumed) == (steps == "repeated")
+    if resumed:  # 10 rows of 3 metrics written again from step 40
+        assert "49 -> 40" in resumed[0] and "steps 40-49" in resumed[0] and "30 earlier point(s) replaced" in resumed[0]

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 # The readers (and pandas) are imported when a file is read, not when discovery runs: a re-scan
 # served by the cache never needs them.
-__all__ = ["Discovery", "LogFile", "RunSource", "classify", "discover", "load_run", "read_file"]
+__all__ = ["Discovery", "LogFile", "RunSource", "classify", "discover", "load_run", "load_runs", "read_file",
+           "segment_name"]
 
 
 def _readers() -> dict[str, Callable[[str], ReadResult]]:
@@ -132,7 +133,7 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     import pandas as pd
 
     from .hparams import read_hparams_file
-    from .tidy import dedupe_steps
+    from .segments import fmt_step, restart_note, split_segments
 
     tables: list[pd.DataFrame] = []
     warnings: list[str] = []
@@ -183,26 +184,60 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     if bad_step.any():  # a step of NaN or 1e999 places a value nowhere on the curve
         warnings.append(f"{src.name}: {int(bad_step.sum())} value(s) with a step that is not a finite number; ignored")
         table = table[~bad_step].reset_index(drop=True)
+    split = None
     if not ordered:
-        table, w = dedupe_steps(table, src.name)
-        warnings += w
+        # each metric's points in the order they were logged: a counter that goes back is a
+        # restart (segments), a resume (overlap merged) or a duplicate, each said in a warning
+        split = split_segments(table, src.name)
+        warnings += split.warnings
+        table = split.segments[-1].table
     if table.empty:
         raise InputError(src.name, "no scalar values found in " + ", ".join(os.path.basename(f.path) for f in src.files))
+    formats_t = tuple(formats)
+    files = tuple(f.path for f in src.files)
+    if split is None or len(split.segments) == 1:
+        return RunData(name=src.name, path=src.directory, formats=formats_t, table=_tidy(table, ordered),
+                       hparams=hparams, warnings=tuple(warnings), files=files)
+    n = len(split.segments)
+    note = restart_note(src.name, split.segments)
+    parts = tuple(
+        RunData(name=segment_name(src.name, k + 1, n), path=src.directory, formats=formats_t,
+                table=_tidy(seg.table, False, prune=True), hparams=hparams,
+                warnings=(*warnings, f"{note}, each analysed as a run of its own; this is segment {k + 1} of {n}"),
+                files=files,
+                segment=(k + 1, n))
+        for k, seg in enumerate(split.segments) if not seg.table.empty)
+    last = split.segments[-1]
+    return RunData(name=src.name, path=src.directory, formats=formats_t, table=parts[-1].table, hparams=hparams,
+                   warnings=(*warnings, f"{note}; this run is analysed as its last segment ({n} of {n}, steps "
+                                        f"{fmt_step(last.first_step)}-{fmt_step(last.last_step)})"),
+                   files=files, segments=parts)
+
+
+def segment_name(run: str, k: int, n: int) -> str:
+    """What reports call segment k of n of a run: `<run> (segment 2 of 3)`."""
+    return f"{run} (segment {k} of {n})"
+
+
+def load_runs(src: RunSource, keep: Callable[[list[str]], list[str]] | None = None) -> list[RunData]:
+    """The runs one run source holds: itself, or each of its segments when its step counter went
+    back to its start (`RunData.segments`, named by :func:`segment_name`)."""
+    run = load_run(src, keep)
+    return list(run.segments) or [run]
+
+
+def _tidy(table: pd.DataFrame, ordered: bool, prune: bool = False) -> pd.DataFrame:
+    """The table sorted by metric then step, its metric column categorical (sorted categories;
+    `prune`: only the metrics it holds, for a segment that lacks some of the run's)."""
+    import pandas as pd
+
     if not isinstance(table["metric"].dtype, pd.CategoricalDtype):
-        table["metric"] = table["metric"].astype(str).astype("category")  # one string per metric, not per point
+        table = table.assign(metric=table["metric"].astype(str).astype("category"))  # one string per metric
     if ordered:  # grouped by metric (in the file's column order), each metric's steps increasing
-        table = table.reset_index(drop=True)
-    else:
-        cats = list(table["metric"].cat.categories)
-        if cats != sorted(cats):
-            table["metric"] = table["metric"].cat.reorder_categories(sorted(cats))
-        table = _sort_by_metric_step(table)
-    return RunData(
-        name=src.name,
-        path=src.directory,
-        formats=tuple(formats),
-        table=table,
-        hparams=hparams,
-        warnings=tuple(warnings),
-        files=tuple(f.path for f in src.files),
-    )
+        return table.reset_index(drop=True)
+    if prune:
+        table = table.assign(metric=table["metric"].cat.remove_unused_categories())
+    cats = list(table["metric"].cat.categories)
+    if cats != sorted(cats):
+        table = table.assign(metric=table["metric"].cat.reorder_categories(sorted(cats)))
+    return _sort_by_metric_step(table)

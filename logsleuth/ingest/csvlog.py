@@ -136,6 +136,7 @@ def _finish(df: pd.DataFrame, path: str, warnings: list[str]) -> ReadResult:
         warnings.append(f"{path}: header only, no data rows")
         return ReadResult(empty_table(), warnings=warnings, fmt="csv")
     fmt = _flavour(path, header)
+    df, restarts = _repeated_headers(df, path, warnings)
     long_cols = _long_layout(header)
     if long_cols is not None:
         table, w = _long_to_tidy(df, path, *long_cols)
@@ -149,12 +150,37 @@ def _finish(df: pd.DataFrame, path: str, warnings: list[str]) -> ReadResult:
             df = df.drop(columns=[col])
     step_col = None
     if pick_column(df.columns, ("step", "global_step", "iteration", "iter", "epoch", "epochs")) is None:
-        # Keras history.csv without an epoch column: the row is the epoch
-        df.insert(0, "epoch", np.arange(len(df), dtype="float64"))
+        # Keras history.csv without an epoch column: the row is the epoch (from 0 again after a
+        # repeated header: the log written again)
+        rows = np.arange(len(df), dtype="float64")
+        if restarts.size:
+            rows = rows - np.r_[0.0, restarts.astype("float64")][np.searchsorted(restarts, rows, side="right")]
+        df.insert(0, "epoch", rows)
         step_col = "epoch"
         warnings.append(f"{path}: no step or epoch column; row i is epoch i")
     table, w = wide_to_long(df, path, step_col=step_col)
     return ReadResult(table, warnings=warnings + [x for x in w if "row order" not in x], fmt=fmt)
+
+
+def _repeated_headers(df: pd.DataFrame, path: str, warnings: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frame without the rows that repeat the header (a log written again into the same
+    file, or appended to by a second job), and the positions in the result where each was."""
+    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if not text_cols or len(df.columns) < 2:
+        return df, np.zeros(0, dtype=np.int64)
+    same = np.zeros(len(df), dtype=np.int64)
+    for c in text_cols:
+        name = str(c).strip()
+        same += np.fromiter((isinstance(v, str) and v.strip() == name for v in df[c]), dtype=np.int64, count=len(df))
+    header_rows = np.flatnonzero(same * 2 >= len(df.columns))
+    if not header_rows.size:
+        return df, np.zeros(0, dtype=np.int64)
+    lines = ", ".join(str(int(i) + 2) for i in header_rows[:5]) + (" ..." if header_rows.size > 5 else "")
+    warnings.append(f"{path}: the header line comes again at line {lines} (the log written again, or appended to "
+                    f"by another job): read as where the logging starts again")
+    keep = np.ones(len(df), dtype=bool)
+    keep[header_rows] = False
+    return df[keep].reset_index(drop=True), header_rows - np.arange(header_rows.size)
 
 
 def _looks_tab_separated(text: str) -> bool:

@@ -36,7 +36,7 @@ SQL_RUNS = """
     WHERE r.lifecycle_stage IS NULL OR r.lifecycle_stage != 'deleted'
     ORDER BY e.name, r.start_time, r.run_uuid
 """
-SQL_METRICS = "SELECT key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? ORDER BY key, step, timestamp"
+SQL_METRICS = "SELECT key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? ORDER BY key, timestamp, step"
 SQL_PARAMS = "SELECT key, value FROM params WHERE run_uuid = ?"
 SQL_RUN = "SELECT status, end_time FROM runs WHERE run_uuid = ?"
 

@@ -39,7 +39,6 @@ _LEVEL_PREFIX = re.compile(r"^.{0,80}?\b(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICA
 _TIME_PREFIX = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?\s*[-|:]?\s*")
 # the repr of an argparse Namespace or a config object: settings, not metrics
 _CONFIG_DUMP = re.compile(r"^\s*(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\(", re.I)
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")  # TrainLoss -> Train_Loss; mAP50 stays
 
 
 _METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|score", re.I)
@@ -54,26 +53,40 @@ def _message(line: str) -> str:
 
 
 def parse_line(line: str) -> dict[str, float]:
-    """The `name value` fields of one console line (none for command lines and prose)."""
+    """The `name value` fields of one console line (none for command lines and prose), under the
+    names the line gives them (`TrainLoss`, `valid loss`: roles are read from names elsewhere);
+    a name seen twice on a line, in any case, counts once."""
     out: dict[str, float] = {}
     line = _message(line)
     if line.lstrip().startswith("{") and _DICT_PAIR.search(line):  # a printed dict of metrics
-        pairs = {k.strip().lower(): float(v) for k, v in _DICT_PAIR.findall(line)}
-        if "train_runtime" in pairs:  # the Trainer's end-of-training summary: averages, not a step
+        pairs: dict[str, float] = {}
+        for k, v in _DICT_PAIR.findall(line):
+            pairs.setdefault(k.strip(), float(v))
+        if any(k.lower() == "train_runtime" for k in pairs):  # the Trainer's end-of-training summary: averages, not a step
             return out
         return pairs if any(_METRIC_WORD.search(k) for k in pairs) else out
     if "--" in line or not _METRIC_WORD.search(line) or _CONFIG_DUMP.match(line):
         return out
     pieces = re.split(r"\s*[|,;]\s*", line.strip())
+    seen: set[str] = set()
     for piece in pieces:
         for m in _FIELD.finditer(piece):
-            name = re.sub(r"\s+", " ", _CAMEL.sub("_", m.group("name").strip()).lower())
-            name = re.sub(r"^end of ", "", name)
-            if name in out or name in NOT_METRICS:
+            name = re.sub(r"\s+", " ", m.group("name").strip())
+            name = re.sub(r"^end of ", "", name, flags=re.I)
+            low = name.lower()
+            if low in seen or low in NOT_METRICS:
                 continue
+            seen.add(low)
             # `ValAcc=60.94%` is an accuracy of 0.6094 (but `45%|` of a progress bar has no name)
             out[name] = float(m.group("val")) / (100.0 if m.group("unit") == "%" else 1.0)
     return out
+
+
+def _field(fields: dict[str, float], low: str) -> float | None:
+    """The value of the field whose name is `low` in any case (`Epoch`, `epoch`), or None."""
+    if low in fields:
+        return fields[low]
+    return next((v for k, v in fields.items() if k.lower() == low), None)
 
 
 def looks_like_textlog(text: str) -> bool:
@@ -124,7 +137,8 @@ def read_textlog(path: str) -> ReadResult:
         fields = parse_line(ln)
         if len(fields) >= 2:
             e = _EPOCH.search(ln)
-            epoch = fields["epoch"] if "epoch" in fields else float(e.group(1)) if e else current
+            said = _field(fields, "epoch")
+            epoch = said if said is not None else float(e.group(1)) if e else current
             parsed.append((fields, _BATCH.search(ln), epoch))
     # fractional epochs (Hugging Face's `'epoch': 0.35`) are the step axis themselves
     fractional = any(ep is not None and not float(ep).is_integer() for _, _, ep in parsed)
@@ -141,18 +155,20 @@ def read_textlog(path: str) -> ReadResult:
             step = epoch
         else:
             step = float(order)
-        own = next((fields[k] for k in STEP_FIELDS if k in fields), None)
+        own = next((v for v in (_field(fields, k) for k in STEP_FIELDS) if v is not None), None)
         if own is not None:  # the line says its step: `step 1200`, `iter 1200/5000`, `global_step=1200`
             step = own
         for k in list(fields):
-            if k in ("epoch", "batches", "end of epoch", *STEP_FIELDS) or (b and k.endswith("batches")):
+            low = k.lower()
+            if low in ("epoch", "batches", "end of epoch", *STEP_FIELDS) or (b and low.endswith("batches")):
                 fields.pop(k)
         for k, v in fields.items():
             rows.append((k, float(step), v))
     if not rows:
         return ReadResult(empty_table(), warnings=warnings, fmt="text")
-    # a progress bar redrawn in place (carriage returns) prints the same step again: keep the last
-    table = pd.DataFrame(rows, columns=["metric", "step", "value"]).drop_duplicates(["metric", "step"], keep="last")
+    # in the order logged: a step printed again (a progress bar redrawn in place, a counter that
+    # goes back) is load_run's to merge and say (ingest.segments)
+    table = pd.DataFrame(rows, columns=["metric", "step", "value"])
     table["wall_time"] = np.nan
     return ReadResult(table, warnings=warnings, fmt="text")
 

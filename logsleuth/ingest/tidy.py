@@ -282,38 +282,3 @@ def flatten(obj: Mapping[str, Any], parent: str = "", sep: str = "/", depth: int
         else:
             out[key] = v
     return out
-
-
-def dedupe_steps(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
-    """Keep the later write where a metric logs the same step twice (resumed runs)."""
-    if table.empty:
-        return table, []
-    m = table["metric"]
-    codes = m.cat.codes.to_numpy() if isinstance(m.dtype, pd.CategoricalDtype) else pd.factorize(m)[0]
-    st = table["step"].to_numpy()
-    if codes.size > 1 and bool(np.all(np.diff(codes) >= 0)):  # already grouped by metric (most readers)
-        c = codes
-    else:
-        order = np.argsort(codes, kind="stable")
-        c, st = codes[order], st[order]
-    if not np.any((c[1:] == c[:-1]) & (np.diff(st) <= 0)):
-        return table, []  # every metric's steps strictly increase: nothing logged twice
-    dup = table.duplicated(subset=["metric", "step"], keep="last")
-    if not dup.any():
-        return table, []
-    first_dups = table[table.duplicated(subset=["metric", "step"], keep=False)]
-    differing = first_dups.groupby(["metric", "step"])["value"].nunique(dropna=False)
-    n_diff = int((differing > 1).sum())
-    out = table[~dup].reset_index(drop=True)
-    warnings = []
-    if n_diff:
-        steps = first_dups["step"]
-        warnings.append(
-            f"{source}: {n_diff} (metric, step) pair(s) logged more than once with different values "
-            f"(steps {_fmt_step(steps.min())}-{_fmt_step(steps.max())}; a resumed run?): the later write was kept"
-        )
-    return out, warnings
-
-
-def _fmt_step(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
