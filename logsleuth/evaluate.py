@@ -319,13 +319,15 @@ def evaluate_real_reference(root: str, options: Options | None = None, jobs: int
             if isinstance(rec, dict) and os.path.isdir(d):
                 recs[os.path.abspath(d)] = (os.path.relpath(d, root), rec)
     analysis = analyze_paths(sorted(recs), options, jobs=jobs, curves=False)
+    by_base = {os.path.basename(d): d for d in recs}  # run ids are unique across manifests
     by_dir: dict[str, list[Any]] = {}
     for dg in analysis.diagnoses:
-        path = os.path.abspath(getattr(dg, "path", "") or "")
-        for d in recs:
-            if path == d or path.startswith(d + os.sep) or ("/" + dg.run.strip("/") + "/").find("/" + recs[d][0] + "/") >= 0:
-                by_dir.setdefault(d, []).append(dg)
-                break
+        parts = dg.run.replace("\\", "/").split("/")
+        hit = next((by_base[p] for p in reversed(parts) if p in by_base), None)
+        if hit is None:  # a segment: `<run> (segment k of n)`
+            hit = next((by_base[p.split(" (segment ")[0]] for p in reversed(parts) if p.split(" (segment ")[0] in by_base), None)
+        if hit is not None:
+            by_dir.setdefault(hit, []).append(dg)
     out = []
     for d, (name, rec) in sorted(recs.items(), key=lambda t: t[1][0]):
         repo = str(rec.get("repo", ""))

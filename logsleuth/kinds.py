@@ -11,6 +11,11 @@ KINDS = ("classification", "binary", "regression", "language_model", "detection"
          "contrastive", "diffusion", "gan", "rl", "unknown")
 # the kinds whose loss is one classification cross-entropy, with ln C as the level of a uniform guess
 CLASS_KINDS = frozenset({"classification", "binary"})
+# kinds whose training loss has no reference shape (fast fall, then a floor): detection and
+# segmentation losses are sums of parts that keep falling slowly by design (box regression refines
+# for hundreds of epochs), CTC and contrastive losses scale with sequence length and batch,
+# diffusion losses sit near a floor from the start; shape rules (slow, plateau, delayed start) cannot judge them
+SHAPELESS_KINDS = frozenset({"detection", "segmentation", "speech", "contrastive", "diffusion", "gan", "rl"})
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from ..model import Evidence, Series
 from .base import (
     CONF_FACT,
     CONF_RULE,
+    CONF_SETTING,
     END_SPARSE,
     FEW_POINTS,
     INITIAL_SHARE,
@@ -270,6 +271,38 @@ def lr_for_optimizer(lr: Series | None = None, ctx: RunContext | None = None) ->
         return fire(name, metric, CONF_RULE, f"peak learning rate {fmt(peak)}{source} is at or above {fmt(limit)}, past the stable "
                     f"range of {whose}" + (" (constant)" if constant else ""), first, last, **measures)
     return quiet(name, metric, **measures)
+
+
+# Peak learning rates below every common recipe of each optimizer family: SGD recipes run at
+# 0.01-0.1, so 1e-3 is ten times under their low end; Adam-family recipes go down to 1e-5 for
+# fine-tuning a pretrained model, so only 1e-6 is under them.  With the optimizer unknown only a
+# rate under every family's floor is low.
+LR_LOW_LIMITS = {"sgd": 1e-3, "adam": 1e-6, "rmsprop": 1e-6, "adagrad": 1e-3}
+
+MEASURES_LR_LOW_FOR_OPTIMIZER = {
+    "peak": "peak learning rate",
+    "floor": "the optimizer family's lowest common rate",
+    "optimizer": "optimizer family, when known",
+}
+
+
+@detector("lr_low_for_optimizer", ("lr",), "lr_value", measures=MEASURES_LR_LOW_FOR_OPTIMIZER)
+def lr_low_for_optimizer(lr: Series, ctx: RunContext | None = None) -> Evidence:
+    """The logged peak learning rate is under the lowest rate of the run's optimizer family's
+    common recipes (LR_LOW_LIMITS); with the optimizer unknown, under every family's."""
+    name = "lr_low_for_optimizer"
+    st, v = finite(lr)
+    if v.size == 0:
+        return cannot(name, lr.metric, "lr not logged")
+    peak = float(np.max(v))
+    fam = ctx.optimizer if ctx else optimizer_of(lr, {})
+    floor = LR_LOW_LIMITS[fam] if fam in LR_LOW_LIMITS else min(LR_LOW_LIMITS.values())
+    measures = dict(peak=peak, floor=floor, optimizer=fam or "unknown")
+    if peak < floor:
+        whose = f"{fam}-family recipes" if fam else "any optimizer's common recipes"
+        return fire(name, lr.metric, CONF_SETTING, f"peak {lr.metric} is {fmt(peak)}, under the lowest rate of {whose} "
+                    f"({fmt(floor)})", st[0], st[-1], **measures)
+    return quiet(name, lr.metric, **measures)
 
 
 MEASURES_PROGRESS_AFTER_LR_DROP = {

@@ -332,23 +332,6 @@ def lr_value(lr: Series, *, high: float | None, low: float | None, ctx: RunConte
     return quiet(name, lr.metric, **measures)
 
 
-MEASURES_LR_CONSTANT = {
-    "value": "the constant rate",
-}
-
-
-@detector("lr_constant", ("lr",), "lr_constant", measures=MEASURES_LR_CONSTANT)
-def lr_constant(lr: Series, ctx: RunContext | None = None) -> Evidence:
-    """The learning rate never changes over the run (no schedule)."""
-    name = "lr_constant"
-    st, v = finite(lr)
-    if v.size < FEW_POINTS:
-        return cannot(name, lr.metric, "lr not logged or too few points")
-    if np.all(v == v[0]):
-        return fire(name, lr.metric, CONF_DIRECT, f"{lr.metric} is {fmt(float(v[0]))} throughout ({v.size} points)", st[0], st[-1], value=float(v[0]))
-    return quiet(name, lr.metric)
-
-
 MEASURES_FINAL_LEVEL = {
     "level": "end level (median of the last fifth)",
 }

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..kinds import CLASS_KINDS, RunContext
+from ..kinds import CLASS_KINDS, SHAPELESS_KINDS, RunContext
 from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
@@ -171,6 +171,8 @@ def plateau(series: Series, *, min_frac: float, max_drop: float, tail_share: flo
     """The loss stopped improving for a long final stretch while still high (fell less than
     `max_drop` times from its start)."""
     name = "plateau"
+    if ctx is not None and ctx.kind in SHAPELESS_KINDS:
+        return cannot(name, series.metric, f"a {ctx.kind} run: its loss has no reference shape")
     data, bad = _prep(series, name, MIN_PLATEAU_POINTS)
     if bad:
         return bad
@@ -199,14 +201,18 @@ MEASURES_NO_LEARNING = {
     "slope_sig": "t-statistic of the overall slope",
     "from_start": "whether the log starts at initialisation",
     "late_t": "t-statistic of the second half's slope",
+    "early_fall": "how far (log) the first values of a log from initialisation lie above its first quarter",
 }
 
 
 @detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING)
-def no_learning(series: Series, *, tol: float, max_fall_t: float, ctx: RunContext | None = None) -> Evidence:
+def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall: float,
+                ctx: RunContext | None = None) -> Evidence:
     """The loss is flat over the whole run: less than `tol` relative change between its first
-    quarter, middle and last quarter, and its second half not falling beyond noise (slope
-    t-statistic above -`max_fall_t`, the significance slow_convergence also uses)."""
+    quarter, middle and last quarter, its second half not falling beyond noise (slope
+    t-statistic above -`max_fall_t`, the significance slow_convergence also uses), and - for a
+    log from initialisation - its first values less than `max_early_fall` x its first quarter
+    (a loss that fell that much in its first steps learned, then stalled: a plateau)."""
     name = "no_learning"
     data, bad = _prep(series, name, MIN_FLAT_POINTS)
     if bad:
@@ -222,9 +228,13 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, ctx: RunContex
     lim = math.log1p(tol) if kind == "log" else 1.0
     # a flat log that starts mid-way (a resumed run) may be a converged model, not one that never learned
     from_start = covers_start(st)
+    # a log from initialisation whose first values lie well above its first quarter learned, early
+    # (a long pretraining run falls in its first percent, then creeps): that is no "no learning"
+    early_fall = float(start_level(x) - a) if from_start else 0.0
+    fell_early = kind == "log" and early_fall >= max(math.log(max_early_fall), NOISE_SPREADS * noise(x))
     measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=_trend_t(s),
-                    from_start=from_start, late_t=late_t)
-    if change < lim and late_t > -max_fall_t:
+                    from_start=from_start, late_t=late_t, early_fall=early_fall)
+    if change < lim and late_t > -max_fall_t and not fell_early:
         conf = confidence(AT_THRESHOLD_RARE, 1 - change / lim)
         txt = _flat_text(series.metric, st, float(np.median(v)), measures["change"], kind)
         return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
@@ -372,6 +382,8 @@ def slow_convergence(series: Series, *, min_linearity: float, max_drop: float, m
                      ctx: RunContext | None = None) -> Evidence:
     """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
     name = "slow_convergence"
+    if ctx is not None and ctx.kind in SHAPELESS_KINDS:
+        return cannot(name, series.metric, f"a {ctx.kind} run: its loss has no reference shape")
     data, bad = _prep(series, name, MIN_PLATEAU_POINTS)
     if bad:
         return bad
@@ -411,6 +423,8 @@ def delayed_start(series: Series, *, min_flat: float, min_drop: float, max_trans
     and at least `min_speedup` x faster than it drifted over the flat stretch (a steady linear
     decline crosses the start band late too, but falls at the same pace before and after)."""
     name = "delayed_start"
+    if ctx is not None and ctx.kind in SHAPELESS_KINDS:
+        return cannot(name, series.metric, f"a {ctx.kind} run: its loss has no reference shape")
     data, bad = _prep(series, name, MIN_DELAYED_POINTS)
     if bad:
         return bad
