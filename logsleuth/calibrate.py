@@ -296,49 +296,97 @@ def reweighed(per_run: list[list[Finding]], factors: Mapping[Entry, float]) -> l
     return out
 
 
-class Fitter:
-    """Fits one calibration on a set of labelled runs (their findings computed as needed)."""
+class Bank:
+    """The findings of every labelled run, once with the declared parameters and once per
+    candidate value of each fitted parameter (only the rules that use its detector are
+    re-evaluated): folds then choose among candidates without re-running detectors."""
 
-    def __init__(self, items: Sequence[Labelled], ruleset: Any, say: Callable[[str], None] = lambda _m: None) -> None:
-        self.items = list(items)
-        self.ruleset = ruleset
+    def __init__(self, items: Sequence[Labelled], ruleset: Any, grids: Mapping[str, list[Any]], jobs: int = 1,
+                 say: Callable[[str], None] = lambda _m: None) -> None:
+        self.ruleset, self.grids = ruleset, dict(grids)
+        self.affected = {k: frozenset(r.id for r in rules_using(ruleset, k.partition(".")[0]).rules) for k in grids}
+        from .detectors import REGISTRY
+
+        declared = {k: REGISTRY[k.partition(".")[0]].params.get(k.partition(".")[2]) for k in grids}
+        work = [(k, v) for k, g in grids.items() for v in g if v != declared[k]]  # the base has the declared values
+        say(f"evidence of {len(items)} runs: declared values, and {len(work)} candidate values ...")
+        self.base, self.cand = _bank_rows(list(items), ruleset, work, jobs)
+
+    def findings(self, i: int, chosen: Mapping[str, Any]) -> list[list[Finding]]:
+        """Run i's findings with the chosen values (each replacing its rules' findings)."""
+        out = self.base[i]
+        for key, v in chosen.items():
+            if (key, v) not in self.cand:  # the declared value: the base findings
+                continue
+            ids = self.affected[key]
+            new = self.cand[(key, v)][i]
+            out = [[f for f in o if f.rule not in ids] + n for o, n in zip(out, new)]
+        return out
+
+
+_BANK: dict[str, Any] = {}  # what forked workers read (set before the pool starts)
+
+
+def _bank_item(i: int) -> tuple[list[list[Finding]], dict[tuple[str, Any], list[list[Finding]]]]:
+    item, ruleset, work = _BANK["items"][i], _BANK["ruleset"], _BANK["work"]
+    base = findings_of(item, ruleset)
+    cand = {}
+    for key, v in work:
+        rs = with_params(ruleset, {key: v})
+        cand[(key, v)] = findings_of(item, rules_using(rs, key.partition(".")[0]))
+    return base, cand
+
+
+def _bank_rows(items: list[Labelled], ruleset: Any, work: list[tuple[str, Any]], jobs: int):
+    import multiprocessing as mp
+
+    _BANK.update(items=items, ruleset=ruleset, work=work)
+    try:
+        if jobs > 1 and "fork" in mp.get_all_start_methods():
+            with mp.get_context("fork").Pool(jobs) as pool:
+                rows = pool.map(_bank_item, range(len(items)), chunksize=8)
+        else:
+            rows = [_bank_item(i) for i in range(len(items))]
+    finally:
+        _BANK.clear()
+    base = [r[0] for r in rows]
+    cand = {kv: [r[1][kv] for r in rows] for kv in work}
+    return base, cand
+
+
+class Fitter:
+    """Fits one calibration on a subset of the bank's runs."""
+
+    def __init__(self, bank: Bank, idx: Sequence[int], items: Sequence[Labelled],
+                 say: Callable[[str], None] = lambda _m: None) -> None:
+        self.bank, self.idx = bank, list(idx)
+        self.items = [items[i] for i in self.idx]
+        self.ruleset = bank.ruleset
         self.say = say
 
-    def _findings(self, ruleset: Any, base: list[list[list[Finding]]] | None = None, only: Any = None) -> list[list[list[Finding]]]:
-        if only is None or base is None:
-            return [findings_of(it, ruleset) for it in self.items]
-        ids = {r.id for r in only.rules}
-        out = []
-        for it, old in zip(self.items, base):
-            new = findings_of(it, only)
-            out.append([[f for f in o if f.rule not in ids] + n for o, n in zip(old, new)])
-        return out
+    def _found(self, chosen: Mapping[str, Any]) -> list[list[list[Finding]]]:
+        return [self.bank.findings(i, chosen) for i in self.idx]
 
     def _preds(self, found: list[list[list[Finding]]], factors: Mapping[Entry, float], late: float) -> list[Prediction]:
         rs = replace_scores(self.ruleset, late)
         return [predict(reweighed(fr, factors), rs) for fr in found]
 
-    def fit(self, grids: Mapping[str, list[Any]]) -> tuple[Fit, list[list[list[Finding]]]]:
+    def fit(self) -> Fit:
         fit = Fit()
-        found = self._findings(self.ruleset)
-        best = objective(self.items, self._preds(found, {}, 0.0))
-        for key, grid in grids.items():  # 1. thresholds, greedily
-            det = key.partition(".")[0]
-            cands = []
-            for v in grid:
-                rs = with_params(self.ruleset, {**fit.params, key: v})
-                trial = self._findings(rs, found, rules_using(rs, det))
-                cands.append((objective(self.items, self._preds(trial, {}, 0.0)), v, trial))
-            score, v, trial = max(cands, key=lambda t: t[0])
+        best = objective(self.items, self._preds(self._found({}), {}, 0.0))
+        for key, grid in self.bank.grids.items():  # 1. thresholds, greedily, one at a time
+            cands = [(objective(self.items, self._preds(self._found({**fit.params, key: v}), {}, 0.0)), v) for v in grid]
+            score, v = max(cands, key=lambda t: t[0])
             if score >= best + MIN_GAIN:
-                fit.params[key], best, found = v, score, trial
+                fit.params[key], best = v, score
                 self.say(f"  {key} = {v} (objective {score:.1f})")
-        fit.late = self._fit_late(found)  # 3 before 2: the order of findings settles first
+        found = self._found(fit.params)
+        fit.late = self._fit_late(found)  # the order of findings settles before the weights
         fit.factors = self._fit_weights(found, fit.late)
         preds = self._preds(found, fit.factors, fit.late)
         fit.reliability = fit_reliability(self.items, preds)
         fit.train = figures(self.items, preds)
-        return fit, found
+        return fit
 
     def _fit_late(self, found: list[list[list[Finding]]]) -> float:
         scored = [(objective(self.items, self._preds(found, {}, d)), -d, d) for d in LATE_GRID]
@@ -475,7 +523,8 @@ def fmt_figures(f: Mapping[str, Any]) -> str:
 
 
 def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES), say: Callable[[str], None] = print,
-                    extra_rules: Sequence[str] = (), grids: Mapping[str, list[Any]] | None = None) -> dict[str, Any]:
+                    extra_rules: Sequence[str] = (), grids: Mapping[str, list[Any]] | None = None,
+                    jobs: int = 1) -> dict[str, Any]:
     """Fold figures, then the fit on every run: the calibration document to write."""
     from .params import declarations
     from .ruleset import load_ruleset
@@ -489,10 +538,11 @@ def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES),
 
         raise UsageError(f"{corpus}: no labelled runs (label.yaml) to fit")
     say(f"{len(items)} labelled runs ({sum(it.healthy for it in items)} healthy); {len(grids)} parameters with a grid")
+    bank = Bank(items, ruleset, grids, jobs=jobs, say=say)
     rows: list[dict[str, Any]] = []
     pooled: dict[str, tuple[list[float], list[bool]]] = {}
     for fam, group, train, test in folds(items, families):
-        fit, _ = Fitter([items[i] for i in train], ruleset).fit(grids)
+        fit = Fitter(bank, train, items).fit()
         held = [items[i] for i in test]
         preds, probs = apply_fit(held, ruleset, fit)
         fig = figures(held, preds, probs)
@@ -502,7 +552,7 @@ def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES),
         oo += correct(held, preds)
         say(f"  held out {fam}={group}: {fmt_figures(fig.row())}")
     say("fitting on all runs ...")
-    fit, _ = Fitter(items, ruleset, say).fit(grids)
+    fit = Fitter(bank, range(len(items)), items, say).fit()
     probs, ok = pooled.get(families[0], ([], [])) if families else ([], [])
     return calibration_document(ruleset, fit, corpus, items, rows, reliability_table(probs, ok), corpus_seed(corpus))
 

@@ -474,8 +474,10 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
               help="Where to write the calibration [default: calibration.yaml of the built-in rules].")
 @click.option("--folds", "families", default="kind,classes,cadence", show_default=True,
               help="Fold families to hold out, comma-separated (kind, classes, cadence).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Processes that compute the evidence.")
 @rules_option()
-def calibrate(corpus, output, families, rules) -> None:
+def calibrate(corpus, output, families, jobs, rules) -> None:
     """Fit thresholds, cause weights and the score map to a labelled CORPUS (label.yaml with
     kind, n_classes, cadence), report held-out folds, and write the calibration."""
     from .calibrate import FOLD_FAMILIES, fmt_figures, run_calibration, write_calibration
@@ -487,7 +489,7 @@ def calibrate(corpus, output, families, rules) -> None:
     if bad:
         _fail(f"--folds: unknown fold family {', '.join(bad)} (choose from {', '.join(FOLD_FAMILIES)})")
     try:
-        doc = run_calibration(corpus, fams, say=lambda m: click.echo(m, err=True), extra_rules=list(rules))
+        doc = run_calibration(corpus, fams, say=lambda m: click.echo(m, err=True), extra_rules=list(rules), jobs=jobs)
     except LogsleuthError as exc:
         _fail(str(exc))
     path = output or str(builtin_rules_dir() / CALIBRATION_FILE)
