@@ -127,6 +127,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
     targets = _targets(outputs, fmt)
     colors = [not no_color and output is None and sys.stdout.isatty() for output, _ in targets]
+    width = _columns()
     cache = None
     if not no_cache:
         cache, note = open_cache(cache_path, paths)
@@ -138,7 +139,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
     lookup = None
     try:
         if cache is not None and not explicit_bad and not any(f == "markdown" and o for o, f in targets):
-            spec = [[f, bool(o)] for o, f in targets] + [colors, verbose, show_all]
+            spec = [[f, bool(o)] for o, f in targets] + [colors, verbose, show_all, width]
             lookup = stored_report(cache, list(paths), rules, roles, only_needed, spec)
             if lookup.stored is not None and len(lookup.stored["texts"]) == len(targets):
                 if progress:
@@ -165,7 +166,8 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
             from .report.plots import render_all
 
             pngs = render_all(result, jobs=jobs)
-        texts = [_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all)
+        texts = [_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
+                         width=width if output is None else None)
                  for (output, f), color in zip(targets, colors)]
         worst = worst_health(result.diagnoses)
         if lookup is not None and cache is not None and storable(result, explicit_bad):
@@ -246,8 +248,17 @@ def _format_of(output: str, explicit: str | None) -> str:
     return _EXT[ext]
 
 
+def _columns() -> int:
+    """The width of a report on stdout: $COLUMNS, else the terminal's, else the file width."""
+    import shutil
+
+    from .report.terminal import WIDTH
+
+    return max(60, shutil.get_terminal_size((WIDTH, 24)).columns)
+
+
 def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool, verbose: bool,
-            show_all: bool = False) -> str:
+            show_all: bool = False, width: int | None = None) -> str:
     from .report import to_json, to_markdown, to_terminal
 
     if fmt == "json":
@@ -267,7 +278,9 @@ def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool
 
             pngs = render_all(result)
         return to_html(result, pngs)
-    return to_terminal(result, color=color, verbose=verbose, show_all=show_all)
+    if width is None:
+        return to_terminal(result, color=color, verbose=verbose, show_all=show_all)
+    return to_terminal(result, color=color, verbose=verbose, show_all=show_all, width=width)
 
 
 @main.command()

@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from logsleuth.cli import main
+from logsleuth.model import Analysis, CauseScore, Diagnosis, Finding
+from logsleuth.report.terminal import to_terminal
 from logsleuth.scan import inside_analysed, open_cache
 
 CSV = "step,loss\n" + "".join(f"{s},{2.0 / (s + 1) + 0.01:.4f}\n" for s in range(60))
@@ -85,3 +87,39 @@ def test_an_unreadable_run_named_on_the_command_line_exits_2_but_not_inside_a_tr
     assert CliRunner().invoke(main, ["analyze", str(ev / "events.out.tfevents.1.host"), "-q", "--no-cache"]).exit_code == 2
     r = CliRunner().invoke(main, ["analyze", str(tmp_path / "tree"), "-q", "--no-cache", "--format", "json"])
     assert r.exit_code == 0 and '"status": "error"' in r.output
+
+
+# ------------------------------------------------------------------ 6. the terminal report: once, and narrow
+
+def _flagged(name: str, remedy: str = "Lower the learning rate by 3-10x and rerun a short test; keep the largest rate "
+             "that does not diverge.") -> Diagnosis:
+    cause = CauseScore("lr_too_high", 0.7, ("divergence",), (remedy,), "Learning rate too high")
+    f = Finding(rule="div.loss", symptom="divergence", severity="warning", metric="loss", confidence=0.8,
+                start_step=0.0, end_step=10.0, causes=(("lr_too_high", 0.5),),
+                evidence="loss rose 12x over the run " + "and kept rising, " * 12 + "until the end")
+    return Diagnosis(run=name, status="ok", health="warning", symptoms=(f,), causes=(cause,))
+
+
+def test_a_remedy_is_written_once_then_referred_to():
+    text = to_terminal(Analysis(diagnoses=[_flagged("runs/a"), _flagged("runs/b"), _flagged("runs/c")]))
+    assert text.count("Lower the learning rate by 3-10x") == 1
+    assert text.count("try first: as under runs/a above") == 2
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_terminal_report_fits_the_width_and_keeps_long_tokens_whole(width):
+    path = "runs/" + "very_long_directory_name_" * 3 + "r1"
+    text = to_terminal(Analysis(diagnoses=[_flagged(path)]), width=width)
+    lines = text.splitlines()
+    assert all(len(x) <= width or " " not in x.strip() for x in lines), [x for x in lines if len(x) > width]
+    assert path in text  # not broken
+    cont = [x for x in lines if x.startswith("       ") and not x.strip().startswith(("try", "0."))]
+    assert cont, "a long evidence line wraps with its continuation indented under the text"
+
+
+def test_the_cli_wraps_to_columns(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "70")
+    (tmp_path / "metrics.csv").write_text("step,loss\n" + "".join(f"{s},{0.5 * 1.15 ** s:.4f}\n" for s in range(60)))
+    r = cli("analyze", str(tmp_path), "--no-cache", "-q", "--no-color")
+    assert r.exit_code == 0
+    assert all(len(x) <= 70 or " " not in x.strip() for x in r.output.splitlines()), r.output
