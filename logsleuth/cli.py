@@ -337,7 +337,7 @@ def inspect(paths, roles, fmt) -> None:
     """Show what was read: runs, metrics, roles, points, step ranges, hyperparameters."""
     from .errors import InputError
     from .ingest import discover, load_run
-    from .pipeline import metric_infos
+    from .pipeline import as_named, metric_infos, shown_files
     from .roles import build_series, load_overrides
 
     try:
@@ -353,9 +353,11 @@ def inspect(paths, roles, fmt) -> None:
             out.append({"run": src.name, "error": str(exc)})
             continue
         infos = metric_infos(build_series(run, overrides))
-        out.append({"run": run.name, "formats": list(run.formats), "files": [os.path.relpath(f) for f in run.files],
+        shown = shown_files(run.name, run.path, run.files)
+        out.append({"run": run.name, "formats": list(run.formats), "files": [shown[f] for f in run.files],
                     "metrics": [m.__dict__ for m in infos], "hparams": {k: str(v) for k, v in run.hparams.items()},
-                    "warnings": list(run.warnings), "ignored_lines": _ignored(src)})
+                    "warnings": [as_named(w, run.name, run.path, run.files) for w in run.warnings],
+                    "ignored_lines": _ignored(src)})
     if fmt == "json":
         click.echo(json.dumps({"runs": out, "messages": found.messages}, indent=2))
     else:
@@ -369,7 +371,9 @@ def _ignored(src) -> list[dict[str, Any]]:
     """Per console log of a run: the lines without metric fields that were passed over."""
     from .errors import InputError
     from .ingest.textlog import ignored_lines
+    from .pipeline import shown_files
 
+    shown = shown_files(src.name, src.directory, [x.path for x in src.files])
     out = []
     for f in src.files:
         if f.kind == "text":
@@ -377,7 +381,7 @@ def _ignored(src) -> list[dict[str, Any]]:
                 n, first = ignored_lines(f.path)
             except InputError:
                 continue
-            out.append({"file": os.path.relpath(f.path), "count": n, "first": [{"line": i, "text": t} for i, t in first]})
+            out.append({"file": shown[f.path], "count": n, "first": [{"line": i, "text": t} for i, t in first]})
     return out
 
 

@@ -123,3 +123,22 @@ def test_the_cli_wraps_to_columns(tmp_path, monkeypatch):
     r = cli("analyze", str(tmp_path), "--no-cache", "-q", "--no-color")
     assert r.exit_code == 0
     assert all(len(x) <= 70 or " " not in x.strip() for x in r.output.splitlines()), r.output
+
+
+# ------------------------------------------------------------------ 5. names and paths as the report shows runs
+
+def test_warnings_and_inspect_name_files_as_runs_are_named(tmp_path, monkeypatch):
+    run = tmp_path / "logs" / "r1"
+    run.mkdir(parents=True)
+    (run / "history.csv").write_text("loss,val_loss\n" + "".join(f"{1 / (i + 1):.4f},{1.1 / (i + 1):.4f}\n"
+                                                                 for i in range(20)))
+    elsewhere = tmp_path / "a" / "b" / "c"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    r = cli("analyze", str(tmp_path / "logs"), "--no-cache", "-q", "--format", "json", "--no-color")
+    doc = r.output
+    assert "logs/r1" in doc and str(tmp_path) not in doc, doc
+    r = cli("inspect", str(tmp_path / "logs"))
+    assert "../" not in r.output and str(tmp_path) not in r.output and "logs/r1" in r.output, r.output
+    r = cli("inspect", str(tmp_path / "logs"), "--format", "json")
+    assert '"logs/r1/history.csv"' in r.output
