@@ -15,6 +15,7 @@ import numpy as np
 from .._version import __version__
 from ..model import Comparison, MetricDiff, PairComparison
 
+COMPARE_SCHEMA = 1  # compare_schema.json; bump on a breaking change
 PLOT_METRICS = 4  # overlay plots per pair: the key metrics first
 
 
@@ -83,7 +84,8 @@ def _clean(x: Any) -> Any:
 
 def to_json(c: Comparison) -> str:
     doc = {
-        "tool": "logsleuth", "version": __version__, "kind": "compare",
+        # the top-level keys of `analyze --format json` (CONTRACT.md), and what kind of report this is
+        "schema": COMPARE_SCHEMA, "logsleuth_version": __version__, "kind": "compare",
         "runs": [{"run": d.run, "status": d.status, "health": d.health,
                   "top_causes": [x.id for x in d.causes[:3]], "symptoms": sorted({f.symptom for f in d.symptoms})}
                  for d in c.diagnoses],
