@@ -146,16 +146,17 @@ def test_warnings_and_inspect_name_files_as_runs_are_named(tmp_path, monkeypatch
 
 # ------------------------------------------------------------------ 8. compare: settings and keys
 
-def test_compare_does_not_call_a_log_folders_version_a_setting_and_shares_analyzes_keys(tmp_path):
+def test_compare_does_not_call_a_log_folders_version_a_setting_and_shares_analyzes_keys(tmp_path, monkeypatch):
     import json
 
-    a, b = tmp_path / "lr=0.1" / "version_0", tmp_path / "lr=0.2" / "version_3"
+    monkeypatch.chdir(tmp_path)
+    a, b = "lr=0.1/version_0", "lr=0.2/version_3"
     for d in (a, b):
-        d.mkdir(parents=True)
-        (d / "metrics.csv").write_text(CSV)
-    doc = json.loads(cli("compare", str(a), str(b), "--format", "json").output)
+        (tmp_path / d).mkdir(parents=True)
+        (tmp_path / d / "metrics.csv").write_text(CSV)
+    doc = json.loads(cli("compare", a, b, "--format", "json").output)
     keys = [h["key"] for h in doc["comparisons"][0]["hyperparameters"]]
     assert "lr" in keys and "version" not in keys
-    analyzed = json.loads(cli("analyze", str(a), "--format", "json", "--no-cache", "-q").output)
+    analyzed = json.loads(cli("analyze", a, "--format", "json", "--no-cache", "-q").output)
     assert {"schema", "logsleuth_version", "runs"} <= set(doc) and {"schema", "logsleuth_version", "runs"} <= set(analyzed)
     assert doc["schema"] == analyzed["schema"] and doc["logsleuth_version"] == analyzed["logsleuth_version"]
