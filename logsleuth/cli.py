@@ -165,10 +165,15 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         if any(f in ("html", "markdown") and o for o, f in targets):
             from .report.plots import render_all
 
-            pngs = render_all(result, jobs=jobs)
-        texts = [_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
-                         width=width if output is None else None)
-                 for (output, f), color in zip(targets, colors)]
+            pngs = render_all(result, jobs=jobs, progress=progress)
+        from .progress import Progress
+
+        texts = []
+        with Progress(len(targets), enabled=progress and len(result.diagnoses) > 1, what="reports") as bar:
+            for (output, f), color in zip(targets, colors):
+                texts.append(_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
+                                     width=width if output is None else None))
+                bar.update()
         worst = worst_health(result.diagnoses)
         if lookup is not None and cache is not None and storable(result, explicit_bad):
             note = store_report(cache, lookup.key, texts, worst)

@@ -160,3 +160,39 @@ def test_compare_does_not_call_a_log_folders_version_a_setting_and_shares_analyz
     analyzed = json.loads(cli("analyze", a, "--format", "json", "--no-cache", "-q").output)
     assert {"schema", "logsleuth_version", "runs"} <= set(doc) and {"schema", "logsleuth_version", "runs"} <= set(analyzed)
     assert doc["schema"] == analyzed["schema"] and doc["logsleuth_version"] == analyzed["logsleuth_version"]
+
+
+# ------------------------------------------------------------------ 3. signs of life on long work
+
+def test_a_phase_with_nothing_finished_still_shows_the_time_spent():
+    import io
+    import time
+
+    from logsleuth.progress import Progress
+
+    buf = io.StringIO()
+    with Progress(1, enabled=True, stream=buf, tick=0.05, what="runs"):
+        time.sleep(0.3)  # one very large file being read: no run finishes
+    assert "0/1 runs" in buf.getvalue() and "so far)" in buf.getvalue()
+    assert buf.getvalue().endswith("\r\x1b[K")  # the line is cleared at the end
+    quiet = io.StringIO()
+    with Progress(1, enabled=False, stream=quiet, tick=0.05):
+        time.sleep(0.1)
+    assert quiet.getvalue() == ""
+
+
+def test_plots_and_reports_have_their_own_progress_line(monkeypatch, capsys):
+    import numpy as np
+
+    from logsleuth.model import Analysis as A
+    from logsleuth.report.plots import render_all
+
+    st = np.arange(50.0)
+    diags, curves = [], {}
+    for i in range(3):
+        diags.append(Diagnosis(run=f"r{i}", status="ok", health="healthy"))
+        curves[f"r{i}"] = {"train_loss": ("loss", st, np.exp(-st / 10))}
+    pngs = render_all(A(diagnoses=diags, curves=curves), jobs=1, progress=True)
+    assert len(pngs) == 3
+    err = capsys.readouterr().err
+    assert "3/3 plots" in err and err.endswith("\r\x1b[K")

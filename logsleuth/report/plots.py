@@ -206,19 +206,26 @@ def _png_of(pair: tuple[Diagnosis, PlotCurves]) -> bytes | None:
     return png_bytes(*pair)
 
 
-def render_all(result: Analysis, jobs: int | None = None) -> dict[str, bytes]:
+def render_all(result: Analysis, jobs: int | None = None, progress: bool = False) -> dict[str, bytes]:
     """PNG bytes per run name, drawn in a process pool when there are many runs, and each
-    sweep's figures (keyed by sweepplots.figure_key)."""
+    sweep's figures (keyed by sweepplots.figure_key); `progress`: a progress line on stderr."""
+    from ..progress import Progress
     from .common import overview_of
     from .sweepplots import sweep_figures
 
     todo = [(d, result.curves[d.run]) for d in result.diagnoses if d.status == "ok" and result.curves.get(d.run)]
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(todo) >= POOL_MIN_RUNS:
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            pngs = list(ex.map(_png_of, todo, chunksize=max(1, len(todo) // (4 * jobs))))
-    else:
-        pngs = [_png_of(t) for t in todo]
+    pngs: list[bytes | None] = []
+    with Progress(len(todo), enabled=progress, what="plots") as bar:
+        if jobs > 1 and len(todo) >= POOL_MIN_RUNS:
+            with ProcessPoolExecutor(max_workers=jobs) as ex:
+                for png in ex.map(_png_of, todo, chunksize=max(1, len(todo) // (4 * jobs))):
+                    pngs.append(png)
+                    bar.update()
+        else:
+            for t in todo:
+                pngs.append(_png_of(t))
+                bar.update()
     out = {d.run: p for (d, _), p in zip(todo, pngs) if p}
     out.update(sweep_figures(overview_of(result), result.diagnoses, result.curves))
     return out
