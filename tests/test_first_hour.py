@@ -196,3 +196,60 @@ def test_plots_and_reports_have_their_own_progress_line(monkeypatch, capsys):
     assert len(pngs) == 3
     err = capsys.readouterr().err
     assert "3/3 plots" in err and err.endswith("\r\x1b[K")
+
+
+# ------------------------------------------------------------------ 4. plots
+
+def _curves(**roles):
+    import numpy as np
+
+    return {r: (name, np.asarray(st, float), np.asarray(v, float)) for r, (name, st, v) in roles.items()}
+
+
+def test_a_one_point_run_has_no_empty_plot_but_words():
+    from logsleuth.report.html import to_html
+    from logsleuth.report.markdown import to_markdown
+    from logsleuth.report.plots import NO_PLOT, png_bytes
+
+    d = Diagnosis(run="r", status="ok", health="unknown")
+    c = _curves(train_loss=("loss", [5], [0.7]))
+    assert png_bytes(d, c) is None
+    res = Analysis(diagnoses=[d], curves={"r": c})
+    assert NO_PLOT in to_html(res, {}) and NO_PLOT in to_markdown(res)
+
+
+def test_plot_ticks_are_whole_steps_the_legend_avoids_the_curves_and_accuracies_share_a_scale():
+    from logsleuth.report.plots import _TEMPLATES, png_bytes
+
+    d = Diagnosis(run="r", status="ok", health="healthy")
+    c = _curves(train_loss=("loss", [0, 1, 2, 3], [1.0, 0.8, 0.7, 0.65]),
+                train_accuracy=("acc", [0, 1, 2, 3], [0.2, 0.5, 0.7, 0.8]),
+                val_accuracy=("val_acc", [0, 1, 2, 3], [18.0, 45.0, 66.0, 75.0]))  # logged in percent
+    assert png_bytes(d, c)
+    tpl = _TEMPLATES[True]
+    lo, hi = tpl.ax.get_xlim()
+    ticks = [t for t in tpl.ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert tpl.ax.get_legend()._loc == 0  # "best"
+    ys = [max(tpl.lines[r].get_ydata()) for r in ("train_accuracy", "val_accuracy")]
+    assert max(ys) <= 1.0, ys
+
+
+def test_compare_plots_are_drawn_at_the_run_plots_size():
+    import struct
+
+    import numpy as np
+
+    from logsleuth.model import Comparison, MetricDiff, PairComparison
+    from logsleuth.report.compare import overlay_png
+    from logsleuth.report.style import DPI, WIDTH_IN
+
+    st = np.arange(50.0)
+    m = MetricDiff(metric="train_loss", role="train_loss", direction="lower", parting_step=20.0, common_from=0.0,
+                   common_to=49.0, end_baseline=0.1, end_other=0.5, change=4.0, better="baseline")
+    p = PairComparison(baseline="a", other="b", hparams=(), metrics=(m,), only_baseline=(), only_other=())
+    c = Comparison(diagnoses=(), pairs=(p,), curves={"a": {"train_loss": (st, np.exp(-st / 10))},
+                                                      "b": {"train_loss": (st, np.exp(-st / 30))}})
+    png = overlay_png(c, p, m)
+    width = struct.unpack(">I", png[16:20])[0]
+    assert width == int(WIDTH_IN * DPI)
