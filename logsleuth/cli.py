@@ -167,12 +167,13 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
 
             pngs = render_all(result, jobs=jobs, progress=progress)
         from .progress import Progress
+        from .report.render import render
 
         texts = []
         with Progress(len(targets), enabled=progress and len(result.diagnoses) > 1, what="reports") as bar:
             for (output, f), color in zip(targets, colors):
-                texts.append(_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
-                                     width=width if output is None else None))
+                texts.append(render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
+                                    width=width if output is None else None))
                 bar.update()
         worst = worst_health(result.diagnoses)
         if lookup is not None and cache is not None and storable(result, explicit_bad):
@@ -262,32 +263,6 @@ def _columns() -> int:
     return max(60, shutil.get_terminal_size((WIDTH, 24)).columns)
 
 
-def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool, verbose: bool,
-            show_all: bool = False, width: int | None = None) -> str:
-    from .report import to_json, to_markdown, to_terminal
-
-    if fmt == "json":
-        return to_json(result)
-    if fmt == "markdown":
-        links = None
-        if output and pngs:
-            from .report.plots import write_plot_files
-
-            links = write_plot_files(pngs, output)
-        return to_markdown(result, links)
-    if fmt == "html":
-        from .report.html import to_html
-
-        if pngs is None:
-            from .report.plots import render_all
-
-            pngs = render_all(result)
-        return to_html(result, pngs)
-    if width is None:
-        return to_terminal(result, color=color, verbose=verbose, show_all=show_all)
-    return to_terminal(result, color=color, verbose=verbose, show_all=show_all, width=width)
-
-
 @main.command()
 @click.argument("runs", nargs=-1, required=True)
 @click.option("--baseline", metavar="RUN", help="Compare every run with this one [default: the first].")
@@ -303,6 +278,7 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     directory holding one run."""
     from .compare import compare_paths
     from .report import compare as rep
+    from .report.render import render
     from .scan import inside_analysed
 
     targets = _targets(outputs, fmt)
@@ -312,26 +288,7 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     options = _options(rules, roles)
     result = compare_paths(list(runs), baseline=baseline, options=options)
     pngs = rep.plots(result) if any(f in ("html", "markdown") and o for o, f in targets) else None
-    for output, f in targets:
-        if f == "json":
-            text = rep.to_json(result)
-        elif f == "html":
-            text = rep.to_html(result, pngs)
-        elif f == "markdown":
-            links = None
-            if output and pngs:
-                from .report.plots import write_plot_files
-
-                named = {f"{i}-{m}": png for (i, m), png in pngs.items()}
-                files = write_plot_files(named, output)
-                links = {(i, m): files[f"{i}-{m}"] for (i, m) in pngs}
-            text = rep.to_markdown(result, links)
-        else:
-            text = rep.to_terminal(result)
-        if output:
-            _write_whole(output, text)
-        else:
-            click.echo(text, nl=False)
+    _emit(targets, [render(result, f, output, pngs) for output, f in targets], quiet=True)
 
 
 @main.command()
