@@ -390,7 +390,7 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
 
     options = _options(rules, None)
     if reference:
-        from .reference import measure
+        from .healthy_runs import measure
 
         fa = measure(seeds=seeds, options=options)
         if fmt == "json":
