@@ -253,3 +253,24 @@ def test_compare_plots_are_drawn_at_the_run_plots_size():
     png = overlay_png(c, p, m)
     width = struct.unpack(">I", png[16:20])[0]
     assert width == int(WIDTH_IN * DPI)
+
+
+# ------------------------------------------------------------------ the README's example is a real report
+
+def test_the_readme_terminal_example_is_what_analyze_prints(monkeypatch):
+    """The runs, their health and the summary line of the README's example are those of
+    `logsleuth analyze sample_logs/` now (the evidence wording may be refined without it)."""
+    import os
+
+    from conftest import REPO
+
+    text = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    block = text.split("```text\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("COLUMNS", "100")
+    out = cli("analyze", "sample_logs/", "--no-cache", "-q", "--no-color").output
+    heads = [x for x in block.splitlines() if re.match(r"(CRITICAL|WARNING|HEALTHY|UNKNOWN)  ", x)
+             or re.match(r"\d+ run\(s\): ", x)]
+    assert len(heads) >= 3
+    for h in heads:
+        assert h in out.splitlines(), h

@@ -26,7 +26,7 @@ DETAILS = 12
 CAUSES_SHOWN = 3
 WIDTH = 120  # columns of a report written to a file or a pipe (cli passes a terminal's own)
 # what a wrapped line's continuation lines are indented past: a number, a score, a label
-_HANG = re.compile(r" *(?:\d+\. |\d\.\d\d  |try first: |warning: |note: |metrics: )?")
+_HANG = re.compile(r" *(?:\d+\. |\d\.\d\d  |try first: |warning: |note: |metrics: |first causes: )?")
 _WHOLE_LINE_STYLE = re.compile(r"^(\x1b\[[0-9;]*m)([^\x1b]*)\x1b\[0m$")
 
 
