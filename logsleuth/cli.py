@@ -127,6 +127,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
             _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
     targets = _targets(outputs, fmt)
     colors = [not no_color and output is None and sys.stdout.isatty() for output, _ in targets]
+    width = _columns()
     cache = None
     if not no_cache:
         cache, note = open_cache(cache_path, paths)
@@ -138,7 +139,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
     lookup = None
     try:
         if cache is not None and not explicit_bad and not any(f == "markdown" and o for o, f in targets):
-            spec = [[f, bool(o)] for o, f in targets] + [colors, verbose, show_all]
+            spec = [[f, bool(o)] for o, f in targets] + [colors, verbose, show_all, width]
             lookup = stored_report(cache, list(paths), rules, roles, only_needed, spec)
             if lookup.stored is not None and len(lookup.stored["texts"]) == len(targets):
                 if progress:
@@ -164,9 +165,16 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         if any(f in ("html", "markdown") and o for o, f in targets):
             from .report.plots import render_all
 
-            pngs = render_all(result, jobs=jobs)
-        texts = [_render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all)
-                 for (output, f), color in zip(targets, colors)]
+            pngs = render_all(result, jobs=jobs, progress=progress)
+        from .progress import Progress
+        from .report.render import render
+
+        texts = []
+        with Progress(len(targets), enabled=progress and len(result.diagnoses) > 1, what="reports") as bar:
+            for (output, f), color in zip(targets, colors):
+                texts.append(render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
+                                    width=width if output is None else None))
+                bar.update()
         worst = worst_health(result.diagnoses)
         if lookup is not None and cache is not None and storable(result, explicit_bad):
             note = store_report(cache, lookup.key, texts, worst)
@@ -246,28 +254,13 @@ def _format_of(output: str, explicit: str | None) -> str:
     return _EXT[ext]
 
 
-def _render(result, fmt: str, output: str | None, pngs: dict | None, color: bool, verbose: bool,
-            show_all: bool = False) -> str:
-    from .report import to_json, to_markdown, to_terminal
+def _columns() -> int:
+    """The width of a report on stdout: $COLUMNS, else the terminal's, else the file width."""
+    import shutil
 
-    if fmt == "json":
-        return to_json(result)
-    if fmt == "markdown":
-        links = None
-        if output and pngs:
-            from .report.plots import write_plot_files
+    from .report.terminal import WIDTH
 
-            links = write_plot_files(pngs, output)
-        return to_markdown(result, links)
-    if fmt == "html":
-        from .report.html import to_html
-
-        if pngs is None:
-            from .report.plots import render_all
-
-            pngs = render_all(result)
-        return to_html(result, pngs)
-    return to_terminal(result, color=color, verbose=verbose, show_all=show_all)
+    return max(60, shutil.get_terminal_size((WIDTH, 24)).columns)
 
 
 @main.command()
@@ -285,6 +278,7 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     directory holding one run."""
     from .compare import compare_paths
     from .report import compare as rep
+    from .report.render import render
     from .scan import inside_analysed
 
     targets = _targets(outputs, fmt)
@@ -294,26 +288,7 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     options = _options(rules, roles)
     result = compare_paths(list(runs), baseline=baseline, options=options)
     pngs = rep.plots(result) if any(f in ("html", "markdown") and o for o, f in targets) else None
-    for output, f in targets:
-        if f == "json":
-            text = rep.to_json(result)
-        elif f == "html":
-            text = rep.to_html(result, pngs)
-        elif f == "markdown":
-            links = None
-            if output and pngs:
-                from .report.plots import write_plot_files
-
-                named = {f"{i}-{m}": png for (i, m), png in pngs.items()}
-                files = write_plot_files(named, output)
-                links = {(i, m): files[f"{i}-{m}"] for (i, m) in pngs}
-            text = rep.to_markdown(result, links)
-        else:
-            text = rep.to_terminal(result)
-        if output:
-            _write_whole(output, text)
-        else:
-            click.echo(text, nl=False)
+    _emit(targets, [render(result, f, output, pngs) for output, f in targets], quiet=True)
 
 
 @main.command()
@@ -324,7 +299,7 @@ def inspect(paths, roles, fmt) -> None:
     """Show what was read: runs, metrics, roles, points, step ranges, hyperparameters."""
     from .errors import InputError
     from .ingest import discover, load_run
-    from .pipeline import metric_infos
+    from .pipeline import as_named, metric_infos, shown_files
     from .roles import build_series, load_overrides
     from .ruleset.context import run_context
 
@@ -343,10 +318,12 @@ def inspect(paths, roles, fmt) -> None:
         series = build_series(run, overrides)
         infos = metric_infos(series)
         ctx = run_context(series, run.hparams).summary()
-        out.append({"run": run.name, "formats": list(run.formats), "files": [os.path.relpath(f) for f in run.files],
+        shown = shown_files(run.name, run.path, run.files)
+        out.append({"run": run.name, "formats": list(run.formats), "files": [shown[f] for f in run.files],
                     "context": ctx,
                     "metrics": [m.__dict__ for m in infos], "hparams": {k: str(v) for k, v in run.hparams.items()},
-                    "warnings": list(run.warnings), "ignored_lines": _ignored(src)})
+                    "warnings": [as_named(w, run.name, run.path, run.files) for w in run.warnings],
+                    "ignored_lines": _ignored(src)})
     if fmt == "json":
         click.echo(json.dumps({"runs": out, "messages": found.messages}, indent=2))
     else:
@@ -360,7 +337,9 @@ def _ignored(src) -> list[dict[str, Any]]:
     """Per console log of a run: the lines without metric fields that were passed over."""
     from .errors import InputError
     from .ingest.textlog import ignored_lines
+    from .pipeline import shown_files
 
+    shown = shown_files(src.name, src.directory, [x.path for x in src.files])
     out = []
     for f in src.files:
         if f.kind == "text":
@@ -368,7 +347,7 @@ def _ignored(src) -> list[dict[str, Any]]:
                 n, first = ignored_lines(f.path)
             except InputError:
                 continue
-            out.append({"file": os.path.relpath(f.path), "count": n, "first": [{"line": i, "text": t} for i, t in first]})
+            out.append({"file": shown[f.path], "count": n, "first": [{"line": i, "text": t} for i, t in first]})
     return out
 
 
@@ -423,7 +402,7 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
 
     options = _options(rules, None)
     if reference:
-        from .reference import measure
+        from .healthy_runs import measure
 
         fa = measure(seeds=seeds, options=options)
         if fmt == "json":

@@ -42,10 +42,16 @@ SAME_END = 0.02  # end levels within 2% of each other: neither run ends better
 NOT_COMPARED = {"other", "epoch", "step", "time", "throughput"}  # bookkeeping, not how training went
 
 
+# keys of a run's path that number log directories, not settings (Lightning's version_0, version_1)
+PATH_BOOKKEEPING = frozenset({"version"})
+
+
 def _canonical(hparams: dict[str, Any], path_params: dict[str, Any]) -> dict[str, Any]:
-    """Settings under one name each (lr for learning_rate, ...); logged values beat path keys."""
+    """Settings under one name each (lr for learning_rate, ...); logged values beat path keys;
+    a path's bookkeeping keys (version_0) are not settings."""
     alias = {a: canon for canon, names in HPARAM_ALIASES.items() for a in names}
     out: dict[str, Any] = {}
+    path_params = {k: v for k, v in path_params.items() if k not in PATH_BOOKKEEPING}
     for src in (path_params, hparams):
         for k, v in src.items():
             out[alias.get(str(k), str(k))] = v

@@ -51,9 +51,9 @@ def _cases_lines(doc: dict | None) -> list[str]:
 
 def rules_markdown(cases_dir: str | None = None) -> str:
     """docs/rules.md: every built-in rule, grouped by symptom, from the YAML, with its false-alarm
-    rate measured on the healthy reference set (logsleuth.reference) and, given the directory
+    rate measured on the healthy reference set (logsleuth.healthy_runs) and, given the directory
     of the rule case files, its cases."""
-    from .reference import FAMILIES, measure
+    from .healthy_runs import FAMILIES, measure
 
     cases = rule_cases(cases_dir)
     rs = builtin_ruleset()

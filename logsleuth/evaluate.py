@@ -238,7 +238,7 @@ def format_outcomes(cases: list[OutcomeCase], verbose: bool = False) -> str:
 
 
 def format_reference(fa, rules: list[str]) -> str:
-    """Warnings raised on the healthy reference set, per rule (logsleuth.reference.measure)."""
+    """Warnings raised on the healthy reference set, per rule (logsleuth.healthy_runs.measure)."""
     lines = [f"healthy reference runs: {fa.runs}; with a warning or worse: {len(fa.flagged)} ({fa.flagged_rate:.1%})", ""]
     for r in rules:
         if fa.per_rule.get(r) or fa.per_rule_any.get(r):

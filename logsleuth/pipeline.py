@@ -4,6 +4,8 @@ Many runs (discovery, workers, the diagnosis cache) are scan.py's."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import threading
 from contextlib import contextmanager
@@ -90,8 +92,35 @@ def diagnose_outcome(run: RunData, options: Options | None = None, curves: bool 
     return Outcome(Diagnosis(
         run=run.name, status="ok", health=health, metrics=metric_infos(series),
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
-        warnings=run.warnings + aligned.notes, hparams=dict(run.hparams), formats=run.formats,
+        warnings=tuple(as_named(w, run.name, run.path, run.files) for w in run.warnings) + aligned.notes,
+        hparams=dict(run.hparams), formats=run.formats,
     ), plot_curves(series) if curves else {})
+
+
+def shown_files(name: str, directory: str, files: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Each file of a run as reports name it: under the run's own name (the PATH's name and the
+    run's path under it), as run names are shown, not as an absolute or `../../` path."""
+    out: dict[str, str] = {}
+    for f in files:
+        if len(files) == 1 and os.path.basename(name) == os.path.basename(f) and \
+                os.path.normpath(os.path.dirname(f) or ".") == os.path.normpath(directory):
+            out[f] = name  # a log file named on the command line is its own run
+        else:
+            rel = os.path.relpath(f, directory) if directory else f
+            out[f] = name if rel == "." else (f if rel.startswith("..") else f"{name}/{rel.replace(os.sep, '/')}")
+    return out
+
+
+def as_named(text: str, name: str, directory: str, files: tuple[str, ...] | list[str]) -> str:
+    """A reader's message with the run's file paths written as the report names them."""
+    names = shown_files(name, directory, files)
+    if directory and os.path.normpath(directory) != "." and directory not in names:
+        names[directory] = name
+    for path in sorted(names, key=len, reverse=True):
+        if path in text and path != names[path]:
+            shown = names[path]
+            text = re.sub(re.escape(path) + r"(?![\w.-])", lambda _m: shown, text)  # noqa: B023
+    return text
 
 
 def run_series(run: RunData, options: Options | None = None) -> Aligned:
@@ -189,7 +218,7 @@ def analyze_source(src: RunSource, options: Options | None = None, curves: bool 
             run = load_run(src, keep=metric_filter(options or Options()))
             return diagnose_outcome(run, options, curves=curves)
     except InputError as exc:
-        return _failed(src, str(exc))
+        return _failed(src, as_named(str(exc), src.name, src.directory, [f.path for f in src.files]))
     except MemoryError:
         return _failed(src, f"{src.name}: out of memory while reading")
     except RunTimeout:

@@ -4,7 +4,7 @@ A case names a spec and its arguments: `{spec: diverging, args: {seed: 1}}`.  A 
 
 - `synth.<generator>`: one of tests/synth.py's generators (its `truth` is checked against the
   rule's symptom when the case is a `fire` case);
-- `reference.<family>`: a healthy run of logsleuth.reference's families (the healthy reference
+- `reference.<family>`: a healthy run of logsleuth.healthy_runs' families (the healthy reference
   set of the trust issue, so its families serve as `quiet` cases);
 - a builder below: a curve shaped for one rule or its near miss, with a `seed` argument.
 
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from logsleuth.healthy_runs import FAMILIES, make_run
 from logsleuth.model import RunData
-from logsleuth.reference import FAMILIES, make_run
 
 import synth
 

@@ -69,7 +69,7 @@ def test_golden_compare_reports(pair, fmt, ext):
 
         with open(os.path.join(REPO, "logsleuth", "compare_schema.json")) as fh:
             jsonschema.validate(json.loads(text), json.load(fh))
-        text = text.replace(json.loads(text)["version"], "VERSION")
+        text = text.replace(json.loads(text)["logsleuth_version"], "VERSION")
     path = os.path.join(GOLDEN, f"compare.{ext}")
     if os.environ.get("LOGSLEUTH_UPDATE_GOLDEN"):
         with open(path, "w", encoding="utf-8") as fh:

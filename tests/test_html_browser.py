@@ -84,12 +84,13 @@ def test_html_report_in_headless_chromium(tmp_path):
     assert img.std() > 0.05, "screenshot is blank"
 
 
-# Per word of the cause lists and symptom lists: a word laid out on two lines has two client
-# rectangles (a break inside it); the page width, and every plot image's width.
+# Per word of the cause and symptom lists, the run headings, warnings and notes: a word laid out
+# on two lines has two client rectangles (a break inside it); the page width, and every plot
+# image's width.
 _LAYOUT_JS = """
 () => {
   const broken = [];
-  for (const el of document.querySelectorAll('.causes li, #overview td')) {
+  for (const el of document.querySelectorAll('.causes li, #overview td, h2, ul.small li, p.small')) {
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
     let node;
     while ((node = walker.nextNode())) {
@@ -126,6 +127,11 @@ def test_report_layout_at_desktop_and_phone_width(tmp_path, viewport):
     st = np.arange(2000, dtype=float)
     long_name = "sweeps/bert-base-uncased_lr_3e-05_warmup_0.06_weight_decay_0.01_seed_1234567890_numerical_instability"
     write_tensorboard(str(logs / long_name), {"train/loss": (st, np.exp(st / 300)), "val/loss": (st[::100], np.exp(st[::100] / 250))})
+    # an MLflow-like run id and a long path in a reader's warning (issue 28.4): wrap after separators only
+    deep = logs / "mlruns" / "417298534851939285" / "8f1c2e7a9b3d4c5e6f7a8b9c0d1e2f3a" / "artifacts_history"
+    deep.mkdir(parents=True)
+    (deep / "training_history_without_step_column.csv").write_text(
+        "loss,val_loss\n" + "".join(f"{1 / (i + 1):.4f},{1.2 / (i + 1):.4f}\n" for i in range(30)))
     paths = [str(logs)]
     r37 = os.path.join(REAL_LOGS, "tensorboard", "r37")
     if os.path.isdir(r37):

@@ -30,7 +30,7 @@ LAYERS = {
     "logsleuth.pipeline": 6, "logsleuth.sweep": 6,
     "logsleuth.scan": 7,
     # -> reports, and what is built on whole analyses
-    "logsleuth.compare": 8, "logsleuth.report": 8, "logsleuth.reference": 8, "logsleuth.evaluate": 8,
+    "logsleuth.compare": 8, "logsleuth.report": 8, "logsleuth.healthy_runs": 8, "logsleuth.evaluate": 8,
     "logsleuth.docs": 9, "logsleuth.calibrate": 9,
     "logsleuth.cli": 10,
     "logsleuth.__main__": 11,

@@ -11,8 +11,9 @@ import os
 import pytest
 import yaml
 
-from conftest import REPO
 from logsleuth.evaluate import REPORT_HALF, TUNE_HALF, evaluate_real_reference, half_of, real_manifests, real_reference_figures
+
+from conftest import REPO
 
 ROOT = os.path.join(REPO, "tests", "data", "real_runs")
 REQUIRED = {"repo", "path", "commit", "format", "kind", "outcome", "source_says"}

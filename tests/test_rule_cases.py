@@ -14,8 +14,8 @@ import os
 import pytest
 import yaml
 
+from logsleuth.healthy_runs import FAMILIES, make_run
 from logsleuth.pipeline import diagnose
-from logsleuth.reference import FAMILIES, make_run
 from logsleuth.ruleset import builtin_ruleset
 
 from rule_specs import build

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from logsleuth.cli import main
+from logsleuth.healthy_runs import FAMILIES, make_run, measure
 from logsleuth.model import RunData
 from logsleuth.pipeline import diagnose
-from logsleuth.reference import FAMILIES, make_run, measure
 from logsleuth.roles import assign_roles, infer_role
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")

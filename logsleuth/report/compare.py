@@ -15,6 +15,7 @@ import numpy as np
 from .._version import __version__
 from ..model import Comparison, MetricDiff, PairComparison
 
+COMPARE_SCHEMA = 1  # compare_schema.json; bump on a breaking change
 PLOT_METRICS = 4  # overlay plots per pair: the key metrics first
 
 
@@ -83,7 +84,8 @@ def _clean(x: Any) -> Any:
 
 def to_json(c: Comparison) -> str:
     doc = {
-        "tool": "logsleuth", "version": __version__, "kind": "compare",
+        # the top-level keys of `analyze --format json` (CONTRACT.md), and what kind of report this is
+        "schema": COMPARE_SCHEMA, "logsleuth_version": __version__, "kind": "compare",
         "runs": [{"run": d.run, "status": d.status, "health": d.health,
                   "top_causes": [x.id for x in d.causes[:3]], "symptoms": sorted({f.symptom for f in d.symptoms})}
                  for d in c.diagnoses],
@@ -104,33 +106,41 @@ def to_json(c: Comparison) -> str:
 # --------------------------------------------------------------------------------- plots
 
 def overlay_png(c: Comparison, p: PairComparison, m: MetricDiff) -> bytes | None:
-    """One metric of both runs on one axis, the parting step marked."""
+    """One metric of both runs on one axis, the parting step marked; drawn at the run plots'
+    width and type size (style.py), so its text stays readable on a phone."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    from .style import DPI, FONT_PT, WIDTH_IN, number_label, step_label
 
     names = m.metric.split(" ~ ")
     a = c.curves.get(p.baseline, {}).get(names[0])
     b = c.curves.get(p.other, {}).get(names[-1])
     if a is None or b is None:
         return None
-    fig = Figure(figsize=(7.0, 3.0), dpi=80)
+    fig = Figure(figsize=(WIDTH_IN, 3.8), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     for (st, v), label, color in ((a, f"baseline: {p.baseline}", "#1f77b4"), (b, p.other, "#d62728")):
-        ax.plot(st, v, lw=0.9, color=color, label=label[-60:])
+        ax.plot(st, v, lw=0.9, color=color, label=label if len(label) <= 40 else "..." + label[-37:])
     va = np.r_[a[1], b[1]]
     va = va[np.isfinite(va)]
     if m.direction != "none" and va.size and np.all(va > 0) and va.max() / max(va.min(), 1e-300) > 30:
         ax.set_yscale("log")
-    if m.parting_step is not None:
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(number_label))
+    if m.parting_step is not None and m.axis == "step":  # a share of each run is not a step of the axis
         ax.axvline(m.parting_step, color="#555", ls="--", lw=1)
         ax.annotate(f"part at {_num(m.parting_step)}", (m.parting_step, 0.95), xycoords=("data", "axes fraction"),
-                    fontsize=11, ha="left", va="top")
-    ax.set_title(m.metric, fontsize=12)
-    ax.set_xlabel("step", fontsize=11)
-    ax.tick_params(labelsize=10)
-    ax.legend(fontsize=10, loc="best")
-    fig.tight_layout()
+                    fontsize=FONT_PT, ha="left", va="top")
+    ax.set_title(m.metric if len(m.metric) <= 50 else "..." + m.metric[-47:], fontsize=FONT_PT)
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(step_label))
+    ax.set_xlabel("step", fontsize=FONT_PT)
+    ax.tick_params(labelsize=FONT_PT)
+    ax.legend(fontsize=FONT_PT, loc="best")
+    fig.subplots_adjust(left=0.16, right=0.97, top=0.88, bottom=0.17)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -11,6 +11,7 @@ from .._version import __version__
 from ..model import OUTCOMES_WORST_FIRST, Analysis, worst_first
 from ..numfmt import step_text
 from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, top_cause, unknown_reason
+from .plots import NO_PLOT, plottable
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222;
@@ -26,7 +27,7 @@ img{max-width:100%;height:auto;display:block}
 .ev{color:#444}ol{padding-left:1.6rem;margin:.2rem 0}li{margin:.25rem 0}ul{padding-left:1.2rem}
 .small{font-size:.85rem;color:#555}input{padding:.3rem;width:100%;max-width:20rem;margin:.5rem 0;box-sizing:border-box}
 .num{white-space:nowrap}
-@media (max-width:600px){body{padding:.5rem}
+@media (max-width:600px){body{padding:.5rem}h2{font-size:1rem}
 #overview thead{display:none}#overview tr{display:block;border-bottom:1px solid #ddd;padding:.3rem 0}
 #overview td{display:inline-block;border:0;padding:.1rem .4rem .1rem 0}#overview td:first-child{display:block}}
 """
@@ -69,9 +70,9 @@ def to_html(result: Analysis, pngs: dict[str, bytes] | None = None) -> str:
     out.append("</tbody></table></div>")
     out.append(_overview(result, pngs))
     for i, d in enumerate(diags):
-        out.append(_run(i, d, pngs.get(d.run)))
+        out.append(_run(i, d, pngs.get(d.run), result.curves.get(d.run)))
     for m in result.messages:
-        out.append(f"<p class=small>note: {e(m)}</p>")
+        out.append(f"<p class=small>note: {text_html(m)}</p>")
     out.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(out) + "\n"
 
@@ -117,15 +118,27 @@ def name_html(name: str) -> str:
     return "".join(e(ch) + ("<wbr>" if ch in "/\\_-" else "") for ch in name)
 
 
-def _run(i: int, d, png: bytes | None) -> str:
+def text_html(text: str) -> str:
+    """Text from a log (evidence, warnings, notes, metric names): each long token (a path, a
+    tag, a run id) may wrap after its separators, so a phone never breaks it inside a word."""
+    return " ".join(name_html(w) if len(w) > LONG_TOKEN else e(w) for w in str(text).split(" "))
+
+
+# tokens longer than this may wrap after a separator (shorter ones fit any line)
+LONG_TOKEN = 16
+
+
+def _run(i: int, d, png: bytes | None, curves=None) -> str:
     h = "error" if d.status == "error" else d.health
     parts = [f'<h2 id="run{i}">{name_html(d.run)} <span class="{h}">{h}</span></h2>']
     if d.status == "error":
-        parts.append(f"<p>{e(d.error)}</p>")
+        parts.append(f"<p>{text_html(d.error or '')}</p>")
         return "\n".join(parts)
     parts.append('<div class="run"><div class="plot">')
     if png:
         parts.append(img(f"curves of {d.run}", png))
+    elif curves and not plottable(curves):
+        parts.append(f"<p class=small>{NO_PLOT}</p>")
     parts.append("</div><div class=\"causes\">")
     shown = shown_symptoms(d)
     if d.health == "healthy":
@@ -138,8 +151,8 @@ def _run(i: int, d, png: bytes | None) -> str:
             f = sh.finding
             where = "" if f.start_step is None else f" · steps <span class=num>{step_text(f.start_step)}-{step_text(f.end_step)}</span>"
             parts.append(f'<li value="{sh.number}"><b>{e(f.symptom)}</b> <span class="{f.severity}">{f.severity}</span>'
-                         f' <span class=small>{e(f.metric)}{where} · confidence {f.confidence:.2f}</span><br>'
-                         f"<span class=ev>{e(sh.evidence)}</span></li>")
+                         f' <span class=small>{text_html(f.metric)}{where} · confidence {f.confidence:.2f}</span><br>'
+                         f"<span class=ev>{text_html(sh.evidence)}</span></li>")
         parts.append("</ol>")
     if d.health in ("warning", "critical"):
         parts.append("<h3>Likely causes</h3><ol>")
@@ -151,13 +164,14 @@ def _run(i: int, d, png: bytes | None) -> str:
             parts.append(f"<li><b>{e(c.id)}</b> - {e(c.title)}, score {c.score:.2f}{src}<ul>{rem}{see}</ul></li>")
         parts.append("</ol>")
     parts.append("</div></div>")
-    metrics = ", ".join(f"{e(m.metric)} ({e(m.role)}, {m.points}, steps {step_text(m.first_step)}-{step_text(m.last_step)})"
+    metrics = ", ".join(f"{text_html(m.metric)} ({e(m.role)}, {m.points}, steps <span class=num>{step_text(m.first_step)}-{step_text(m.last_step)}</span>)"
                         for m in d.metrics)
     parts.append(f"<p class=small>metrics: {metrics}</p>")
     if d.skipped:
         parts.append("<details><summary class=small>rules that could not run</summary><ul class=small>"
-                     + "".join(f"<li>{e(reason)}: {e(', '.join(rules))}</li>" for reason, rules in skipped_by_reason(d))
+                     + "".join(f"<li>{text_html(reason)}: {', '.join(name_html(r) for r in rules)}</li>"
+                             for reason, rules in skipped_by_reason(d))
                      + "</ul></details>")
     if d.warnings:
-        parts.append("<h3>Warnings while reading</h3><ul class=small>" + "".join(f"<li>{e(w)}</li>" for w in d.warnings) + "</ul>")
+        parts.append("<h3>Warnings while reading</h3><ul class=small>" + "".join(f"<li>{text_html(w)}</li>" for w in d.warnings) + "</ul>")
     return "\n".join(parts)

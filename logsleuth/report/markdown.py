@@ -9,6 +9,7 @@ import re
 from ..model import Analysis, Diagnosis, worst_first
 from ..numfmt import step_text
 from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, top_cause, unknown_reason
+from .plots import NO_PLOT, plottable
 
 
 def esc(s: object) -> str:
@@ -31,7 +32,7 @@ def to_markdown(result: Analysis, plots: dict[str, str] | None = None) -> str:
     out.append("")
     out += _overview(result, plots or {})
     for d in ordered:
-        out += _run(d, (plots or {}).get(d.run))
+        out += _run(d, (plots or {}).get(d.run), result.curves.get(d.run))
     if messages:
         out += ["## Notes", ""] + [f"- {esc(m)}" for m in messages] + [""]
     return "\n".join(out).rstrip() + "\n"
@@ -59,7 +60,7 @@ def _overview(result: Analysis, plots: dict[str, str]) -> list[str]:
     return out
 
 
-def _run(d: Diagnosis, plot: str | None) -> list[str]:
+def _run(d: Diagnosis, plot: str | None, curves=None) -> list[str]:
     out = [f"## {esc(d.run)}", ""]
     if d.status == "error":
         return out + [f"**Could not be read:** {esc(d.error or '')}", ""]
@@ -67,6 +68,8 @@ def _run(d: Diagnosis, plot: str | None) -> list[str]:
     out.append("")
     if plot:
         out += [f"![curves of {esc(d.run)}]({plot})", ""]
+    elif curves and not plottable(curves):
+        out += [f"_{NO_PLOT}_", ""]
     shown = shown_symptoms(d)
     if d.health == "healthy":
         out += ["Looks healthy.", ""]

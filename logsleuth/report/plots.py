@@ -82,9 +82,11 @@ class _Template:
             a.remove()
         self.extra = []
         shown = []
+        acc_scale = _accuracy_scales(c)
         for role, line in self.lines.items():
             if role in c:
                 name, st, v = c[role]
+                v = v / acc_scale.get(role, 1.0)
                 line.set_data(st, np.where(np.isfinite(v), v, np.nan))
                 line.set_label(name)
                 line.set_visible(True)
@@ -95,7 +97,7 @@ class _Template:
         ys = [c[r][2] for r in ("train_loss", "val_loss") if r in c]
         self.ax.set_yscale("log" if ys and _log_ok(np.concatenate(ys)) else "linear")
         self.ax.yaxis.set_minor_locator(NullLocator())
-        self.ax.xaxis.set_major_locator(MaxNLocator(5))
+        self.ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))  # steps are whole: no 2.5 tick
         self.ax.set_ylabel("loss" if "train_loss" not in c or c["train_loss"][0].lower().endswith("loss")
                            else _short(c["train_loss"][0], 24), fontsize=FONT_PT)
         lr_note = ""
@@ -145,12 +147,13 @@ class _Template:
         if lo is not None:
             self.ax.set_xlim(lo, hi)
         handles = [self.lines[r] for r in ("train_loss", "val_loss") if r in shown]
-        self.extra.append(self.ax.legend(handles=handles, loc="upper right", fontsize=FONT_PT, title=lr_note or None,
+        # "best": the corner with the fewest points of the curves under it, not always over them
+        self.extra.append(self.ax.legend(handles=handles, loc="best", fontsize=FONT_PT, title=lr_note or None,
                                          title_fontsize=FONT_PT))
         if self.acc_ax is not None:
             h = [self.lines[r] for r in ("train_accuracy", "val_accuracy", "val_score") if r in shown]
             if h:
-                self.extra.append(self.acc_ax.legend(handles=h, loc="lower right", fontsize=FONT_PT))
+                self.extra.append(self.acc_ax.legend(handles=h, loc="best", fontsize=FONT_PT))
         self.title.set_text(d.run if len(d.run) <= 55 else "..." + d.run[-52:])
         self.fig.subplots_adjust(left=0.18, right=0.80 if lr_twin else 0.97, top=0.86,
                                  bottom=0.11 if self.acc_ax is not None else 0.16, hspace=0.1)
@@ -191,9 +194,34 @@ def _x_range(c) -> tuple[float | None, float | None]:
 _TEMPLATES: dict[bool, _Template] = {}
 
 
+ACCURACY_ROLES = ("train_accuracy", "val_accuracy", "val_score")
+
+
+def _accuracy_scales(c: PlotCurves) -> dict[str, float]:
+    """Divisors that put the accuracy panel's curves on one scale: when one is logged in percent
+    and another as a fraction, the percent one is read as a fraction (else the 0-1 curve is a
+    flat line at the bottom of a 0-100 axis)."""
+    from ..numfmt import percent_scale
+
+    scales = {r: percent_scale(c[r][2]) for r in ACCURACY_ROLES if r in c}
+    if len(set(scales.values())) < 2:
+        return {}
+    return scales
+
+
+# what a run without a plot shows in its place (its curves have a single point each)
+NO_PLOT = "No plot: no curve has two or more points to draw."
+
+
+def plottable(curves: PlotCurves) -> bool:
+    """Whether a run has a curve to draw: one with two or more points (a single point is a dot
+    on an empty axis; the report says so in words instead)."""
+    return any(len(st) >= 2 for _, st, _ in curves.values())
+
+
 def png_bytes(d: Diagnosis, curves: PlotCurves) -> bytes | None:
-    """The run's plot as PNG, or None when it has nothing to plot."""
-    if not curves:
+    """The run's plot as PNG, or None when it has nothing to plot (no curve of two points)."""
+    if not curves or not plottable(curves):
         return None
     has_acc = any(k in curves for k in ("train_accuracy", "val_accuracy", "val_score"))
     tpl = _TEMPLATES.get(has_acc)
@@ -206,19 +234,26 @@ def _png_of(pair: tuple[Diagnosis, PlotCurves]) -> bytes | None:
     return png_bytes(*pair)
 
 
-def render_all(result: Analysis, jobs: int | None = None) -> dict[str, bytes]:
+def render_all(result: Analysis, jobs: int | None = None, progress: bool = False) -> dict[str, bytes]:
     """PNG bytes per run name, drawn in a process pool when there are many runs, and each
-    sweep's figures (keyed by sweepplots.figure_key)."""
+    sweep's figures (keyed by sweepplots.figure_key); `progress`: a progress line on stderr."""
+    from ..progress import Progress
     from .common import overview_of
     from .sweepplots import sweep_figures
 
     todo = [(d, result.curves[d.run]) for d in result.diagnoses if d.status == "ok" and result.curves.get(d.run)]
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(todo) >= POOL_MIN_RUNS:
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            pngs = list(ex.map(_png_of, todo, chunksize=max(1, len(todo) // (4 * jobs))))
-    else:
-        pngs = [_png_of(t) for t in todo]
+    pngs: list[bytes | None] = []
+    with Progress(len(todo), enabled=progress, what="plots") as bar:
+        if jobs > 1 and len(todo) >= POOL_MIN_RUNS:
+            with ProcessPoolExecutor(max_workers=jobs) as ex:
+                for png in ex.map(_png_of, todo, chunksize=max(1, len(todo) // (4 * jobs))):
+                    pngs.append(png)
+                    bar.update()
+        else:
+            for t in todo:
+                pngs.append(_png_of(t))
+                bar.update()
     out = {d.run: p for (d, _), p in zip(todo, pngs) if p}
     out.update(sweep_figures(overview_of(result), result.diagnoses, result.curves))
     return out

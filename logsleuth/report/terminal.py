@@ -1,9 +1,14 @@
 """The terminal report: a table of every run (worst first) when there are many, then the
 details of the runs that need a look, up to a limit, and a line saying how many were left
 out.  Within a run each symptom and its evidence appear once, numbered; the causes refer to
-those numbers instead of repeating the evidence."""
+those numbers instead of repeating the evidence; a cause's remedy is written under the first run
+with that cause, later runs refer to it.  Lines are wrapped to the terminal's width (120
+columns in a file), a path or a long name never broken inside itself."""
 
 from __future__ import annotations
+
+import re
+import textwrap
 
 from ..model import HEALTH_LEVELS, Analysis, Diagnosis, worst_first
 from ..numfmt import step_text
@@ -19,6 +24,10 @@ MANY = 12
 # line (--all shows them, an HTML report holds everything).
 DETAILS = 12
 CAUSES_SHOWN = 3
+WIDTH = 120  # columns of a report written to a file or a pipe (cli passes a terminal's own)
+# what a wrapped line's continuation lines are indented past: a number, a score, a label
+_HANG = re.compile(r" *(?:\d+\. |\d\.\d\d  |try first: |warning: |note: |metrics: |first causes: )?")
+_WHOLE_LINE_STYLE = re.compile(r"^(\x1b\[[0-9;]*m)([^\x1b]*)\x1b\[0m$")
 
 
 def _c(text: str, what: str, color: bool) -> str:
@@ -34,8 +43,11 @@ def _needs_look(d: Diagnosis) -> bool:
     return d.status == "error" or d.health != "healthy"
 
 
-def to_terminal(result: Analysis, color: bool = False, verbose: bool = False, show_all: bool = False) -> str:
+def to_terminal(result: Analysis, color: bool = False, verbose: bool = False, show_all: bool = False,
+                width: int = WIDTH) -> str:
+    """The report; `width`: the columns to wrap to."""
     diags, messages = result.diagnoses, result.messages
+    said: dict[str, str] = {}  # cause id -> the run under which its remedy was written
     out: list[str] = []
     ordered = worst_first(diags)
     left_out: list[Diagnosis] = []
@@ -48,7 +60,7 @@ def to_terminal(result: Analysis, color: bool = False, verbose: bool = False, sh
     else:
         shown = ordered
     for d in shown:
-        out.append(_run(d, color, verbose))
+        out.append(_run(d, color, verbose, said))
     out += _overview(result, color)
     for m in messages or []:
         out.append(_c("note: ", "dim", color) + _safe(m))
@@ -61,7 +73,27 @@ def to_terminal(result: Analysis, color: bool = False, verbose: bool = False, sh
         out.append(f"details shown for the {len(shown)} worst of the {len(shown) + len(left_out)} runs that need a "
                    f"look; {len(left_out)} left out (in the table above): --all shows every run, "
                    "-o report.html writes them all")
-    return "\n".join(out) + "\n"
+    return "\n".join(wrap_lines("\n".join(out).split("\n"), width)) + "\n"
+
+
+def wrap_lines(lines: list[str], width: int) -> list[str]:
+    """Lines longer than `width` wrapped at spaces, continuation lines indented past the line's
+    number, score or label; words (paths, run ids) are never broken, and a line styled as a
+    whole keeps its style on every piece (other styled lines are left as they are)."""
+    out = []
+    for line in lines:
+        style, text = "", line
+        m = _WHOLE_LINE_STYLE.match(line)
+        if m:
+            style, text = m.group(1), m.group(2)
+        if len(text) <= width or "\x1b" in text:
+            out.append(line)
+            continue
+        hang = " " * min(len(_HANG.match(text).group(0)), width // 2)  # type: ignore[union-attr]
+        pieces = textwrap.wrap(text, width=width, subsequent_indent=hang, break_long_words=False,
+                               break_on_hyphens=False) or [text]
+        out += [f"{style}{p}{_RESET}" if style else p for p in pieces]
+    return out
 
 
 def _overview(result: Analysis, color: bool) -> list[str]:
@@ -105,7 +137,7 @@ def _symptom_line(s: Shown, verbose: bool) -> str:
     return f"    {s.number}. {f.symptom}{sev}{where}: {_safe(s.evidence)}{by}"
 
 
-def _run(d: Diagnosis, color: bool, verbose: bool) -> str:
+def _run(d: Diagnosis, color: bool, verbose: bool, said: dict[str, str] | None = None) -> str:
     name = _safe(d.run)
     if d.status == "error":
         return f"{_c('ERROR', 'error', color)}  {name}\n  {_safe(d.error or '')}\n"
@@ -124,8 +156,12 @@ def _run(d: Diagnosis, color: bool, verbose: bool) -> str:
         for c in d.causes[: None if verbose else CAUSES_SHOWN]:
             refs = [str(n) for n in cause_sources(c, shown, d)]
             lines.append(f"    {c.score:.2f}  {c.id}: {c.title}" + (f"  (from {', '.join(refs)})" if refs else ""))
-            if c.remedies:
+            if c.remedies and said is not None and c.id in said:
+                lines.append(_c(f"          try first: as under {_safe(said[c.id])} above", "dim", color))
+            elif c.remedies:
                 lines.append(f"          try first: {c.remedies[0]}")
+                if said is not None:
+                    said[c.id] = d.run
         if not verbose and len(d.causes) > CAUSES_SHOWN:
             lines.append(_c(f"    ... {len(d.causes) - CAUSES_SHOWN} less likely cause(s) (--verbose)", "dim", color))
     else:
