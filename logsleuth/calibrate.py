@@ -564,3 +564,36 @@ def write_calibration(doc: Mapping[str, Any], path: str) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(header)
         yaml.safe_dump(dict(doc), fh, sort_keys=False, width=120, allow_unicode=True)
+
+
+def calibration_markdown(doc: Mapping[str, Any]) -> str:
+    """docs/calibration.md: where the shipped numbers come from, the held-out figures per fold,
+    and the reliability table (how often the top cause is right at each score)."""
+    prov = doc.get("provenance") or {}
+    out = ["# Calibration", "",
+           "Generated from `rules/calibration.yaml` by `logsleuth calibrate CORPUS --docs docs/calibration.md`; "
+           "do not edit by hand. How to refit: README, *Calibration*.", "",
+           f"- corpus: `{os.path.basename(str(prov.get('corpus', '')))}` (seed {prov.get('corpus_seed')}), "
+           f"{prov.get('runs')} labelled runs ({prov.get('faulty')} faulty, {prov.get('healthy')} healthy), "
+           f"kinds: {', '.join(prov.get('kinds') or [])}",
+           f"- objective: {prov.get('objective')}; fitted {prov.get('fitted')}",
+           f"- fitted: {len(doc.get('parameters') or {})} parameters, "
+           f"{sum(len(v) for v in (doc.get('weights') or {}).values())} cause weights, late-onset discount "
+           f"{((doc.get('scores') or {}).get('ranking') or {}).get('late_discount')}", "",
+           "## Held-out figures", "",
+           "Each run is held out once per family: fitted on the other groups, scored on its own.", "",
+           "| held out by | folds | top-1 | top-3 | healthy flagged | ECE |", "|---|---|---|---|---|---|"]
+    for fam, f in (prov.get("held_out") or {}).items():
+        out.append(f"| {fam} | {f['folds']} | {f['top1']} | {f['top3']} | {f['healthy_flagged']} | {f['ece']} |")
+    out += ["", "| family | held out | runs | faulty | healthy | top-1 | top-3 | healthy flagged | ECE |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in prov.get("folds") or []:
+        out.append(f"| {r['family']} | {r['held_out']} | {r['runs']} | {r['faulty']} | {r['healthy']} | "
+                   f"{r['top1']:.3f} | {r['top3']:.3f} | {r['healthy_flagged']:.3f} | {r['ece']:.3f} |")
+    out += ["", "## Reliability (held out by kind)", "",
+            "When the top cause scores p, how often it was right on runs of a kind the fit did not see.", "",
+            "| score | runs | mean score | right |", "|---|---|---|---|"]
+    out += [f"| {r['bin']} | {r['runs']} | {r['mean_score']} | {r['right']} |" for r in prov.get("reliability_table") or []]
+    out += ["", "## Fitted parameters", "", "| parameter | value |", "|---|---|"]
+    out += [f"| `{k}` | {v} |" for k, v in (doc.get("parameters") or {}).items()]
+    return "\n".join(out) + "\n"

@@ -455,8 +455,10 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
               help="Fold families to hold out, comma-separated (kind, classes, cadence).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Processes that compute the evidence.")
+@click.option("--docs", "docs_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the held-out figures and the reliability table as Markdown here.")
 @rules_option()
-def calibrate(corpus, output, families, jobs, rules) -> None:
+def calibrate(corpus, output, families, jobs, docs_path, rules) -> None:
     """Fit thresholds, cause weights and the score map to a labelled CORPUS (label.yaml with
     kind, n_classes, cadence), report held-out folds, and write the calibration."""
     from .calibrate import FOLD_FAMILIES, fmt_figures, run_calibration, write_calibration
@@ -473,6 +475,11 @@ def calibrate(corpus, output, families, jobs, rules) -> None:
         _fail(str(exc))
     path = output or str(builtin_rules_dir() / CALIBRATION_FILE)
     write_calibration(doc, path)
+    if docs_path:
+        from .calibrate import calibration_markdown
+
+        with open(docs_path, "w", encoding="utf-8") as fh:
+            fh.write(calibration_markdown(doc))
     for fam, fig in doc["provenance"]["held_out"].items():
         click.echo(f"held out by {fam:8s} ({fig['folds']} folds): {fmt_figures(fig)}")
     click.echo(f"train (all runs): {fmt_figures(doc['provenance']['train_figures'])}")

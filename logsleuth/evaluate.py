@@ -302,6 +302,19 @@ def real_manifests(root: str) -> list[str]:
     return sorted(out)
 
 
+def _manifest(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"{path}{where}: cannot be read as a manifest of real runs ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of run ids to records")
+    return data
+
+
 def evaluate_real_reference(root: str, options: Options | None = None, jobs: int | None = None) -> list[RealRun]:
     """Diagnose every run of the real-runs reference set (manifest.yaml files under `root`:
     run id -> repo, path, commit, outcome, expect) and say how each fares."""
@@ -312,8 +325,7 @@ def evaluate_real_reference(root: str, options: Options | None = None, jobs: int
         raise UsageError(f"{root}: no manifest.yaml of real runs found")
     recs: dict[str, tuple[str, dict[str, Any]]] = {}
     for m in manifests:
-        with open(m, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+        data = _manifest(m)
         for rid, rec in data.items():
             d = os.path.join(os.path.dirname(m), str(rid))
             if isinstance(rec, dict) and os.path.isdir(d):

@@ -29,8 +29,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-
 from .model import CauseScore, Finding, Health, Severity
 
 
@@ -97,6 +95,8 @@ def reliability(score: float, cal: Mapping[str, Any]) -> float:
     raw, p = m.get("raw"), m.get("p")
     if not raw or not p:
         return score
+    import numpy as np  # only with a map: a stored report is written without numpy
+
     return round(float(np.interp(score, raw, p)), 4)
 
 
