@@ -9,49 +9,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
-from typing import Any
 
 import click
 
 from ._version import __version__
-from .errors import LogsleuthError, RuleError, UsageError
+from .commands.cache import cache
+from .commands.common import EXIT_FLAGGED, EXIT_INTERRUPTED, EXIT_USAGE, cache_option, roles_option, rules_option
+from .commands.common import fail as _fail
+from .commands.common import options as _options
+from .commands.inspect import inspect
+from .commands.rules import explain, rules
+from .errors import LogsleuthError
 
 FORMATS = ("terminal", "markdown", "html", "json")
-
-# exit codes (CONTRACT.md)
-EXIT_OK = 0  # analysed, whatever was found
-EXIT_FLAGGED = 1  # a run reached the --fail-on health
-EXIT_USAGE = 2  # usage error, or input given explicitly on the command line that cannot be read
-EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
-
-
-def _fail(msg: str) -> None:
-    click.echo(f"logsleuth: {msg}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-# options shared by several commands: one definition each
-def rules_option(help_text: str = "Extra rule file or directory (repeatable); same ids override."):
-    return click.option("--rules", "rules", multiple=True, metavar="PATH", help=help_text)
-
-
-roles_option = click.option("--roles", type=click.Path(dir_okay=False), help="YAML mapping of metric name/glob to role.")
-
-
-def cache_option(help_text: str = "Cache file [default: see analyze]."):
-    return click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help=help_text)
-
-
-def _options(rules: tuple[str, ...], roles: str | None, only_needed: bool = False):
-    from .pipeline import Options
-    from .roles import load_overrides
-    from .ruleset import builtin_ruleset, load_ruleset
-
-    ruleset = load_ruleset(list(rules)) if rules else builtin_ruleset()
-    overrides = tuple(load_overrides(roles)) if roles else ()
-    return Options(ruleset=ruleset, role_overrides=overrides, only_needed=only_needed)
 
 
 class _Group(click.Group):
@@ -254,13 +225,13 @@ def _format_of(output: str, explicit: str | None) -> str:
     return _EXT[ext]
 
 
-def _columns() -> int:
-    """The width of a report on stdout: $COLUMNS, else the terminal's, else the file width."""
+def _columns() -> int | None:
+    """The width of a report on stdout: $COLUMNS, else the terminal's; None (the report's own
+    width for files and pipes) when neither is known."""
     import shutil
 
-    from .report.terminal import WIDTH
-
-    return max(60, shutil.get_terminal_size((WIDTH, 24)).columns)
+    cols = shutil.get_terminal_size((0, 0)).columns
+    return max(60, cols) if cols > 0 else None
 
 
 @main.command()
@@ -289,99 +260,6 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     result = compare_paths(list(runs), baseline=baseline, options=options)
     pngs = rep.plots(result) if any(f in ("html", "markdown") and o for o, f in targets) else None
     _emit(targets, [render(result, f, output, pngs) for output, f in targets], quiet=True)
-
-
-@main.command()
-@click.argument("paths", nargs=-1, required=True)
-@roles_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def inspect(paths, roles, fmt) -> None:
-    """Show what was read: runs, metrics, roles, points, step ranges, hyperparameters."""
-    from .errors import InputError
-    from .ingest import discover, load_run
-    from .pipeline import as_named, metric_infos, shown_files
-    from .roles import build_series, load_overrides
-    from .ruleset.context import run_context
-
-    try:
-        overrides = load_overrides(roles) if roles else []
-    except UsageError as exc:
-        _fail(str(exc))
-    found = discover(list(paths))
-    out: list[dict[str, Any]] = []
-    for src in found.runs:
-        try:
-            run = load_run(src)
-        except InputError as exc:
-            out.append({"run": src.name, "error": str(exc)})
-            continue
-        series = build_series(run, overrides)
-        infos = metric_infos(series)
-        ctx = run_context(series, run.hparams).summary()
-        shown = shown_files(run.name, run.path, run.files)
-        out.append({"run": run.name, "formats": list(run.formats), "files": [shown[f] for f in run.files],
-                    "context": ctx,
-                    "metrics": [m.__dict__ for m in infos], "hparams": {k: str(v) for k, v in run.hparams.items()},
-                    "warnings": [as_named(w, run.name, run.path, run.files) for w in run.warnings],
-                    "ignored_lines": _ignored(src)})
-    if fmt == "json":
-        click.echo(json.dumps({"runs": out, "messages": found.messages}, indent=2))
-    else:
-        _inspect_text(out, found.messages)
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:  # as analyze: the others are shown, then exit 2 for input named on the command line
-        _fail("; ".join(f"{p}: no such file or directory" for p in missing))
-
-
-def _ignored(src) -> list[dict[str, Any]]:
-    """Per console log of a run: the lines without metric fields that were passed over."""
-    from .errors import InputError
-    from .ingest.textlog import ignored_lines
-    from .pipeline import shown_files
-
-    shown = shown_files(src.name, src.directory, [x.path for x in src.files])
-    out = []
-    for f in src.files:
-        if f.kind == "text":
-            try:
-                n, first = ignored_lines(f.path)
-            except InputError:
-                continue
-            out.append({"file": shown[f.path], "count": n, "first": [{"line": i, "text": t} for i, t in first]})
-    return out
-
-
-def _inspect_text(out: list[dict[str, Any]], messages: list[str]) -> None:
-    from .numfmt import step_text
-
-    for r in out:
-        click.echo(f"{r['run']}")
-        if "error" in r:
-            click.echo(f"  ERROR {r['error']}")
-            continue
-        click.echo(f"  formats: {', '.join(r['formats'])}")
-        c = r["context"]
-        facts = [f"{c['n_classes']} classes" if c["n_classes"] else "class count not given",
-                 f"logged {c['cadence'].replace('_', ' ')}" + (", sparse evaluations" if c["sparse_eval"] else ""),
-                 f"optimizer {c['optimizer']}" if c["optimizer"] else "", f"lr {c['lr_schedule']}" if c["lr_schedule"] else "",
-                 "fine-tune" if c["fine_tune"] else ""]
-        click.echo(f"  kind: {c['kind']} ({c['kind_from']}); " + ", ".join(f for f in facts if f))
-        for m in r["metrics"]:
-            rng = f"{step_text(m['first_step'])}-{step_text(m['last_step'])}"
-            nf = f"  ({m['nonfinite']} non-finite)" if m["nonfinite"] else ""
-            click.echo(f"  {m['metric']:40s} {m['role']:16s} {m['points']:8d} pts  steps {rng}{nf}")
-        if r["hparams"]:
-            click.echo("  hparams: " + ", ".join(f"{k}={v}" for k, v in sorted(r["hparams"].items())[:20]))
-        for ig in r.get("ignored_lines", []):
-            if ig["count"]:
-                eg = "; ".join(f"line {x['line']}: {x['text']!r}" for x in ig["first"])
-                click.echo(f"  ignored: {ig['count']} line(s) of {ig['file']} without metric fields (e.g. {eg})")
-        for w in r["warnings"]:
-            click.echo(f"  warning: {w}")
-    for m in messages:
-        click.echo(f"note: {m}")
-    if not out:
-        click.echo("no runs found")
 
 
 @main.command("eval")
@@ -486,191 +364,10 @@ def calibrate(corpus, output, families, jobs, docs_path, rules) -> None:
     click.echo(f"wrote {path}")
 
 
-@main.group()
-def rules() -> None:
-    """List, show, validate and document the rule set."""
-
-
-@rules.command("list")
-@rules_option()
-def rules_list(rules) -> None:
-    """Every active rule: id, severity, symptom, title."""
-    rs = _options(rules, None).ruleset
-    for r in rs.rules:
-        click.echo(f"{r.id:40s} {r.severity:8s} {r.symptom:24s} {r.title}")
-
-
-@rules.command("show")
-@click.argument("rule_id")
-def rules_show(rule_id) -> None:
-    """One rule in full."""
-    import difflib
-    from enum import Enum
-
-    import yaml
-
-    rs = _options((), None).ruleset
-    for r in rs.rules:
-        if r.id == rule_id:
-            d = {k: str(v) if isinstance(v, Enum) else v for k, v in r.__dict__.items() if v not in (None, (), {}, "")}
-            d["causes"] = [dict(c) for c in r.causes]
-            d["references"] = [dict(x) for x in r.references]
-            click.echo(yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
-            return
-    near = difflib.get_close_matches(rule_id, [r.id for r in rs.rules], n=3)
-    _fail(f"no rule {rule_id!r}" + (f"; did you mean {', '.join(near)}?" if near else "; see 'logsleuth rules list'"))
-
-
-@rules.command("validate")
-@click.argument("files", nargs=-1, required=True)
-def rules_validate(files) -> None:
-    """Check rule files; every problem is listed with file:line."""
-    from .ruleset import load_rule_file
-
-    problems = []
-    n = 0
-    for f in files:
-        try:
-            n += len(load_rule_file(f))
-        except RuleError as exc:
-            problems += exc.problems
-    if problems:
-        for p in problems:
-            click.echo(p, err=True)
-        sys.exit(EXIT_USAGE)
-    click.echo(f"{len(files)} file(s), {n} rule(s): valid")
-
-
-@rules.command("docs")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
-@click.option("--cases", "cases_dir", type=click.Path(file_okay=False),
-              help="Directory of rule case files (tests/rule_cases in a checkout) to list with each rule.")
-def rules_docs(output, cases_dir) -> None:
-    """The rule reference (docs/rules.md), generated from the YAML."""
-    from .docs import rules_markdown
-
-    text = rules_markdown(cases_dir)
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        click.echo(text, nl=False)
-
-
-@main.group()
-def cache() -> None:
-    """Where the diagnosis cache is, how big it is; clear it."""
-
-
-@cache.command("info")
-@cache_option()
-def cache_info(cache_path) -> None:
-    """Path, number of cached runs and size of the cache."""
-    from .cache import DiagnosisCache, default_path
-
-    path = cache_path or default_path()
-    if not os.path.exists(path):
-        click.echo(f"{path}: no cache yet")
-        return
-    try:
-        c = DiagnosisCache(path)
-        st = c.stats()
-        c.close()
-    except Exception as exc:
-        _fail(f"{path}: unreadable cache ({exc}); delete the file to start again")
-    ages = ""
-    if st["entries"]:
-        now = time.time()
-        ages = f"; oldest entry {_age(now - st['oldest'])} old, newest {_age(now - st['newest'])}"
-    reports = f" and {st['reports']} stored report(s) of whole scans" if st["reports"] else ""
-    click.echo(f"{st['path']}: {st['entries']} run(s){reports}, {os.path.getsize(path) / 1e6:.1f} MB on disk{ages}")
-
-
-_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_UNITS_B = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
-# the bound `cache prune` keeps the cache under unless told otherwise: about 150,000 runs' diagnoses
-# (plot curves take more), small beside the logs it stands for
-DEFAULT_CACHE_MAX = "500MB"
-
-
-def _age(seconds: float) -> str:
-    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= n:
-            return f"{seconds / n:.0f}{unit}"
-    return f"{max(seconds, 0):.0f}s"
-
-
-def _quantity(text: str, units: dict[str, int], what: str, example: str) -> float:
-    import re
-
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text or "")
-    if not m or m.group(2).lower() not in units:
-        raise click.BadParameter(f"{text!r} is not a {what} like {example} (units: {', '.join(k for k in units if k)})")
-    return float(m.group(1)) * units[m.group(2).lower()]
-
-
-@cache.command("clear")
-@cache_option()
-def cache_clear(cache_path) -> None:
-    """Remove every cached diagnosis (the next scan re-reads every run)."""
-    from .cache import CacheError, check_cache_file, default_path
-
-    path = cache_path or default_path()
-    try:
-        check_cache_file(path)
-    except CacheError as exc:
-        _fail(str(exc))
-    removed = 0
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-            removed += 1
-    click.echo(f"{path}: cleared" if removed else f"{path}: no cache to clear")
-
-
-@cache.command("prune")
-@cache_option()
-@click.option("--older-than", metavar="AGE", default=None, help="Drop entries stored longer ago than AGE (30d, 12h, 2w).")
-@click.option("--max-size", metavar="SIZE", default=DEFAULT_CACHE_MAX, show_default=True,
-              help="Then drop the oldest entries until the rest take at most SIZE (300MB, 2GB).")
-def cache_prune(cache_path, older_than, max_size) -> None:
-    """Drop old cache entries: those older than --older-than, then the oldest until the cache
-    is under --max-size (the runs they stood for are simply analysed again next time)."""
-    from .cache import CacheError, DiagnosisCache, check_cache_file, default_path
-
-    seconds = _quantity(older_than, _UNITS_S, "duration", "30d") if older_than is not None else None
-    limit = int(_quantity(max_size, _UNITS_B, "size", "500MB"))
-    path = cache_path or default_path()
-    if not os.path.exists(path):
-        click.echo(f"{path}: no cache yet")
-        return
-    try:
-        check_cache_file(path)
-        c = DiagnosisCache(path)
-        before = c.stats()
-        c.prune(seconds, limit)
-        left = c.stats()
-        c.close()
-    except CacheError as exc:
-        _fail(str(exc))
-    except Exception as exc:
-        _fail(f"{path}: unreadable cache ({exc}); delete the file to start again")
-    reports = before["reports"] - left["reports"]
-    also = f" and {reports} stored report(s)" if reports else ""
-    click.echo(f"{path}: dropped {before['entries'] - left['entries']} run(s){also}; {left['entries']} left "
-               f"({left['bytes'] / 1e6:.1f} MB of entries)")
-
-
-@main.command()
-@click.argument("ident")
-def explain(ident) -> None:
-    """What a symptom or cause means, how it looks, what to do."""
-    from .docs import explain_text
-
-    try:
-        click.echo(explain_text(ident))
-    except UsageError as exc:
-        _fail(str(exc))
+main.add_command(inspect)
+main.add_command(rules)
+main.add_command(cache)
+main.add_command(explain)
 
 
 if __name__ == "__main__":  # pragma: no cover

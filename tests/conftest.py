@@ -12,6 +12,9 @@ SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared"))
 FAULT_CORPUS = os.environ.get("LOGSLEUTH_FAULT_CORPUS", os.path.join(SHARED, "fault_corpus"))
 REAL_LOGS = os.environ.get("LOGSLEUTH_REAL_LOGS", os.path.join(SHARED, "real_logs"))
 REPO = os.path.normpath(os.path.join(HERE, ".."))
+# subprocesses (`python -c ...`, `python -m logsleuth`) import this checkout, not whichever copy
+# is installed in the environment (an editable install of another worktree)
+os.environ["PYTHONPATH"] = os.pathsep.join([REPO] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
 
 
 @pytest.fixture(autouse=True, scope="session")

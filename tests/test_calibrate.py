@@ -135,3 +135,19 @@ def test_the_shipped_calibration_says_where_it_came_from():
     assert {"kind", "classes", "cadence"} <= set(prov["held_out"])
     assert np.isfinite(prov["held_out"]["kind"]["top1"])
     assert os.path.basename(prov["corpus"])
+
+
+def test_inspect_shows_the_kind_of_training_and_what_is_known():
+    import json
+
+    from click.testing import CliRunner
+
+    from conftest import REPO
+    from logsleuth.cli import main
+
+    out = CliRunner().invoke(main, ["inspect", os.path.join(REPO, "sample_logs", "keras"), "--format", "json"]).output
+    ctx = json.loads(out)["runs"][0]["context"]
+    assert ctx["kind"] == "classification" and ctx["n_classes"] is None
+    assert set(ctx) >= {"kind", "kind_from", "cadence", "optimizer", "lr_schedule", "fine_tune"}
+    text = CliRunner().invoke(main, ["inspect", os.path.join(REPO, "sample_logs", "keras")]).output
+    assert "kind: classification (one accuracy and one loss are logged); class count not given" in text

@@ -32,8 +32,9 @@ LAYERS = {
     # -> reports, and what is built on whole analyses
     "logsleuth.compare": 8, "logsleuth.report": 8, "logsleuth.healthy_runs": 8, "logsleuth.evaluate": 8,
     "logsleuth.docs": 9, "logsleuth.calibrate": 9,
-    "logsleuth.cli": 10,
-    "logsleuth.__main__": 11,
+    "logsleuth.commands": 10,
+    "logsleuth.cli": 11,
+    "logsleuth.__main__": 12,
 }
 
 # (importer, imported) edges allowed against the direction, each with its reason and its end

@@ -11,7 +11,7 @@ from .._version import __version__
 from ..model import OUTCOMES_WORST_FIRST, Analysis, worst_first
 from ..numfmt import step_text
 from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, top_cause, unknown_reason
-from .plots import NO_PLOT, plottable
+from .style import NO_PLOT, plottable
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222;

@@ -9,7 +9,7 @@ import re
 from ..model import Analysis, Diagnosis, worst_first
 from ..numfmt import step_text
 from .common import CAUSES_LISTED, cause_sources, overview_of, shown_symptoms, skipped_by_reason, top_cause, unknown_reason
-from .plots import NO_PLOT, plottable
+from .style import NO_PLOT, plottable
 
 
 def esc(s: object) -> str:

@@ -16,9 +16,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from ..model import Analysis, Diagnosis, PlotCurves
-from .style import DPI, FONT_PT, HEALTH_COLOR, SEVERITY_COLOR, WIDTH_IN, number_label, step_label
+from .style import DPI, FONT_PT, HEALTH_COLOR, NO_PLOT, SEVERITY_COLOR, WIDTH_IN, number_label, plottable, step_label
 
-__all__ = ["DPI", "FONT_PT", "HEALTH_COLOR", "WIDTH_IN", "number_label", "png_bytes", "render_all", "step_label",
+__all__ = ["DPI", "FONT_PT", "HEALTH_COLOR", "NO_PLOT", "WIDTH_IN", "number_label", "plottable", "png_bytes", "render_all", "step_label",
            "write_plot_files"]
 
 POOL_MIN_RUNS = 24
@@ -207,16 +207,6 @@ def _accuracy_scales(c: PlotCurves) -> dict[str, float]:
     if len(set(scales.values())) < 2:
         return {}
     return scales
-
-
-# what a run without a plot shows in its place (its curves have a single point each)
-NO_PLOT = "No plot: no curve has two or more points to draw."
-
-
-def plottable(curves: PlotCurves) -> bool:
-    """Whether a run has a curve to draw: one with two or more points (a single point is a dot
-    on an empty axis; the report says so in words instead)."""
-    return any(len(st) >= 2 for _, st, _ in curves.values())
 
 
 def png_bytes(d: Diagnosis, curves: PlotCurves) -> bytes | None:

@@ -1,7 +1,10 @@
-"""What every plot shares: sizes, colours and tick labels (the run plots of plots.py, the sweep
+"""What every plot shares: sizes, colours, tick labels and when there is nothing to draw (the run plots of plots.py, the sweep
 figures of sweepplots.py and the compare figures draw with them)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 HEALTH_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "unknown": "#7f7f7f", "healthy": "#2ca02c",
                 "unreadable": "#9467bd"}
@@ -38,3 +41,13 @@ def step_label(x: float, _pos: object = None) -> str:
     else:
         text = f"{x:.4g}"
     return text.replace("-", MINUS)
+
+
+# what a run without a plot shows in its place (its curves have a single point each)
+NO_PLOT = "No plot: no curve has two or more points to draw."
+
+
+def plottable(curves: Mapping[str, Any]) -> bool:
+    """Whether a run has a curve to draw: one with two or more points (a single point is a dot
+    on an empty axis; the report says so in words instead)."""
+    return any(len(st) >= 2 for _, st, _ in curves.values())
