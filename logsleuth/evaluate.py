@@ -199,7 +199,7 @@ def _expectations(path: str) -> dict[str, dict[str, Any]]:
 def evaluate_outcomes(path: str, options: Options | None = None) -> list[OutcomeCase]:
     """Score the runs beside an OUTCOMES.yaml file (run id -> expect_healthy | not_critical |
     top3_any | symptom_any) the way ../shared/tools/score_outcomes.py does."""
-    from .pipeline import analyze_paths
+    from .scan import analyze_paths
 
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such outcomes file")
@@ -318,7 +318,7 @@ def _manifest(path: str) -> dict[str, Any]:
 def evaluate_real_reference(root: str, options: Options | None = None, jobs: int | None = None) -> list[RealRun]:
     """Diagnose every run of the real-runs reference set (manifest.yaml files under `root`:
     run id -> repo, path, commit, outcome, expect) and say how each fares."""
-    from .pipeline import analyze_paths
+    from .scan import analyze_paths
 
     manifests = real_manifests(root)
     if not manifests:

@@ -251,13 +251,3 @@ def time_limit(seconds: float | None):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-
-
-def __getattr__(name: str):
-    """`analyze_paths` and `plan_scan` moved to scan.py; the old import path still works
-    (evaluate.py uses it) until its callers import them from there."""
-    if name in ("analyze_paths", "plan_scan", "ScanPlan", "ScanInterrupted", "analyze_chunk"):
-        from . import scan
-
-        return getattr(scan, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

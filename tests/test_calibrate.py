@@ -142,8 +142,9 @@ def test_inspect_shows_the_kind_of_training_and_what_is_known():
 
     from click.testing import CliRunner
 
-    from conftest import REPO
     from logsleuth.cli import main
+
+    from conftest import REPO
 
     out = CliRunner().invoke(main, ["inspect", os.path.join(REPO, "sample_logs", "keras"), "--format", "json"]).output
     ctx = json.loads(out)["runs"][0]["context"]

@@ -38,11 +38,7 @@ LAYERS = {
 }
 
 # (importer, imported) edges allowed against the direction, each with its reason and its end
-ALLOWED_BACK_EDGES = {
-    # pipeline.__getattr__ keeps `from logsleuth.pipeline import analyze_paths` working for
-    # evaluate.py until it imports from logsleuth.scan; then this entry and the shim go
-    ("logsleuth.pipeline", "logsleuth.scan"),
-}
+ALLOWED_BACK_EDGES: dict = {}  # none: every import goes down the layers
 
 
 def layer(module: str) -> int:
