@@ -16,6 +16,10 @@ CLASS_KINDS = frozenset({"classification", "binary"})
 # for hundreds of epochs), CTC and contrastive losses scale with sequence length and batch,
 # diffusion losses sit near a floor from the start; shape rules (slow, plateau, delayed start) cannot judge them
 SHAPELESS_KINDS = frozenset({"detection", "segmentation", "speech", "contrastive", "diffusion", "gan", "rl"})
+# kinds whose losses are not minimised toward a floor: a GAN's losses hover at an equilibrium, an
+# RL policy or value loss moves with the data the policy collects; a flat loss there is no
+# "no learning" (the return, or the samples, say whether it learns)
+EQUILIBRIUM_KINDS = frozenset({"gan", "rl"})
 
 
 @dataclass(frozen=True)

@@ -286,3 +286,12 @@ def test_rolling_median_of_a_long_series_is_exact(size):
     assert np.array_equal(base.median_filter(x, size), expect)
     if size % 2:  # odd windows: the short-series path (pandas) agrees with the long-series one
         assert np.array_equal(base.median_filter(x[:5_000], size)[:5_000 - h], expect[:5_000 - h])
+
+
+def test_no_learning_says_nothing_of_a_gan_and_nothing_of_a_loss_rounded_to_zero():
+    flat = S("loss", 2.1 * np.exp(np.random.default_rng(0).normal(0, 0.01, 300)))
+    assert run("no_learning", flat, ctx=RunContext(kind="gan")).cannot_judge
+    assert run("no_learning", flat, ctx=RunContext(kind="rl")).cannot_judge
+    assert run("no_learning", flat, ctx=RunContext(kind="unknown")).fired
+    zero = S("loss", np.r_[0.0012, 0.0003, np.zeros(98)])  # an HF log rounds a converged MSE to 0.0
+    assert not run("no_learning", zero, ctx=RunContext(kind="regression")).fired

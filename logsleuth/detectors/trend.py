@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..kinds import CLASS_KINDS, SHAPELESS_KINDS, RunContext
+from ..kinds import CLASS_KINDS, EQUILIBRIUM_KINDS, SHAPELESS_KINDS, RunContext
 from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
@@ -214,10 +214,15 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall
     log from initialisation - its first values less than `max_early_fall` x its first quarter
     (a loss that fell that much in its first steps learned, then stalled: a plateau)."""
     name = "no_learning"
+    if ctx is not None and ctx.kind in EQUILIBRIUM_KINDS:
+        return cannot(name, series.metric, f"a {ctx.kind} run: its losses hover by design, flat says nothing")
     data, bad = _prep(series, name, MIN_FLAT_POINTS)
     if bad:
         return bad
     st, v = data
+    if bool(np.all(v >= 0)) and float(np.median(v)) == 0.0:
+        # a loss that sits at exactly zero converged (or the logger rounds it to zero): nothing is stuck
+        return quiet(name, series.metric, change=0.0, slope_sig=0.0, from_start=covers_start(st), late_t=0.0, early_fall=0.0)
     x, kind = transform(v)
     s = smooth(x, SMOOTH_EVAL)
     a, mid, b = (level(x, *w) for w in QUARTERS)
