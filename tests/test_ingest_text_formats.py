@@ -537,3 +537,31 @@ def test_the_long_table_of_a_wide_csv_is_grouped_by_metric_whatever_the_step_ord
     assert bool(resumed) == (steps == "repeated")
     if resumed:  # 10 rows of 3 metrics written again from step 40
         assert "49 -> 40" in resumed[0] and "steps 40-49" in resumed[0] and "30 earlier point(s) replaced" in resumed[0]
+
+
+def test_a_saved_keras_history_json_is_read_one_point_per_epoch(tmp_path):
+    from logsleuth.ingest import discover, load_run
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "training_history.json").write_text(
+        '{"loss": [2.3, 1.2, 0.8, NaN], "val_loss": [2.4, 1.4, 1.0, 1.1], "accuracy": [0.1, 0.5, 0.7, 0.8], "lr": [0.001, 0.001, 0.001, 0.001]}')
+    (run / "config.json").write_text('{"model": "resnet", "layers": [64, 128]}')  # a config is not a log
+    srcs = discover([str(run)]).runs
+    assert len(srcs) == 1 and [f.kind for f in srcs[0].files] == ["history"]
+    data = load_run(srcs[0])
+    t = data.table
+    assert data.formats == ("keras_history",)
+    assert sorted(t.metric.unique()) == ["accuracy", "loss", "lr", "val_loss"]
+    loss = t[t.metric == "loss"]
+    assert list(loss.step) == [0.0, 1.0, 2.0, 3.0] and np.isnan(loss.value.iloc[-1])
+
+
+def test_a_nested_history_with_lists_of_unequal_length_is_read_and_warned(tmp_path):
+    from logsleuth.ingest import discover, load_run
+
+    p = tmp_path / "history.json"
+    p.write_text('{"epoch": [0, 1, 2], "history": {"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.7]}}')
+    data = load_run(discover([str(p)]).runs[0])
+    assert sorted(data.table.metric.unique()) == ["loss", "val_loss"]
+    assert any("differ in length" in w for w in data.warnings)

@@ -27,12 +27,13 @@ __all__ = ["Discovery", "LogFile", "RunSource", "classify", "discover", "load_ru
 
 def _readers() -> dict[str, Callable[[str], ReadResult]]:
     from .csvlog import read_csv_log
-    from .jsonl import read_jsonl, read_trainer_state
+    from .jsonl import read_jsonl, read_keras_history, read_trainer_state
     from .mlflow import read_mlflow_run
     from .textlog import read_textlog
     from .wandbfile import read_wandb
 
-    return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "mlflow": read_mlflow_run,
+    return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "history": read_keras_history,
+            "mlflow": read_mlflow_run,
             "text": read_textlog, "wandb": read_wandb}
 
 

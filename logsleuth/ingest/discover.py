@@ -103,6 +103,8 @@ def classify(path: str) -> str | None:
             return "jsonl"
         if '"log_history"' in _head_more(path):
             return "hf"
+        if low.endswith(".json") and _HISTORY.match(text):
+            return "history"
         return None
     if low in CSV_NAMES:
         first = text.split("\n", 1)[0]
@@ -117,6 +119,8 @@ def classify(path: str) -> str | None:
     return None
 
 
+# a saved Keras history: a JSON object whose first value (or that of a `history` key) is a list of numbers
+_HISTORY = re.compile(r'\{\s*(?:"(?:history|metrics)"\s*:\s*\{\s*)?"[^"]{1,200}"\s*:\s*\[\s*(?:[-+.\d]|nan|NaN|null|"?-?(?:inf|Infinity|nan|NaN))')
 _IDENT = re.compile(r"^[A-Za-z_][\w ./\-\[\]@()%]*$")
 _NUMBER = re.compile(r"^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf|Inf|-Inf|)\s*$")
 

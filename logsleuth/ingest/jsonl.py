@@ -243,3 +243,64 @@ def read_trainer_state(path: str) -> ReadResult:
     df = pd.DataFrame.from_records(rows)
     table, w = wide_to_long(df, path, step_col="step" if "step" in df.columns else None)
     return ReadResult(table, hparams=hparams, warnings=warnings + w, fmt="hf_trainer_state")
+
+
+# a Keras `json.dump(history.history)`: {"loss": [...], "val_loss": [...], ...}, one value per
+# epoch; some scripts nest it ({"history": {...}, "epoch": [...]}, model.history.__dict__)
+HISTORY_NEST = ("history", "metrics")
+
+
+def _history_lists(obj: Any) -> dict[str, list[Any]]:
+    if not isinstance(obj, dict):
+        return {}
+    lists = {str(k): v for k, v in obj.items() if isinstance(v, list) and v and all(
+        (isinstance(x, (int, float)) and not isinstance(x, bool)) or x is None or isinstance(x, str) for x in v)}
+    if set(lists) - {"epoch"}:  # the epoch numbers alone are no history
+        return lists
+    for k in HISTORY_NEST:
+        if isinstance(obj.get(k), dict):
+            return _history_lists(obj[k])
+    return {}
+
+
+def read_keras_history(path: str) -> ReadResult:
+    """A metrics history saved as JSON lists (Keras `history.history`): each list one metric,
+    its index the epoch (from 0, as Keras counts them)."""
+    text, warnings = read_text(path)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON: {exc.msg}", where=f"{exc.lineno}:{exc.colno}") from exc
+    except RecursionError as exc:
+        raise InputError(path, "JSON nested too deeply") from exc
+    lists = _history_lists(obj)
+    lists.pop("epoch", None)  # the epoch numbers themselves are the axis
+    if not lists:
+        raise InputError(path, "no metric lists: not a saved training history")
+    n = max(len(v) for v in lists.values())
+    cols = {}
+    for k, v in lists.items():
+        vals = np.full(n, np.nan)
+        present = np.zeros(n, dtype=bool)
+        for i, x in enumerate(v):
+            f = _history_number(x)
+            if f is not None:
+                vals[i], present[i] = f, True
+        cols[k] = (vals, present)
+    lengths = sorted({len(v) for v in lists.values()})
+    if len(lengths) > 1:
+        warnings.append(f"{path}: the metric lists differ in length ({', '.join(map(str, lengths))} values); "
+                        "each is read from epoch 0")
+    return ReadResult(long_from_columns(cols, np.arange(n, dtype=float), np.full(n, np.nan)), warnings=warnings,
+                      fmt="keras_history")
+
+
+def _history_number(x: Any) -> float | None:
+    if isinstance(x, bool) or x is None:
+        return None
+    if isinstance(x, (int, float)):
+        return float(x)
+    try:
+        return float(str(x).strip())  # "nan", "inf" and numbers written as text
+    except ValueError:
+        return None
