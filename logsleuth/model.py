@@ -232,9 +232,16 @@ PlotCurves = Mapping[str, "tuple[str, np.ndarray, np.ndarray]"]  # metric -> (ro
 
 class Outcome(NamedTuple):
     """What analysing one run gives: its diagnosis (plain data: what reports print and the
-    cache stores) and, apart from it, the curves its plot draws."""
+    cache stores) and, apart from it, the curves its plot draws.  A run whose step counter
+    went back to its start is one diagnosed run per segment: this outcome is its last segment
+    and `segments` the ones before it, in order (`runs()` lists them all)."""
     diagnosis: Diagnosis
     curves: PlotCurves
+    segments: tuple[Outcome, ...] = ()
+
+    def runs(self) -> tuple[Outcome, ...]:
+        """The diagnosed runs of this outcome in segment order: the earlier segments, then this."""
+        return (*self.segments, self._replace(segments=())) if self.segments else (self,)
 
 
 @dataclass

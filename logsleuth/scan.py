@@ -115,9 +115,10 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     assert len(done) == len(runs), "every run is either cached or analysed"
     out.stats["analysed"] = len(todo)
     for src, o in zip(runs, done):
-        out.diagnoses.append(o.diagnosis)
-        if o.curves:
-            out.curves[o.diagnosis.run] = o.curves
+        for one in o.runs():  # the segments of a restarted run, in order
+            out.diagnoses.append(one.diagnosis)
+            if one.curves:
+                out.curves[one.diagnosis.run] = one.curves
         if o.diagnosis.status == "error" and _named(src, paths):
             out.explicit_errors.append(o.diagnosis.error or src.name)
     return out
