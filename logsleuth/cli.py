@@ -156,7 +156,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         plan = plan_scan(list(paths), options, cache, lookup.found if lookup else None,
                          lookup.identities if lookup else None)
         result = analyze_paths(list(paths), options, jobs=jobs, curves=curves, cache=cache, progress=progress,
-                               executor=executor, scheduler=scheduler, timeout=timeout, plan=plan)
+                               executor=executor, scheduler=scheduler, timeout=timeout, plan=plan, plots=curves)
         for n in result.notices:
             click.echo(f"logsleuth: {n}", err=True)
         explicit_bad += result.explicit_errors

@@ -238,6 +238,7 @@ class Outcome(NamedTuple):
     diagnosis: Diagnosis
     curves: PlotCurves
     segments: tuple[Outcome, ...] = ()
+    png: bytes | None = None  # its plot, when the worker that analysed it drew it (report.plots.drawn)
 
     def runs(self) -> tuple[Outcome, ...]:
         """The diagnosed runs of this outcome in segment order: the earlier segments, then this."""
@@ -257,6 +258,7 @@ class Analysis:
     notices: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     curves: dict[str, PlotCurves] = field(default_factory=dict)
+    pngs: dict[str, bytes] = field(default_factory=dict)  # plots the workers drew, by run name
     overview: Any = None  # a sweep.Overview once computed
 
 

@@ -28,11 +28,17 @@ if TYPE_CHECKING:
 
 
 def analyze_chunk(sources: list[RunSource], options: Options | None = None, curves: bool = True,
-                  timeout: float | None = None) -> list[Outcome]:
-    """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory)."""
+                  timeout: float | None = None, plots: bool = False) -> list[Outcome]:
+    """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory);
+    with `plots`, each run's plot is drawn there too (one matplotlib per worker, no second pool)."""
     from .pipeline import analyze_source
 
-    return [analyze_source(s, options, curves, timeout) for s in sources]
+    out = [analyze_source(s, options, curves, timeout) for s in sources]
+    if plots and curves:
+        from .report.plots import drawn
+
+        out = [drawn(o) for o in out]
+    return out
 
 
 @dataclass
@@ -63,7 +69,8 @@ def plan_scan(paths: list[str], options: Options | None = None, cache=None, foun
 
 def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | None = None, *,
                   curves: bool = True, cache=None, progress: bool = False, executor: str = "local",
-                  scheduler: str | None = None, timeout: float | None = None, plan: ScanPlan | None = None) -> Analysis:
+                  scheduler: str | None = None, timeout: float | None = None, plan: ScanPlan | None = None,
+                  plots: bool = False) -> Analysis:
     """Discover every run under the paths and diagnose each; results come back in discovery
     order whatever the executor.
 
@@ -72,7 +79,8 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     cache: a logsleuth.cache.DiagnosisCache; runs whose files, rules and options are unchanged
     are served from it.  curves: keep decimated curves for plots (HTML/Markdown reports).
     progress: draw a progress line on stderr.  plan: the scan's plan_scan(), when the caller
-    already made it (with the same cache)."""
+    already made it (with the same cache).  plots: the workers also draw each run's plot
+    (`Analysis.pngs`; runs served from the cache are drawn by report.plots.render_all)."""
     from .executors import run_dask, run_local
     from .pipeline import Options
     from .progress import Progress
@@ -97,7 +105,7 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
         bar.skip(len(hits))
         out.stats["cached"] = len(hits)
     todo = [i for i, r in enumerate(results) if r is None]
-    work = partial(analyze_chunk, options=options, curves=curves, timeout=timeout)
+    work = partial(analyze_chunk, options=options, curves=curves, timeout=timeout, plots=plots)
     sources = [runs[i] for i in todo]
     kept = _Keeper(cache, keys, todo, curves, out, bar)
     try:
@@ -119,6 +127,8 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
             out.diagnoses.append(one.diagnosis)
             if one.curves:
                 out.curves[one.diagnosis.run] = one.curves
+            if one.png:
+                out.pngs[one.diagnosis.run] = one.png
         if o.diagnosis.status == "error" and _named(src, paths):
             out.explicit_errors.append(o.diagnosis.error or src.name)
     return out
