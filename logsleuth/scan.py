@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -28,17 +28,14 @@ if TYPE_CHECKING:
 
 
 def analyze_chunk(sources: list[RunSource], options: Options | None = None, curves: bool = True,
-                  timeout: float | None = None, plots: bool = False) -> list[Outcome]:
+                  timeout: float | None = None, plots: Callable[[Outcome], Outcome] | None = None) -> list[Outcome]:
     """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory);
-    with `plots`, each run's plot is drawn there too (one matplotlib per worker, no second pool)."""
+    with `plots` (report.plots.drawn), each run's plot is drawn there too (one matplotlib per
+    worker, no second pool)."""
     from .pipeline import analyze_source
 
     out = [analyze_source(s, options, curves, timeout) for s in sources]
-    if plots and curves:
-        from .report.plots import drawn
-
-        out = [drawn(o) for o in out]
-    return out
+    return [plots(o) for o in out] if plots is not None and curves else out
 
 
 @dataclass
@@ -70,7 +67,7 @@ def plan_scan(paths: list[str], options: Options | None = None, cache=None, foun
 def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | None = None, *,
                   curves: bool = True, cache=None, progress: bool = False, executor: str = "local",
                   scheduler: str | None = None, timeout: float | None = None, plan: ScanPlan | None = None,
-                  plots: bool = False) -> Analysis:
+                  plots: Callable[[Outcome], Outcome] | None = None) -> Analysis:
     """Discover every run under the paths and diagnose each; results come back in discovery
     order whatever the executor.
 
@@ -79,8 +76,8 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     cache: a logsleuth.cache.DiagnosisCache; runs whose files, rules and options are unchanged
     are served from it.  curves: keep decimated curves for plots (HTML/Markdown reports).
     progress: draw a progress line on stderr.  plan: the scan's plan_scan(), when the caller
-    already made it (with the same cache).  plots: the workers also draw each run's plot
-    (`Analysis.pngs`; runs served from the cache are drawn by report.plots.render_all)."""
+    already made it (with the same cache).  plots: report.plots.drawn, for the workers to draw
+    each run's plot too (`Analysis.pngs`; runs from the cache are drawn by render_all)."""
     from .executors import run_dask, run_local
     from .pipeline import Options
     from .progress import Progress

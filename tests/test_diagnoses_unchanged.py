@@ -19,13 +19,14 @@ import os
 import numpy as np
 import pandas as pd
 
-import synth
-import writers
-from conftest import REPO
 from logsleuth.errors import InputError
 from logsleuth.ingest import discover, load_runs
 from logsleuth.model import Diagnosis, RunData
 from logsleuth.pipeline import diagnose
+
+import synth
+import writers
+from conftest import REPO
 
 GOLDEN = os.path.join(REPO, "tests", "golden", "diagnosis_sample.json")
 UPDATE = os.environ.get("LOGSLEUTH_UPDATE_GOLDEN") == "1"
