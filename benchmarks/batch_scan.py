@@ -2,7 +2,7 @@
 re-scan of the unchanged tree (its stored report), of a re-scan after one run changed (the
 other diagnoses from the cache), and the parent process's peak memory.
 
-    python benchmarks/batch_scan.py [--runs 2000] [--keep DIR]
+    python benchmarks/batch_scan.py [--runs 2000] [--keep DIR] [--against OTHER_CHECKOUT [--repeat 3]]
 
 Generates N runs of mixed formats (TensorBoard, Lightning CSV, Keras CSV, JSON lines, HF
 trainer_state) and faults with the seeded generators of tests/, laid out as sweeps, then runs
@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,12 +57,17 @@ def make_runs(root: str, n: int) -> None:
             writers.write_tensorboard(d, writers.curves_scalars(c))
 
 
-def scan(runs: str, out: str, cache: str | None, jobs: int) -> tuple[float, int, dict]:
+ROOT = os.path.abspath(os.path.join(HERE, ".."))
+
+
+def scan(runs: str, out: str, cache: str | None, jobs: int, code: str = ROOT) -> tuple[float, int, dict]:
+    """One scan by the logsleuth checked out at `code` (the child runs there: `-c` puts its
+    working directory first on the path)."""
     cmd = [sys.executable, "-c", CHILD, "analyze", runs, "--format", "json", "-o", out, "-q", "-j", str(jobs)]
     cmd += ["--cache", cache] if cache else ["--no-cache"]
     t = time.perf_counter()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: .pyc files
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)
     wall = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"scan failed ({p.returncode}):\n{p.stderr}")
@@ -75,14 +81,25 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=2000)
     ap.add_argument("--keep", help="write the runs here instead of a temporary directory")
+    ap.add_argument("--against", metavar="CHECKOUT",
+                    help="another checkout of logsleuth (the code before a change): first scans with --jobs 2 by "
+                         "it and by this one, alternated, --repeat times each, instead of the cases below")
+    ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     base = a.keep or tempfile.mkdtemp(prefix="logsleuth-batch-")
+    base = os.path.abspath(base)
     runs = os.path.join(base, "runs")
     if not os.path.isdir(runs):
         t = time.perf_counter()
         make_runs(runs, a.runs)
         print(f"generated {a.runs} runs in {time.perf_counter() - t:.0f} s under {runs}")
     work = tempfile.mkdtemp(prefix="logsleuth-batch-out-")
+    if a.against:
+        try:
+            against(runs, work, os.path.abspath(a.against), a.repeat)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         scan(os.path.join(runs, "sweep_00", "lr=0.001"), os.path.join(work, "warm.json"), None, 1)  # compile once
         rows = []
@@ -119,6 +136,29 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         if not a.keep:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def against(runs: str, work: str, other: str, repeat: int) -> None:
+    """First scans (--jobs 2, no cache) by another checkout and by this one, alternated so that
+    other load on the machine falls on both alike; medians, and whether the reports agree."""
+    out = os.path.join(work, "r.json")
+    for code in (other, ROOT):  # compile both once
+        scan(os.path.join(runs, "sweep_00", "lr=0.001"), out, None, 1, code)
+    walls: dict[str, list[float]] = {other: [], ROOT: []}
+    reports = {}
+    for _ in range(repeat):
+        for code in (other, ROOT):
+            wall, _, rep = scan(runs, out, None, 2, code)
+            walls[code].append(wall)
+            reports[code] = rep["runs"]
+    n = len(reports[ROOT])
+    mo, mt = statistics.median(walls[other]), statistics.median(walls[ROOT])
+    print(f"first scan of {n} runs, --jobs 2, medians of {repeat} alternated:")
+    print(f"  {other}: {mo:.1f} s, {n / mo:.0f} runs/s")
+    print(f"  {ROOT}: {mt:.1f} s, {n / mt:.0f} runs/s  ({mo / mt:.2f}x faster)")
+    same = [(a["run"], a["health"], a["causes"][:1]) for a in reports[other]] == \
+        [(b["run"], b["health"], b["causes"][:1]) for b in reports[ROOT]]
+    print(f"  same runs, health and first cause in both reports: {same}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ allocated (tracemalloc, numpy buffers included).  Cases:
   csv_1m       1,000,000-row wide CSV (step + 3 metrics)
   jsonl_1m     1,000,000-line JSON lines
   analyze_1m   the full `logsleuth analyze RUN --format json` of the 1M-event run (a subprocess)
+  analyze_csv_1m  the full `logsleuth analyze` of csv_1m beside a process that only runs
+               pandas.read_csv on it, alternated, median of --repeat each (issue 29: <= 1.5x)
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from logsleuth.ingest import discover, load_run  # noqa: E402
 from writers import write_tensorboard  # noqa: E402
 
 warnings.filterwarnings("ignore")
+# child processes import this checkout's logsleuth, not the one the venv's script points at
+CHILD_ENV = {**os.environ, "PYTHONPATH": os.path.join(HERE, "..")}
 
 
 def _gen_tb(d: str, tags: int, steps: int, tf2: bool = False) -> None:
@@ -67,7 +71,7 @@ def make(base: str, only: set[str]) -> dict[str, str]:
     rng = np.random.default_rng(1)
     st = np.arange(n)
     cols = {"train_loss": np.exp(-st / 3e5) + rng.random(n) * 0.01, "val_loss": rng.random(n), "lr": np.full(n, 1e-3)}
-    if "csv_1m" in only and not os.path.exists(p["csv_1m"] + ".csv"):
+    if only & {"csv_1m", "analyze_csv_1m"} and not os.path.exists(p["csv_1m"] + ".csv"):
         pd.DataFrame({"step": st, **cols}).to_csv(p["csv_1m"] + ".csv", index=False)
     if "jsonl_1m" in only and not os.path.exists(p["jsonl_1m"] + ".jsonl"):
         pd.DataFrame({"step": st, **cols}).to_json(p["jsonl_1m"] + ".jsonl", orient="records", lines=True)
@@ -112,7 +116,7 @@ def main() -> None:
     ap.add_argument("--ref-memory", action="store_true", help="also trace the reference's memory (slow for tbparse)")
     ap.add_argument("--keep", help="keep generated data here (reused on the next run)")
     ap.add_argument("--only", nargs="*", default=["tb_1m", "tb_20x100k", "tb_1000runs", "tb_tf2", "csv_1m", "jsonl_1m",
-                                                  "analyze_1m"])
+                                                  "analyze_1m", "analyze_csv_1m"])
     a = ap.parse_args()
     base = a.keep or tempfile.mkdtemp(prefix="logsleuth-ingest-")
     os.makedirs(base, exist_ok=True)
@@ -139,16 +143,35 @@ def main() -> None:
         rows.append((name, to, tr, mo, mr, refname))
         print(f"{name:12s} {to:11.3f} {tr:11.3f} {tr / to:6.1f}x {mo:8.0f} {mr:8.0f}  {refname}", flush=True)
     if "analyze_1m" in only:
-        exe = os.path.join(os.path.dirname(sys.executable), "logsleuth")
-        cmd = ([exe] if os.path.exists(exe) else [sys.executable, "-m", "logsleuth"]) + ["analyze", p["tb_1m"], "--format", "json", "--no-cache"]
+        cmd = [sys.executable, "-m", "logsleuth", "analyze", p["tb_1m"], "--format", "json", "--no-cache"]
         times = []
         for _ in range(a.repeat):
             t = time.perf_counter()
-            out = subprocess.run(cmd, check=True, capture_output=True)
+            out = subprocess.run(cmd, check=True, capture_output=True, env=CHILD_ENV)
             times.append(time.perf_counter() - t)
         doc = json.loads(out.stdout)
         print(f"analyze_1m   full `logsleuth analyze` of the 1M-event run (process start included): "
               f"median {statistics.median(times):.2f} s; health {doc['runs'][0]['health']}")
+    if "analyze_csv_1m" in only:
+        analyze_beside_read_csv(p["csv_1m"] + ".csv", a.repeat)
+
+
+def analyze_beside_read_csv(path: str, repeat: int) -> None:
+    """Whole processes, alternated so that other load on the machine hits both alike: the
+    analysis of a CSV and pandas.read_csv of the same file (interpreter start in both)."""
+    ours = [sys.executable, "-m", "logsleuth", "analyze", path, "--format", "json", "--no-cache"]
+    ref = [sys.executable, "-c", f"import pandas; pandas.read_csv({path!r})"]
+    to, tr = [], []
+    for _ in range(repeat):
+        for cmd, times in ((ours, to), (ref, tr)):
+            t = time.perf_counter()
+            out = subprocess.run(cmd, check=True, capture_output=True, env=CHILD_ENV)
+            times.append(time.perf_counter() - t)
+            if cmd is ours:
+                health = json.loads(out.stdout)["runs"][0]["health"]
+    mo, mr = statistics.median(to), statistics.median(tr)
+    print(f"analyze_csv_1m  `logsleuth analyze` {mo:.2f} s, pandas.read_csv process {mr:.2f} s: {mo / mr:.2f}x "
+          f"(medians of {repeat}, alternated); health {health}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from .ingest.discover import RunSource
 from .model import Outcome, diagnosis_from_dict, diagnosis_to_dict
 
 EDGE = 16 * 1024
-DB_SCHEMA = 2  # 2: entries are the report run object, exact (model.diagnosis_to_dict)
+DB_SCHEMA = 3  # 2: entries are the report run object, exact (model.diagnosis_to_dict); 3: with a restarted run's segments
 MAX_FILES_PER_DIR_RUN = 10_000  # MLflow runs are directories; hash at most this many files
 
 
@@ -194,6 +194,41 @@ def curves_from_blob(blob: bytes) -> dict:
     return out
 
 
+# A restarted run's entry holds all its segments: the body is the last segment's diagnosis with
+# the earlier ones under SEGMENTS_KEY, and the curves blob the last one's roles with the earlier
+# segments' roles prefixed by their position ("0|train_loss").
+SEGMENTS_KEY = "segment_diagnoses"
+SEGMENT_SEP = "|"
+
+
+def _body(o: Outcome) -> dict[str, Any]:
+    body = diagnosis_to_dict(o.diagnosis, exact=True)
+    if o.segments:
+        body[SEGMENTS_KEY] = [diagnosis_to_dict(s.diagnosis, exact=True) for s in o.segments]
+    return body
+
+
+def _all_curves(o: Outcome) -> dict[str, Any]:
+    out = dict(o.curves)
+    for k, seg in enumerate(o.segments):
+        out.update({f"{k}{SEGMENT_SEP}{role}": c for role, c in seg.curves.items()})
+    return out
+
+
+def _outcome(body: dict[str, Any], curves: dict[str, Any]) -> Outcome:
+    """The Outcome of an entry (`_body` and `_all_curves`)."""
+    plain = [diagnosis_from_dict(d) for d in body.pop(SEGMENTS_KEY, [])]
+    per: list[dict[str, Any]] = [{} for _ in plain]
+    own = {}
+    for role, c in curves.items():
+        k, sep, rest = role.partition(SEGMENT_SEP)
+        if sep:
+            per[int(k)][rest] = c
+        else:
+            own[role] = c
+    return Outcome(diagnosis_from_dict(body), own, tuple(Outcome(d, c) for d, c in zip(plain, per)))
+
+
 # ------------------------------------------------------------------ the database
 
 class CacheError(Exception):
@@ -265,8 +300,8 @@ class DiagnosisCache:
                     if want_curves and blob is None:
                         continue
                     try:
-                        plain = json.loads(zlib.decompress(body))
-                        out[key] = Outcome(diagnosis_from_dict(plain), curves_from_blob(blob) if blob is not None else {})
+                        out[key] = _outcome(json.loads(zlib.decompress(body)),
+                                            curves_from_blob(blob) if blob is not None else {})
                     except (ValueError, KeyError, TypeError, IndexError, zlib.error):
                         continue  # a damaged entry is a miss; it is overwritten below
         except sqlite3.Error as exc:
@@ -276,10 +311,10 @@ class DiagnosisCache:
     def put_many(self, items: Iterable[tuple[str, Outcome]], with_curves: bool) -> None:
         rows = []
         now = time.time()
-        for key, (d, curves) in items:
-            body = zlib.compress(json.dumps(diagnosis_to_dict(d, exact=True), allow_nan=True).encode(), 1)
-            blob = curves_blob(curves) if with_curves else None
-            rows.append((key, d.run, now, body, blob))
+        for key, o in items:
+            body = zlib.compress(json.dumps(_body(o), allow_nan=True).encode(), 1)
+            blob = curves_blob(_all_curves(o)) if with_curves else None
+            rows.append((key, o.diagnosis.run, now, body, blob))
         if not rows:
             return
         with self._transaction("could not store results") as db:

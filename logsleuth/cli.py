@@ -127,8 +127,13 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
                        err=True)
         plan = plan_scan(list(paths), options, cache, lookup.found if lookup else None,
                          lookup.identities if lookup else None)
+        draw = None
+        if curves:  # the workers draw the plots (matplotlib is imported there, not here)
+            from .report import plots as _plots
+
+            draw = _plots.drawn
         result = analyze_paths(list(paths), options, jobs=jobs, curves=curves, cache=cache, progress=progress,
-                               executor=executor, scheduler=scheduler, timeout=timeout, plan=plan)
+                               executor=executor, scheduler=scheduler, timeout=timeout, plan=plan, plots=draw)
         for n in result.notices:
             click.echo(f"logsleuth: {n}", err=True)
         explicit_bad += result.explicit_errors

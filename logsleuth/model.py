@@ -232,9 +232,17 @@ PlotCurves = Mapping[str, "tuple[str, np.ndarray, np.ndarray]"]  # metric -> (ro
 
 class Outcome(NamedTuple):
     """What analysing one run gives: its diagnosis (plain data: what reports print and the
-    cache stores) and, apart from it, the curves its plot draws."""
+    cache stores) and, apart from it, the curves its plot draws.  A run whose step counter
+    went back to its start is one diagnosed run per segment: this outcome is its last segment
+    and `segments` the ones before it, in order (`runs()` lists them all)."""
     diagnosis: Diagnosis
     curves: PlotCurves
+    segments: tuple[Outcome, ...] = ()
+    png: bytes | None = None  # its plot, when the worker that analysed it drew it (report.plots.drawn)
+
+    def runs(self) -> tuple[Outcome, ...]:
+        """The diagnosed runs of this outcome in segment order: the earlier segments, then this."""
+        return (*self.segments, self._replace(segments=())) if self.segments else (self,)
 
 
 @dataclass
@@ -250,6 +258,7 @@ class Analysis:
     notices: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     curves: dict[str, PlotCurves] = field(default_factory=dict)
+    pngs: dict[str, bytes] = field(default_factory=dict)  # plots the workers drew, by run name
     overview: Any = None  # a sweep.Overview once computed
 
 

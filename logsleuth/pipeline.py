@@ -210,13 +210,18 @@ def decimate(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.nda
 
 def analyze_source(src: RunSource, options: Options | None = None, curves: bool = True,
                    timeout: float | None = None) -> Outcome:
-    """Load and diagnose one run; a broken run gives status 'error', never an exception.
+    """Load and diagnose one run; a broken run gives status 'error', never an exception.  A run
+    whose step counter restarted gives one outcome per segment (`Outcome.segments`).
     `timeout` (seconds) stops a run that takes longer (local executors: the alarm needs the
     process's main thread, which is where pool workers run)."""
     try:
         with time_limit(timeout):
             run = load_run(src, keep=metric_filter(options or Options()))
-            return diagnose_outcome(run, options, curves=curves)
+            if not run.segments:
+                return diagnose_outcome(run, options, curves=curves)
+            # a step counter that went back to its start: each segment is a run of its own
+            *before, last = (diagnose_outcome(seg, options, curves=curves) for seg in run.segments)
+            return last._replace(segments=tuple(before))
     except InputError as exc:
         return _failed(src, as_named(str(exc), src.name, src.directory, [f.path for f in src.files]))
     except MemoryError:

@@ -188,6 +188,7 @@ def build_series(run: RunData, overrides: list[tuple[str, Role]] | None = None) 
     return dict(sorted(out.items()))
 
 
+@lru_cache(maxsize=4096)  # asked for each candidate of every role a rule binds, run after run
 def _plainness(name: str) -> int:
     toks = normalise(name).split("_")
     extra = [t for t in toks if t not in default_table().plain_tokens and not t.isdigit()]

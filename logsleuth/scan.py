@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -28,11 +28,14 @@ if TYPE_CHECKING:
 
 
 def analyze_chunk(sources: list[RunSource], options: Options | None = None, curves: bool = True,
-                  timeout: float | None = None) -> list[Outcome]:
-    """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory)."""
+                  timeout: float | None = None, plots: Callable[[Outcome], Outcome] | None = None) -> list[Outcome]:
+    """The unit of work sent to a worker: a few runs, one at a time (one run's data in memory);
+    with `plots` (report.plots.drawn), each run's plot is drawn there too (one matplotlib per
+    worker, no second pool)."""
     from .pipeline import analyze_source
 
-    return [analyze_source(s, options, curves, timeout) for s in sources]
+    out = [analyze_source(s, options, curves, timeout) for s in sources]
+    return [plots(o) for o in out] if plots is not None and curves else out
 
 
 @dataclass
@@ -63,7 +66,8 @@ def plan_scan(paths: list[str], options: Options | None = None, cache=None, foun
 
 def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | None = None, *,
                   curves: bool = True, cache=None, progress: bool = False, executor: str = "local",
-                  scheduler: str | None = None, timeout: float | None = None, plan: ScanPlan | None = None) -> Analysis:
+                  scheduler: str | None = None, timeout: float | None = None, plan: ScanPlan | None = None,
+                  plots: Callable[[Outcome], Outcome] | None = None) -> Analysis:
     """Discover every run under the paths and diagnose each; results come back in discovery
     order whatever the executor.
 
@@ -72,7 +76,8 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     cache: a logsleuth.cache.DiagnosisCache; runs whose files, rules and options are unchanged
     are served from it.  curves: keep decimated curves for plots (HTML/Markdown reports).
     progress: draw a progress line on stderr.  plan: the scan's plan_scan(), when the caller
-    already made it (with the same cache)."""
+    already made it (with the same cache).  plots: report.plots.drawn, for the workers to draw
+    each run's plot too (`Analysis.pngs`; runs from the cache are drawn by render_all)."""
     from .executors import run_dask, run_local
     from .pipeline import Options
     from .progress import Progress
@@ -97,7 +102,7 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
         bar.skip(len(hits))
         out.stats["cached"] = len(hits)
     todo = [i for i, r in enumerate(results) if r is None]
-    work = partial(analyze_chunk, options=options, curves=curves, timeout=timeout)
+    work = partial(analyze_chunk, options=options, curves=curves, timeout=timeout, plots=plots)
     sources = [runs[i] for i in todo]
     kept = _Keeper(cache, keys, todo, curves, out, bar)
     try:
@@ -115,9 +120,12 @@ def analyze_paths(paths: list[str], options: Options | None = None, jobs: int | 
     assert len(done) == len(runs), "every run is either cached or analysed"
     out.stats["analysed"] = len(todo)
     for src, o in zip(runs, done):
-        out.diagnoses.append(o.diagnosis)
-        if o.curves:
-            out.curves[o.diagnosis.run] = o.curves
+        for one in o.runs():  # the segments of a restarted run, in order
+            out.diagnoses.append(one.diagnosis)
+            if one.curves:
+                out.curves[one.diagnosis.run] = one.curves
+            if one.png:
+                out.pngs[one.diagnosis.run] = one.png
         if o.diagnosis.status == "error" and _named(src, paths):
             out.explicit_errors.append(o.diagnosis.error or src.name)
     return out

@@ -286,3 +286,50 @@ def test_a_runs_own_segments_and_resumed_versions_are_not_a_seed_sweep():
     assert pieces_of_one_run(resumed) and overview(resumed).sweeps == ()
     seeds = [_d(f"exp/seed_{i}", 0.0, 900.0) for i in range(3)]  # repeats: all from the start
     assert not pieces_of_one_run(seeds) and len(overview(seeds).sweeps) == 1
+
+
+# ------------------------------------------------------------------ each segment a diagnosed run
+
+def _two_fits(tmp_path):
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "train.log").write_text(_keras_console([10, 6]))
+    return d
+
+
+def test_each_segment_is_a_diagnosed_run_in_json_and_terminal_reports(tmp_path):
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    d = _two_fits(tmp_path)
+    r = CliRunner().invoke(main, ["analyze", str(d), "--format", "json", "--no-cache"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    runs = json.loads(r.output)["runs"]
+    assert [x["run"] for x in runs] == ["logs (segment 1 of 2)", "logs (segment 2 of 2)"]
+    assert [x["metrics"]["loss"]["points"] for x in runs] == [10, 6]
+    assert all(x["status"] == "ok" for x in runs)
+    r = CliRunner().invoke(main, ["analyze", str(d), "--no-cache"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "logs (segment 1 of 2)" in r.output and "logs (segment 2 of 2)" in r.output
+    assert "2 run(s):" in r.output  # the summary counts the segments
+
+
+def test_the_segments_of_a_run_round_trip_through_the_cache(tmp_path):
+    from logsleuth.cache import DiagnosisCache
+    from logsleuth.scan import analyze_paths
+
+    d = _two_fits(tmp_path)
+    cache = DiagnosisCache(str(tmp_path / "cache.sqlite"))
+    first = analyze_paths([str(d)], jobs=1, cache=cache)
+    again = analyze_paths([str(d)], jobs=1, cache=cache)
+    assert again.stats["cached"] == 1 and again.stats["analysed"] == 0
+    names = ["logs (segment 1 of 2)", "logs (segment 2 of 2)"]
+    assert [x.run for x in first.diagnoses] == [x.run for x in again.diagnoses] == names
+    assert first.diagnoses == again.diagnoses
+    assert sorted(again.curves) == names
+    for name in names:
+        for role, (metric, st, v) in first.curves[name].items():
+            m2, st2, v2 = again.curves[name][role]
+            assert metric == m2 and np.array_equal(st, st2) and np.array_equal(v, v2)
+    assert again.curves[names[0]]["train_loss"][1].size == 10 and again.curves[names[1]]["train_loss"][1].size == 6

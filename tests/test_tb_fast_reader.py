@@ -228,6 +228,10 @@ def test_blockwise_checks_and_decoding_give_the_same_table(tmp_path, monkeypatch
     f = tmp_path / "events.out.tfevents.1.blocks"
     f.write_bytes(bytes(data))
     monkeypatch.setattr(tbfast, "BLOCK", 997)
+    # decoded 1,031 records at a time, a tag first seen in a later chunk, the file's pages
+    # released after every block (bounded memory on 10M events, issue 29)
+    monkeypatch.setattr(tbfast, "DECODE_RECORDS", 1031)
+    monkeypatch.setattr(tbfast, "RELEASE_BLOCKS", 1)
     fast, slow = read_tensorboard_fast(str(f)), read_tensorboard(str(f))
     _same(fast.table, slow.table)
     assert len(fast.table) == 4_999 and set(fast.table.metric.astype(str)) == {"loss_a", "loss_b"}

@@ -65,13 +65,17 @@ MEASURES_OVERFITTING = {
 }
 
 
-def _logged_best(vv: np.ndarray, s: np.ndarray, i_best: int, end: float) -> int:
+def _logged_best(vv: np.ndarray, s: np.ndarray, i_best: int, end: float, at: np.ndarray | None = None) -> int:
     """The logged point the sentence quotes as the best: the lowest raw value before the smoothed
-    curve is half-way from its best to its end level (not a later lucky dip)."""
+    curve is half-way from its best to its end level (not a later lucky dip).  `at`: the index
+    in vv of each point of s, when s is smoothed from bucket medians."""
     half = float(s[i_best]) + 0.5 * (end - float(s[i_best]))
     after = np.flatnonzero(s[i_best:] > half)
     stop = i_best + int(after[0]) if after.size else s.size
-    return int(np.argmin(vv[:max(stop, i_best + 1)]))
+    stop = max(stop, i_best + 1)
+    if at is not None and at.size != vv.size:
+        stop = int(at[stop]) if stop < at.size else vv.size
+    return int(np.argmin(vv[:stop]))
 
 
 def _rose(metric: str, steps: np.ndarray, values: np.ndarray, i: int) -> str:
@@ -97,17 +101,20 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
     if v_kind != "log" or t_kind != "log":
         # a loss that is exactly 0 on a few batches (batch size 2) is still a positive loss
         return cannot(name, val.metric, f"{val.metric}: not a positive loss")
-    s = smooth(x, SMOOTH_EVAL)
+    # a long validation series is smoothed on its bucket medians (the window is a share of the
+    # points, so the curve's shape is the same; a 10% window of a million points costs seconds)
+    bs, bx = bucket(vs, x)
+    s = smooth(bx, SMOOTH_EVAL)
     i_best = int(np.argmin(s))
-    best_frac = (vs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
+    best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     end = level(s, *END)
     rise = math.expm1(end - float(s[i_best]))
     nz = noise(x)
     tx = smooth(tlog, SMOOTH_BATCH)
-    t_best = float(_at(ts, tx, np.array([vs[i_best]]))[0])
+    t_best = float(_at(ts, tx, np.array([bs[i_best]]))[0])
     t_end = level(tx, *END_RECENT)
     train_fall = math.expm1(t_best - t_end)
-    i_raw = _logged_best(vv, s, i_best, end)
+    i_raw = _logged_best(vv, s, i_best, end, np.searchsorted(vs, bs))
     measures = dict(rise=rise, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
                     best_val=float(vv[i_raw]), last_val=float(vv[-1]))
     # the last logged value must itself sit above the logged best: the run shows the rise, not only its trend

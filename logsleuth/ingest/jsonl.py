@@ -43,6 +43,16 @@ def _keep(key: str, v: Any) -> bool:
     return False
 
 
+def _plain_numbers(rec: dict[str, Any]) -> bool:
+    """A non-empty record of finite-or-infinite numbers only (no NaN, bool, text, nesting or
+    mode): flattening, filtering and cell conversion leave it as it is."""
+    for v in rec.values():
+        t = type(v)
+        if t is not int and (t is not float or v != v):
+            return False
+    return bool(rec)
+
+
 def parse_json_lines(text: str, path: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Records of a JSON-lines text and warnings for lines that are not objects."""
     records: list[dict[str, Any]] = []
@@ -164,6 +174,10 @@ def read_jsonl(path: str, data: bytes | None = None) -> ReadResult:
             fmt = "mmdet_logjson"
             if isinstance(rec.get("seed"), (int, float)):
                 hparams["seed"] = rec["seed"]
+            continue
+        if "mode" not in rec and _plain_numbers(rec):  # the common record, as the general path below leaves it
+            rows.append(rec)
+            modes.append("train")
             continue
         try:
             flat = flatten(rec)

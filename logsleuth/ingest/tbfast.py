@@ -96,6 +96,7 @@ def _shift_scalar(state: int, k: int) -> int:
 # their bytes and temporaries (a few MB for scalar events) stay in the CPU cache, and a
 # million-record file never holds a dozen file-sized arrays (fresh memory is slow to touch)
 BLOCK = 65_536
+RELEASE_BLOCKS = 16  # the CRC check drops the file's pages it read every 16 blocks (~50 MB of scalars)
 GATHER_CHUNK = 32_768  # rows per gather: the index block stays in cache
 
 
@@ -231,9 +232,17 @@ def _equal_length_runs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         done += k
     if not runs:
         return None
-    first, stride_of, count = (np.array(c, np.int64) for c in zip(*runs))
-    within = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    return np.repeat(first, count) + np.repeat(stride_of, count) * within, np.repeat(stride_of - HEADER - FOOTER, count)
+    _release(buf)  # every header was read: the pages go, the CRC check touches them again
+    total = sum(c for _, _, c in runs)
+    starts, lengths = np.empty(total, np.int64), np.empty(total, np.int64)
+    i = 0
+    for first, stride, count in runs:  # filled in pieces: no temporary of the file's record count
+        lengths[i:i + count] = stride - HEADER - FOOTER
+        for j in range(0, count, DECODE_RECORDS):
+            k = min(count, j + DECODE_RECORDS)
+            starts[i + j:i + k] = np.arange(first + j * stride, first + k * stride, stride, dtype=np.int64)
+        i += count
+    return starts, lengths
 
 
 def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -346,6 +355,8 @@ def _check_payloads(buf: np.ndarray, off: np.ndarray, ln: np.ndarray, status: np
                 rows = _rows(buf, off[part], L + FOOTER)
                 crc, stored = _crc_matrix(rows[:, :L]), _u32_cols(rows[:, L:])
                 status[part[crc != stored]] = BAD_DATA_CRC
+                if (i // BLOCK) % RELEASE_BLOCKS == RELEASE_BLOCKS - 1:
+                    _release(buf)
         else:  # long records (images, graphs) are few: the C CRC32C, one call each
             from .tensorboard import masked_crc
 
@@ -739,6 +750,54 @@ def _tag_ids(buf: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray,
     return ids, names
 
 
+# records decoded at a time: the per-record and per-value matrices of decoding stay bounded
+# (a few hundred bytes a record), whatever the file's size
+DECODE_RECORDS = 1 << 20
+
+
+def _release(buf: np.ndarray) -> None:
+    """Drop the pages of a memory-mapped file read so far from this process (they stay in the
+    OS cache and come back on the next touch): a file read once does not count twice."""
+    import mmap
+
+    base: Any = buf
+    while base is not None and not hasattr(base, "_mmap"):
+        base = getattr(base, "base", None)
+    mm = getattr(base, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            mm.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
+
+
+def _decode_chunks(buf: np.ndarray, off: np.ndarray, ln: np.ndarray, status: np.ndarray):
+    """decode() and _tag_ids() over DECODE_RECORDS records at a time: per value its step, wall
+    time, value, tag id (into the tags' bytes, in order of first appearance), kind and plugin;
+    the count of records that are not Events and the byte of the first."""
+    cols: list[list[np.ndarray]] = [[] for _ in range(6)]
+    ids: dict[bytes, int] = {}
+    n_bad, first_bad = 0, -1
+    for a in range(0, max(off.size, 1), DECODE_RECORDS):
+        b = a + DECODE_RECORDS
+        (rec, ta, tb, val, kind, plug), (steps, walls, bad) = decode(buf, off[a:b], ln[a:b], status[a:b])
+        if bad.any():
+            if not n_bad:
+                first_bad = int(off[a + int(np.argmax(bad))]) - HEADER
+            n_bad += int(bad.sum())
+        tid, raw = _tag_ids(buf, ta, tb)
+        remap = np.array([ids.setdefault(t, len(ids)) for t in raw], np.int64)
+        for c, x in zip(cols, (steps[rec], walls[rec], val, remap[tid] if tid.size else tid, kind, plug)):
+            c.append(x)
+        del rec, ta, tb, steps, walls, bad, tid
+        _release(buf)
+    out = []
+    for c in cols:  # one column at a time: the chunks' copies go as each is joined
+        out.append(c[0] if len(c) == 1 else np.concatenate(c))
+        c.clear()
+    return (*out, n_bad, first_bad, list(ids))
+
+
 def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -> ReadResult:
     """Scalars (and hparams) of one event file, with CRCs checked; the same data as tbparse."""
     import pandas as pd
@@ -764,16 +823,16 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
             warnings.append(f"{path}: corrupt record length at byte {o}; skipped to the next intact record")
         else:
             warnings.append(f"{path}: corrupt record at byte {o} (CRC mismatch); skipped")
-    (rec, ta, tb, val, kind, plug), (steps, walls, bad) = decode(buf, off, ln, status)
-    if bad.any():
-        warnings.append(f"{path}: {int(bad.sum())} record(s) that are not TensorBoard events skipped "
-                        f"(first at byte {int(off[np.argmax(bad)]) - HEADER})")
+    _release(buf)
+    step_v, wall_v, val, tid, kind, plug, n_bad, first_bad, raw_names = _decode_chunks(buf, off, ln, status)
+    del off, ln, status
+    if n_bad:
+        warnings.append(f"{path}: {n_bad} record(s) that are not TensorBoard events skipped (first at byte {first_bad})")
     hparams: dict[str, Any] = {}
     if (plug == 2).any():
         from .tensorboard import read_tensorboard
 
         hparams = read_tensorboard(path).hparams
-    tid, raw_names = _tag_ids(buf, ta, tb)
     names = [prefix + n.decode("utf-8", errors="replace") for n in raw_names]
     # a tag's plugin is the first one any of its values names
     tag_plug = np.zeros(len(names), np.int8)
@@ -786,15 +845,16 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
     keep &= ~((kind == 2) & (tp != 1))
     if not keep.any():
         return ReadResult(empty_table(), hparams=hparams, warnings=warnings, fmt="tensorboard")
-    rec, tid, val = rec[keep], tid[keep], val[keep]
+    if not keep.all():
+        step_v, wall_v, tid, val = step_v[keep], wall_v[keep], tid[keep], val[keep]
     used = np.flatnonzero(np.bincount(tid, minlength=len(names)))
     cats = sorted({names[i] for i in used})  # two byte strings may decode to one name
     where = {c: k for k, c in enumerate(cats)}
     code_of = np.array([where.get(nm, -1) for nm in names], np.int32)
     table = pd.DataFrame({
         "metric": pd.Categorical.from_codes(code_of[tid], categories=cats),
-        "step": steps[rec],
+        "step": step_v,
         "value": val,
-        "wall_time": walls[rec],
+        "wall_time": wall_v,
     }, copy=False)
     return ReadResult(table=table, hparams=hparams, warnings=warnings, fmt="tensorboard")

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from ..model import Analysis, Diagnosis, PlotCurves
+from ..model import Analysis, Diagnosis, Outcome, PlotCurves
 from .style import DPI, FONT_PT, HEALTH_COLOR, NO_PLOT, SEVERITY_COLOR, WIDTH_IN, number_label, plottable, step_label
 
 __all__ = ["DPI", "FONT_PT", "HEALTH_COLOR", "NO_PLOT", "WIDTH_IN", "number_label", "plottable", "png_bytes", "render_all", "step_label",
@@ -224,14 +224,22 @@ def _png_of(pair: tuple[Diagnosis, PlotCurves]) -> bytes | None:
     return png_bytes(*pair)
 
 
+def drawn(o: Outcome) -> Outcome:
+    """The outcome with its plot (and its segments' plots) drawn, where there is one."""
+    png = png_bytes(o.diagnosis, o.curves) if o.diagnosis.status == "ok" else None
+    return o._replace(png=png, segments=tuple(drawn(s) for s in o.segments))
+
+
 def render_all(result: Analysis, jobs: int | None = None, progress: bool = False) -> dict[str, bytes]:
-    """PNG bytes per run name, drawn in a process pool when there are many runs, and each
-    sweep's figures (keyed by sweepplots.figure_key); `progress`: a progress line on stderr."""
+    """PNG bytes per run name, and each sweep's figures (keyed by sweepplots.figure_key): the
+    plots the scan's workers drew (`result.pngs`), the others drawn here, in a process pool
+    when there are many; `progress`: a progress line on stderr."""
     from ..progress import Progress
     from .common import overview_of
     from .sweepplots import sweep_figures
 
-    todo = [(d, result.curves[d.run]) for d in result.diagnoses if d.status == "ok" and result.curves.get(d.run)]
+    todo = [(d, result.curves[d.run]) for d in result.diagnoses
+            if d.status == "ok" and result.curves.get(d.run) and d.run not in result.pngs]
     jobs = jobs or os.cpu_count() or 1
     pngs: list[bytes | None] = []
     with Progress(len(todo), enabled=progress, what="plots") as bar:
@@ -244,7 +252,8 @@ def render_all(result: Analysis, jobs: int | None = None, progress: bool = False
             for t in todo:
                 pngs.append(_png_of(t))
                 bar.update()
-    out = {d.run: p for (d, _), p in zip(todo, pngs) if p}
+    out = {d.run: p for d in result.diagnoses if (p := result.pngs.get(d.run))}
+    out.update({d.run: p for (d, _), p in zip(todo, pngs) if p})
     out.update(sweep_figures(overview_of(result), result.diagnoses, result.curves))
     return out
 
