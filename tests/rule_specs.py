@@ -154,9 +154,12 @@ def _flat_until_lr_cut(seed: int = 5):
 # ----------------------------------------------------------------- flat, stuck, slow
 
 @builder
-def _flat_not_chance(seed: int = 4):
+def _flat_not_chance(seed: int = 4, acc_from: float | None = None, acc_to: float | None = None):
+    """Flat at 0.7 x ln 10 with accuracy 0.4 throughout; or with the accuracy climbing from
+    `acc_from` to `acc_to` (a model that learned while its loss barely moved)."""
     s = synth.stuck(seed=seed)
-    return run_of(with_(s, train_loss=s.train_loss * 0.7, val_loss=s.val_loss * 0.7, val_acc=s.val_acc + 0.3))
+    acc = s.val_acc + 0.3 if acc_from is None else s.val_acc - 0.1 + np.linspace(acc_from, acc_to, s.val_acc.size)
+    return run_of(with_(s, train_loss=s.train_loss * 0.7, val_loss=s.val_loss * 0.7, val_acc=acc))
 
 
 def _flat_plateau(rng, n=600, level=1.45):
@@ -363,7 +366,10 @@ def _lr_drop(seed: int = 5, after: float = 0.4):
     st = h.steps
     lr = np.where(st < 300, 0.1, 0.01)
     tl = np.where(st < 300, 1.0, after) * np.exp(rng.normal(0, 0.02, st.size))
-    return run_of(with_(h, train_loss=tl, lr=lr))
+    # the accuracy follows the loss: flat where it is flat (a healthy run's rising accuracy beside
+    # a loss that never moved would be two runs in one)
+    acc = np.where(h.val_steps < 300, 0.6, 0.6 + 0.6 * (1.0 - after)) + rng.normal(0, 0.003, h.val_steps.size)
+    return run_of(with_(h, train_loss=tl, lr=lr, val_acc=acc, train_acc=acc + 0.01))
 
 
 @builder

@@ -13,6 +13,7 @@ from .base import (
     AT_THRESHOLD_COMMON,
     AT_THRESHOLD_RARE,
     BAND_SPREADS,
+    CONF_RULE,
     END,
     END_RECENT,
     END_SPARSE,
@@ -323,6 +324,36 @@ def stuck_at_chance(loss: Series, acc: Series | None = None, *, tol: float, max_
         txt = f"{loss.metric} sits at {fmt(end)}, near ln({c}) = {chance:#.3g}, the loss of a uniform guess over {c} classes{acc_txt}"
         return fire(name, loss.metric, conf, txt, st[0], st[-1], **measures)
     return quiet(name, loss.metric, **measures)
+
+
+MEASURES_IMPROVES = {
+    "start": "the curve's start level (median of its first fifth)",
+    "end": "its end level (median of its last fifth)",
+    "gain": "how much better the end is than the start: a share for a loss, points (fraction) for an accuracy",
+}
+
+
+@detector("improves", ("series",), "improves", measures=MEASURES_IMPROVES)
+def improves(series: Series, *, min_gain: float, ctx: RunContext | None = None) -> Evidence:
+    """The curve ends better than it started, in its own direction (an accuracy higher, a loss
+    lower), by `min_gain` and beyond its noise: evidence that the model learned whatever a
+    flat training loss says (a contrastive or fine-tuning loss can fall only a little while
+    held-out accuracy climbs)."""
+    name = "improves"
+    st, v = finite(series)
+    if v.size < MIN_CURVE:
+        return cannot(name, series.metric, f"{series.metric}: fewer than {MIN_CURVE} points")
+    higher = series.role.direction == "higher"
+    scale = PERCENT if higher and float(np.max(v)) > 1.0 else 1.0
+    x = v / scale
+    a, b = level(x, *START), level(x, *END_SPARSE)
+    gain = (b - a) if higher else (a - b) / max(abs(a), TINY)
+    spread = NOISE_SPREADS * noise(x) / (1.0 if higher else max(abs(a), TINY))
+    measures = dict(start=a, end=b, gain=gain)
+    if gain >= max(min_gain, spread):
+        how = (f"{series.metric} rose from {fmt(a)} to {fmt(b)}" if higher else f"{series.metric} fell from {fmt(a)} to {fmt(b)}")
+        return fire(name, series.metric, CONF_RULE, how, st[0], st[-1], **measures)
+    return quiet(name, series.metric, **measures)
 
 
 MEASURES_STILL_IMPROVING = {
