@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .detectors.base import HPARAM_ALIASES, level, smooth
+from .detectors.curves import level, smooth
 from .errors import UsageError
+from .hparam_names import HPARAM_ALIASES
 from .ingest import discover, load_run
 from .model import Comparison, MetricDiff, PairComparison, Series
 from .pipeline import Options, diagnose, run_series

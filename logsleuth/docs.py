@@ -145,7 +145,7 @@ def _constants_markdown() -> list[str]:
 
     out = ["## How detectors read a curve", "",
            "The numbers inside the detectors that are not parameters: named constants, shared ones in "
-           "`logsleuth/detectors/base.py`, the rest at the top of their detector's module (a test refuses "
+           "`logsleuth/detectors/curves.py` and `confidence.py`, the rest at the top of their detector's module (a test refuses "
            "any other number in a detector).", "",
            "| constant | value | module | meaning |", "|---|---|---|---|"]
     folder = os.path.dirname(detectors.__file__)

@@ -189,7 +189,7 @@ def _bare_numbers(path: str) -> list[str]:
 @pytest.mark.parametrize("path", DETECTOR_FILES, ids=os.path.basename)
 def test_every_deciding_number_is_a_parameter_or_a_named_constant(path):
     """A detector's numbers stay visible: a declared parameter, or a named and commented constant
-    (the shared windows, smoothing and noise multiples in detectors/base.py, the rest at the top of
+    (the shared windows, smoothing and noise multiples in detectors/curves.py and confidence.py, the rest at the top of
     the detector's module), never a bare literal in its body."""
     assert _bare_numbers(path) == []
 

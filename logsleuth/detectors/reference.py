@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from ..hparam_names import hparam_values
 from ..kinds import CLASS_KINDS, RunContext
 from ..model import Evidence, Series
 from .base import (
@@ -28,7 +29,6 @@ from .base import (
     fire,
     fmt,
     head,
-    hparam_values,
     level,
     quiet,
     step_str,

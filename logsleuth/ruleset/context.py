@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..detectors.base import covers_start, hparam_values
+from ..detectors.curves import covers_start
+from ..hparam_names import hparam_values
 from ..kinds import RunContext
 from ..model import Series
 from ..roles import default_table, normalise, primary

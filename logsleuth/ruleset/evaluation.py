@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..detectors import REGISTRY
-from ..detectors.base import hparam
+from ..hparam_names import hparam
 from ..model import Evidence, Finding, Series, Severity, SkippedRule
 from ..roles import primary
 from .loading import Rule, RuleSet

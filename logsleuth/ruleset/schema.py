@@ -8,7 +8,7 @@ import string
 from typing import Any
 
 from ..detectors import REGISTRY
-from ..detectors.base import RENAMED
+from ..detectors.registry import RENAMED
 from ..model import SEVERITIES
 from .yamlnodes import LDict
 

@@ -1,0 +1,254 @@
+"""How a detector reads a curve: windows, smoothing, bucketing, robust levels and noise.  They
+work on log-values where a series is positive, so that the same curve times 1000 gives the same
+verdict, and on robust statistics (medians, MAD) so that a few wild points do not decide."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..model import Series
+
+TINY = 1e-12  # the floor of a span or spread that divides (a run of one step, a curve without noise)
+MAX_POINTS = 20_000  # trend detectors work on bucket medians above this
+EXACT_TREND_POINTS = 50_000  # below this a wide rolling median is cheap enough to be exact
+# a log covers the start of training when its first step lies within this share of its span
+# (a resumed run logged from step 3249 of 3249-4599 does not: its first value is no initial loss)
+START_SHARE = 0.05
+
+
+
+def covers_start(steps: np.ndarray) -> bool:
+    """True when a log starts at (or near) the start of training, not mid-way (resumed runs)."""
+    return bool(steps.size >= 2 and (steps[0] <= 1 or steps[0] <= START_SHARE * (steps[-1] - steps[0])))
+
+
+
+# How a detector reads a curve.  Shares of a curve's points (after bucketing); `level(x, *END)`
+# is the median of the last 15%.  A detector takes the window its symptom needs and the names say
+# which; every number that shapes a verdict is here, a parameter, or a commented constant of its
+# detector module (tests/test_detector_contract.py refuses other number literals in detectors).
+END = (0.85, 1.0)  # where a curve ends: its last 15%, several epochs of a short run, so one noisy epoch does not set it
+RECENT_SHARE = 0.1  # where a curve stands now: its last tenth (divergence, the train fall meanwhile, the level before a NaN)
+END_RECENT = (1 - RECENT_SHARE, 1.0)  # the window of the last tenth, for `level`
+END_SPARSE = (0.8, 1.0)  # where a curve of few points ends: evaluations, per-epoch scalars, the stretch after an lr drop
+END_VAL = (0.75, 1.0)  # where a validation curve or a train/val gap ends: a quarter, it is noisier per point than training
+START = (0.0, 0.2)  # where a curve starts, in level comparisons with a middle or second half: its first fifth
+SECOND_HALF = (0.5, 1.0)  # "since the middle of the run": a loss that kept falling there is learning
+# Start, middle and end windows of equal width: a straight fall has its middle half-way between
+THIRDS_NARROW = ((0.0, 0.1), (0.45, 0.55), (0.9, 1.0))  # start, middle, end of a smoothed curve, a tenth wide (slow convergence)
+THIRDS = ((0.0, 0.2), (0.4, 0.6), (0.8, 1.0))  # start, middle, end of a raw curve, a fifth wide (still improving)
+QUARTERS = ((0.0, 0.25), (0.35, 0.65), (0.75, 1.0))  # first quarter, middle 30%, last quarter (no learning; a flat stretch)
+
+# Rolling-median windows, as a share of the curve's points (see `smooth`)
+SMOOTH_BATCH = 0.05  # per-batch training curves: 5% of the run smooths batch noise and keeps epoch-scale shape
+SMOOTH_EVAL = 0.1  # validation and per-epoch curves: fewer points, each noisier, so a wider share
+SMOOTH_BURST = 0.03  # gradient norms: narrow, so that a burst of a few percent of the run still shows
+
+# Noise: a change counts when it clears this many step-to-step noise spreads (`noise`)
+NOISE_SPREADS = 2.0  # twice the wobble: a level change, not batch noise
+BAND_SPREADS = 3.0  # a band around a curve that a noisy but healthy curve stays inside (3 spreads, ~99%)
+
+# Confidence margins (`ramp(x, threshold, FULL_AT * threshold)`): how far past its threshold a
+# measure is unmistakable
+FULL_AT = 3.0  # the usual: three times the threshold
+FULL_AT_SMALL = 5.0  # thresholds set just past noise (a 10% rise, a 2x ratio): five times
+FULL_AT_LARGE = 10.0  # counts and ratios whose threshold is already a clear sign (1 spike; 3x val/train): ten times
+
+INITIAL_SHARE = 0.05  # a curve's initial level: the median of its first 5% (a few points at least), before training moves it
+TREND_MIN_WINDOW = 5  # a trend (rolling median) at least 5 points wide, or it follows the noise
+MIN_CURVE = 5  # fewer finite points are no curve: no start, end or turn can be told from one noisy point
+FEW_POINTS = 3  # the fewest points a level is read from: a median of three outvotes one noisy value
+PERCENT = 100.0  # accuracies print as points (0.15 -> 15 points); a logger's accuracy above 1 is in percent
+START_SHARE_FEW = 0.1  # a curve's start level (`start_level`): its first tenth, at most START_POINTS points:
+START_POINTS = 3  # the initial loss before the first updates move it, past one noisy batch
+
+
+def head(x: np.ndarray, share: float, least: int = 1, most: int | None = None) -> np.ndarray:
+    """The first `share` of x's points, at least `least` and at most `most` of them."""
+    k = max(least, int(x.size * share) if most is None else min(most, int(x.size * share)))
+    return x[:k]
+
+
+def tail(x: np.ndarray, share: float, least: int = 1) -> np.ndarray:
+    """The last `share` of x's points, at least `least` of them."""
+    return x[-max(least, int(x.size * share)):]
+
+
+CACHED_SERIES = 64  # the finite/bucket caches hold the series of one run (a run has a few dozen)
+_FINITE_CACHE: dict[int, tuple[Series, np.ndarray, np.ndarray]] = {}
+
+
+def finite(s: Series) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and values of the finite points (cached for the last few series: many detectors ask)."""
+    hit = _FINITE_CACHE.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1], hit[2]
+    ok = np.isfinite(s.values)
+    out = (s.steps, s.values) if ok.all() else (s.steps[ok], s.values[ok])
+    if len(_FINITE_CACHE) > CACHED_SERIES:
+        _FINITE_CACHE.clear()
+    _FINITE_CACHE[id(s)] = (s, out[0], out[1])
+    return out
+
+
+_BUCKET_CACHE: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def bucket(steps: np.ndarray, values: np.ndarray, n: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most n points: bucket medians (trend detectors; spike detectors see every point).
+    Computed once per series: a dozen detectors ask for the same long curve (the result is
+    read-only, and the cache holds the inputs so that their ids stay theirs)."""
+    if values.size <= n:
+        return steps, values
+    key = (id(values), id(steps), n)
+    hit = _BUCKET_CACHE.get(key)
+    if hit is not None and hit[0] is values and hit[1] is steps:
+        return hit[2], hit[3]
+    k = int(math.ceil(values.size / n))
+    m = values.size // k * k
+    v = np.median(values[:m].reshape(-1, k), axis=1)
+    st = steps[:m].reshape(-1, k)[:, k // 2].copy()
+    v.flags.writeable = st.flags.writeable = False
+    if len(_BUCKET_CACHE) > CACHED_SERIES:
+        _BUCKET_CACHE.clear()
+    _BUCKET_CACHE[key] = (values, steps, st, v)
+    return st, v
+
+
+MAX_ZERO_SHARE = 0.2  # a loss exactly 0 on fewer than a fifth of its points is still a positive loss (tiny batches)
+ZERO_LIFT = 1e-3  # ... its zeros lifted to a thousandth of its median: far below it, still on the log scale
+
+
+def positive(values: np.ndarray) -> bool:
+    return values.size > 0 and bool(np.all(values > 0))
+
+
+def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """log of a positive series (exact zeros lifted to 1e-3 x the median, so a loss that is
+    sometimes 0 stays on the log scale); else the series over its robust spread.  Both are
+    scale-free: the same curve times 1000 gives the same transformed shape."""
+    if positive(values):
+        return np.log(values), "log"
+    if values.size and bool(np.all(values >= 0)):
+        med = float(np.median(values))
+        if med > 0 and float(np.mean(values == 0)) < MAX_ZERO_SHARE:
+            return np.log(values + ZERO_LIFT * med), "log"
+    spread = mad(values) or float(np.std(values)) or 1.0
+    return values / spread, "scaled"
+
+
+# Odd windows of up to PARTITION_MAX_SIZE finite points (and any window of up to 64 on a long
+# series) take partial sorts of BLOCK_CELLS values (a block of windows) at a time: a block stays
+# in the CPU cache, and it is 1.3-3.7x faster than pandas' skiplist there, on short series most
+# (its per-call cost dominates).  Wider windows take the skiplist (O(log w) a step; a partial
+# sort is O(w)).  An even window on a long series takes the upper of its two middle values; on
+# a short one (and with non-finite values) pandas', the mean of the two.
+MIN_WINDOW = 3  # the narrowest rolling median: a point and its two neighbours
+PARTITION_MIN_POINTS = 100_000  # long series: windows of up to LONG_PARTITION_MAX_SIZE points, even ones too
+LONG_PARTITION_MAX_SIZE = 64
+PARTITION_MAX_SIZE = 128  # any series: odd windows of finite values up to this
+BLOCK_CELLS = 1 << 18
+
+
+def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray:
+    """Rolling median, edges padded with the edge values (scipy.ndimage's mode='nearest'; for an
+    even size, the upper of the two middle values on long series, their mean on short ones).
+    Exact: the value at i is the median of its window, by three min/max for a size of 3, by
+    partial sorts of blocks of windows for windows of up to PARTITION_MAX_SIZE points, else by
+    pandas' rolling median."""
+    x = np.asarray(x, dtype="float64")
+    size = max(1, int(size))
+    if size <= 1 or x.size == 0:
+        return x.copy()
+    if size == MIN_WINDOW:  # the median of three neighbours, exactly, without a sort
+        a, c = np.r_[x[0], x[:-1]], np.r_[x[1:], x[-1]]
+        return np.maximum(np.minimum(a, x), np.minimum(np.maximum(a, x), c))
+    h = size // 2
+    xp = np.concatenate([np.full(h, x[0]), x, np.full(size - 1 - h, x[-1])])
+    long = x.size > PARTITION_MIN_POINTS and size <= LONG_PARTITION_MAX_SIZE
+    if long or (size <= PARTITION_MAX_SIZE and size % 2 == 1 and bool(np.isfinite(x).all())):
+        windows = np.lib.stride_tricks.sliding_window_view(xp, size)
+        out = np.empty(x.size)
+        block = max(1, BLOCK_CELLS // size)
+        for i in range(0, x.size, block):
+            out[i:i + block] = np.partition(windows[i:i + block], h, axis=1)[:, h]
+        return out
+    import pandas as pd
+
+    return pd.Series(xp).rolling(size).median().to_numpy()[size - 1:]
+
+
+def median(x: np.ndarray) -> float:
+    """np.median of a 1-D array, the same value (NaN when one is NaN, the mean of the two middle
+    values of an even count) without its generic machinery: detectors take tens of thousands of
+    medians of short slices, where that machinery is most of the cost."""
+    x = np.asarray(x, dtype="float64")
+    n = x.size
+    if n == 0:
+        return math.nan
+    k = n // 2
+    if n % 2:
+        part = np.partition(x, (k, n - 1))
+        return math.nan if math.isnan(part[-1]) else float(part[k])
+    part = np.partition(x, (k - 1, k, n - 1))
+    return math.nan if math.isnan(part[-1]) else float((part[k - 1] + part[k]) / 2)
+
+
+MAD_TO_SD = 1.4826  # the median absolute deviation times this is the standard deviation of normal noise
+
+
+def mad(x: np.ndarray) -> float:
+    if x.size == 0:
+        return 0.0
+    return float(MAD_TO_SD * median(np.abs(x - median(x))))
+
+
+def noise(x: np.ndarray) -> float:
+    """Step-to-step noise: robust spread of first differences / sqrt(2)."""
+    if x.size < MIN_WINDOW:
+        return 0.0
+    return mad(np.diff(x)) / math.sqrt(2.0)
+
+
+def smooth(x: np.ndarray, frac: float = SMOOTH_BATCH, min_window: int = MIN_WINDOW) -> np.ndarray:
+    """Rolling median with a window of `frac` of the length (odd, at least min_window)."""
+    if x.size < MIN_WINDOW:
+        return x.copy()
+    w = max(min_window, int(x.size * frac))
+    w = min(w, x.size)
+    if w % 2 == 0:
+        w -= 1
+    if w < MIN_WINDOW:
+        return x.copy()
+    return median_filter(x, size=w, mode="nearest")
+
+
+def coarse_trend(x: np.ndarray, window: int) -> np.ndarray:
+    """A rolling-median-like trend in O(n): medians of consecutive blocks of `window` points,
+    linearly interpolated back to every point (for long series where a true rolling median with
+    a wide window would cost n x window)."""
+    n = x.size
+    window = max(1, int(window))
+    if window <= 1 or n < 2 * window or n <= EXACT_TREND_POINTS:
+        return median_filter(x, size=max(1, window | 1), mode="nearest")
+    m = n // window * window
+    meds = np.median(x[:m].reshape(-1, window), axis=1)
+    centers = np.arange(meds.size) * window + (window - 1) / 2.0
+    if m < n:
+        meds = np.r_[meds, np.median(x[m:])]
+        centers = np.r_[centers, (m + n - 1) / 2.0]
+    return np.interp(np.arange(n, dtype=float), centers, meds)
+
+
+def level(x: np.ndarray, a: float, b: float) -> float:
+    """Median of the part of x between fractions a and b of its length."""
+    n = x.size
+    i, j = int(n * a), max(int(n * a) + 1, int(math.ceil(n * b)))
+    return median(x[i:j])
+
+
+def start_level(x: np.ndarray) -> float:
+    """A curve's start level: the median of its first few points (up to 3, a tenth of a short curve)."""
+    return median(head(x, START_SHARE_FEW, 1, START_POINTS))
