@@ -191,3 +191,15 @@ def test_the_circle_finder_catches_a_function_level_circle(tmp_path):
     graph["logsleuth.b"] = _imports("logsleuth.b", str(b))
     assert find_cycles(graph) == []
     assert find_cycles({"x": {"y"}, "y": {"z"}, "z": {"x"}, "w": {"x"}}) == [["x", "y", "z"]]
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """pyproject.toml lists the packages by name: a new subpackage missing there installs a
+    logsleuth that fails at import (as `commands` and `calibrate` once did)."""
+    import tomllib
+
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as fh:
+        listed = set(tomllib.load(fh)["tool"]["setuptools"]["packages"])
+    found = {"logsleuth." + os.path.relpath(d, PKG).replace(os.sep, ".") if d != PKG else "logsleuth"
+             for d, _, files in os.walk(PKG) if "__init__.py" in files}
+    assert found <= listed, sorted(found - listed)
