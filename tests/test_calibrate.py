@@ -136,8 +136,9 @@ def test_the_shipped_calibration_says_where_it_came_from():
     assert np.isfinite(prov["held_out"]["kind"]["top1"])
     assert os.path.basename(prov["corpus"])
     # the shipped values load, and docs/calibration.md is the calibration's own rendering
-    from conftest import REPO
     from logsleuth.calibrate import calibration_markdown
+
+    from conftest import REPO
 
     with open(os.path.join(REPO, "docs", "calibration.md"), encoding="utf-8") as fh:
         assert fh.read() == calibration_markdown(doc), "docs/calibration.md is stale: rerun logsleuth calibrate --docs"
