@@ -43,3 +43,17 @@ def write(tmp_path):
         return str(p)
 
     return _w
+
+
+@pytest.fixture
+def declared_values(monkeypatch):
+    """The built-in rules at their declared values, without the fitted calibration: rule cases
+    and rule unit tests pin the logic of each rule at the values rules/parameters.yaml and the
+    rule files declare (the shipped fit moves some; tests/test_calibrate.py checks the fit)."""
+    import logsleuth.ruleset as ruleset_pkg
+    from logsleuth.ruleset import loading
+
+    rs = loading.load_ruleset([], calibrated=False)
+    monkeypatch.setattr(loading, "builtin_ruleset", lambda: rs)
+    monkeypatch.setattr(ruleset_pkg, "builtin_ruleset", lambda: rs)
+    return rs

@@ -20,6 +20,8 @@ from logsleuth.ruleset import builtin_ruleset
 
 from rule_specs import build
 
+pytestmark = pytest.mark.usefixtures("declared_values")  # the rules at their declared values
+
 CASE_DIR = os.path.join(os.path.dirname(__file__), "rule_cases")
 KINDS = ("fire", "quiet", "near_miss", "todo")
 CASE_KEYS = {"about", "spec", "args", "hparams", "drop", "also_fires", "claimed_by", "reason"}

@@ -15,6 +15,8 @@ from logsleuth.pipeline import diagnose
 import synth
 from rule_specs import BUILDERS, build, noisy_curves, run_of
 
+pytestmark = pytest.mark.usefixtures("declared_values")  # the rules at their declared values
+
 
 def first_fire_case(rule: str) -> RunData:
     with open(os.path.join(os.path.dirname(__file__), "rule_cases", f"{rule}.yaml"), encoding="utf-8") as fh:

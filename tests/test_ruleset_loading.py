@@ -178,7 +178,9 @@ def _f(rule, causes, conf=1.0, severity="warning", symptom=None):
 
 
 def test_ranking_noisy_or_order_independent_with_evidence_against():
-    rs = builtin_ruleset()
+    from logsleuth.ruleset import load_ruleset
+
+    rs = load_ruleset([], calibrated=False)  # raw noisy-OR scores (no reliability map)
     fs = [_f("a", [("lr_too_high", 0.5)]), _f("b", [("lr_too_high", 0.5), ("model_too_small", 0.6)]),
           _f("c", [("model_too_small", -0.5)])]
     h1, c1 = rank(fs, rs)
