@@ -225,15 +225,20 @@ def _global_iterations(df: pd.DataFrame, step_col: str, modes: list[str], path: 
     return df, [f"{path}: {step_col!r} restarts every epoch; steps made global as epoch x {period:g} + {step_col}"]
 
 
-def read_trainer_state(path: str) -> ReadResult:
-    """Hugging Face Trainer `trainer_state.json`: `log_history` train and eval rows."""
-    text, warnings = read_text(path)
+def _whole_json(path: str, text: str) -> Any:
+    """A file that is one JSON document, or an error naming the file and the line:column."""
     try:
-        state = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON: {exc.msg}", where=f"{exc.lineno}:{exc.colno}") from exc
     except RecursionError as exc:
         raise InputError(path, "JSON nested too deeply") from exc
+
+
+def read_trainer_state(path: str) -> ReadResult:
+    """Hugging Face Trainer `trainer_state.json`: `log_history` train and eval rows."""
+    text, warnings = read_text(path)
+    state = _whole_json(path, text)
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
         raise InputError(path, "no 'log_history' list: not a Hugging Face trainer_state.json")
     hparams = {
@@ -281,12 +286,7 @@ def read_keras_history(path: str) -> ReadResult:
     """A metrics history saved as JSON lists (Keras `history.history`): each list one metric,
     its index the epoch (from 0, as Keras counts them)."""
     text, warnings = read_text(path)
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", where=f"{exc.lineno}:{exc.colno}") from exc
-    except RecursionError as exc:
-        raise InputError(path, "JSON nested too deeply") from exc
+    obj = _whole_json(path, text)
     lists = _history_lists(obj)
     lists.pop("epoch", None)  # the epoch numbers themselves are the axis
     if not lists:
