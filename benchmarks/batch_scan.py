@@ -45,16 +45,7 @@ def make_runs(root: str, n: int) -> None:
         c = gens[i % len(gens)](seed=i)
         d = os.path.join(root, f"sweep_{i // 200:02d}", f"lr={0.001 * (1 + i % 7):g}", f"seed_{i}")
         kind = i % 5
-        if kind == 0:
-            writers.write_jsonl(os.path.join(d, "metrics.jsonl"), c)
-        elif kind == 1:
-            writers.write_lightning_csv(os.path.join(d, "version_0"), c, hparams={"lr": 0.001 * (1 + i % 7)})
-        elif kind == 2:
-            writers.write_keras_csv(os.path.join(d, "training.log"), c)
-        elif kind == 3:
-            writers.write_trainer_state(os.path.join(d, "trainer_state.json"), c)
-        else:
-            writers.write_tensorboard(d, writers.curves_scalars(c))
+        writers.write_in_format(d, c, kind, hparams={"lr": 0.001 * (1 + i % 7)})
 
 
 ROOT = os.path.abspath(os.path.join(HERE, ".."))

@@ -48,16 +48,7 @@ def _write_synth(root: str) -> None:
             c = gen(seed=seed)
             d = os.path.join(root, f"{name}_{seed}")
             kind = (i + seed) % 5
-            if kind == 0:
-                writers.write_jsonl(os.path.join(d, "metrics.jsonl"), c)
-            elif kind == 1:
-                writers.write_lightning_csv(os.path.join(d, "version_0"), c, hparams={"lr": 0.001})
-            elif kind == 2:
-                writers.write_keras_csv(os.path.join(d, "training.log"), c)
-            elif kind == 3:
-                writers.write_trainer_state(os.path.join(d, "trainer_state.json"), c)
-            else:
-                writers.write_tensorboard(d, writers.curves_scalars(c))
+            writers.write_in_format(d, c, kind, hparams={"lr": 0.001})
 
 
 def long_run(n: int, val_every: int, seed: int, overfit: bool) -> RunData:

@@ -247,3 +247,22 @@ def write_wandb(run_dir: str, c: Curves, run_id: str = "abcd1234") -> str:
     with open(path, "wb") as fh:
         fh.write(wandb_log(recs))
     return path
+
+
+FORMATS = ("jsonl", "lightning_csv", "keras_csv", "trainer_state", "tensorboard")
+
+
+def write_in_format(d: str, c: Curves, kind: int, hparams: dict | None = None) -> None:
+    """One run of curves `c` in directory `d`, in the format FORMATS[kind % 5] (the benchmarks and
+    the diagnosis-sample test spread runs over the formats this way)."""
+    fmt = FORMATS[kind % len(FORMATS)]
+    if fmt == "jsonl":
+        write_jsonl(os.path.join(d, "metrics.jsonl"), c)
+    elif fmt == "lightning_csv":
+        write_lightning_csv(os.path.join(d, "version_0"), c, hparams=hparams)
+    elif fmt == "keras_csv":
+        write_keras_csv(os.path.join(d, "training.log"), c)
+    elif fmt == "trainer_state":
+        write_trainer_state(os.path.join(d, "trainer_state.json"), c)
+    else:
+        write_tensorboard(d, curves_scalars(c))
