@@ -79,7 +79,7 @@ def sample(kind: str, rng: np.random.Generator, seed: int, max_steps: int = 5000
     cfg.update(RECIPES[kind](rng, max_steps))
     cfg.setdefault("loss_kind", LOSS_KIND.get(kind, "mse"))
     cfg.setdefault("n_classes", None)
-    return cap_steps(cfg, floor=60 if kind == "rl" else 100)
+    return cap_steps(cfg, floor=cfg.pop("min_steps", 60 if kind == "rl" else 100))
 
 
 def build(cfg: dict) -> Task:

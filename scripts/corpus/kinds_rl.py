@@ -75,6 +75,7 @@ class Reinforce(Task):
         self.env = CartPole(cfg["batch"], rng)
         shift = cfg.get("shift", 0.0)
         self.eval_env = CartPole(4, np.random.default_rng(cfg["seed"] + 3), pole=0.5 * (1 + 3 * shift), gravity=9.8 * (1 + shift))
+        self.eval_seed = cfg["seed"] + 3
         self.gen = torch.Generator().manual_seed(cfg["seed"] + 17)
         self.episodes: list[tuple[int, float]] = []
         self.frozen = [p.detach().clone() for p in self.params] if cfg.get("eval_bug") == "frozen" else None
@@ -129,6 +130,7 @@ class Reinforce(Task):
             with torch.no_grad():
                 for p, q in zip(self.params, self.frozen):
                     p.copy_(q)
+        self.eval_env.rng = np.random.default_rng(self.eval_seed)  # the same 4 evaluation episodes every time
         obs, total = torch.from_numpy(self.eval_env.reset()), np.zeros(4)
         with torch.no_grad():
             for _ in range(self.cfg["max_len"]):

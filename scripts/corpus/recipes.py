@@ -19,17 +19,36 @@ def _common(rng: np.random.Generator, steps: int, batch: int, clip_p: float = 0.
 
 def classification(rng: np.random.Generator, max_steps: int) -> dict:
     c = int(_pick(rng, CLASS_COUNTS))
+    if c >= 300:
+        return _many_classes(rng, c, max_steps)
     images = c <= 20 and rng.random() < 0.3
-    steps = steps_for(rng, 150 if c < 100 else 400 if c < 300 else 600, min(max_steps, 5000 if c < 300 else 1500))
+    steps = steps_for(rng, 150 if c < 100 else 400, min(max_steps, 5000))
     batch = int(_pick(rng, (16, 32, 64, 128) if c < 100 else (64, 128)))
     cfg = {"n_classes": c, "model": "cnn" if images else "mlp", "dim": int(_pick(rng, (16, 24, 32, 48))),
            "sep": float(rng.uniform(0.7, 1.1)), "clusters": int(_pick(rng, (1, 1, 2))),
            "n_train": int(min(30000, max(2000, 40 * c) * rng.uniform(1, 2))), "n_val": int(min(1000, max(300, 2 * c))),
            "images": images, "side": 12, "noise": float(rng.uniform(0.1, 0.3)),
-           "arch": mlp_arch(rng, widths=(64, 128, 256) if c < 300 else (256,), depths=(1, 2, 2, 3) if c < 50 else (1, 2)),
+           "arch": mlp_arch(rng, widths=(64, 128, 256), depths=(1, 2, 2, 3) if c < 50 else (1, 2)),
            "dataset": f"{'templates' if images else 'mixture'}{c}"}
     cfg.update(optim(rng))
     cfg.update(_common(rng, steps, batch))
+    return cfg
+
+
+def _many_classes(rng: np.random.Generator, c: int, max_steps: int) -> dict:
+    """300 or 1000 classes: a one-hidden-layer MLP on well separated centres, ~20 samples a
+    class, Adam-family or momentum, long enough (600+ steps) to leave ln(C) well behind."""
+    steps = steps_for(rng, 600, min(max_steps, 1500))
+    cfg = {"n_classes": c, "model": "mlp", "dim": 32, "sep": float(rng.uniform(1.1, 1.4)), "clusters": 1,
+           "n_train": 20 * c, "n_val": 1000, "images": False, "min_steps": min(600, steps),
+           "arch": {"width": int(_pick(rng, (128, 192))), "depth": 1, "act": _pick(rng, ("relu", "gelu", "leaky")),
+                    "dropout": float(_pick(rng, (0.0, 0.1)))}, "dataset": f"mixture{c}"}
+    cfg.update(optim(rng, ("adam", "adamw", "momentum", "nesterov", "rmsprop"), weights=(4, 4, 1, 1, 1)))
+    if cfg["optimizer"] in ("momentum", "nesterov"):
+        cfg["lr"] = _sig(_logu(rng, 0.05, 0.15))
+    elif cfg["optimizer"] in ("adam", "adamw"):
+        cfg["lr"] = _sig(_logu(rng, 1e-3, 3e-3))
+    cfg.update(_common(rng, steps, int(_pick(rng, (64, 128)))))
     return cfg
 
 
