@@ -40,6 +40,7 @@ class RunContext:
     epoch_len: float | None = None
     optimizer: str | None = None  # adam, sgd, rmsprop, adagrad families
     lr_schedule: str | None = None  # constant, decay, warmup, warmup_decay, cyclic; None: no lr logged
+    warmup_end: float | None = None  # the step the logged lr warmup reaches its peak; None: no warmup seen
     hparams: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -54,6 +55,6 @@ class RunContext:
         return {"kind": self.kind, "kind_from": self.kind_from, "n_classes": self.n_classes,
                 "fine_tune": self.fine_tune, "cadence": self.cadence, "sparse_eval": self.sparse_eval,
                 "epoch_len": self.epoch_len, "optimizer": self.optimizer, "lr_schedule": self.lr_schedule,
-                "starts_at_init": self.starts_at_init}
+                "warmup_end": self.warmup_end, "starts_at_init": self.starts_at_init}
 
 

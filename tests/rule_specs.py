@@ -129,16 +129,18 @@ def _high_initial(seed: int = 3, first: float = 60.0):
 
 
 @builder
-def _delayed(seed: int = 5, first_acc: float = 0.45, flat_steps: int = 150):
+def _delayed(seed: int = 5, first_acc: float = 0.45, flat_steps: int = 150, warmup_steps: int = 0):
     """Flat at ln 10 for `flat_steps`, then a normal fall.  The first accuracy says whether the
-    flat start is chance (0.1 over 10 classes) or something else."""
+    flat start is chance (0.1 over 10 classes) or something else; `warmup_steps` > 0 logs a
+    learning rate that ramps up linearly over that many steps, then holds."""
     h = healthy(3)
     rng = np.random.default_rng(seed)
     n = h.steps.size
     tl = np.r_[np.full(flat_steps, 2.3), 2.3 * np.exp(-np.arange(n - flat_steps) / 60) + 0.05] * np.exp(rng.normal(0, 0.005, n))
     acc = h.val_acc.copy()
     acc[0] = first_acc
-    return run_of(with_(h, train_loss=tl, val_acc=acc))
+    lr = h.lr if not warmup_steps else 1e-3 * np.minimum(1.0, (np.arange(n) + 1) / warmup_steps)
+    return run_of(with_(h, train_loss=tl, val_acc=acc, lr=lr))
 
 
 @builder
@@ -206,6 +208,19 @@ def _flat_regression(seed: int = 8):
     return RunData(name="t", path=".", formats=("test",), table=table_of({
         "loss": (st, loss), "val_loss": (st, 0.46 * np.exp(g.normal(0, 0.005, 40))),
         "val_mae": (st, 0.46 * np.exp(g.normal(0, 0.005, 40))), "learning_rate": (st, np.full(40, 3e-3))}))
+
+
+@builder
+def _raw_scale_regression(seed: int = 8, scale: float = 40.0):
+    """A healthy regression on raw-scale targets (about `scale` in size): MSE starts near
+    scale^2 and falls 50x, the way standardised targets fall from 1."""
+    st = np.arange(0.0, 300.0)
+    g = np.random.default_rng(seed)
+    loss = scale ** 2 * (0.02 + np.exp(-st / 40)) * np.exp(g.normal(0, 0.03, st.size))
+    ev = st[::30]
+    val = scale ** 2 * (0.025 + np.exp(-ev / 40))
+    return RunData(name="t", path=".", formats=("test",), table=table_of({
+        "loss": (st, loss), "val_loss": (ev, val), "val_mae": (ev, np.sqrt(val)), "learning_rate": (st, np.full(st.size, 1e-3))}))
 
 
 @builder
@@ -368,7 +383,8 @@ def _lr_drop(seed: int = 5, after: float = 0.4):
     tl = np.where(st < 300, 1.0, after) * np.exp(rng.normal(0, 0.02, st.size))
     # the accuracy follows the loss: flat where it is flat (a healthy run's rising accuracy beside
     # a loss that never moved would be two runs in one)
-    acc = np.where(h.val_steps < 300, 0.6, 0.6 + 0.6 * (1.0 - after)) + rng.normal(0, 0.003, h.val_steps.size)
+    # (0.4 over 10 classes: a third of the way from chance, so a loss that never moves is stuck, not converged)
+    acc = np.where(h.val_steps < 300, 0.4, 0.4 + 0.6 * (1.0 - after)) + rng.normal(0, 0.003, h.val_steps.size)
     return run_of(with_(h, train_loss=tl, lr=lr, val_acc=acc, train_acc=acc + 0.01))
 
 

@@ -223,11 +223,13 @@ def test_chance_start_takes_the_class_count_from_the_hyperparameters_only():
     assert run("chance_start", loss, None, ctx=speech).cannot_judge
 
 
-def test_high_initial_loss_has_a_reference_only_for_classification_and_regression():
+def test_high_initial_loss_has_a_reference_only_for_classification():
     ctc = S("loss", np.r_[3000.0, 2500.0, 2000.0, np.geomspace(1500, 40, 60)])
     assert run("high_initial_loss", ctc, ctx=RunContext(kind="speech")).cannot_judge
     assert run("high_initial_loss", ctc, ctx=RunContext(kind="unknown")).cannot_judge
-    assert run("high_initial_loss", ctc, ctx=RunContext(kind="regression")).fired
+    # a regression's MSE starts at its targets' square: in the thousands on raw-scale targets
+    assert run("high_initial_loss", ctc, ctx=RunContext(kind="regression")).cannot_judge
+    assert run("high_initial_loss", ctc, ctx=CLS10).fired
 
 
 def test_task_kind_from_the_metrics_logged():
@@ -295,3 +297,13 @@ def test_no_learning_says_nothing_of_a_gan_and_nothing_of_a_loss_rounded_to_zero
     assert run("no_learning", flat, ctx=RunContext(kind="unknown")).fired
     zero = S("loss", np.r_[0.0012, 0.0003, np.zeros(98)])  # an HF log rounds a converged MSE to 0.0
     assert not run("no_learning", zero, ctx=RunContext(kind="regression")).fired
+
+
+def test_warmup_end_is_where_a_rising_lr_reaches_its_peak():
+    from logsleuth.ruleset.context import warmup_end
+    st = np.arange(0.0, 400.0)
+    warm = np.minimum(1.0, (st + 1) / 100) * 1e-3
+    assert warmup_end({"lr": S("lr", warm, st)}) == 94.0  # first step at 95% of the peak
+    decay = 1e-3 * np.cos(st / 400 * np.pi / 2)
+    assert warmup_end({"lr": S("lr", decay, st)}) is None
+    assert warmup_end({}) is None

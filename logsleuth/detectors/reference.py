@@ -62,7 +62,8 @@ MEASURES_CLASS_REFERENCE = {
     "chance_loss": "ln C",
     "loss_frac": "end loss over ln C",
     "acc_end": "end accuracy (fraction)",
-    "skill": "share of the way from chance (1/C) to perfect accuracy",
+    "skill": "share of the way from chance (1/C) to perfect accuracy (without C: its upper bound, the accuracy)",
+    "skill_floor": "the least that share can be (without C: as if C were 2)",
     "calibrated_loss": "cross-entropy of a calibrated classifier with that accuracy",
     "loss_over_calibrated": "end loss over the calibrated loss",
     "classes_from": "where the class count came from",
@@ -101,7 +102,7 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: RunContext | N
         how = f"{loss.metric} ends at {fmt(end)}, {loss_frac:.0%} of ln({c}) = {fmt(chance)}"
     calibrated = calibrated_loss(acc_end, c) if acc_end is not None else None
     over = end / calibrated if calibrated else None
-    measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill,
+    measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill, skill_floor=skill,
                     calibrated_loss=calibrated, loss_over_calibrated=over,
                     classes_from="hyperparameters")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
@@ -109,13 +110,15 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: RunContext | N
 
 def _accuracy_bound(loss: Series, acc: Series | None) -> Evidence:
     """Without a class count, an accuracy still bounds the skill: (a - 1/C) / (1 - 1/C) <= a for
-    every C, so an accuracy below a share is a skill below it whatever the class count."""
+    every C, so an accuracy below a share is a skill below it whatever the class count; and it is
+    at least 2a - 1 (its value for two classes), so an accuracy of 0.9 is most of the way whatever C."""
     name = "class_reference"
     acc_end = _end_fraction(acc) if acc is not None else None
     if acc is None or acc_end is None:
         return cannot(name, loss.metric, "no class count in the hyperparameters and no accuracy: no reference level")
     how = f"{acc.metric} ends at {acc_end:.3g}: at most {acc_end:.0%} of the way from chance to 1, whatever the class count"
-    measures = dict(n_classes=None, chance_loss=None, loss_frac=None, acc_end=acc_end, skill=acc_end, calibrated_loss=None,
+    measures = dict(n_classes=None, chance_loss=None, loss_frac=None, acc_end=acc_end, skill=acc_end,
+                    skill_floor=max(0.0, 2.0 * acc_end - 1.0), calibrated_loss=None,
                     loss_over_calibrated=None, classes_from="unknown: the skill is bounded by the accuracy")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 

@@ -442,12 +442,18 @@ def slow_convergence(series: Series, *, min_linearity: float, max_drop: float, m
     return quiet(name, series.metric, **measures)
 
 
+# a drop that starts by 1.5x the step where the lr warmup peaks started with the warmup (losses
+# lag the rate: Adam's moments and the first large steps take a while once the rate is up)
+WARMUP_ONSET_MARGIN = 1.5
 MEASURES_DELAYED_START = {
     "flat_frac": "share of the run before the drop",
     "drop_after": "fall after the onset (x)",
     "transition": "share of the rest of the run taken by half the fall",
     "fall_over_band": "fall over the flatness band",
     "speedup": "how many times faster the loss falls after the onset than over the flat stretch",
+    "in_warmup": "whether the drop began during the learning-rate warmup (then quiet)",
+    "onset": "step where the loss leaves its start band",
+    "warmup_end": "step where the lr warmup reaches its peak",
 }
 
 
@@ -476,6 +482,9 @@ def delayed_start(series: Series, *, min_flat: float, min_drop: float, max_trans
     if below.size == 0:
         return quiet(name, series.metric)
     i_on = int(below[0])
+    if ctx is not None and ctx.warmup_end is not None and st[i_on] <= WARMUP_ONSET_MARGIN * ctx.warmup_end:
+        # the loss waited for the learning rate: a flat start while the rate warms up is the schedule
+        return quiet(name, series.metric, in_warmup=True, onset=float(st[i_on]), warmup_end=ctx.warmup_end)
     flat_frac = float((st[i_on] - st[0]) / max(st[-1] - st[0], TINY))
     seg = x[:i_on]  # the points before the drop
     min_points = max(MIN_SLOPE_POINTS, int(INITIAL_SHARE * x.size))
@@ -517,13 +526,13 @@ MEASURES_HIGH_INITIAL_LOSS = {
 
 @detector("high_initial_loss", ("loss", "acc?"), "high_initial_loss", measures=MEASURES_HIGH_INITIAL_LOSS)
 def high_initial_loss(loss: Series, acc: Series | None = None, *, classification_max: float,
-                      regression_min: float, regression_ratio: float,
                       ctx: RunContext | None = None) -> Evidence:
-    """The first loss values are far above what the task implies: above ln(C) x a few for a
-    classifier (C <= 1000 gives at most 6.9); for a regression, above `regression_min` (a
-    network at init outputs about 0, so its MSE is about E[y^2], near 1 on standardised
-    targets) and falling from there.  Absolute by nature: it compares with what an initialised
-    network gives."""
+    """The first loss values of a classifier are far above what the task implies: above ln(C)
+    x a few (C <= 1000 gives at most 6.9).  Absolute by nature: it compares with what an
+    initialised network gives.  A regression cannot be judged: at init its MSE is about E[y^2],
+    the targets' own scale, and a loss in the thousands on targets in the hundreds is a network
+    that starts normally (healthy generated regressions on raw-scale targets start 4-100x above
+    their end, as the ones with unnormalised inputs do)."""
     name = "high_initial_loss"
     st, v = finite(loss)
     if v.size < FEW_POINTS:
@@ -537,16 +546,13 @@ def high_initial_loss(loss: Series, acc: Series | None = None, *, classification
     if ctx is not None and len(ctx.loss_components) >= 2:
         # component losses: the logged loss is a sum of terms, and ln(classes) bounds none of them
         return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
-    if not classification and kind != "regression":
+    if kind == "regression":
+        return cannot(name, loss.metric, "a regression's first loss is on its targets' scale, which the log does not give")
+    if not classification:
         # a CTC loss in the thousands, a detection or GAN loss: no first level a network at init gives
         return cannot(name, loss.metric, f"a {kind} run: no reference level for its first loss")
-    if classification:
-        if first >= classification_max:
-            conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, FULL_INITIAL * classification_max))
-            return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
-                        f"starts near ln(classes) (at most ~7 for 1000 classes)", st[0], st[k - 1], **measures)
-    elif end > 0 and first >= regression_min and first / end >= regression_ratio:
-        conf = confidence(AT_THRESHOLD_RARE, ramp(math.log10(first), math.log10(regression_min), math.log10(regression_min) + 2))
-        return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}, {fmt(first / end)}x its final "
-                    f"{fmt(end)}: targets or inputs on a raw scale", st[0], st[k - 1], **measures)
+    if first >= classification_max:
+        conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, FULL_INITIAL * classification_max))
+        return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
+                    f"starts near ln(classes) (at most ~7 for 1000 classes)", st[0], st[k - 1], **measures)
     return quiet(name, loss.metric, **measures)

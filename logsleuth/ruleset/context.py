@@ -131,6 +131,7 @@ SPARSE_EVAL_SHARE = 0.2  # evaluations on fewer than a fifth of the training poi
 LR_FLAT = 1e-9  # relative change below which two logged rates are the same rate
 LR_DECAYED = 0.5  # a rate that ends below half its peak was decayed
 LR_WARM_SHARE = 0.3  # a peak within the first 30% of the run after a rise is a warmup
+LR_WARM_REACHED = 0.95  # a warmup ends where the rate first reaches 95% of its peak (a onecycle's top is rounded)
 
 
 def _names(series: Mapping[str, Series]) -> list[str]:
@@ -210,6 +211,19 @@ def lr_schedule(series: Mapping[str, Series]) -> str | None:
     return "decay" if decayed else "constant"
 
 
+def warmup_end(series: Mapping[str, Series]) -> float | None:
+    """The step where a logged learning-rate warmup first reaches (nearly) its peak; None when
+    the rate does not rise first (see `lr_schedule`)."""
+    if lr_schedule(series) not in ("warmup", "warmup_decay"):
+        return None
+    lr = primary(series, "lr")
+    if lr is None:
+        return None
+    ok = np.isfinite(lr.values)
+    st, v = lr.steps[ok], lr.values[ok]
+    return float(st[int(np.argmax(v >= LR_WARM_REACHED * float(np.max(v))))])
+
+
 def run_context(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> RunContext:
     """The run's context, read once before the rules run."""
     from ..detectors.reference import optimizer_of
@@ -226,4 +240,4 @@ def run_context(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> Run
                       loss_components=tuple(cls["loss_components"]), regression=reg, fine_tune=fine_tune(hparams),
                       starts_at_init=starts, cadence=cad, sparse_eval=sparse, epoch_len=ep,
                       optimizer=optimizer_of(primary(series, "lr"), dict(hparams)), lr_schedule=lr_schedule(series),
-                      hparams=dict(hparams))
+                      warmup_end=warmup_end(series), hparams=dict(hparams))
