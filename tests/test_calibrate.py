@@ -171,3 +171,41 @@ def test_inspect_shows_the_kind_of_training_and_what_is_known():
     assert set(ctx) >= {"kind", "kind_from", "cadence", "optimizer", "lr_schedule", "fine_tune"}
     text = CliRunner().invoke(main, ["inspect", os.path.join(REPO, "sample_logs", "keras")]).output
     assert "kind: classification (one accuracy and one loss are logged); class count not given" in text
+
+
+def test_a_rule_that_warns_only_on_healthy_runs_is_fitted_to_a_note():
+    from types import SimpleNamespace
+
+    from logsleuth.calibrate.corpus import Labelled
+    from logsleuth.calibrate.fit import Fitter, demote
+    from logsleuth.model import Finding
+    from logsleuth.ruleset import builtin_ruleset
+
+    def f(rule, cause):
+        return Finding(rule, "plateau", "warning", "loss", 0.9, 0.0, 10.0, "", ((cause, 0.8),))
+
+    items = [Labelled(f"h{i}", "healthy", ("healthy",), "classification", "3-10", "step") for i in range(4)]
+    items += [Labelled(f"f{i}", "lr_too_high", ("lr_too_high",), "classification", "3-10", "step") for i in range(4)]
+    # "noisy.rule" warns on 3 of 4 healthy runs and ranks no fault; "good.rule" finds every fault
+    found = [[[f("noisy.rule", "model_too_small")]] for _ in range(3)] + [[[]]]
+    found += [[[f("good.rule", "lr_too_high"), f("noisy.rule", "model_too_small")]] for _ in range(4)]
+    bank = SimpleNamespace(ruleset=builtin_ruleset(), grids={}, findings=lambda i, chosen: found[i])
+    fit = Fitter(bank, range(len(items)), items).fit()  # type: ignore[arg-type]
+    assert fit.demoted == ("noisy.rule",)
+    assert fit.train.healthy_flagged == 0.0 and fit.train.top1 == 1.0
+    assert all(x.severity == "info" for fr in demote(found, {"noisy.rule"}) for fs in fr for x in fs if x.rule == "noisy.rule")
+
+
+def test_rules_named_notes_only_in_a_calibration_report_as_notes(tmp_path):
+    from logsleuth.errors import RuleError
+    from logsleuth.ruleset import load_ruleset
+
+    d = tmp_path / "r"
+    d.mkdir()
+    (d / "calibration.yaml").write_text("notes_only: [underfit.train-val-close]\n")
+    rs = load_ruleset([str(d)])
+    assert next(r for r in rs.rules if r.id == "underfit.train-val-close").severity == "info"
+    assert next(r for r in load_ruleset([str(d)], calibrated=False).rules if r.id == "underfit.train-val-close").severity == "warning"
+    (d / "calibration.yaml").write_text("notes_only: [underfit.train-val-clos]\n")
+    with pytest.raises(RuleError, match="notes_only"):
+        load_ruleset([str(d)])

@@ -26,6 +26,7 @@ class Fit:
     params: dict[str, Any] = field(default_factory=dict)  # "detector.name" -> value
     factors: dict[Entry, float] = field(default_factory=dict)
     late: float = 0.0
+    demoted: tuple[str, ...] = ()  # rules whose warnings are reported as notes (info)
     reliability: dict[str, Any] = field(default_factory=dict)
     train: Figures = field(default_factory=Figures)
 
@@ -49,6 +50,15 @@ def rules_using(ruleset: Any, detector: str) -> Any:
     rules = tuple(r for r in ruleset.rules
                   if any(cl.get("detector") == detector for g in ("all", "any", "none") for cl in r.detect.get(g, []) or []))
     return replace(ruleset, rules=rules)
+
+
+def demote(found: list[list[list[Finding]]], rules: frozenset[str] | set[str]) -> list[list[list[Finding]]]:
+    """Findings with the given rules' warnings turned into notes (severity info): the symptom is
+    still reported, the run is not flagged for it."""
+    if not rules:
+        return found
+    return [[[replace(f, severity="info") if f.rule in rules and f.severity != "info" else f for f in findings]
+             for findings in fr] for fr in found]
 
 
 def reweighed(per_run: list[list[Finding]], factors: Mapping[Entry, float]) -> list[list[Finding]]:
@@ -146,12 +156,31 @@ class Fitter:
                 fit.params[key], best = v, score
                 self.say(f"  {key} = {v} (objective {score:.1f})")
         found = self._found(fit.params)
+        fit.demoted = self._fit_severity(found, best)  # 2. rules whose warnings cost more than they find
+        found = demote(found, set(fit.demoted))
         fit.late = self._fit_late(found)  # the order of findings settles before the weights
         fit.factors = self._fit_weights(found, fit.late)
         preds = self._preds(found, fit.factors, fit.late)
         fit.reliability = fit_reliability(self.items, preds)
         fit.train = figures(self.items, preds)
         return fit
+
+    def _fit_severity(self, found: list[list[list[Finding]]], best: float) -> tuple[str, ...]:
+        """Greedily, the rules whose warnings on healthy training runs cost more (HEALTHY_COST
+        each) than the faults they rank: each is tried as a note, kept when the objective gains."""
+        on_healthy: dict[str, int] = {}
+        for it, fr in zip(self.items, found):
+            if it.healthy:
+                for r in {f.rule for fs in fr for f in fs if f.severity != "info"}:
+                    on_healthy[r] = on_healthy.get(r, 0) + 1
+        demoted: set[str] = set()
+        for rule, _ in sorted(on_healthy.items(), key=lambda t: (-t[1], t[0])):
+            score = objective(self.items, self._preds(demote(found, demoted | {rule}), {}, 0.0))
+            if score >= best + MIN_GAIN:
+                demoted.add(rule)
+                best = score
+                self.say(f"  {rule}: reported as a note (objective {score:.1f})")
+        return tuple(sorted(demoted))
 
     def _fit_late(self, found: list[list[list[Finding]]]) -> float:
         scored = [(objective(self.items, self._preds(found, {}, d)), -d, d) for d in LATE_GRID]
@@ -200,7 +229,8 @@ def apply_fit(items: Sequence[Labelled], ruleset: Any, fit: Fit) -> tuple[list[P
     """Predictions and calibrated top-cause probabilities of held-out runs under a fit."""
     rs = with_params(ruleset, fit.params)
     raw = replace_scores(rs, fit.late)
-    preds = [predict(reweighed(findings_of(it, rs), fit.factors), raw) for it in items]
+    demoted = set(fit.demoted)
+    preds = [predict(reweighed(demote([findings_of(it, rs)], demoted)[0], fit.factors), raw) for it in items]
     return preds, probabilities(preds, fit.reliability)
 
 

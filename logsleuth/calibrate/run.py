@@ -78,6 +78,7 @@ def calibration_document(ruleset: Any, fit: Fit, corpus: str, items: Sequence[La
         },
         "parameters": dict(sorted(fit.params.items())),
         "weights": weights_yaml(ruleset, fit.factors),
+        "notes_only": list(fit.demoted),
         "scores": {"ranking": {"late_discount": fit.late}, **fit.reliability},
     }
 
@@ -169,6 +170,11 @@ def calibration_markdown(doc: Mapping[str, Any]) -> str:
             "When the top cause scores p, how often it was right on runs of a kind the fit did not see.", "",
             "| score | runs | mean score | right |", "|---|---|---|---|"]
     out += [f"| {r['bin']} | {r['runs']} | {r['mean_score']} | {r['right']} |" for r in prov.get("reliability_table") or []]
+    notes = doc.get("notes_only") or []
+    out += ["", "## Rules reported as notes", "",
+            "Rules whose warnings on healthy runs cost more than the faults they rank (the objective): "
+            "their findings are shown as notes (severity info) and do not flag a run.", ""]
+    out += [f"- `{r}`" for r in notes] or ["(none)"]
     out += ["", "## Fitted parameters", "", "| parameter | value |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in (doc.get("parameters") or {}).items()]
     return "\n".join(out) + "\n"

@@ -5,7 +5,7 @@ RuleSet."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -167,6 +167,10 @@ def load_ruleset(extra: list[str], calibrated: bool = True) -> RuleSet:
     rules = tuple(r for rid, r in sorted(by_id.items()) if rid not in disabled and r.enabled)
     calibration = _calibration(extra) if calibrated else {}  # calibrate fits from the declared values
     rules = apply_weights(rules, calibration.get("weights") or {})
+    stray = [r for r in calibration.get("notes_only") or [] if r not in by_id]
+    if stray:
+        raise RuleError([f"{CALIBRATION_FILE}: notes_only: no rule {r!r}" for r in stray])
+    rules = apply_notes(rules, calibration.get("notes_only") or [])
     try:
         fitted = fitted_values(calibration)
     except ParameterFileError as exc:
@@ -202,6 +206,12 @@ def apply_weights(rules: tuple[Rule, ...], weights: Mapping[str, Mapping[str, fl
             r = replace(r, causes=tuple(_reweigh(c, float(w[c["id"]])) if c.get("id") in w else c for c in r.causes))
         out.append(r)
     return tuple(out)
+
+
+def apply_notes(rules: tuple[Rule, ...], notes_only: Sequence[str]) -> tuple[Rule, ...]:
+    """Rules the calibration reports as notes (`notes_only: [rule id]`) get severity info."""
+    keep = set(notes_only)
+    return tuple(replace(r, severity="info") if r.id in keep else r for r in rules)
 
 
 def _reweigh(cause: Mapping[str, Any], weight: float) -> dict[str, Any]:
