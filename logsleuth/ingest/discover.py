@@ -110,7 +110,7 @@ def classify(path: str) -> str | None:
             return "jsonl"
         if '"log_history"' in _head_more(path):
             return "hf"
-        if low.endswith(".json") and _HISTORY.match(text):
+        if low.endswith(".json") and (_HISTORY.match(text) or _HISTORY_RECORDS.search(text)):
             return "history"
         return None
     if low in CSV_NAMES:
@@ -136,6 +136,8 @@ def _text_kind(text: str, max_lines: int = SNIFF_LINES) -> str | None:
 
 # a saved Keras history: a JSON object whose first value (or that of a `history` key) is a list of numbers
 _HISTORY = re.compile(r'\{\s*(?:"(?:history|metrics)"\s*:\s*\{\s*)?"[^"]{1,200}"\s*:\s*\[\s*(?:[-+.\d]|nan|NaN|null|"?-?(?:inf|Infinity|nan|NaN))')
+# ... or whose `history` (or `metrics`) key holds a list of per-epoch records
+_HISTORY_RECORDS = re.compile(r'^\{.{0,4000}?"(?:history|metrics)"\s*:\s*\[\s*\{', re.S)
 _IDENT = re.compile(r"^[A-Za-z_][\w ./\-\[\]@()%]*$")
 _NUMBER = re.compile(r"^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf|Inf|-Inf|)\s*$")
 
