@@ -70,6 +70,9 @@ def test_pix2pix_cyclegan_names_and_no_data_time(write):
     res = read_console(write("cg/loss_log.txt", "\n".join(lines) + "\n"))
     assert {"loss_D_A", "loss_G_A", "loss_cycle_A", "loss_idt_A", "time"} == set(res.table.metric)
     assert _series(res.table, "loss_cycle_A")[0] == [100, 200, 300, 400, 500]
+    lines = [f"(epoch: 1, iters: {i * 100}, time: 0.6) G_GAN: 15.2 G_L1: 1021.7 D_real+fake: -26.9" for i in range(1, 4)]
+    res = read_console(write("deblur/loss_log.txt", "\n".join(lines) + "\n"))  # DeblurGAN's names
+    assert _series(res.table, "loss_D_real+fake")[1] == [-26.9] * 3
 
 
 def test_pix2pix_malformed_line_is_a_warning_naming_file_and_line(write):

@@ -54,8 +54,9 @@ def _malformed(path: str, what: str, lines: list[int]) -> list[str]:
 
 _P2P_HEADER = re.compile(r"^\s*=+\s*Training Loss\b.*=+\s*$")
 _P2P_START = re.compile(r"^\s*\(\s*epoch:", re.I)
-_P2P_LINE = re.compile(r"^\s*\((?P<head>[^()]*)\)(?P<losses>(?:\s*[A-Za-z][\w.]*:\s*" + _NUM + r")+)\s*$", re.I)
-_PAIR = re.compile(r"([A-Za-z][\w.]*):\s*(" + _NUM + r")", re.I)
+# a loss name: pix2pix's `G_GAN`, DeblurGAN's `D_real+fake`
+_P2P_LINE = re.compile(r"^\s*\((?P<head>[^()]*)\)(?P<losses>(?:\s*[A-Za-z][\w.+-]*:\s*" + _NUM + r")+)\s*$", re.I)
+_PAIR = re.compile(r"([A-Za-z][\w.+-]*):\s*(" + _NUM + r")", re.I)
 # the timings of the head: seconds per image of the step and of data loading
 P2P_TIMES = {"time": "time", "data": "data_time"}
 
