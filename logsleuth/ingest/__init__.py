@@ -26,6 +26,7 @@ __all__ = ["Discovery", "LogFile", "RunSource", "classify", "discover", "load_ru
 
 
 def _readers() -> dict[str, Callable[[str], ReadResult]]:
+    from .consolefmt import read_console
     from .csvlog import read_csv_log
     from .jsonl import read_jsonl, read_keras_history, read_trainer_state
     from .mlflow import read_mlflow_run
@@ -34,7 +35,7 @@ def _readers() -> dict[str, Callable[[str], ReadResult]]:
 
     return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "history": read_keras_history,
             "mlflow": read_mlflow_run,
-            "text": read_textlog, "wandb": read_wandb}
+            "text": read_textlog, "console": read_console, "wandb": read_wandb}
 
 
 def read_file(f: LogFile) -> ReadResult:

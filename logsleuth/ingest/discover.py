@@ -14,9 +14,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .consolefmt import console_format
 from .mlflow import is_mlflow_run
 from .mlflowdb import DB_SUFFIXES, is_mlflow_db, list_runs
-from .textlog import looks_like_textlog
+from .textlog import SNIFF_LINES, looks_like_textlog
 from .wandbfile import looks_like_wandb
 
 # hyperparameters beside the logs (read by ingest.hparams)
@@ -33,12 +34,16 @@ CSV_NAMES = {"training.log"}
 JSONL_NAMES = {"metrics.json", "scalars.json", "wandb-history.jsonl", "log.txt"}
 TEXT_EXT = (".log", ".txt", ".md", ".out")
 SNIFF_BYTES = 8192
+# a text log whose first SNIFF_BYTES are set-up output (a TF Estimator's example dumps, pip's
+# output) is looked at this far in before it is called no log; only files larger than the sniff
+DEEP_SNIFF_BYTES = 256 * 1024
+DEEP_SNIFF_LINES = 4000
 
 
 @dataclass(frozen=True)
 class LogFile:
     path: str
-    kind: str  # tensorboard | csv | jsonl | hf | mlflow | mlflowdb | text
+    kind: str  # tensorboard | csv | jsonl | hf | mlflow | mlflowdb | text | console
     prefix: str = ""
     entry: str = ""  # which run inside a file that holds many (an MLflow database: the run id)
 
@@ -90,12 +95,14 @@ def classify(path: str) -> str | None:
         return "csv"
     if low.endswith(DB_SUFFIXES):
         return "mlflowdb" if is_mlflow_db(path) else None
-    if low.endswith((".jsonl", ".ndjson", ".log.json")) or low in JSONL_NAMES:
+    if low.endswith((".jsonl", ".ndjson", ".log.json")):
         return "jsonl"
     head = _head(path).rstrip(b"\x00")  # a NUL tail is a crash's, not a binary file's
     if not head or b"\x00" in head[:1024]:
-        return None
+        return "jsonl" if low in JSONL_NAMES else None
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if low in JSONL_NAMES:  # by name JSON lines (MAE/DETR's log.txt), unless a console log says otherwise
+        return "jsonl" if text.startswith("{") else (_text_kind(text) or "jsonl")
     if text.startswith("{"):
         if '"log_history"' in text or (low.endswith(".json") and '"log_history"' in _head_more(path)):
             return "hf"
@@ -103,7 +110,7 @@ def classify(path: str) -> str | None:
             return "jsonl"
         if '"log_history"' in _head_more(path):
             return "hf"
-        if low.endswith(".json") and _HISTORY.match(text):
+        if low.endswith(".json") and (_HISTORY.match(text) or _HISTORY_RECORDS.search(text)):
             return "history"
         return None
     if low in CSV_NAMES:
@@ -114,13 +121,23 @@ def classify(path: str) -> str | None:
         # by content: a Keras CSVLogger file called `training_logs(3).log`, a console log
         if looks_like_csv(text):
             return "csv"
-        if looks_like_textlog(text):
-            return "text"
+        return _text_kind(text) or (_text_kind(_head_more(path, DEEP_SNIFF_BYTES), DEEP_SNIFF_LINES)
+                                    if len(head) >= SNIFF_BYTES else None)
     return None
+
+
+def _text_kind(text: str, max_lines: int = SNIFF_LINES) -> str | None:
+    """`console` for a console log of a known layout (judged on its head), `text` for `name value`
+    lines among its first `max_lines`, else None."""
+    if console_format(text):
+        return "console"
+    return "text" if looks_like_textlog(text, max_lines) else None
 
 
 # a saved Keras history: a JSON object whose first value (or that of a `history` key) is a list of numbers
 _HISTORY = re.compile(r'\{\s*(?:"(?:history|metrics)"\s*:\s*\{\s*)?"[^"]{1,200}"\s*:\s*\[\s*(?:[-+.\d]|nan|NaN|null|"?-?(?:inf|Infinity|nan|NaN))')
+# ... or whose `history` (or `metrics`) key holds a list of per-epoch records
+_HISTORY_RECORDS = re.compile(r'^\{.{0,4000}?"(?:history|metrics)"\s*:\s*\[\s*\{', re.S)
 _IDENT = re.compile(r"^[A-Za-z_][\w ./\-\[\]@()%]*$")
 _NUMBER = re.compile(r"^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf|Inf|-Inf|)\s*$")
 
@@ -142,10 +159,10 @@ def looks_like_csv(text: str) -> bool:
     return sum(bool(_NUMBER.match(c)) for c in cells) >= 0.8 * len(cells)
 
 
-def _head_more(path: str) -> str:
+def _head_more(path: str, size: int = 1 << 20) -> str:
     try:
         with open(path, "rb") as fh:
-            return fh.read(1 << 20).decode("utf-8", errors="replace")
+            return fh.read(size).decode("utf-8", errors="replace")
     except OSError:
         return ""
 

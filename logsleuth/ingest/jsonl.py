@@ -282,11 +282,46 @@ def _history_lists(obj: Any) -> dict[str, list[Any]]:
     return {}
 
 
+# a history saved as a list of per-epoch records under one of HISTORY_NEST's keys:
+# {"config": {...}, "history": [{"epoch": 1, "train_loss": 1.1, "val_loss": 1.05}, ...]}
+HPARAM_NEST = ("config", "args", "hparams", "params")
+
+
+def _history_records(obj: Any) -> list[dict[str, Any]]:
+    if not isinstance(obj, dict):
+        return []
+    for k in HISTORY_NEST:
+        recs = obj.get(k)
+        if isinstance(recs, list) and recs and all(isinstance(r, dict) for r in recs):
+            return recs
+    return []
+
+
+def _read_history_records(path: str, obj: dict[str, Any], records: list[dict[str, Any]],
+                          warnings: list[str]) -> ReadResult:
+    """Per-epoch records as a tidy table (the step from their step or epoch key), the
+    settings beside them as hyperparameters."""
+    rows = [{k: _cell(v) for k, v in flatten(r).items() if _keep(k, v)} for r in records]
+    rows = [r for r in rows if r]
+    if not rows:
+        raise InputError(path, "its history records hold no numbers")
+    hparams = {}
+    for k in HPARAM_NEST:
+        if isinstance(obj.get(k), dict):
+            hparams = {hk: hv for hk, hv in flatten(obj[k]).items() if isinstance(hv, (int, float, str, bool))}
+            break
+    table, w = wide_to_long(pd.DataFrame.from_records(rows), path)
+    return ReadResult(table, hparams=hparams, warnings=warnings + w, fmt="history_records")
+
+
 def read_keras_history(path: str) -> ReadResult:
     """A metrics history saved as JSON lists (Keras `history.history`): each list one metric,
-    its index the epoch (from 0, as Keras counts them)."""
+    its index the epoch (from 0, as Keras counts them); or as a list of per-epoch records."""
     text, warnings = read_text(path)
     obj = _whole_json(path, text)
+    records = _history_records(obj)
+    if records:
+        return _read_history_records(path, obj, records, warnings)
     lists = _history_lists(obj)
     lists.pop("epoch", None)  # the epoch numbers themselves are the axis
     if not lists:

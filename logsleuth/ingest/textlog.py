@@ -41,6 +41,8 @@ _TIME_PREFIX = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?
 _CONFIG_DUMP = re.compile(r"^\s*(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\(", re.I)
 
 
+# TF Estimator's evaluation summary: `Saving dict for global step 5468: eval_accuracy = 0.85, ..., loss = 0.72`
+_TF_EVAL = re.compile(r"^\s*Saving dict for global step (\d+):\s*", re.I)
 _METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|score", re.I)
 
 
@@ -58,6 +60,16 @@ def parse_line(line: str) -> dict[str, float]:
     a name seen twice on a line, in any case, counts once."""
     out: dict[str, float] = {}
     line = _message(line)
+    tf_eval = _TF_EVAL.match(line)
+    if tf_eval:  # a TF Estimator's evaluation: its `loss` is the evaluation's (a written `eval_loss` wins)
+        fields = parse_line(line[tf_eval.end():])
+        said = [k for k in fields if k.lower().startswith("eval") or k.lower() in STEP_FIELDS]
+        out.update((k, fields[k]) for k in said)
+        for k, v in fields.items():
+            if k not in said:
+                out.setdefault(f"eval_{k}", v)
+        out["global_step"] = float(tf_eval.group(1))
+        return out
     if line.lstrip().startswith("{") and _DICT_PAIR.search(line):  # a printed dict of metrics
         pairs: dict[str, float] = {}
         for k, v in _DICT_PAIR.findall(line):
@@ -89,11 +101,19 @@ def _field(fields: dict[str, float], low: str) -> float | None:
     return next((v for k, v in fields.items() if k.lower() == low), None)
 
 
-def looks_like_textlog(text: str) -> bool:
-    """True when enough lines carry two or more `name value` fields."""
-    lines = [ln for ln in re.split(r"[\r\n]+", text)[:400] if ln.strip()]  # a progress bar redraws with \r
-    hits = sum(1 for ln in lines if len(parse_line(ln)) >= 2)
-    return hits >= 3
+MIN_LINES = 3  # lines with two or more fields before a text is taken for a console log
+SNIFF_LINES = 400
+
+
+def looks_like_textlog(text: str, max_lines: int = SNIFF_LINES) -> bool:
+    """True when enough of the first `max_lines` lines carry two or more `name value` fields."""
+    lines = [ln for ln in re.split(r"[\r\n]+", text)[:max_lines] if ln.strip()]  # a progress bar redraws with \r
+    hits = 0
+    for ln in lines:
+        hits += len(parse_line(ln)) >= 2
+        if hits >= MIN_LINES:
+            return True
+    return False
 
 
 def ignored_lines(path: str, examples: int = 3) -> tuple[int, list[tuple[int, str]]]:
@@ -118,8 +138,6 @@ def read_textlog(path: str) -> ReadResult:
     from .tidy import ReadResult
 
     text, warnings = read_text(path)
-    if not looks_like_textlog(text):
-        raise InputError(path, "plain text without `name value` metric lines (need at least 3 lines like 'loss 0.41 | acc 0.9')")
     rows = []
     per_epoch = None
     for m in _BATCH.finditer(text):
@@ -140,6 +158,8 @@ def read_textlog(path: str) -> ReadResult:
             said = _field(fields, "epoch")
             epoch = said if said is not None else float(e.group(1)) if e else current
             parsed.append((fields, _BATCH.search(ln), epoch))
+    if len(parsed) < MIN_LINES:
+        raise InputError(path, "plain text without `name value` metric lines (need at least 3 lines like 'loss 0.41 | acc 0.9')")
     # fractional epochs (Hugging Face's `'epoch': 0.35`) are the step axis themselves
     fractional = any(ep is not None and not float(ep).is_integer() for _, _, ep in parsed)
     order = 0
