@@ -248,6 +248,9 @@ def test_task_kind_from_the_metrics_logged():
     assert kind("loss_D", "loss_G") == "gan"
     assert kind("loss", "episode_reward") == "rl"
     assert kind("loss", "val_ppl") == "language_model"
+    # an accuracy on an LM benchmark does not make a classifier of a pretraining run
+    assert kind("train/loss", "val/loss", "eval/hellaswag_acc") == "language_model"
+    assert kind("train/loss", "val/loss", "eval/swag_acc") == "classification"
     assert kind("loss", "val_loss", "val_auc", "val_acc") == "binary"
 
 

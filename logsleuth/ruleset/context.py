@@ -122,7 +122,9 @@ KIND_PATTERNS = (
     ("speech", r"(^|_)(ctc|wer|cer)(_|$)"),
     ("contrastive", r"(^|_)(contrastive|infonce|info_nce|nce|nt_xent|ntxent|simclr|moco|clip|triplet|byol)(_|$)"),
     ("diffusion", r"(^|_)(diffusion|ddpm|ddim|denoise\w*|noise_pred\w*|vlb|score_matching)(_|$)"),
-    ("language_model", r"(^|_)(ppl|perplexity|bpc|bits_per_char\w*|lm_loss|mlm\w*|clm\w*|token_acc\w*)(_|$)"),
+    # and the benchmarks language models are scored on while they train (nanoGPT/llm.c forks log HellaSwag)
+    ("language_model", r"(^|_)(ppl|perplexity|bpc|bits_per_char\w*|lm_loss|mlm\w*|clm\w*|token_acc\w*|hellaswag\w*|"
+                       r"lambada\w*|winogrande\w*|piqa\w*|mmlu\w*|arc_easy\w*|arc_challenge\w*)(_|$)"),
 )
 # hyperparameters that mean the weights did not start from scratch
 FINE_TUNE_HPARAMS = ("model_name_or_path", "pretrained_model_name_or_path", "base_model", "base_model_name_or_path",
