@@ -7,7 +7,7 @@ import os
 import re
 
 from .errors import UsageError
-from .ruleset import builtin_ruleset, cause_text, taxonomy
+from .ruleset import builtin_ruleset, cause_text, load_ruleset, taxonomy
 
 REFERENCE_SEEDS = 20  # runs per family of the healthy reference set quoted in docs/rules.md
 
@@ -57,6 +57,7 @@ def rules_markdown(cases_dir: str | None = None) -> str:
 
     cases = rule_cases(cases_dir)
     rs = builtin_ruleset()
+    declared = {r.id: r.severity for r in load_ruleset([], calibrated=False).rules}
     symptoms, causes = taxonomy()
     fa = measure(seeds=REFERENCE_SEEDS)
     out = ["# Rule reference", "",
@@ -73,7 +74,9 @@ def rules_markdown(cases_dir: str | None = None) -> str:
         out += [f"## {sym}", "", f"_{symptoms.get(sym, '')}_", ""]
         for r in by_symptom[sym]:
             out += [f"### `{r.id}` - {r.title}", ""]
-            out.append(f"- severity: **{r.severity}**; source: `{r.source}`")
+            fitted = "" if declared.get(r.id, r.severity) == r.severity else \
+                f" (declared {declared[r.id]}; the calibration reports it as a note: docs/calibration.md)"
+            out.append(f"- severity: **{r.severity}**{fitted}; source: `{r.source}`")
             out.append(f"- false alarms on the healthy reference set: {fa.per_rule.get(r.id, 0)}/{fa.runs} runs warned "
                        f"({fa.rate(r.id):.1%}); fired at all (info included) on {fa.per_rule_any.get(r.id, 0)}")
             out.append("- reads: " + ", ".join(f"`{k}` = {v if isinstance(v, str) else v.get('role') or v.get('pattern')}"
@@ -168,6 +171,7 @@ def explain_text(ident: str) -> str:
     """A symptom or cause id explained, with the rules that involve it; an id that is both (overfitting,
     exploding_gradients, ...) shows both meanings, the symptom first, then the cause and its remedies."""
     rs = builtin_ruleset()
+    declared = {r.id: r.severity for r in load_ruleset([], calibrated=False).rules}
     symptoms, causes = taxonomy()
     parts = []
     if ident in symptoms:

@@ -59,20 +59,19 @@ def test_halves_are_fixed_by_the_repository_name():
 
 
 def test_reported_half_fine_runs_are_never_critical_and_rarely_warned():
-    """What holds now: no critical on a fine run, at most a tenth warned, no rule on more than
-    two of them (a change that warns more good runs fails here)."""
+    """The issue's target for fine runs: none critical, at most 5% warned; and no rule on more
+    than one of them (a change that warns more good runs fails here)."""
     f = real_reference_figures(_runs())[REPORT_HALF]
     assert f["fine"] >= 30, f
     assert f["fine_critical"] == 0, f
-    assert f["fine_flagged"] <= 0.10 * f["fine"], f
-    assert max(f["per_rule_on_fine"].values(), default=0) <= 2, f["per_rule_on_fine"]
-
-
-@pytest.mark.xfail(strict=True, reason="issue 26 target not met yet: 2 of 39 reported-half fine runs warned (5.1%), "
-                   "delayed.start and underfit.val-below-train one each (2.6%); strict, so reaching it fails here")
-def test_reported_half_fine_runs_meet_the_target():
-    f = real_reference_figures(_runs())[REPORT_HALF]
     assert f["fine_flagged"] <= 0.05 * f["fine"], f
+    assert max(f["per_rule_on_fine"].values(), default=0) <= 1, f["per_rule_on_fine"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 26 per-rule target not met yet: underfit.val-below-train warns 1 of 39 "
+                   "reported-half fine runs (2.6%; the target, 1%, allows none of 39); strict, so reaching it fails here")
+def test_reported_half_no_rule_fires_on_more_than_one_percent_of_fine_runs():
+    f = real_reference_figures(_runs())[REPORT_HALF]
     assert max(f["per_rule_on_fine"].values(), default=0) <= 0.01 * f["fine"], f["per_rule_on_fine"]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..model import Finding
+from ..model import Finding, Severity
 from .corpus import Labelled
 from .scores import Figures, Prediction, figures, findings_of, fit_reliability, objective, predict, probabilities, replace_scores
 
@@ -57,7 +57,7 @@ def demote(found: list[list[list[Finding]]], rules: frozenset[str] | set[str]) -
     still reported, the run is not flagged for it."""
     if not rules:
         return found
-    return [[[replace(f, severity="info") if f.rule in rules and f.severity != "info" else f for f in findings]
+    return [[[replace(f, severity=Severity.INFO) if f.rule in rules and f.severity != Severity.INFO else f for f in findings]
              for findings in fr] for fr in found]
 
 

@@ -211,7 +211,7 @@ def apply_weights(rules: tuple[Rule, ...], weights: Mapping[str, Mapping[str, fl
 def apply_notes(rules: tuple[Rule, ...], notes_only: Sequence[str]) -> tuple[Rule, ...]:
     """Rules the calibration reports as notes (`notes_only: [rule id]`) get severity info."""
     keep = set(notes_only)
-    return tuple(replace(r, severity="info") if r.id in keep else r for r in rules)
+    return tuple(replace(r, severity=Severity.INFO) if r.id in keep else r for r in rules)
 
 
 def _reweigh(cause: Mapping[str, Any], weight: float) -> dict[str, Any]:
