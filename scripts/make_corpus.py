@@ -57,12 +57,18 @@ def main(argv: list[str] | None = None) -> int:
         g["max_steps"] = max_steps
     if only:
         groups = [g for g in groups if any(r["name"] in only for r in g["runs"])]
-    elif os.path.isdir(out):
+    elif os.path.isdir(out) and os.listdir(out):
+        # only a corpus this script wrote is replaced; any other directory is left alone
+        if not os.path.isfile(os.path.join(out, "meta.yaml")) and not os.path.isfile(os.path.join(out, "corpus.yaml")):
+            p.error(f"{out}: not empty and not a corpus written by make_corpus.py; choose another --out")
         shutil.rmtree(out)
     t0 = time.time()
     print(f"{len(groups)} groups planned ({sum(len(g['runs']) for g in groups)} run slots), {runs} runs wanted -> {out}", flush=True)
     res = run_all(groups, out, a.jobs, only, progress=(lambda s: None) if a.quiet else (lambda s: print(s, flush=True)),
                   target=None if only else runs)
+    if not only:  # the corpus's provenance, read by `logsleuth calibrate`
+        with open(os.path.join(out, "corpus.yaml"), "w", encoding="utf-8") as fh:
+            fh.write(f"seed: {seed}\ncommand: make_corpus.py --seed {seed} --runs {runs} --max-steps {max_steps}\n")
     print(f"done: {len(res['labels'])} runs written, {len(res['dropped'])} dropped for no effect, "
           f"{res['redraws']} recipes re-drawn, {time.time() - t0:.0f}s elapsed ({res['train_seconds']:.0f}s training)", flush=True)
     return 0

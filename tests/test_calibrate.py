@@ -209,3 +209,14 @@ def test_rules_named_notes_only_in_a_calibration_report_as_notes(tmp_path):
     (d / "calibration.yaml").write_text("notes_only: [underfit.train-val-clos]\n")
     with pytest.raises(RuleError, match="notes_only"):
         load_ruleset([str(d)])
+
+
+def test_the_seed_of_a_corpus_of_corpora_lists_its_parts(tmp_path):
+    for name, seed in (("a", 200), ("b", 300)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "corpus.yaml").write_text(f"seed: {seed}\n")
+    from logsleuth.calibrate.run import corpus_seed
+
+    assert corpus_seed(str(tmp_path)) == [200, 300]
+    (tmp_path / "corpus.yaml").write_text("seed: 7\n")
+    assert corpus_seed(str(tmp_path)) == 7

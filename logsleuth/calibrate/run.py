@@ -84,11 +84,21 @@ def calibration_document(ruleset: Any, fit: Fit, corpus: str, items: Sequence[La
 
 
 def corpus_seed(corpus: str) -> Any:
-    p = os.path.join(corpus, "corpus.yaml")
-    if os.path.isfile(p):
-        with open(p, encoding="utf-8") as fh:
-            return (yaml.safe_load(fh) or {}).get("seed")
-    return None
+    """The seed in the corpus's corpus.yaml (make_corpus.py writes one); for a directory of
+    several generated corpora, the list of their seeds."""
+    def seed_of(d: str) -> Any:
+        p = os.path.join(d, "corpus.yaml")
+        if os.path.isfile(p):
+            with open(p, encoding="utf-8") as fh:
+                return (yaml.safe_load(fh) or {}).get("seed")
+        return None
+
+    own = seed_of(corpus)
+    if own is not None:
+        return own
+    parts = [seed_of(os.path.join(corpus, d)) for d in sorted(os.listdir(corpus)) if os.path.isdir(os.path.join(corpus, d))]
+    parts = [s for s in parts if s is not None]
+    return parts or None
 
 
 def fmt_figures(f: Mapping[str, Any]) -> str:
