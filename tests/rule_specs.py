@@ -224,6 +224,26 @@ def _raw_scale_regression(seed: int = 8, scale: float = 40.0):
 
 
 @builder
+def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: float = -20.0, first: float = 10.0):
+    """An RL run: 120 episode returns from step `first` to 30,000 and a policy loss. `shape`:
+    rise (start -> top, kept), flat (noise around start), collapse (start -> top by a third of
+    the run, then back to start), dip (rises, loses a fifth of it, ends near top)."""
+    g = np.random.default_rng(seed)
+    st = np.linspace(first, 30_000.0, 120)
+    u = np.linspace(0.0, 1.0, st.size)
+    gain = top - start
+    curve = {"rise": start + gain * (1 - np.exp(-u / 0.25)),
+             "flat": np.full(st.size, start),
+             "collapse": start + gain * np.where(u < 0.35, 1 - np.exp(-u / 0.1), np.exp(-(u - 0.35) / 0.1)),
+             "dip": start + gain * (1 - np.exp(-u / 0.15)) * np.where((u > 0.5) & (u < 0.7), 0.8, 1.0)}[shape]
+    ret = curve + g.normal(0, 0.04 * abs(gain), st.size)
+    loss_st = np.arange(1.0, 30_001.0, 100.0)
+    return RunData(name="t", path=".", formats=("test",), table=table_of({
+        "rollout/ep_rew_mean": (st, ret), "train/policy_loss": (loss_st, g.normal(0, 0.05, loss_st.size)),
+        "train/learning_rate": (loss_st, np.full(loss_st.size, 3e-4))}))
+
+
+@builder
 def _slow(seed: int = 5, lr: float = 1e-5):
     return run_of(with_(synth.slow(seed=seed), lr=np.full(1000, lr)))
 

@@ -310,3 +310,14 @@ def test_warmup_end_is_where_a_rising_lr_reaches_its_peak():
     decay = 1e-3 * np.cos(st / 400 * np.pi / 2)
     assert warmup_end({"lr": S("lr", decay, st)}) is None
     assert warmup_end({}) is None
+
+
+def test_returns_are_judged_on_their_own_scale_and_noise():
+    st = np.linspace(10.0, 30_000.0, 120)
+    rng = np.random.default_rng(0)
+    flat0 = S("episode_reward", rng.normal(0, 0.05, st.size), st)  # stuck at 0: no share of |start| + |best|
+    assert run("return_flat", flat0).fired
+    rise = S("episode_reward", -200 + 180 * (1 - np.exp(-np.linspace(0, 1, st.size) / 0.25)), st)
+    assert not run("return_flat", rise).fired and not run("return_collapse", rise).fired
+    late = S("episode_reward", rng.normal(-200, 5, st.size), st + 15_000)
+    assert run("return_flat", late).cannot_judge  # logged from mid-way: its start is not the initial policy
