@@ -22,22 +22,24 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..model import empty_table
 from .textio import read_text
-from .tidy import ReadResult, to_float
+
+if TYPE_CHECKING:  # numpy and pandas when a file is read, not at import: discovery sniffs without them
+    import pandas as pd
+
+    from .tidy import ReadResult
 
 NAME_SUFFIX = "monitor.csv"  # what the Monitor appends to every file name it is given
 NEEDED = ("r", "l", "t")  # the columns every Monitor file has
 NAMES = {"r": "episode_reward", "l": "episode_length"}  # `t` is the wall time, not a metric
-WORDS = {"true": 1.0, "false": 0.0}  # an info keyword such as `is_success` written as a bool
+WORDS = {"true": 1.0, "false": 0.0, "nan": math.nan, "inf": math.inf, "-inf": -math.inf}  # an info keyword such as `is_success` written as a bool
 MAX_SHOWN = 5  # line numbers quoted in a warning about rows that do not parse
 
 
@@ -76,7 +78,8 @@ def _t_start(text: str, path: str, lineno: int, warnings: list[str]) -> float | 
         meta = json.loads(text)
     except ValueError:
         meta = None
-    t0 = to_float(meta.get("t_start")) if isinstance(meta, dict) else None
+    t0 = meta.get("t_start") if isinstance(meta, dict) else None
+    t0 = float(t0) if isinstance(t0, (int, float)) and not isinstance(t0, bool) else None
     if t0 is None:
         warnings.append(f"{path}:{lineno}: a `#{{...}}` line without a readable t_start; its episodes are "
                         "placed by their own times t")
@@ -84,8 +87,14 @@ def _t_start(text: str, path: str, lineno: int, warnings: list[str]) -> float | 
 
 
 def _value(cell: str) -> float | None:
+    """A cell as a number (True/False as 1/0), None when it is not one."""
     word = WORDS.get(cell.strip().lower())
-    return word if word is not None else to_float(cell)
+    if word is not None:
+        return word
+    try:
+        return float(cell)
+    except ValueError:
+        return None
 
 
 def parse_monitor(text: str, path: str, first_order: int = 0) -> tuple[list[Episode], list[str], bool]:
@@ -140,6 +149,9 @@ def parse_monitor(text: str, path: str, first_order: int = 0) -> tuple[list[Epis
 
 def episodes_table(episodes: Sequence[Episode], known_wall: bool) -> pd.DataFrame:
     """The episodes in the order they ended as tidy rows at step = timesteps so far."""
+    import numpy as np
+    import pandas as pd
+
     ordered = sorted(episodes, key=lambda e: (e.end, e.order))
     steps = np.cumsum([e.fields[NAMES["l"]] for e in ordered])
     rows = [(k, float(s), v, e.end if known_wall else np.nan) for e, s in zip(ordered, steps) for k, v in e.fields.items()]
@@ -148,6 +160,9 @@ def episodes_table(episodes: Sequence[Episode], known_wall: bool) -> pd.DataFram
 
 def read_monitor(paths: Sequence[str]) -> ReadResult:
     """One run's Monitor files (one per environment worker) as one tidy table."""
+    from ..model import empty_table
+    from .tidy import ReadResult
+
     warnings: list[str] = []
     episodes: list[Episode] = []
     known_wall = True
