@@ -137,6 +137,91 @@ def test_markdown_two_column_table_is_not_a_baselines_log(write):
     assert console_format(md) is None
 
 
+
+# -- ultralytics YOLO console output ---------------------------------------------------------------
+
+_Y_TRAIN_HEAD = "      Epoch    GPU_mem   box_loss   cls_loss   dfl_loss  Instances       Size"
+_Y_VAL_HEAD = "                 Class     Images  Instances      Box(P          R      mAP50  mAP50-95)"
+BAR = "\u2588" * 10
+
+
+def _y_epoch(e, total=3, batches=4, last_batch=None, val=True):
+    """One epoch as YOLOv8 prints it: its header, its tqdm updates glued by \r (the last the
+    epoch's running means), a validation bar and its `all` row."""
+    ups = []
+    for b in range(1, (last_batch or batches) + 1):
+        loss = 2.0 / (e + 1) + 0.1 * (batches - b)  # the running mean settles at the epoch's last update
+        pct = 100 * b // batches
+        ups.append(f"      {e}/{total}      2.5G  {loss:9.4f}  {loss / 2:9.4f}  {loss / 3:9.4f}        213        640:"
+                   f" {pct:3d}%|{BAR}| {b}/{batches} [00:25<00:00,  2.34it/s]")
+    out = [_Y_TRAIN_HEAD, "\r" + "\r".join(ups)]
+    if val:
+        out += [_Y_VAL_HEAD + f": 100%|{BAR}| 2/2 [00:01<00:00,  1.5it/s]",
+                f"                   all        500       1234  {0.5 + 0.1 * e:9.3f}  {0.4 + 0.1 * e:9.3f}"
+                f"  {0.3 + 0.1 * e:9.3f}  {0.2 + 0.1 * e:9.3f}"]
+    return out
+
+
+def test_yolo_console_last_update_per_epoch_and_the_all_row(write):
+    lines = ["Ultralytics YOLOv8.0.200 Python-3.10 torch-2.1.0 CUDA:0", ""]
+    for e in range(1, 4):
+        lines += _y_epoch(e)
+    lines += ["3 epochs completed in 0.050 hours.", "Validating runs/detect/train/weights/best.pt...",
+              _Y_VAL_HEAD + f": 100%|{BAR}| 2/2 [00:01<00:00,  1.5it/s]",
+              "                   all        500       1234      0.999      0.999      0.999      0.999",
+              "                person        500        800      0.8        0.7        0.75       0.5"]
+    p = write("yolo/train.log", "\n".join(lines) + "\n")
+    assert classify(p) == "console"
+    res = read_console(p)
+    assert res.fmt == "yolo_console" and not res.warnings, res.warnings
+    assert set(res.table.metric) == {"train/box_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision",
+                                     "metrics/recall", "metrics/mAP50", "metrics/mAP50-95"}
+    steps, vals = _series(res.table, "train/box_loss")
+    assert steps == [1, 2, 3] and vals == pytest.approx([2.0 / (e + 1) for e in (1, 2, 3)], abs=1e-4)
+    steps, vals = _series(res.table, "metrics/mAP50-95")
+    assert steps == [1, 2, 3] and vals == pytest.approx([0.3, 0.4, 0.5])  # not best.pt's final 0.999
+    assert _series(res.table, "metrics/precision")[1] == pytest.approx([0.6, 0.7, 0.8])
+    assert infer_role("train/box_loss").name == "train_loss" and infer_role("metrics/mAP50").name == "val_score"
+
+
+def test_yolo_console_restart_gives_segments(write):
+    lines = [ln for e in (0, 1, 2, 3, 0, 1, 2) for ln in _y_epoch(e, total=9)]
+    p = write("yolo/out.txt", "\n".join(lines) + "\n")
+    run = _run(p)
+    assert run.formats == ("yolo_console",)
+    assert len(run.segments) == 2, run.warnings
+    assert _series(run.segments[0].table, "metrics/mAP50")[0] == [0, 1, 2, 3]
+
+
+def test_yolo_console_malformed_line_and_cut_epoch_warn(write):
+    lines = _y_epoch(1) + ["      2/3      2.5G      0.51   oops      0.2        213        640: 100%|"] + _y_epoch(3, last_batch=2)
+    p = write("yolo/train.log", "\n".join(lines) + "\n")
+    res = read_console(p)
+    # the file's line 5 (carriage returns do not end a line), and the epoch the job died in
+    assert any(w.startswith(f"{p}:5: 1 line(s)") for w in res.warnings), res.warnings
+    assert any("epoch(s) 3 stopped before their last batch" in w for w in res.warnings), res.warnings
+    assert _series(res.table, "train/box_loss")[0] == [1]
+    assert _series(res.table, "metrics/mAP50")[0] == [1, 3]
+
+
+def test_yolov5_header_names_and_old_loss_columns():
+    lines = ["     Epoch   gpu_mem       box       obj       cls    labels  img_size",
+             "      0/99     3.51G   0.1197   0.0701   0.0453        45       640: 100%|##########| 4/4 [00:05<00:00]",
+             "               Class     Images     Labels          P          R     mAP@.5 mAP@.5:.95: 100%|#| 1/1",
+             "                 all         10         20      0.125      0.250      0.111     0.0500"]
+    rows, warnings = console_format("\n".join(lines)).parse(lines, "x.txt")
+    got = {k: v for k, _, v in rows}
+    assert got == {"train/box_loss": 0.1197, "train/obj_loss": 0.0701, "train/cls_loss": 0.0453,
+                   "metrics/precision": 0.125, "metrics/recall": 0.25, "metrics/mAP50": 0.111, "metrics/mAP50-95": 0.05}
+    assert not warnings
+
+
+def test_a_table_with_an_epoch_column_is_not_yolo_output():
+    md = "| Epoch | GPU_mem | box_loss |\n|---|---|---|\n| 1/10 | 2G | 0.5 |\n| 2/10 | 2G | 0.4 |\n"
+    fmt = console_format(md)
+    assert fmt is None or fmt.name != "yolo_console"
+
+
 # -- epoch blocks (PointNet's log_train.txt) -------------------------------------------------------
 
 def _pointnet(epochs, prints=4, start=0):

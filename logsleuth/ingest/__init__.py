@@ -30,11 +30,12 @@ def _readers() -> dict[str, Callable[[str], ReadResult]]:
     from .csvlog import read_csv_log
     from .jsonl import read_jsonl, read_keras_history, read_trainer_state
     from .mlflow import read_mlflow_run
+    from .monitorcsv import read_monitor
     from .textlog import read_textlog
     from .wandbfile import read_wandb
 
     return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "history": read_keras_history,
-            "mlflow": read_mlflow_run,
+            "mlflow": read_mlflow_run, "monitor": lambda p: read_monitor([p]),
             "text": read_textlog, "console": read_console, "wandb": read_wandb}
 
 
@@ -74,6 +75,23 @@ def read_file(f: LogFile) -> ReadResult:
         raise InputError(f.path, "nested too deeply to read") from exc
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
         raise InputError(f.path, f"cannot parse as {f.kind}: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_unit(unit: tuple[LogFile, ...]) -> ReadResult:
+    """One file through its reader, or the Monitor files of a run (one per environment worker)
+    read together: their episodes merged in time (ingest.monitorcsv)."""
+    if len(unit) == 1:
+        return read_file(unit[0])
+    from .monitorcsv import read_monitor
+
+    return read_monitor([f.path for f in unit])
+
+
+def _units(files: tuple[LogFile, ...]) -> list[tuple[LogFile, ...]]:
+    """A run's files as they are read: each on its own, its Monitor files as one."""
+    monitors = tuple(f for f in files if f.kind == "monitor")
+    units: list[tuple[LogFile, ...]] = [(f,) for f in files if f.kind != "monitor"]
+    return units + [monitors] if monitors else units
 
 
 def _metric_names(t: pd.DataFrame) -> set[str]:
@@ -147,9 +165,10 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
         h, w = read_hparams_file(hp)
         hparams.update(h)
         warnings += w
-    for f in src.files:
+    for unit in _units(src.files):
+        f = unit[0]
         try:
-            res = read_file(f)
+            res = _read_unit(unit)
         except InputError as exc:
             errors.append(str(exc))
             continue

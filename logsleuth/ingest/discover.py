@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .consolefmt import console_format
 from .mlflow import is_mlflow_run
 from .mlflowdb import DB_SUFFIXES, is_mlflow_db, list_runs
+from .monitorcsv import is_monitor_name, looks_like_monitor
 from .textlog import SNIFF_LINES, looks_like_textlog
 from .wandbfile import looks_like_wandb
 
@@ -43,7 +44,7 @@ DEEP_SNIFF_LINES = 4000
 @dataclass(frozen=True)
 class LogFile:
     path: str
-    kind: str  # tensorboard | csv | jsonl | hf | mlflow | mlflowdb | text | console
+    kind: str  # tensorboard | csv | monitor | jsonl | hf | mlflow | mlflowdb | text | console
     prefix: str = ""
     entry: str = ""  # which run inside a file that holds many (an MLflow database: the run id)
 
@@ -92,6 +93,8 @@ def classify(path: str) -> str | None:
     if low == "trainer_state.json":
         return "hf"
     if low.endswith((".csv", ".tsv", ".csv.gz")):
+        if is_monitor_name(low) and looks_like_monitor(_head(path).decode("utf-8", errors="replace")):
+            return "monitor"  # SB3/baselines' Monitor: a `#{...}` line before its header
         return "csv"
     if low.endswith(DB_SUFFIXES):
         return "mlflowdb" if is_mlflow_db(path) else None
@@ -345,10 +348,14 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
             continue
         hp = tuple(os.path.join(dirpath, n) for n in HPARAM_FILES if n in names)
         tb = sorted((f for f in files if f.kind == "tensorboard"), key=lambda f: (f.prefix, natural_key(f.path)))
-        other = [f for f in files if f.kind != "tensorboard"]
+        other = [f for f in files if f.kind not in ("tensorboard", "monitor")]
+        monitors = tuple(sorted((f for f in files if f.kind == "monitor"), key=lambda f: natural_key(f.path)))
         name = _display_name(given, rel)
-        separate = not tb and len(other) > 1 and not all(f.path.lower().endswith(".tsv") for f in other)
+        separate = (not tb and len(other) + bool(monitors) > 1
+                    and not all(f.path.lower().endswith(".tsv") for f in other + list(monitors)))
         if separate:
+            if monitors:  # one file per environment worker: one run (ingest.monitorcsv)
+                out.runs.append(RunSource(f"{name}/monitor", dirpath, monitors, hp))
             for f in other:
                 stem = os.path.basename(f.path)
                 for ext in (".jsonl", ".json", ".csv", ".tsv", ".log", ".txt"):
@@ -357,5 +364,5 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
                         break
                 out.runs.append(RunSource(f"{name}/{stem}", dirpath, (f,), hp))
         else:
-            out.runs.append(RunSource(name, dirpath, tuple(tb + other), hp))
+            out.runs.append(RunSource(name, dirpath, tuple(tb + other) + monitors, hp))
     return passed

@@ -46,8 +46,10 @@ def read_bytes(path: str, data: bytes | None = None) -> tuple[bytes, list[str]]:
     return raw, warnings
 
 
-def read_text(path: str, data: bytes | None = None) -> tuple[str, list[str]]:
-    """The file's text (UTF-8, BOM removed, CRLF normalised) and warnings."""
+def read_text(path: str, data: bytes | None = None, keep_cr: bool = False) -> tuple[str, list[str]]:
+    """The file's text (UTF-8, BOM removed, CRLF normalised) and warnings; a lone carriage
+    return (a progress bar redrawn in place) ends a line too, unless `keep_cr`: then the lines
+    are the file's as `grep -n` counts them."""
     raw, warnings = read_bytes(path, data)
     try:
         text = raw.decode("utf-8")
@@ -55,5 +57,7 @@ def read_text(path: str, data: bytes | None = None) -> tuple[str, list[str]]:
         text = raw.decode("utf-8", errors="replace")
         warnings.append(f"{path}: invalid UTF-8 at byte {exc.start}; undecodable bytes replaced")
     if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = text.replace("\r\n", "\n")
+        if not keep_cr:
+            text = text.replace("\r", "\n")
     return text, warnings
