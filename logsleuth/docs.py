@@ -171,7 +171,6 @@ def explain_text(ident: str) -> str:
     """A symptom or cause id explained, with the rules that involve it; an id that is both (overfitting,
     exploding_gradients, ...) shows both meanings, the symptom first, then the cause and its remedies."""
     rs = builtin_ruleset()
-    declared = {r.id: r.severity for r in load_ruleset([], calibrated=False).rules}
     symptoms, causes = taxonomy()
     parts = []
     if ident in symptoms:
