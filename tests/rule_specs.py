@@ -227,7 +227,8 @@ def _raw_scale_regression(seed: int = 8, scale: float = 40.0):
 def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: float = -20.0, first: float = 10.0):
     """An RL run: 120 episode returns from step `first` to 30,000 and a policy loss. `shape`:
     rise (start -> top, kept), flat (noise around start), collapse (start -> top by a third of
-    the run, then back to start), dip (rises, loses a fifth of it, ends near top)."""
+    the run, then back to start), dip (rises, loses a fifth of it, ends near top), early (the
+    first few episodes score high by luck, the rest near start)."""
     g = np.random.default_rng(seed)
     st = np.linspace(first, 30_000.0, 120)
     u = np.linspace(0.0, 1.0, st.size)
@@ -235,7 +236,8 @@ def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: 
     curve = {"rise": start + gain * (1 - np.exp(-u / 0.25)),
              "flat": np.full(st.size, start),
              "collapse": start + gain * np.where(u < 0.35, 1 - np.exp(-u / 0.1), np.exp(-(u - 0.35) / 0.1)),
-             "dip": start + gain * (1 - np.exp(-u / 0.15)) * np.where((u > 0.5) & (u < 0.7), 0.8, 1.0)}[shape]
+             "dip": start + gain * (1 - np.exp(-u / 0.15)) * np.where((u > 0.5) & (u < 0.7), 0.8, 1.0),
+             "early": start + gain * np.where(u < 0.05, 1.0, 0.1)}[shape]
     ret = curve + g.normal(0, 0.04 * abs(gain), st.size)
     loss_st = np.arange(1.0, 30_001.0, 100.0)
     return RunData(name="t", path=".", formats=("test",), table=table_of({

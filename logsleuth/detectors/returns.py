@@ -83,16 +83,18 @@ def return_flat(series: Series, *, min_rise: float, min_over_noise: float, ctx: 
 
 @detector("return_collapse", ("series",), "divergence", measures=MEASURES_RETURNS)
 def return_collapse(series: Series, *, min_rise: float, max_kept: float, ctx: RunContext | None = None) -> Evidence:
-    """The return rose (by at least `min_rise` of its scale), then fell back: the end level keeps
-    at most `max_kept` of the rise.  A policy that learned and then lost it took steps too large
+    """The return rose (by at least `min_rise` of its scale, to a best after its first fifth), then
+    fell back: the end level keeps at most `max_kept` of the rise.  A policy that learned and then lost it took steps too large
     for what it had learned (the collapse of policy-gradient methods)."""
     name = "return_collapse"
     got, bad = _levels(series, name)
     if bad is not None or got is None:
         return bad  # type: ignore[return-value]
     st, m = got
-    if m["rise"] >= min_rise and m["over_noise"] >= BAND_SPREADS and m["kept"] <= max_kept:
-        i_best = int(np.argmax(median_filter(finite(series)[1], RETURN_SMOOTH)))
+    i_best = int(np.argmax(median_filter(finite(series)[1], RETURN_SMOOTH)))
+    # the peak must come after the start it is measured from: a best among the first episodes is their noise
+    rose_later = i_best >= START[1] * st.size
+    if rose_later and m["rise"] >= min_rise and m["over_noise"] >= BAND_SPREADS and m["kept"] <= max_kept:
         txt = (f"{series.metric} rose from {fmt(m['start'])} to {fmt(m['best'])} by step {step_str(st[i_best])}, then fell "
                f"back to {fmt(m['end'])}: {max(m['kept'], 0.0):.0%} of the rise kept")
         return fire(name, series.metric, CONF_RULE, txt, st[i_best], st[-1], **m)
