@@ -230,7 +230,7 @@ def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: 
     the run, then back to start), dip (rises, loses a fifth of it, ends near top), early (the
     first few episodes score high by luck, the rest near start)."""
     g = np.random.default_rng(seed)
-    st = np.linspace(first, 30_000.0, 120)
+    st = np.round(np.linspace(first, 30_000.0, 120))
     u = np.linspace(0.0, 1.0, st.size)
     gain = top - start
     curve = {"rise": start + gain * (1 - np.exp(-u / 0.25)),

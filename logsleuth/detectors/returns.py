@@ -49,7 +49,8 @@ MEASURES_RETURNS = {
 }
 
 
-def _levels(series: Series, name: str) -> tuple[tuple[np.ndarray, dict[str, float]] | None, Evidence | None]:
+def _levels(series: Series, name: str) -> tuple[tuple[np.ndarray, tuple[float, ...]] | None, Evidence | None]:
+    """(steps, (start, best, end, rise, kept, over_noise)), or the evidence that it cannot judge."""
     st, v = finite(series)
     if v.size < MIN_RETURN_POINTS:
         return None, cannot(name, series.metric, f"{series.metric}: fewer than {MIN_RETURN_POINTS} finite points")
@@ -61,7 +62,7 @@ def _levels(series: Series, name: str) -> tuple[tuple[np.ndarray, dict[str, floa
     kept = (b - a) / (best - a) if best - a > TINY else 0.0
     # near a return of 0 the share of |start| + |best| says nothing: the rise must clear the noise too
     over_noise = (best - a) / max(noise(v), TINY)
-    return (st, dict(start=a, best=best, end=b, rise=rise, kept=kept, over_noise=over_noise)), None
+    return (st, (a, best, b, rise, kept, over_noise)), None
 
 
 @detector("return_flat", ("series",), "no_learning", measures=MEASURES_RETURNS)
@@ -73,7 +74,9 @@ def return_flat(series: Series, *, min_rise: float, min_over_noise: float, ctx: 
     got, bad = _levels(series, name)
     if bad is not None or got is None:
         return bad  # type: ignore[return-value]
-    st, m = got
+    st, vals = got
+    a, best, b, rise, kept, over = vals
+    m = dict(start=a, best=best, end=b, rise=rise, kept=kept, over_noise=over)
     if m["rise"] < min_rise or m["over_noise"] < min_over_noise:
         txt = (f"{series.metric} never rose above its start: {fmt(m['start'])} over the first fifth, best {fmt(m['best'])} "
                f"({m['rise']:.0%} of its scale), {fmt(m['end'])} at the end")
@@ -90,7 +93,9 @@ def return_collapse(series: Series, *, min_rise: float, max_kept: float, ctx: Ru
     got, bad = _levels(series, name)
     if bad is not None or got is None:
         return bad  # type: ignore[return-value]
-    st, m = got
+    st, vals = got
+    a, best, b, rise, kept, over = vals
+    m = dict(start=a, best=best, end=b, rise=rise, kept=kept, over_noise=over)
     i_best = int(np.argmax(median_filter(finite(series)[1], RETURN_SMOOTH)))
     # the peak must come after the start it is measured from: a best among the first episodes is their noise
     rose_later = i_best >= START[1] * st.size
