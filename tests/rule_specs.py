@@ -339,9 +339,26 @@ def _val_worsens(seed: int = 5):
 # ----------------------------------------------------------------- evaluation
 
 @builder
-def _frozen_val_loss(seed: int = 3, value: float = 1.234):
+def _frozen_val_loss(seed: int = 3, value: float = 1.234, evals: int | None = None, train_fall: float | None = None):
+    """Validation loss `value` at every evaluation; `evals`: only that many evaluations, spread over the run;
+    `train_fall`: the training loss falls only this share from its start (a fine-tune's small move)."""
     h = healthy(seed)
+    if train_fall is not None:
+        tl = h.train_loss
+        lo, hi = float(np.min(tl)), float(tl[0])
+        h = with_(h, train_loss=lo * (1 + train_fall / (1 - train_fall) * (tl - lo) / (hi - lo)))
+    if evals is not None:
+        keep = np.linspace(0, h.val_steps.size - 1, evals).round().astype(int)
+        h = with_(h, val_steps=h.val_steps[keep], val_acc=h.val_acc[keep], train_acc=h.train_acc[keep],
+                  val_loss=h.val_loss[keep])
     return run_of(with_(h, val_loss=np.full(h.val_steps.size, value)))
+
+
+@builder
+def _frozen_acc_moving_loss(seed: int = 3, value: float = 0.1875):
+    """Validation accuracy exactly `value` at every evaluation while the validation loss keeps moving."""
+    h = healthy(seed)
+    return run_of(with_(h, val_acc=np.full(h.val_steps.size, value)))
 
 
 @builder

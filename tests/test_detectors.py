@@ -321,3 +321,24 @@ def test_returns_are_judged_on_their_own_scale_and_noise():
     assert not run("return_flat", rise).fired and not run("return_collapse", rise).fired
     late = S("episode_reward", rng.normal(-200, 5, st.size), st + 15_000)
     assert run("return_flat", late).cannot_judge  # logged from mid-way: its start is not the initial policy
+
+
+def test_metric_frozen_needs_fewer_evaluations_of_a_full_precision_loss_():
+    exact = run("metric_frozen", S("val/loss", [2.2945587635040283] * 3))
+    rounded = run("metric_frozen", S("val/loss", [2.29] * 3))
+    acc = run("metric_frozen", S("val/acc", [0.14666666666666667] * 3))
+    assert exact.fired and exact.measures["evals"] == 3
+    assert not rounded.fired and rounded.cannot_judge  # two digits repeat by rounding: 5 needed
+    assert not acc.fired and acc.cannot_judge  # an accuracy is a count: it repeats honestly
+    assert run("metric_frozen", S("val/acc", [0.25] * 6)).fired
+    # a perfect score from the first evaluation on is frozen too: degenerate data (one class) or a leak
+    assert run("metric_frozen", S("val/acc", [1.0] * 8)).fired
+    assert not run("metric_frozen", S("val/loss", [2.2945587635040283, 2.2945587635040283, 2.29455876])).fired
+
+
+def test_metric_moves_reads_the_later_half_of_the_evaluations():
+    assert run("metric_moves", S("val/loss", [0.0086, 0.00055, 0.00029, 0.00024, 0.00021, 0.00018])).fired
+    # moved at first, then the same value to the end (the weights stopped changing): not moving
+    frozen_late = run("metric_moves", S("val/loss", [0.314, 0.31345, 0.31326] + [0.31323] * 9))
+    assert not frozen_late.fired and frozen_late.measures["distinct"] == 1
+    assert run("metric_moves", S("val/loss", [0.3, 0.2, 0.1])).cannot_judge

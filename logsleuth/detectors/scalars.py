@@ -298,16 +298,56 @@ MEASURES_METRIC_FROZEN = {
 
 
 @detector("metric_frozen", ("series",), "metric_frozen", measures=MEASURES_METRIC_FROZEN)
-def metric_frozen(series: Series, *, min_evals: int, ctx: RunContext | None = None) -> Evidence:
-    """A validation metric is exactly constant across all of its (at least `min_evals`) evaluations."""
+def metric_frozen(series: Series, *, min_evals: int, min_evals_exact: int, ctx: RunContext | None = None) -> Evidence:
+    """A validation metric is exactly constant across all of its evaluations: at least
+    `min_evals` of them, or `min_evals_exact` for a loss written with full precision (equal
+    values there are the same computation, not a rounding or the same count of right answers)."""
     name = "metric_frozen"
     st, v = finite(series)
-    if v.size < min_evals:
-        return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), {min_evals} needed")
+    exact = series.role.kind in EXACT_KINDS and v.size > 0 and significant_digits(float(v[0])) >= EXACT_DIGITS
+    need = min(min_evals, min_evals_exact) if exact else min_evals
+    if v.size < need:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), {need} needed")
     if np.all(v == v[0]):
         return fire(name, series.metric, CONF_EXACT, f"{series.metric} is exactly {fmt(float(v[0]))} at all {v.size} evaluations",
                     st[0], st[-1], value=float(v[0]), evals=int(v.size))
     return quiet(name, series.metric, distinct=int(np.unique(v).size))
+
+
+MEASURES_METRIC_MOVES = {
+    "distinct": "distinct values among the later half of the evaluations",
+}
+
+
+@detector("metric_moves", ("series",), "metric_moves", measures=MEASURES_METRIC_MOVES)
+def metric_moves(series: Series, *, ctx: RunContext | None = None) -> Evidence:
+    """A held-out series keeps moving: its later half of evaluations takes more than one value,
+    so the evaluation that computes it sees weights that still change (an accuracy frozen beside
+    such a loss is a model that keeps its predictions, not an evaluation that ignores training)."""
+    name = "metric_moves"
+    st, v = finite(series)
+    if v.size < 4:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), 4 needed")
+    late = v[v.size // 2:]
+    distinct = int(np.unique(late).size)
+    if distinct > 1:
+        return fire(name, series.metric, CONF_EXACT, f"{series.metric} still moves: {distinct} values in its later half",
+                    st[v.size // 2], st[-1], distinct=distinct)
+    return quiet(name, series.metric, distinct=distinct)
+
+
+# losses are continuous: a value written with this many significant digits repeats only when the
+# same computation is repeated (accuracies and error rates are counts over the set: they repeat honestly)
+EXACT_KINDS = ("loss", "perplexity")
+EXACT_DIGITS = 6
+
+
+def significant_digits(x: float) -> int:
+    """Significant digits of a float as written (`repr`): 0.25 -> 2, 2.2945587635040283 -> 17."""
+    if not math.isfinite(x) or x == 0.0:
+        return 0
+    mant = repr(abs(x)).lower().split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+    return len(mant)
 
 
 MEASURES_LR_VALUE = {
