@@ -17,6 +17,9 @@ from logsleuth.roles import assign_roles, infer_role, load_overrides, normalise
     ("test_acc", "test_accuracy", "higher"), ("eval_wer", "val_error", "lower"), ("valid ppl", "val_perplexity", "lower"),
     ("eval_samples_per_second", "throughput", "none"), ("hp_metric", "other", "none"), ("cl_fake", "other", "none"),
     ("Accuracy/val", "val_accuracy", "higher"), ("LearningRate", "lr", "none"),
+    # a kNN / linear-probe accuracy scores an embedding on held-out data, unless the name says train
+    ("knn_acc", "val_accuracy", "higher"), ("linear_probe_acc", "val_accuracy", "higher"),
+    ("train/knn_acc", "train_accuracy", "higher"),
 ])
 def test_infer_role(name, role, direction):
     r = infer_role(name)
