@@ -116,7 +116,10 @@ def gan(rng) -> tuple[Curves, dict]:
     st = _every(n, 10)
     d = math.log(4) * rng.uniform(0.8, 1.1) + 0.1 * np.sin(st / n * rng.uniform(2, 8))
     g = rng.uniform(0.7, 2.0) + 0.3 * (st / n) * rng.uniform(-1, 1)
-    return {"d_loss": (st, _noisy(rng, d, 0.15)), "g_loss": (st, _noisy(rng, g, 0.2))}, {}
+    # FID every 5% of the run: from a few hundred for the first samples down to a floor
+    ev = _every(n, n // 20)
+    fid = rng.uniform(10, 60) + rng.uniform(150, 350) * np.exp(-ev / (rng.uniform(0.05, 0.3) * n))
+    return {"d_loss": (st, _noisy(rng, d, 0.15)), "g_loss": (st, _noisy(rng, g, 0.2)), "eval/fid": (ev, _noisy(rng, fid, 0.05))}, {}
 
 
 def rl(rng) -> tuple[Curves, dict]:

@@ -102,6 +102,28 @@ def _gan_nan(seed: int = 5, nan_from: int = 600):
     return RunData(name="t", path=".", formats=("test",), table=table_of({"d_loss": (st, d), "g_loss": (st, g)}))
 
 
+@builder
+def _gan_quality(seed: int = 5, shape: str = "falls"):
+    """GAN losses around an equilibrium and an FID every 100 steps that `falls` (300 -> ~40),
+    stays `flat` (noise around 280) or is `frozen` (the same value at every evaluation)."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(1.0, 2001.0)
+    d = 1.38 * np.exp(rng.normal(0, 0.15, st.size))
+    g = 1.2 * np.exp(rng.normal(0, 0.2, st.size))
+    ev = np.arange(100.0, 2001.0, 100.0)
+    fid = {"falls": 40 + 260 * np.exp(-ev / 400), "flat": np.full(ev.size, 280.0), "frozen": np.full(ev.size, 281.4375)}[shape]
+    if shape != "frozen":
+        fid = fid * np.exp(rng.normal(0, 0.04, ev.size))
+    return RunData(name="t", path=".", formats=("test",), table=table_of({"d_loss": (st, d), "g_loss": (st, g), "eval/fid": (ev, fid)}))
+
+
+@builder
+def _stuck_with_error(seed: int = 4):
+    """A classifier stuck at chance that also logs a validation error rate, flat at 0.9."""
+    s = synth.stuck(seed=seed)
+    return run_of(s, {"val/error": (s.val_steps, np.full(s.val_steps.size, 0.9) + np.linspace(0, 0.002, s.val_steps.size))})
+
+
 # ----------------------------------------------------------------- early phase
 
 @builder

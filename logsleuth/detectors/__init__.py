@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import generalization, instability, reference, returns, scalars, trend  # noqa: F401  (registration)
+from . import generalization, generative, instability, reference, returns, scalars, trend  # noqa: F401  (registration)
 from .base import REGISTRY, DetectorSpec
 
 __all__ = ["REGISTRY", "DetectorSpec"]

@@ -314,6 +314,7 @@ def metric_frozen(series: Series, *, min_evals: int, min_evals_exact: int, ctx: 
     return quiet(name, series.metric, distinct=int(np.unique(v).size))
 
 
+MOVES_MIN_EVALS = 4  # a later half of at least two evaluations, the fewest that can differ
 MEASURES_METRIC_MOVES = {
     "distinct": "distinct values among the later half of the evaluations",
 }
@@ -326,8 +327,8 @@ def metric_moves(series: Series, *, ctx: RunContext | None = None) -> Evidence:
     such a loss is a model that keeps its predictions, not an evaluation that ignores training)."""
     name = "metric_moves"
     st, v = finite(series)
-    if v.size < 4:
-        return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), 4 needed")
+    if v.size < MOVES_MIN_EVALS:
+        return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), {MOVES_MIN_EVALS} needed")
     late = v[v.size // 2:]
     distinct = int(np.unique(late).size)
     if distinct > 1:
