@@ -113,12 +113,16 @@ def classify(path: str) -> str | None:
             return "jsonl"
         if '"log_history"' in _head_more(path):
             return "hf"
-        if low.endswith(".json") and (_HISTORY.match(text) or _HISTORY_RECORDS.search(text)):
+        if low.endswith(".json") and (_HISTORY.match(text) or _HISTORY_RECORDS.search(text)
+                                      or _HISTORY_AFTER_SETTINGS.match(text)):
             return "history"
         return None
+    if text.startswith("[") and low.endswith(".json"):
+        return "history" if _RECORD_LIST.match(text) else None
     if low in CSV_NAMES:
         first = text.split("\n", 1)[0]
-        if first.count(",") >= 1 and "|" not in first:
+        # a logger's lines (`2023-05-15 22:50:17,398 INFO:Epoch 1: Train Loss=0.07, ...`) hold commas too
+        if first.count(",") >= 1 and "|" not in first and not (_STAMPED.match(first) and _text_kind(text)):
             return "csv"
     if low.endswith(TEXT_EXT) or low in CSV_NAMES:
         # by content: a Keras CSVLogger file called `training_logs(3).log`, a console log
@@ -141,6 +145,15 @@ def _text_kind(text: str, max_lines: int = SNIFF_LINES) -> str | None:
 _HISTORY = re.compile(r'\{\s*(?:"(?:history|metrics)"\s*:\s*\{\s*)?"[^"]{1,200}"\s*:\s*\[\s*(?:[-+.\d]|nan|NaN|null|"?-?(?:inf|Infinity|nan|NaN))')
 # ... or whose `history` (or `metrics`) key holds a list of per-epoch records
 _HISTORY_RECORDS = re.compile(r'^\{.{0,4000}?"(?:history|metrics)"\s*:\s*\[\s*\{', re.S)
+# ... or whose settings come first (`{"model_type": "cnn", "epochs": 24, "accuracy": [...], ...}`): a list
+# of numbers under a metric's name among its first keys
+_HISTORY_AFTER_SETTINGS = re.compile(
+    r'\{(?:\s*"[^"]{1,200}"\s*:\s*(?:"[^"]{0,200}"|[-+.\deE]+|true|false|null)\s*,){1,40}'
+    r'\s*"[^"]{0,100}(?:loss|acc|error|mae|mse|auc|f1|reward|score)[^"]{0,100}"\s*:\s*\[\s*[-+.\d]', re.I)
+# a JSON list of per-epoch records, `[{"epoch": 1, "train_loss": 0.70, ...}, ...]`
+_RECORD_LIST = re.compile(r'\[\s*\{[^{}\[\]]{0,2000}?"(?:epoch|step|iteration|iter|global_step)"\s*:\s*[-+.\d]', re.I)
+# a line that starts with a date and time: a logger's, not a CSV header
+_STAMPED = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 _IDENT = re.compile(r"^[A-Za-z_][\w ./\-\[\]@()%]*$")
 _NUMBER = re.compile(r"^\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf|Inf|-Inf|)\s*$")
 

@@ -288,6 +288,8 @@ HPARAM_NEST = ("config", "args", "hparams", "params")
 
 
 def _history_records(obj: Any) -> list[dict[str, Any]]:
+    if isinstance(obj, list):  # the records alone: `[{"epoch": 1, "train_loss": 0.70, ...}, ...]`
+        return obj if obj and all(isinstance(r, dict) for r in obj) else []
     if not isinstance(obj, dict):
         return []
     for k in HISTORY_NEST:
@@ -297,7 +299,7 @@ def _history_records(obj: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _read_history_records(path: str, obj: dict[str, Any], records: list[dict[str, Any]],
+def _read_history_records(path: str, obj: Any, records: list[dict[str, Any]],
                           warnings: list[str]) -> ReadResult:
     """Per-epoch records as a tidy table (the step from their step or epoch key), the
     settings beside them as hyperparameters."""
@@ -306,7 +308,7 @@ def _read_history_records(path: str, obj: dict[str, Any], records: list[dict[str
     if not rows:
         raise InputError(path, "its history records hold no numbers")
     hparams = {}
-    for k in HPARAM_NEST:
+    for k in HPARAM_NEST if isinstance(obj, dict) else ():
         if isinstance(obj.get(k), dict):
             hparams = {hk: hv for hk, hv in flatten(obj[k]).items() if isinstance(hv, (int, float, str, bool))}
             break
@@ -315,8 +317,9 @@ def _read_history_records(path: str, obj: dict[str, Any], records: list[dict[str
 
 
 def read_keras_history(path: str) -> ReadResult:
-    """A metrics history saved as JSON lists (Keras `history.history`): each list one metric,
-    its index the epoch (from 0, as Keras counts them); or as a list of per-epoch records."""
+    """A metrics history saved as JSON lists (Keras `history.history`, settings beside them
+    left out): each list one metric, its index the epoch (from 0, as Keras counts them); or as
+    a list of per-epoch records, on its own or under a `history` key."""
     text, warnings = read_text(path)
     obj = _whole_json(path, text)
     records = _history_records(obj)
