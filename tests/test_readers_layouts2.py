@@ -1,6 +1,6 @@
 """More real-world layouts: logger lines in a file named like a CSV log, saved histories whose
 settings come first or whose records stand alone, and console layouts (llm.c `s:N trl:X` logs,
-step and epoch blocks of one field per line, RL episode summaries, space-aligned tables).  Each
+step and epoch blocks of one field per line).  Each
 is read with its metrics and steps, and a near neighbour stays with the reader it had."""
 
 from __future__ import annotations
@@ -69,3 +69,93 @@ def test_a_list_of_epoch_records(write):
 def test_json_lists_that_are_not_histories(write):
     assert classify(write("a/shapes.json", json.dumps({"name": "x", "input_shape": [3, 224, 224]}))) is None
     assert classify(write("b/items.json", json.dumps([{"id": 1, "label": "cat"}, {"id": 2, "label": "dog"}]))) is None
+
+
+# -- epoch blocks: bare `epoch N` headers, `start train N/M` headers, remarks after a value -------
+
+def test_bare_epoch_headers_and_a_percentage_with_a_remark(write):
+    lines = []
+    for e in range(1, 8):
+        lines += [f"epoch {e:3d}", f"loss: {6.6 / e:.6f}",
+                  f"test accuracy: {20 + 3 * e:.2f}%, ({512570 + e}/2466133)"]
+    p = write("r/train_log.txt", "\n".join(lines) + "\n")
+    run = _run(p)
+    assert run.formats == ("epoch_blocks",)
+    assert _series(run.table, "test accuracy") == ([1, 2, 3, 4, 5, 6, 7], pytest.approx([(20 + 3 * e) / 100 for e in range(1, 8)]))
+    assert infer_role("test accuracy").split == "test"
+
+
+def test_pointnet_file_markers_are_not_epoch_headers(write):
+    lines = []
+    for e in range(3):
+        lines += [f"**** EPOCH {e:03d} ****"]
+        for f in range(3):
+            lines += [f"----{f}-----", f"mean loss: {1 / (e + 1) + f / 10:.4f}", "accuracy: 0.5"]
+    run = _run(write("log/log_train.txt", "\n".join(lines) + "\n"))
+    assert _series(run.table, "mean loss")[0] == [0, 1, 2]
+
+
+# -- step blocks ------------------------------------------------------------------------------
+
+def _decorated_steps(steps):
+    out = ["Training Statistics:", "- Best EMA Loss: 0.1209", "- Batch Size: 82 batches per epoch", ""]
+    for s in steps:
+        out += ["", "=" * 80, f"Step {s:5d} | Time: 3:46:{s % 60:02d}", "=" * 80,
+                f"Current Loss:    {2 / (s + 1):.4f}", f"EMA Loss:        {2.1 / (s + 1):.4f}",
+                "Learning Rate:   4.23e-04", "Batch Time:      88.93ms", f"Tokens Seen:     {s * 4096:,}", "=" * 80, ""]
+    return out
+
+
+def test_step_blocks_between_rules(write):
+    p = write("r/training_logs.txt", "\n".join(_decorated_steps(range(100, 110))) + "\n")
+    assert classify(p) == "console"
+    run = _run(p)
+    assert run.formats == ("step_blocks",)
+    assert _series(run.table, "Current Loss")[0] == list(range(100, 110))
+    assert _series(run.table, "Tokens Seen")[1][0] == 100 * 4096  # thousands separators read
+    assert _series(run.table, "Batch Time")[1][0] == pytest.approx(88.93)
+    assert "Best EMA Loss" not in set(run.table.metric)  # the summary before the first step is not a step's
+
+
+def test_step_blocks_with_percent_headers_and_a_final_summary(write):
+    lines = ["SmolLM2-135M Training Logs", "", "Training Progress:", "------------------", ""]
+    for k in range(1, 6):
+        lines += [f"Step {k * 500} ({k * 20}%):", f"  Train Loss: {4 / k:.3f}", "  Learning Rate: 0.000299",
+                  f"  Time: {k * 14}:09", ""]
+    lines[-1:-1] = ["  Validation Loss: 8.450", "  Validation Perplexity: 7,030"]
+    lines += ["Final Results:", "--------------", "Final Training Loss: 0.114", "Total Training Time: 3 hours"]
+    run = _run(write("r/training_logs.txt", "\n".join(lines) + "\n"))
+    assert _series(run.table, "Train Loss")[0] == [500, 1000, 1500, 2000, 2500]
+    assert _series(run.table, "Validation Perplexity") == ([2500], [7030.0])
+    assert "Time" not in set(run.table.metric) and "Final Training Loss" not in set(run.table.metric)
+
+
+def test_step_lines_with_many_fields_stay_text(write):
+    lines = [f"Step {s}: loss={1 / (s + 1):.4f}, acc={s / 10:.2f}" for s in range(10)]
+    assert classify(write("r/train.log", "\n".join(lines) + "\n")) == "text"
+
+
+# -- bad input: read with warnings or rejected naming the file, never a traceback -----------------
+
+_SAMPLES = {
+    "steps": ("training_logs.txt", "\n".join(_decorated_steps(range(1, 12))) + "\n"),
+    "blocks": ("train_log.txt", "".join(f"epoch {e}\nloss: {1 / e:.3f}\ntest accuracy: {e}%\n" for e in range(1, 20))),
+}
+
+
+@pytest.mark.parametrize("sample", sorted(_SAMPLES))
+@pytest.mark.parametrize("how", ["truncate", "garbage_lines", "invalid_utf8", "absurd_numbers", "swap_lines",
+                                 "nan_strings", "bitflip"])
+def test_mutated_layouts_are_read_or_rejected(tmp_path, sample, how):
+    import random
+
+    from fuzzing import check_one, mutate
+
+    name, text = _SAMPLES[sample]
+    data = text.encode()
+    for seed in range(4):
+        p = tmp_path / f"{seed}" / name
+        p.parent.mkdir()
+        p.write_bytes(mutate(data, how, random.Random(seed)))
+        out = check_one(str(p), "console")
+        assert out.status != "crash", out.detail

@@ -10,12 +10,19 @@ Each layout is one small parser, written by many repositories because they copy 
 - ``baselines``: the key-value tables of OpenAI baselines' and Stable-Baselines3's logger
   (``| ep_rew_mean | 20.5 |`` rows between dashed rules, SB3's ``rollout/`` section rows);
   the step is the table's timestep counter (``total_timesteps``), else the table's order.
-- ``epoch_blocks``: blocks opened by a decorated epoch header (``**** EPOCH 003 ****``) holding
-  one ``name: value`` per line (PointNet's and its forks' ``log_train.txt``).  A name said
-  several times in a block (a running mean printed as the epoch goes) counts once, its last
-  value: the epoch's.
+- ``epoch_blocks``: blocks opened by an epoch header (decorated: ``**** EPOCH 003 ****``;
+  or ``epoch   3`` alone on its line) holding
+  one ``name: value`` per line (PointNet's and its forks' ``log_train.txt``, and the loops that
+  log the same way).  A name said several times in a block (a running mean printed as the
+  epoch goes) counts once, its last value: the epoch's.  A percentage is a fraction and a
+  remark in parentheses after the value is not read (``test accuracy: 20.78%, (512570/2466133)``).
+- ``step_blocks``: the same with a step header (``Step 500 (10%):``, ``Step  8205 | Time: 3:46:00``
+  between rules of ``=``); thousands separators and a unit after the value are read
+  (``Tokens Seen: 35,016,704``, ``Batch Time: 88.93ms``); a blank line ends a block, so a
+  summary after the last one (``Final Training Loss: 0.114``) is no step's.
 - ``step_tag_value``: ``<step> <tag> <value>`` lines (build-nanogpt's ``log.txt``:
   ``250 val 4.81``); its bare split tags are its losses (``train`` -> ``train/loss``).
+
 - ``yolo_console``: ultralytics YOLOv5/v8/v9's console output: a column header
   (``Epoch  GPU_mem  box_loss  cls_loss  dfl_loss  Instances  Size``), tqdm progress lines
   (``17/199  61.6G  1.097  0.8743  1.234  213  640: 100%|###| 60/60 [...]``, an epoch's updates
@@ -28,6 +35,9 @@ Each layout is one small parser, written by many repositories because they copy 
   later ``all`` rows before the next epoch (the final validation of best.pt) are not that epoch's.
   GPU memory, instance count and image size are not read.  Line numbers in its warnings are the
   file's as ``grep -n`` counts them (``\r`` does not end a line).
+
+The layouts read one field a line only where those lines
+outnumber the lines that the ``name value`` parser reads (which then keeps the file).
 
 Every parser gives (metric, step, value) rows in the order logged; a counter going back (a
 restart) is left to ingest.segments, as for every reader.
@@ -176,9 +186,26 @@ def _bl_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
 
 # -- epoch blocks (PointNet's log_train.txt) -------------------------------------------------------
 
-_BLOCK_HEAD = re.compile(r"^\s*[*=#-]{2,}\s*epoch\s*[:#]?\s*(?P<n>\d+)\b[^*=#]*?[*=#-]{2,}\s*$", re.I)
-_ONE_FIELD = re.compile(r"^\s*(?P<name>[A-Za-z][\w ./()%-]{0,60}?)\s*[:=]\s*(?P<val>" + _NUM + r")\s*$", re.I)
+_BLOCK_HEAD = re.compile(
+    r"^\s*(?:[*=#-]{2,}\s*epoch\s*[:#]?\s*(?P<n>\d+)\b[^*=#]*?[*=#-]{2,}"  # `**** EPOCH 003 ****`
+    r"|epoch\s*[:#]?\s*(?P<bare>\d+)\s*:?)\s*$", re.I)  # `epoch   3` alone on its line (not Keras' `Epoch 3/30`)
+# `name: value` alone on a line; a percentage is a fraction; a remark in parentheses after it is
+# not read (`test accuracy: 20.78%, (512570/2466133)`)
+_ONE_FIELD = re.compile(r"^\s*(?P<name>[A-Za-z][\w ./()%-]{0,60}?)\s*[:=]\s*(?P<val>" + _NUM
+                        + r")(?P<unit>%)?\s*(?:[,;]?\s*\([^()]*\))?\s*$", re.I)
 MIN_BLOCKS = 2  # epoch headers in the head before a file is taken for epoch blocks
+
+
+def _one_field(ln: str) -> tuple[str, float] | None:
+    """The name and value of a line holding one `name: value` field, or None."""
+    m = _ONE_FIELD.match(ln)
+    if not m:
+        return None
+    return m.group("name").strip(), float(m.group("val")) / (100.0 if m.group("unit") else 1.0)
+
+
+def _block_number(h: re.Match[str]) -> float:
+    return float(next(g for g in h.group("n", "bare") if g is not None))
 
 
 def _block_sniff(lines: Sequence[str]) -> bool:
@@ -201,15 +228,77 @@ def _block_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]
         h = _BLOCK_HEAD.match(ln)
         if h:
             close()
-            epoch, block = float(h.group("n")), {}
+            epoch, block = _block_number(h), {}
             continue
         if epoch is None:
             continue
-        m = _ONE_FIELD.match(ln)
-        fields = {m.group("name").strip(): float(m.group("val"))} if m else parse_line(ln)
+        one = _one_field(ln)
+        fields = dict([one]) if one else parse_line(ln)
         for k, v in fields.items():
             block.pop(k, None)  # the last value said, in the order said
             block[k] = v
+    close()
+    return rows, []
+
+
+# -- step blocks (`Step 500 (10%):` or `Step  8205 | Time: 3:46:00`, then one `name: value` a line) ----
+
+_STEP_HEAD = re.compile(r"^\s*(?:[*=#-]{2,}\s*)?(?:global\s+)?step\s*[:#]?\s*(?P<n>\d+)\b(?:\s*/\s*\d+)?"
+                        r"(?:\s*\(\s*\d+(?:\.\d+)?\s*%\s*\))?\s*(?::|\|.*)?\s*(?:[*=#-]{2,})?\s*$", re.I)
+# a number with thousands separators (`Validation Perplexity: 7,030`), as the block lines print them
+_GROUPED = re.compile(r"^\s*(?P<name>[A-Za-z][\w ./()-]{0,60}?)\s*:\s*(?P<val>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)\s*$")
+# a unit after the value: milliseconds stay milliseconds, a percentage is a fraction
+_UNIT_FIELD = re.compile(r"^\s*(?P<name>[A-Za-z][\w ./()-]{0,60}?)\s*:\s*(?P<val>" + _NUM + r")(?P<unit>ms|s|%)\s*$", re.I)
+
+
+def _block_field(ln: str) -> tuple[str, float] | None:
+    """The one `name: value` field of a block line (thousands separators and a unit allowed), or None."""
+    one = _one_field(ln)
+    if one:
+        return one
+    g = _GROUPED.match(ln)
+    if g:
+        return g.group("name").strip(), float(g.group("val").replace(",", ""))
+    u = _UNIT_FIELD.match(ln)
+    if u:
+        return u.group("name").strip(), float(u.group("val")) / (100.0 if u.group("unit") == "%" else 1.0)
+    return None
+
+
+def _step_sniff(lines: Sequence[str]) -> bool:
+    heads = sum(1 for ln in lines if _STEP_HEAD.match(ln))
+    single = sum(1 for ln in lines if _block_field(ln))
+    multi = sum(1 for ln in lines if not _block_field(ln) and len(parse_line(ln)) >= 2)
+    return heads >= MIN_BLOCKS and single >= MIN_HITS and single > multi  # else textlog reads the lines better
+
+
+def _step_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
+    """One point per block at its step, a name said twice in a block its last value; a block ends
+    at the next header or a blank line (a summary after the last block is not that step's)."""
+    rows: list[Row] = []
+    step: float | None = None
+    block: dict[str, float] = {}
+
+    def close() -> None:
+        if step is not None:
+            rows.extend((k, step, v) for k, v in block.items())
+
+    for ln in lines:
+        h = _STEP_HEAD.match(ln)
+        if h:
+            close()
+            step, block = float(h.group("n")), {}
+            continue
+        if step is None:
+            continue
+        if not ln.strip():
+            close()
+            step, block = None, {}
+            continue
+        one = _block_field(ln)
+        if one:
+            block.pop(one[0], None)
+            block[one[0]] = one[1]
     close()
     return rows, []
 
@@ -388,6 +477,7 @@ FORMATS = (
     ConsoleFormat("yolo_console", _yolo_sniff, _yolo_parse, keep_cr=True),
     ConsoleFormat("step_tag_value", _stv_sniff, _stv_parse),
     ConsoleFormat("epoch_blocks", _block_sniff, _block_parse),
+    ConsoleFormat("step_blocks", _step_sniff, _step_parse),
 )
 SNIFF_LINES = 400  # of a file's head, as textlog looks at
 
@@ -410,8 +500,7 @@ def read_console(path: str) -> ReadResult:
     text = raw.replace("\r", "\n")
     fmt = console_format(text)
     if fmt is None:
-        raise InputError(path, "not a console log of a known layout (pix2pix loss_log, baselines/SB3 tables, "
-                               "YOLO console output, epoch blocks, `step tag value` lines)")
+        raise InputError(path, f"not a console log of a known layout ({', '.join(f.name for f in FORMATS)})")
     rows, w = fmt.parse((raw if fmt.keep_cr else text).split("\n"), path)
     warnings += w
     if not rows:
