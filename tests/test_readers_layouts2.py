@@ -71,6 +71,44 @@ def test_json_lists_that_are_not_histories(write):
     assert classify(write("b/items.json", json.dumps([{"id": 1, "label": "cat"}, {"id": 2, "label": "dog"}]))) is None
 
 
+# -- llm.c's main.log ----------------------------------------------------------------------------
+
+def test_llmc_log_old_modded_nanogpt_lines(write):
+    # modded-nanogpt's early records: `s:N trl:x` every step, `s:N tel:x` every 128
+    lines = []
+    for s in range(0, 300):
+        if s % 128 == 0:
+            lines.append(f"s:{s} tel:{10.9 - s / 100:.6f}")
+        lines.append(f"s:{s} trl:{10.96 - s / 90:.6f}")
+    p = write("records/f66d43d7.log", "\n".join(lines) + "\n")
+    assert classify(p) == "console"
+    run = _run(p)
+    assert run.formats == ("llmc_log",)
+    assert len(_series(run.table, "train/loss")[0]) == 300
+    assert _series(run.table, "val/loss")[0] == [0, 128, 256]
+    assert infer_role("val/loss").name == "val_loss" and infer_role("train/loss").name == "train_loss"
+
+
+def test_llmc_log_with_lr_norm_and_hellaswag(write):
+    # llm.c's train_gpt2.cu: `s:%d trl:%.6f lr:%.6f norm:%.2f`, `s:%d tel:%.4f`, `s:%d eval:%.4f`
+    lines = []
+    for s in range(0, 40):
+        lines.append(f"s:{s} trl:{10 - s / 10:.6f} lr:{0.0006 * min(1, (s + 1) / 10):.6f} norm:{1.5 - s / 100:.2f}")
+        if s % 10 == 0:
+            lines += [f"s:{s} tel:{10.1 - s / 10:.4f}", f"s:{s} eval:{0.25 + s / 1000:.4f}"]
+    lines.insert(5, "s:4 trl:")  # a line cut by a crash
+    p = write("log124M/main.log", "\n".join(lines) + "\n")
+    res = _run(p)
+    assert {"train/loss", "val/loss", "eval/hellaswag_acc", "lr", "train/grad_norm"} <= set(res.table.metric)
+    assert any(":6: 1 line(s)" in w for w in res.warnings), res.warnings
+    assert infer_role("train/grad_norm").kind == "grad_norm" and infer_role("eval/hellaswag_acc").kind == "accuracy"
+
+
+def test_build_nanogpt_lines_stay_step_tag_value(write):
+    p = write("log/log.txt", "".join(f"{s} train {5 - s / 100:.4f}\n" for s in range(20)))
+    assert _run(p).formats == ("step_tag_value",)
+
+
 # -- epoch blocks: bare `epoch N` headers, `start train N/M` headers, remarks after a value -------
 
 def test_bare_epoch_headers_and_a_percentage_with_a_remark(write):
@@ -138,6 +176,7 @@ def test_step_lines_with_many_fields_stay_text(write):
 # -- bad input: read with warnings or rejected naming the file, never a traceback -----------------
 
 _SAMPLES = {
+    "llmc": ("main.log", "".join(f"s:{s} trl:{5 - s / 50:.4f}\n" for s in range(40))),
     "steps": ("training_logs.txt", "\n".join(_decorated_steps(range(1, 12))) + "\n"),
     "blocks": ("train_log.txt", "".join(f"epoch {e}\nloss: {1 / e:.3f}\ntest accuracy: {e}%\n" for e in range(1, 20))),
 }

@@ -22,6 +22,9 @@ Each layout is one small parser, written by many repositories because they copy 
   summary after the last one (``Final Training Loss: 0.114``) is no step's.
 - ``step_tag_value``: ``<step> <tag> <value>`` lines (build-nanogpt's ``log.txt``:
   ``250 val 4.81``); its bare split tags are its losses (``train`` -> ``train/loss``).
+- ``llmc_log``: llm.c's ``main.log`` (``s:0 trl:10.9656 lr:0.0003 norm:1.25``, ``s:0 tel:10.9689``,
+  ``s:0 eval:0.2500``), which modded-nanogpt's first records and nanoGPT forks write too; its
+  short tags are named for their roles (``trl`` -> ``train/loss``, ``tel`` -> ``val/loss``).
 
 - ``yolo_console``: ultralytics YOLOv5/v8/v9's console output: a column header
   (``Epoch  GPU_mem  box_loss  cls_loss  dfl_loss  Instances  Size``), tqdm progress lines
@@ -303,6 +306,38 @@ def _step_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
     return rows, []
 
 
+# -- llm.c's main.log (`s:0 trl:10.9656 lr:0.0003 norm:1.25`, `s:0 tel:10.9689`, `s:0 eval:0.25`) ------
+
+_LLMC_LINE = re.compile(r"^\s*s:(?P<step>\d+)(?P<fields>(?:\s+[A-Za-z][\w/]*:" + _NUM + r")+)\s*$", re.I)
+_LLMC_PAIR = re.compile(r"([A-Za-z][\w/]*):(" + _NUM + r")", re.I)
+# llm.c's logger (and the modded-nanogpt / nanoGPT forks that write its file): train loss, val
+# loss, HellaSwag accuracy, learning rate, gradient norm
+LLMC_TAGS = {"trl": "train/loss", "tel": "val/loss", "eval": "eval/hellaswag_acc", "lr": "lr",
+             "norm": "train/grad_norm"}
+LLMC_SHARE = 0.9  # of a head's non-blank lines that must be llm.c log lines
+
+
+def _llmc_sniff(lines: Sequence[str]) -> bool:
+    filled = [ln for ln in lines if ln.strip()]
+    hits = sum(1 for ln in filled if _LLMC_LINE.match(ln))
+    return hits >= MIN_HITS and hits >= LLMC_SHARE * len(filled)
+
+
+def _llmc_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    bad: list[int] = []
+    for i, ln in enumerate(lines, 1):
+        if not ln.strip():
+            continue
+        m = _LLMC_LINE.match(ln)
+        if not m:
+            bad.append(i)
+            continue
+        step = float(m.group("step"))
+        rows += [(LLMC_TAGS.get(k.lower(), k), step, float(v)) for k, v in _LLMC_PAIR.findall(m.group("fields"))]
+    return rows, _malformed(path, "llm.c log lines `s:<step> trl:<value>`", bad)
+
+
 # -- step tag value (build-nanogpt's log.txt) ------------------------------------------------------
 
 _TRIPLE = re.compile(r"^\s*(?P<step>\d+)\s+(?P<tag>[A-Za-z][\w/.-]*)\s+(?P<val>" + _NUM + r")\s*$", re.I)
@@ -476,6 +511,7 @@ FORMATS = (
     ConsoleFormat("baselines_table", _bl_sniff, _bl_parse),
     ConsoleFormat("yolo_console", _yolo_sniff, _yolo_parse, keep_cr=True),
     ConsoleFormat("step_tag_value", _stv_sniff, _stv_parse),
+    ConsoleFormat("llmc_log", _llmc_sniff, _llmc_parse),
     ConsoleFormat("epoch_blocks", _block_sniff, _block_parse),
     ConsoleFormat("step_blocks", _step_sniff, _step_parse),
 )
