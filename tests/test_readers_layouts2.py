@@ -1,6 +1,6 @@
 """More real-world layouts: logger lines in a file named like a CSV log, saved histories whose
 settings come first or whose records stand alone, and console layouts (llm.c `s:N trl:X` logs,
-step and epoch blocks of one field per line).  Each
+step and epoch blocks of one field per line, RL episode summaries).  Each
 is read with its metrics and steps, and a near neighbour stays with the reader it had."""
 
 from __future__ import annotations
@@ -173,11 +173,39 @@ def test_step_lines_with_many_fields_stay_text(write):
     assert classify(write("r/train.log", "\n".join(lines) + "\n")) == "text"
 
 
+# -- RL episode summaries -----------------------------------------------------------------------
+
+def test_episode_summaries_every_100(write):
+    lines = [f"Episode {e:5d}   Avg: {-130 + e / 10:8.2f}   BestAvg: {'-inf' if e == 100 else f'{-120 + e / 10:.2f}'}"
+             f"   \u03c3: 100.32   |   Best: 29.06   Noise: 2.0000   |   Steps: {e * 85:8d}  Secs: {e // 14:6d}"
+             for e in range(100, 1100, 100)]
+    p = write("results/lunarlander_hc.txt", "\n".join(lines) + "\n")
+    assert classify(p) == "console"
+    run = _run(p)
+    assert run.formats == ("rl_episodes",)
+    assert _series(run.table, "reward/Avg")[0] == list(range(100, 1100, 100))
+    assert infer_role("reward/Avg").kind == "reward" and infer_role("BestAvg").kind != "reward"
+
+
+def test_episode_summaries_with_colon_and_a_window_mean(write):
+    lines = [f"Episode: {e:5d}   Avg25: {e / 1000:.3f}   BestAvg: {e / 900:.3f}  |  Steps: {e * 13}  |  Buffer: 30000"
+             for e in range(100, 600, 100)]
+    lines.append("Solved in 431 episodes!")
+    run = _run(write("results/tennis.txt", "\n".join(lines) + "\n"))
+    assert _series(run.table, "reward/Avg25")[0] == [100, 200, 300, 400, 500]
+
+
+def test_udacity_episode_lines_stay_with_the_text_reader(write):
+    lines = [f"Episode {e}\tAverage Score: {e / 100:.2f}" for e in range(100, 600, 100)]
+    assert classify(write("r/log.md", "\n".join(lines) + "\n")) == "text"
+
+
 # -- bad input: read with warnings or rejected naming the file, never a traceback -----------------
 
 _SAMPLES = {
     "llmc": ("main.log", "".join(f"s:{s} trl:{5 - s / 50:.4f}\n" for s in range(40))),
     "steps": ("training_logs.txt", "\n".join(_decorated_steps(range(1, 12))) + "\n"),
+    "episodes": ("scores.txt", "".join(f"Episode {e}  Avg: {e / 10:.2f}  BestAvg: {e / 9:.2f}\n" for e in range(1, 30))),
     "blocks": ("train_log.txt", "".join(f"epoch {e}\nloss: {1 / e:.3f}\ntest accuracy: {e}%\n" for e in range(1, 20))),
 }
 

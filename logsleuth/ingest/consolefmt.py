@@ -25,6 +25,9 @@ Each layout is one small parser, written by many repositories because they copy 
 - ``llmc_log``: llm.c's ``main.log`` (``s:0 trl:10.9656 lr:0.0003 norm:1.25``, ``s:0 tel:10.9689``,
   ``s:0 eval:0.2500``), which modded-nanogpt's first records and nanoGPT forks write too; its
   short tags are named for their roles (``trl`` -> ``train/loss``, ``tel`` -> ``val/loss``).
+- ``rl_episodes``: RL summaries of one episode or window a line whose fields carry no metric
+  word (``Episode 100  Avg: -133.56  BestAvg: -15.09 | Best: 29.06 | Steps: 8508``);
+  the step is the episode, the window's mean score is ``reward/<name>``.
 
 - ``yolo_console``: ultralytics YOLOv5/v8/v9's console output: a column header
   (``Epoch  GPU_mem  box_loss  cls_loss  dfl_loss  Instances  Size``), tqdm progress lines
@@ -39,7 +42,7 @@ Each layout is one small parser, written by many repositories because they copy 
   GPU memory, instance count and image size are not read.  Line numbers in its warnings are the
   file's as ``grep -n`` counts them (``\r`` does not end a line).
 
-The layouts read one field a line only where those lines
+The layouts read one field a line or episode summaries only where those lines
 outnumber the lines that the ``name value`` parser reads (which then keeps the file).
 
 Every parser gives (metric, step, value) rows in the order logged; a counter going back (a
@@ -338,6 +341,44 @@ def _llmc_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
     return rows, _malformed(path, "llm.c log lines `s:<step> trl:<value>`", bad)
 
 
+# -- RL episode summaries (`Episode 100  Avg: -133.56  BestAvg: -inf  ... | Steps: 8508`) -----
+
+_EPISODE = re.compile(r"^\s*Episode\s*[:#]?\s*(?P<n>\d+)\b(?:\s*/\s*\d+)?(?P<rest>.*)$", re.I)
+_EP_PAIR = re.compile(r"(?P<name>[^\W\d][\w./-]*(?: [^\W\d][\w./-]*){0,3}?)\s*[:=]\s*(?P<val>" + _NUM + r")(?![\w.])",
+                      re.I)
+# what an episode summary calls the return (a window's mean of the episodes' scores): a reward
+_EP_RETURN = re.compile(r"^(?:avg|average|mean|running|moving)?[ _]?(?:score|scores|return)?\d*$", re.I)
+
+
+def _ep_fields(rest: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for m in _EP_PAIR.finditer(rest):
+        out.setdefault(m.group("name").strip(), float(m.group("val")))
+    return out
+
+
+def _episode_sniff(lines: Sequence[str]) -> bool:
+    eps = [m for m in (_EPISODE.match(ln) for ln in lines) if m]
+    hits = sum(1 for m in eps if len(_ep_fields(m.group("rest"))) >= 2)
+    multi = sum(1 for ln in lines if len(parse_line(ln)) >= 2)
+    return hits >= MIN_HITS and hits > multi  # else textlog reads the lines (`Episode 100  Average Score: 1.87`)
+
+
+def _episode_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
+    """Each summary at its episode; the window's mean score (`Avg`, `Average Score`) is named
+    `reward/<name>`, the rest (`BestAvg`, the sigma, `Steps`, `Noise`) as logged."""
+    rows: list[Row] = []
+    for ln in lines:
+        m = _EPISODE.match(ln)
+        if not m:
+            continue
+        step = float(m.group("n"))
+        for k, v in _ep_fields(m.group("rest")).items():
+            name = f"reward/{k}" if _EP_RETURN.match(k) and k.strip() else k
+            rows.append((name, step, v))
+    return rows, []
+
+
 # -- step tag value (build-nanogpt's log.txt) ------------------------------------------------------
 
 _TRIPLE = re.compile(r"^\s*(?P<step>\d+)\s+(?P<tag>[A-Za-z][\w/.-]*)\s+(?P<val>" + _NUM + r")\s*$", re.I)
@@ -514,6 +555,7 @@ FORMATS = (
     ConsoleFormat("llmc_log", _llmc_sniff, _llmc_parse),
     ConsoleFormat("epoch_blocks", _block_sniff, _block_parse),
     ConsoleFormat("step_blocks", _step_sniff, _step_parse),
+    ConsoleFormat("rl_episodes", _episode_sniff, _episode_parse),
 )
 SNIFF_LINES = 400  # of a file's head, as textlog looks at
 
