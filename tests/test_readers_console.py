@@ -296,7 +296,8 @@ def test_step_tag_value_restart_and_bad_line(write):
 
 
 def test_a_table_of_numbers_is_not_step_tag_value():
-    assert console_format("epoch loss acc\n1 0.5 0.9\n2 0.4 0.91\n3 0.3 0.92\n") is None
+    fmt = console_format("epoch loss acc\n1 0.5 0.9\n2 0.4 0.91\n3 0.3 0.92\n")
+    assert fmt is not None and fmt.name == "space_table"  # a table of numbers under its header
 
 
 # -- the sniffing around the text reader ------------------------------------------------------------

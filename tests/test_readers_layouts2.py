@@ -1,6 +1,6 @@
 """More real-world layouts: logger lines in a file named like a CSV log, saved histories whose
 settings come first or whose records stand alone, and console layouts (llm.c `s:N trl:X` logs,
-step and epoch blocks of one field per line, RL episode summaries).  Each
+step and epoch blocks of one field per line, RL episode summaries, space-aligned tables).  Each
 is read with its metrics and steps, and a near neighbour stays with the reader it had."""
 
 from __future__ import annotations
@@ -200,12 +200,62 @@ def test_udacity_episode_lines_stay_with_the_text_reader(write):
     assert classify(write("r/log.md", "\n".join(lines) + "\n")) == "text"
 
 
+# -- space-aligned tables ------------------------------------------------------------------------
+
+def _summary(header, rows, start="Train start time: Fri Jul 27 09:56:51 2018"):
+    out = ["=" * 65, start, "HYPERPARAMETERS:", "model =ResNet50", "learning-rate =0.001", "", "Training Summary:", header]
+    return out + [" ".join(f"{v:9.6f}" for v in r) for r in rows]
+
+
+def test_training_summary_tables_each_a_run(write):
+    rows = [(1.2 / e, 0.4 + e / 50, 0.5 + e / 25, 0.4 + e / 50) for e in range(1, 11)]
+    lines = (_summary("train loss   va_loss  train_acc   val_acc", rows) + ["Remarks: overfitting", ""]
+             + _summary("train loss   va_loss  train_acc   val_acc", rows[:8]))
+    p = write("logs/train.log", "\n".join(lines) + "\n")
+    assert classify(p) == "console"
+    run = _run(p)
+    assert run.formats == ("space_table",)
+    assert len(run.segments) == 2
+    assert _series(run.segments[0].table, "train loss")[0] == list(range(1, 11))
+    assert set(run.table.metric) == {"train loss", "va_loss", "train_acc", "val_acc"}
+
+
+def test_a_printed_dataframe_reads_its_index(write):
+    lines = ["       loss  accuracy  val_loss  val_accuracy"]
+    lines += [f"{e}  {1 / (e + 1):.6f}  {0.5 + e / 20:.6f}  {1.1 / (e + 1):.6f}  {0.5 + e / 25:.6f}" for e in range(6)]
+    lines.insert(4, "3  0.25  0.65")  # a row cut short
+    p = write("r/history.txt", "\n".join(lines) + "\n")
+    res = _run(p)
+    assert _series(res.table, "val_loss")[0] == [0, 1, 2, 3, 4, 5]
+    assert any(":5: 1 line(s)" in w for w in res.warnings), res.warnings
+
+
+def test_a_table_with_an_epoch_column_takes_its_step():
+    from logsleuth.ingest.consolefmt import console_format
+
+    text = "epoch loss acc\n1 0.5 0.9\n2 0.4 0.91\n3 0.3 0.92\n"
+    fmt = console_format(text)
+    assert fmt is not None and fmt.name == "space_table"
+    rows, _ = fmt.parse(text.split("\n"), "t.txt")
+    assert [r for r in rows if r[0] == "loss"] == [("loss", 1.0, 0.5), ("loss", 2.0, 0.4), ("loss", 3.0, 0.3)]
+
+
+def test_a_classification_report_is_not_a_table(write):
+    from logsleuth.ingest.consolefmt import console_format
+
+    report = ["              precision    recall  f1-score   support", ""]
+    report += [f"           {c}       0.98      0.99      0.98       980" for c in range(10)]
+    assert console_format("\n".join(report)) is None
+    assert console_format("\n".join(r for r in report if r)) is None
+
+
 # -- bad input: read with warnings or rejected naming the file, never a traceback -----------------
 
 _SAMPLES = {
     "llmc": ("main.log", "".join(f"s:{s} trl:{5 - s / 50:.4f}\n" for s in range(40))),
     "steps": ("training_logs.txt", "\n".join(_decorated_steps(range(1, 12))) + "\n"),
     "episodes": ("scores.txt", "".join(f"Episode {e}  Avg: {e / 10:.2f}  BestAvg: {e / 9:.2f}\n" for e in range(1, 30))),
+    "table": ("summary.txt", "loss  acc\n" + "".join(f"{1 / e:.4f}  {e / 40:.4f}\n" for e in range(1, 30))),
     "blocks": ("train_log.txt", "".join(f"epoch {e}\nloss: {1 / e:.3f}\ntest accuracy: {e}%\n" for e in range(1, 20))),
 }
 

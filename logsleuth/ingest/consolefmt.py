@@ -28,6 +28,10 @@ Each layout is one small parser, written by many repositories because they copy 
 - ``rl_episodes``: RL summaries of one episode or window a line whose fields carry no metric
   word (``Episode 100  Avg: -133.56  BestAvg: -15.09 | Best: 29.06 | Steps: 8508``);
   the step is the episode, the window's mean score is ``reward/<name>``.
+- ``space_table``: tables aligned by spaces, a header of names over rows of numbers (a printed
+  pandas DataFrame, whose index is the step; a ``Training Summary`` whose names hold a space,
+  ``train loss   va_loss``); each table counts its rows from 1 unless it has an epoch or step
+  column, so a second table is a second segment.
 
 - ``yolo_console``: ultralytics YOLOv5/v8/v9's console output: a column header
   (``Epoch  GPU_mem  box_loss  cls_loss  dfl_loss  Instances  Size``), tqdm progress lines
@@ -42,7 +46,7 @@ Each layout is one small parser, written by many repositories because they copy 
   GPU memory, instance count and image size are not read.  Line numbers in its warnings are the
   file's as ``grep -n`` counts them (``\r`` does not end a line).
 
-The layouts read one field a line or episode summaries only where those lines
+The layouts read one field a line, episode summaries or tables only where those lines
 outnumber the lines that the ``name value`` parser reads (which then keeps the file).
 
 Every parser gives (metric, step, value) rows in the order logged; a counter going back (a
@@ -379,6 +383,74 @@ def _episode_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str
     return rows, []
 
 
+# -- space-aligned tables (a printed pandas DataFrame, a `Training Summary` of columns) ------------
+
+_WORDS = re.compile(r"^\s*[A-Za-z][\w./()%-]*(?:\s+[A-Za-z][\w./()%-]*)+\s*$")
+_NUMS = re.compile(r"^\s*(?:" + _NUM + r")(?:\s+(?:" + _NUM + r"))+\s*$", re.I)
+_TABLE_METRIC = re.compile(r"loss|acc|err|ppl|perplexity|reward|return", re.I)
+
+
+def _table_names(header: str, width: int) -> tuple[list[str], bool] | None:
+    """The column names of a header over rows of `width` numbers, and whether the rows start with
+    an index (pandas prints one); None when the header does not fit them."""
+    for names in (re.split(r"\s{2,}", header.strip()), header.split()):
+        if len(names) == width:
+            return names, False
+        if len(names) == width - 1:
+            return names, True
+    return None
+
+
+def _tables(lines: Sequence[str], bad: list[int] | None = None):
+    """(names, whether indexed, [row values]) of each table: a header of names, then rows of as
+    many numbers (one more: an index); a row of another width is skipped, its line put in `bad`."""
+    i = 0
+    while i < len(lines):
+        if not _WORDS.match(lines[i]) or i + 1 >= len(lines) or not _NUMS.match(lines[i + 1]):
+            i += 1
+            continue
+        width = len(lines[i + 1].split())
+        fit = _table_names(lines[i], width)
+        if fit is None or not any(_TABLE_METRIC.search(n) for n in fit[0]):
+            i += 1
+            continue
+        rows = []
+        j = i + 1
+        while j < len(lines) and _NUMS.match(lines[j]):
+            if len(lines[j].split()) == width:
+                rows.append([float(x) for x in lines[j].split()])
+            elif bad is not None:
+                bad.append(j + 1)
+            j += 1
+        yield fit[0], fit[1], rows
+        i = j
+
+
+def _table_sniff(lines: Sequence[str]) -> bool:
+    rows = sum(len(t[2]) for t in _tables(lines))
+    multi = sum(1 for ln in lines if len(parse_line(ln)) >= 2)
+    return rows >= MIN_HITS and rows > multi
+
+
+STEP_COLUMNS = ("epoch", "step", "iter", "iteration", "global_step")
+
+
+def _table_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
+    """Each row at its index (a printed DataFrame's), its epoch or step column, else its place in
+    its table counted from 1; each table a new count (a second table is a second run)."""
+    rows: list[Row] = []
+    bad: list[int] = []
+    for names, indexed, body in _tables(lines, bad):
+        low = [n.lower() for n in names]
+        col = next((low.index(c) for c in STEP_COLUMNS if c in low), None)
+        for k, vals in enumerate(body, 1):
+            index = vals[0] if indexed else float(k)
+            vals = vals[1:] if indexed else vals
+            step = vals[col] if col is not None else index
+            rows += [(n, step, v) for c, (n, v) in enumerate(zip(names, vals)) if c != col]
+    return rows, _malformed(path, "rows of a table of numbers, with another number of columns than its header", bad)
+
+
 # -- step tag value (build-nanogpt's log.txt) ------------------------------------------------------
 
 _TRIPLE = re.compile(r"^\s*(?P<step>\d+)\s+(?P<tag>[A-Za-z][\w/.-]*)\s+(?P<val>" + _NUM + r")\s*$", re.I)
@@ -556,6 +628,7 @@ FORMATS = (
     ConsoleFormat("epoch_blocks", _block_sniff, _block_parse),
     ConsoleFormat("step_blocks", _step_sniff, _step_parse),
     ConsoleFormat("rl_episodes", _episode_sniff, _episode_parse),
+    ConsoleFormat("space_table", _table_sniff, _table_parse),
 )
 SNIFF_LINES = 400  # of a file's head, as textlog looks at
 
