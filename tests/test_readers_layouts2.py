@@ -276,3 +276,26 @@ def test_mutated_layouts_are_read_or_rejected(tmp_path, sample, how):
         p.write_bytes(mutate(data, how, random.Random(seed)))
         out = check_one(str(p), "console")
         assert out.status != "crash", out.detail
+
+
+_HISTORIES = {
+    "records": json.dumps([{"epoch": e, "train_loss": 1 / e, "val_acc": e / 20} for e in range(1, 12)], indent=2),
+    "settings_first": json.dumps({"model_type": "cnn", "epochs": 11, "loss": [1 / e for e in range(1, 12)],
+                                  "val_loss": [1.1 / e for e in range(1, 12)], "best_epoch": 4}, indent=2),
+}
+
+
+@pytest.mark.parametrize("sample", sorted(_HISTORIES))
+@pytest.mark.parametrize("how", ["truncate", "garbage_lines", "invalid_utf8", "absurd_numbers", "nan_strings", "bitflip"])
+def test_mutated_histories_are_read_or_rejected(tmp_path, sample, how):
+    import random
+
+    from fuzzing import check_one, mutate
+
+    data = _HISTORIES[sample].encode()
+    for seed in range(4):
+        p = tmp_path / f"{seed}" / "training_history.json"
+        p.parent.mkdir()
+        p.write_bytes(mutate(data, how, random.Random(seed)))
+        out = check_one(str(p), "history")
+        assert out.status != "crash", out.detail
