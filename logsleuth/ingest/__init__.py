@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 from ..model import TIDY_COLUMNS, RunData, empty_table
 from .discover import Discovery, LogFile, RunSource, classify, discover
+from .formats import grouped, read_together, read_with
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,50 +26,10 @@ __all__ = ["Discovery", "LogFile", "RunSource", "classify", "discover", "load_ru
            "segment_name"]
 
 
-def _readers() -> dict[str, Callable[[str], ReadResult]]:
-    from .consolefmt import read_console
-    from .csvlog import read_csv_log
-    from .jsonl import read_jsonl, read_keras_history, read_trainer_state
-    from .mlflow import read_mlflow_run
-    from .monitorcsv import read_monitor
-    from .textlog import read_textlog
-    from .wandbfile import read_wandb
-
-    return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "history": read_keras_history,
-            "mlflow": read_mlflow_run, "monitor": lambda p: read_monitor([p]),
-            "text": read_textlog, "console": read_console, "wandb": read_wandb}
-
-
 def read_file(f: LogFile) -> ReadResult:
-    """One log file through the reader of its kind (TensorBoard falls back to tbparse)."""
-    if f.kind == "tensorboard":
-        from .tbfast import read_tensorboard_fast
-        from .tensorboard import read_tensorboard, read_with_tbparse
-
-        try:
-            return read_tensorboard_fast(f.path, prefix=f.prefix)
-        except InputError:
-            raise
-        except Exception:  # the protobuf reader below is the fallback for anything unexpected
-            pass
-        try:
-            return read_tensorboard(f.path, prefix=f.prefix)
-        except InputError:
-            raise
-        except Exception as exc:
-            try:
-                res = read_with_tbparse(f.path, prefix=f.prefix)
-            except Exception:
-                raise InputError(f.path, f"not a readable TensorBoard event file ({type(exc).__name__}: {exc})") from exc
-            res.warnings.append(f"{f.path}: read with tbparse after the fast reader failed ({type(exc).__name__})")
-            return res
-    if f.kind == "mlflowdb":
-        from .mlflowdb import read_mlflow_db_run
-
-        return read_mlflow_db_run(f.path, f.entry)
-    reader = _readers()[f.kind]
+    """One log file through the reader of its kind (ingest.formats)."""
     try:
-        return reader(f.path)
+        return read_with(f)
     except InputError:
         raise
     except RecursionError as exc:
@@ -78,20 +39,23 @@ def read_file(f: LogFile) -> ReadResult:
 
 
 def _read_unit(unit: tuple[LogFile, ...]) -> ReadResult:
-    """One file through its reader, or the Monitor files of a run (one per environment worker)
-    read together: their episodes merged in time (ingest.monitorcsv)."""
+    """One file through its reader, or the files of a run that are read together (the Monitor
+    files of one run, one per environment worker: their episodes merged in time)."""
     if len(unit) == 1:
         return read_file(unit[0])
-    from .monitorcsv import read_monitor
-
-    return read_monitor([f.path for f in unit])
+    return read_together(unit)
 
 
 def _units(files: tuple[LogFile, ...]) -> list[tuple[LogFile, ...]]:
-    """A run's files as they are read: each on its own, its Monitor files as one."""
-    monitors = tuple(f for f in files if f.kind == "monitor")
-    units: list[tuple[LogFile, ...]] = [(f,) for f in files if f.kind != "monitor"]
-    return units + [monitors] if monitors else units
+    """A run's files as they are read: each on its own, those of a kind read together as one."""
+    together: dict[str, list[LogFile]] = {}
+    units: list[tuple[LogFile, ...]] = []
+    for f in files:
+        if grouped(f.kind):
+            together.setdefault(f.kind, []).append(f)
+        else:
+            units.append((f,))
+    return units + [tuple(fs) for fs in together.values()]
 
 
 def _metric_names(t: pd.DataFrame) -> set[str]:

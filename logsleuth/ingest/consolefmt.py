@@ -41,10 +41,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from .sniff import DEEP_SNIFF_BYTES, long_head
 from .textio import read_text
 from .textlog import parse_line
 
 if TYPE_CHECKING:
+    from .sniff import Probe
     from .tidy import ReadResult
 
 Row = tuple[str, float, float]
@@ -396,6 +398,16 @@ def console_format(text: str) -> ConsoleFormat | None:
     """The known layout of a console log's head, or None."""
     lines = text.split("\n")[:SNIFF_LINES]
     return next((f for f in FORMATS if f.sniff(lines)), None)
+
+
+def looks_like_console(p: Probe) -> bool:
+    """A probed file whose head is a known layout (ingest.formats)."""
+    return console_format(p.text) is not None
+
+
+def looks_like_console_further(p: Probe) -> bool:
+    """A known layout further into a probed file whose head is filled by something else."""
+    return long_head(p) and console_format(p.more(DEEP_SNIFF_BYTES)) is not None
 
 
 def read_console(path: str) -> ReadResult:

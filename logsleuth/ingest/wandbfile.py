@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 
 if TYPE_CHECKING:
+    from .sniff import Probe
     from .tidy import ReadResult
 
 IDENT = b":W&B"
@@ -44,6 +45,11 @@ _TYPE_CRC = {t: zlib.crc32(bytes([t])) for t in (FULL, FIRST, MIDDLE, LAST)}
 
 def looks_like_wandb(head: bytes) -> bool:
     return len(head) >= HEADER and head[:4] == IDENT and struct.unpack_from("<H", head, 4)[0] == MAGIC
+
+
+def looks_like_wandb_file(p: Probe) -> bool:
+    """A probed file that starts as a .wandb file does (ingest.formats)."""
+    return looks_like_wandb(p.head)
 
 
 def records(data: bytes, path: str, warnings: list[str]) -> Iterator[tuple[int, bytes]]:
