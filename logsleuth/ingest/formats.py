@@ -2,8 +2,8 @@
 
 Two tables, the only place a format is declared:
 
-- ``FORMATS``: a kind, what reports call it, and its reader as ``"module:function"`` (a module
-  of this package, imported when the first file of that kind is read: discovery needs no pandas).
+- ``FORMATS``: a kind (`LogFile.kind`) and its reader as ``"module:function"`` (a module of
+  this package, imported when the first file of that kind is read: discovery needs no pandas).
 - ``SNIFFS``: the steps :func:`classify` takes, in order.  A step names the kind it decides, a
   test of the lower-case file name (no I/O), and optionally a test of the file's
   :class:`~logsleuth.ingest.sniff.Probe` as ``"module:function"`` (imported when a file's name
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .sniff import CSV_EXT, CSV_NAMES, DB_EXT, HPARAM_FILES, IGNORED_FILES, JSONL_EXT, JSONL_NAMES, TEXT_EXT, Probe
+from .sniff import CSV_EXT, CSV_NAMES, DB_EXT, HPARAM_FILES, IGNORED_FILES, JSONL_EXT, JSONL_NAMES, MONITOR_SUFFIX, TEXT_EXT, Probe
 
 if TYPE_CHECKING:
     from .discover import LogFile
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Format:
     kind: str
-    label: str
     reader: str  # "module:function" in logsleuth.ingest
     # how the reader is called: with the path (`path`), the LogFile (`file`: a prefix or an entry
     # to pass on), or with the paths of all of a run's files of this kind at once (`paths`)
@@ -40,17 +39,17 @@ class Format:
 
 
 FORMATS = (
-    Format("tensorboard", "TensorBoard", "events:read_event_file", takes="file"),
-    Format("wandb", "Weights & Biases run file", "wandbfile:read_wandb"),
-    Format("hf", "trainer_state.json", "jsonl:read_trainer_state"),
-    Format("monitor", "SB3 Monitor", "monitorcsv:read_monitor", takes="paths"),
-    Format("csv", "CSV", "csvlog:read_csv_log"),
-    Format("mlflowdb", "MLflow database", "mlflowdb:read_log_file", takes="file"),
-    Format("mlflow", "MLflow", "mlflow:read_mlflow_run"),  # a run directory (discover._walk finds it)
-    Format("jsonl", "JSON lines", "jsonl:read_jsonl"),
-    Format("history", "saved history", "jsonl:read_keras_history"),
-    Format("console", "console layout", "consolefmt:read_console"),
-    Format("text", "console text", "textlog:read_textlog"),
+    Format("tensorboard", "events:read_event_file", takes="file"),
+    Format("wandb", "wandbfile:read_wandb"),
+    Format("hf", "jsonl:read_trainer_state"),
+    Format("monitor", "monitorcsv:read_monitor", takes="paths"),
+    Format("csv", "csvlog:read_csv_log"),
+    Format("mlflowdb", "mlflowdb:read_log_file", takes="file"),
+    Format("mlflow", "mlflow:read_mlflow_run"),  # a run directory (discover._walk finds it)
+    Format("jsonl", "jsonl:read_jsonl"),
+    Format("history", "jsonl:read_keras_history"),
+    Format("console", "consolefmt:read_console"),
+    Format("text", "textlog:read_textlog"),
 )
 BY_KIND = {f.kind: f for f in FORMATS}
 
@@ -76,7 +75,7 @@ SNIFFS = (
     Sniff(None, lambda low: low.endswith(".wandb")),
     Sniff(None, lambda low: low in IGNORED_FILES or low in HPARAM_FILES),
     Sniff("hf", lambda low: low == "trainer_state.json"),
-    Sniff("monitor", lambda low: low.endswith(CSV_EXT), "monitorcsv:looks_like_monitor_file"),
+    Sniff("monitor", lambda low: low.endswith(MONITOR_SUFFIX), "monitorcsv:looks_like_monitor_file"),
     Sniff("csv", lambda low: low.endswith(CSV_EXT)),
     Sniff("mlflowdb", lambda low: low.endswith(DB_EXT), "mlflowdb:looks_like_mlflow_db"),
     Sniff(None, lambda low: low.endswith(DB_EXT)),

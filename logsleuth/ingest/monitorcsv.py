@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from .sniff import MONITOR_SUFFIX as NAME_SUFFIX
 from .textio import read_text
 
 if TYPE_CHECKING:  # numpy and pandas when a file is read, not at import: discovery sniffs without them
@@ -37,7 +38,6 @@ if TYPE_CHECKING:  # numpy and pandas when a file is read, not at import: discov
     from .sniff import Probe
     from .tidy import ReadResult
 
-NAME_SUFFIX = "monitor.csv"  # what the Monitor appends to every file name it is given
 NEEDED = ("r", "l", "t")  # the columns every Monitor file has
 NAMES = {"r": "episode_reward", "l": "episode_length"}  # `t` is the wall time, not a metric
 WORDS = {"true": 1.0, "false": 0.0, "nan": math.nan, "inf": math.inf, "-inf": -math.inf}  # an info keyword such as `is_success` written as a bool

@@ -17,6 +17,7 @@ IGNORED_FILES = {"label.yaml", "meta.yaml", "wandb-summary.json", "wandb-metadat
 CSV_NAMES = {"training.log"}
 JSONL_NAMES = {"metrics.json", "scalars.json", "wandb-history.jsonl", "log.txt"}
 CSV_EXT = (".csv", ".tsv", ".csv.gz")
+MONITOR_SUFFIX = "monitor.csv"  # what SB3's Monitor appends to every file name it is given
 JSONL_EXT = (".jsonl", ".ndjson", ".log.json")
 TEXT_EXT = (".log", ".txt", ".md", ".out")
 DB_EXT = (".db", ".sqlite", ".sqlite3")  # SQLite files: an MLflow database
