@@ -114,49 +114,10 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     """Read every file of a run into one tidy table; raises InputError when nothing is readable.
     `keep(names) -> names` drops the other metrics as soon as each file is read."""
     import numpy as np
-    import pandas as pd
 
-    from .hparams import read_hparams_file
     from .segments import fmt_step, restart_note, split_segments
 
-    tables: list[pd.DataFrame] = []
-    warnings: list[str] = []
-    hparams: dict = {}
-    formats: list[str] = []
-    errors: list[str] = []
-    seen_metrics: set[str] = set()
-    for hp in src.hparam_files:
-        h, w = read_hparams_file(hp)
-        hparams.update(h)
-        warnings += w
-    for unit in _units(src.files):
-        f = unit[0]
-        try:
-            res = _read_unit(unit)
-        except InputError as exc:
-            errors.append(str(exc))
-            continue
-        warnings += res.warnings
-        for k, v in res.hparams.items():
-            hparams.setdefault(k, v)
-        if res.fmt and res.fmt not in formats:
-            formats.append(res.fmt)
-        t = res.table
-        if keep is not None and len(t):
-            names = [str(x) for x in t["metric"].unique()]
-            wanted = set(keep(names))
-            if len(wanted) < len(names):
-                t = t[t["metric"].isin(wanted)]
-                if isinstance(t["metric"].dtype, pd.CategoricalDtype):
-                    t = t.assign(metric=t["metric"].cat.remove_unused_categories())
-        if f.kind != "tensorboard" and seen_metrics:
-            clash = _metric_names(t) & seen_metrics
-            if clash and len(src.files) > 1:
-                # the same run in two formats (YOLO writes results.csv and event files)
-                t = t[~t["metric"].isin(clash)]
-        tables.append(t)
-        if len(src.files) > 1:  # only a second file can clash with the metrics seen so far
-            seen_metrics |= _metric_names(t)
+    tables, warnings, hparams, formats, errors = _read_files(src, keep)
     if errors and not tables:
         raise InputError(src.name, "; ".join(errors))
     warnings = [*errors, *warnings]
@@ -197,6 +158,56 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
                    warnings=(*warnings, f"{note}; this run is analysed as its last segment ({n} of {n}, steps "
                                         f"{fmt_step(last.first_step)}-{fmt_step(last.last_step)})"),
                    files=files, segments=parts)
+
+
+def _read_files(src: RunSource, keep: Callable[[list[str]], list[str]] | None
+                ) -> tuple[list[pd.DataFrame], list[str], dict, list[str], list[str]]:
+    """Every file of a run through its reader: (tables, warnings, hyperparameters, formats,
+    errors), with the metrics `keep` drops left out and those another file already gave (the
+    same run in two formats) read once."""
+    import pandas as pd
+
+    from .hparams import read_hparams_file
+
+    tables: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    hparams: dict = {}
+    formats: list[str] = []
+    errors: list[str] = []
+    seen_metrics: set[str] = set()
+    for hp in src.hparam_files:
+        h, w = read_hparams_file(hp)
+        hparams.update(h)
+        warnings += w
+    for unit in _units(src.files):
+        f = unit[0]
+        try:
+            res = _read_unit(unit)
+        except InputError as exc:
+            errors.append(str(exc))
+            continue
+        warnings += res.warnings
+        for k, v in res.hparams.items():
+            hparams.setdefault(k, v)
+        if res.fmt and res.fmt not in formats:
+            formats.append(res.fmt)
+        t = res.table
+        if keep is not None and len(t):
+            names = [str(x) for x in t["metric"].unique()]
+            wanted = set(keep(names))
+            if len(wanted) < len(names):
+                t = t[t["metric"].isin(wanted)]
+                if isinstance(t["metric"].dtype, pd.CategoricalDtype):
+                    t = t.assign(metric=t["metric"].cat.remove_unused_categories())
+        if f.kind != "tensorboard" and seen_metrics:
+            clash = _metric_names(t) & seen_metrics
+            if clash and len(src.files) > 1:
+                # the same run in two formats (YOLO writes results.csv and event files)
+                t = t[~t["metric"].isin(clash)]
+        tables.append(t)
+        if len(src.files) > 1:  # only a second file can clash with the metrics seen so far
+            seen_metrics |= _metric_names(t)
+    return tables, warnings, hparams, formats, errors
 
 
 def segment_name(run: str, k: int, n: int) -> str:
