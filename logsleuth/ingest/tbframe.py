@@ -165,16 +165,27 @@ def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, 
         if check:
             _check_payloads(buf, off, ln, status)
         return off, ln, status
+    if n < HEADER:
+        return np.array([0], np.int64), np.array([n], np.int64), np.array([TRUNCATED], np.int8)
     # the chain, followed record by record: from the start at 0 (else a damaged head,
     # resynchronised at the first start)
+    off, ln, status = _follow(n, pos, end, nxt, length)
+    if check:
+        _check_payloads(buf, off, ln, status)
+    return off, ln, status
+
+
+def _follow(n: int, pos: np.ndarray, end: np.ndarray, nxt: np.ndarray,
+            length: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The chain of a damaged file of n bytes followed record by record, from the start at 0
+    (else from a damaged head, resynchronised at the first start): (offset, length, status)
+    of every record, a damaged length at its offset and a truncated tail last."""
     off_l: list[int] = []
     len_l: list[int] = []
     st_l: list[int] = []
     pos_l, end_l, nxt_l, len_py = pos.tolist(), end.tolist(), nxt.tolist(), length.tolist()
     npos = len(pos_l)
     i = 0
-    if n < HEADER:
-        return np.array([0], np.int64), np.array([n], np.int64), np.array([TRUNCATED], np.int8)
     if not npos or pos_l[0] != 0:
         off_l.append(0)
         len_l.append(0)
@@ -204,10 +215,7 @@ def frame(buf: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, 
         len_l.append(0)
         st_l.append(BAD_LEN_CRC)
         i = j
-    off, ln, status = np.array(off_l, np.int64), np.array(len_l, np.int64), np.array(st_l, np.int8)
-    if check:
-        _check_payloads(buf, off, ln, status)
-    return off, ln, status
+    return np.array(off_l, np.int64), np.array(len_l, np.int64), np.array(st_l, np.int8)
 
 
 def distinct(a: np.ndarray) -> np.ndarray:
