@@ -236,22 +236,29 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
         if not files:
             continue
         hp = tuple(os.path.join(dirpath, n) for n in HPARAM_FILES if n in names)
-        tb = sorted((f for f in files if f.kind == "tensorboard"), key=lambda f: (f.prefix, natural_key(f.path)))
-        other = [f for f in files if f.kind not in ("tensorboard", "monitor")]
-        monitors = tuple(sorted((f for f in files if f.kind == "monitor"), key=lambda f: natural_key(f.path)))
-        name = _display_name(given, rel)
-        separate = (not tb and len(other) + bool(monitors) > 1
-                    and not all(f.path.lower().endswith(".tsv") for f in other + list(monitors)))
-        if separate:
-            if monitors:  # one file per environment worker: one run (ingest.monitorcsv)
-                out.runs.append(RunSource(f"{name}/monitor", dirpath, monitors, hp))
-            for f in other:
-                stem = os.path.basename(f.path)
-                for ext in (".jsonl", ".json", ".csv", ".tsv", ".log", ".txt"):
-                    if stem.lower().endswith(ext):
-                        stem = stem[: -len(ext)]
-                        break
-                out.runs.append(RunSource(f"{name}/{stem}", dirpath, (f,), hp))
-        else:
-            out.runs.append(RunSource(name, dirpath, tuple(tb + other) + monitors, hp))
+        out.runs += _directory_runs(_display_name(given, rel), dirpath, files, hp)
     return passed
+
+
+def _directory_runs(name: str, dirpath: str, files: list[LogFile], hp: tuple[str, ...]) -> list[RunSource]:
+    """The runs one directory's logs make: one, with all its event files (restarts, Keras' split
+    directories), or, without event files, one per log side by side (the Monitor files of the
+    environment workers together; DVCLive's `.tsv` files of one run together)."""
+    tb = sorted((f for f in files if f.kind == "tensorboard"), key=lambda f: (f.prefix, natural_key(f.path)))
+    other = [f for f in files if f.kind not in ("tensorboard", "monitor")]
+    monitors = tuple(sorted((f for f in files if f.kind == "monitor"), key=lambda f: natural_key(f.path)))
+    separate = (not tb and len(other) + bool(monitors) > 1
+                and not all(f.path.lower().endswith(".tsv") for f in other + list(monitors)))
+    if not separate:
+        return [RunSource(name, dirpath, tuple(tb + other) + monitors, hp)]
+    runs = []
+    if monitors:  # one file per environment worker: one run (ingest.monitorcsv)
+        runs.append(RunSource(f"{name}/monitor", dirpath, monitors, hp))
+    for f in other:
+        stem = os.path.basename(f.path)
+        for ext in (".jsonl", ".json", ".csv", ".tsv", ".log", ".txt"):
+            if stem.lower().endswith(ext):
+                stem = stem[: -len(ext)]
+                break
+        runs.append(RunSource(f"{name}/{stem}", dirpath, (f,), hp))
+    return runs
