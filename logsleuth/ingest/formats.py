@@ -55,10 +55,12 @@ BY_KIND = {f.kind: f for f in FORMATS}
 
 
 def anyname(low: str) -> bool:
+    """Every file name: the content decides."""
     return True
 
 
 def _text_named(low: str) -> bool:
+    """A name text logs have (`.log`, `.txt`, `.md`, `.out`, Keras' `training.log`)."""
     return low.endswith(TEXT_EXT) or low in CSV_NAMES
 
 
@@ -72,17 +74,17 @@ class Sniff:
 SNIFFS = (
     Sniff("tensorboard", lambda low: "tfevents" in low),
     Sniff("wandb", lambda low: low.endswith(".wandb"), "wandbfile:looks_like_wandb_file"),
-    Sniff(None, lambda low: low.endswith(".wandb")),
-    Sniff(None, lambda low: low in IGNORED_FILES or low in HPARAM_FILES),
+    Sniff(None, lambda low: low.endswith(".wandb")),  # without the W&B header
+    Sniff(None, lambda low: low in IGNORED_FILES or low in HPARAM_FILES),  # metadata, hyperparameters, tools' own logs
     Sniff("hf", lambda low: low == "trainer_state.json"),
     Sniff("monitor", lambda low: low.endswith(MONITOR_SUFFIX), "monitorcsv:looks_like_monitor_file"),
     Sniff("csv", lambda low: low.endswith(CSV_EXT)),
     Sniff("mlflowdb", lambda low: low.endswith(DB_EXT), "mlflowdb:looks_like_mlflow_db"),
-    Sniff(None, lambda low: low.endswith(DB_EXT)),
+    Sniff(None, lambda low: low.endswith(DB_EXT)),  # an SQLite file without MLflow's tables
     Sniff("jsonl", lambda low: low.endswith(JSONL_EXT)),
     # by content from here on
     Sniff("jsonl", lambda low: low in JSONL_NAMES, "sniff:jsonl_by_name"),  # MAE/DETR's log.txt
-    Sniff(None, anyname, "sniff:is_binary"),
+    Sniff(None, anyname, "sniff:is_binary"),  # empty, or binary content
     Sniff("hf", anyname, "sniff:trainer_state_head"),
     Sniff("jsonl", anyname, "sniff:json_lines"),
     Sniff("hf", anyname, "sniff:trainer_state_far"),
