@@ -118,7 +118,7 @@ def write_events(path: str, tags: int, steps: int, block: int = 1_000_000) -> No
     """An event file of `tags` x `steps` simple_value scalars (record order: step, then tag),
     encoded with numpy a block of records at a time (the protobuf writer takes minutes for 10M),
     framed and CRC'd as TensorBoard writes them."""
-    from logsleuth.ingest.tbfast import _crc_matrix
+    from logsleuth.ingest.tbbytes import crc_matrix
 
     names = [f"metric_{i}/loss".encode() for i in range(tags)]
     assert len({len(n) for n in names}) == 1
@@ -140,7 +140,7 @@ def write_events(path: str, tags: int, steps: int, block: int = 1_000_000) -> No
                 plen = 9 + 1 + int(v) + 2 + summary
                 rec = np.zeros((m, 12 + plen + 4), np.uint8)
                 rec[:, 0:8] = np.frombuffer(np.uint64(plen).tobytes(), np.uint8)
-                rec[:, 8:12] = _crc_matrix(rec[:, 0:8]).view(np.uint8).reshape(m, 4) if m else 0
+                rec[:, 8:12] = crc_matrix(rec[:, 0:8]).view(np.uint8).reshape(m, 4) if m else 0
                 p = rec[:, 12:12 + plen]
                 p[:, 0] = 0x09
                 p[:, 1:9] = (1.7e9 + s.astype(np.float64)).view(np.uint8).reshape(m, 8)
@@ -158,7 +158,7 @@ def write_events(path: str, tags: int, steps: int, block: int = 1_000_000) -> No
                 p[:, q + 6 + tl] = 0x15
                 loss = (2 * np.exp(-s.astype(np.float64) / steps * 3) + 0.1 + rng.random(m) * 0.01).astype("<f4")
                 p[:, q + 7 + tl:q + 11 + tl] = loss.view(np.uint8).reshape(m, 4)
-                rec[:, 12 + plen:] = _crc_matrix(np.ascontiguousarray(p)).view(np.uint8).reshape(m, 4)
+                rec[:, 12 + plen:] = crc_matrix(np.ascontiguousarray(p)).view(np.uint8).reshape(m, 4)
                 fh.write(rec.tobytes())
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from .commands.common import options as _options
 from .commands.inspect import inspect
 from .commands.rules import explain, rules
 from .errors import LogsleuthError
+
+if TYPE_CHECKING:
+    from .model import Analysis
 
 FORMATS = ("terminal", "markdown", "html", "json")
 
@@ -86,16 +90,11 @@ def main() -> None:
 def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_all, jobs, quiet, cache_path, no_cache,
             executor, scheduler, only_needed, timeout) -> None:
     """Analyse the runs found under PATHS (files, run directories or trees)."""
-    from .scan import inside_analysed, open_cache, storable, store_report, stored_report, worst_health
+    from .scan import open_cache, storable, store_report, stored_report, worst_health
 
     if scheduler and executor != "dask":
         _fail("--scheduler needs --executor dask")
-    for output in outputs:
-        if inside_analysed(output, paths):
-            _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
-        parent = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-            _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
+    _check_outputs(outputs, paths)
     targets = _targets(outputs, fmt)
     colors = [not no_color and output is None and sys.stdout.isatty() for output, _ in targets]
     width = _columns()
@@ -137,20 +136,8 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         for n in result.notices:
             click.echo(f"logsleuth: {n}", err=True)
         explicit_bad += result.explicit_errors
-        pngs = None
-        if any(f in ("html", "markdown") and o for o, f in targets):
-            from .report.plots import render_all
-
-            pngs = render_all(result, jobs=jobs, progress=progress)
-        from .progress import Progress
-        from .report.render import render
-
-        texts = []
-        with Progress(len(targets), enabled=progress and len(result.diagnoses) > 1, what="reports") as bar:
-            for (output, f), color in zip(targets, colors):
-                texts.append(render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
-                                    width=width if output is None else None))
-                bar.update()
+        texts = _reports(result, targets, colors, jobs=jobs, progress=progress, verbose=verbose, show_all=show_all,
+                         width=width)
         worst = worst_health(result.diagnoses)
         if lookup is not None and cache is not None and storable(result, explicit_bad):
             note = store_report(cache, lookup.key, texts, worst)
@@ -165,6 +152,39 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
             click.echo(f"logsleuth: {p}", err=True)
         sys.exit(EXIT_USAGE)
     _exit_for(fail_on, worst)
+
+
+def _check_outputs(outputs: Sequence[str], paths: Sequence[str]) -> None:
+    """Refuse (exit 2) an output file inside an analysed path or in a directory it cannot write."""
+    from .scan import inside_analysed
+
+    for output in outputs:
+        if inside_analysed(output, paths):
+            _fail(f"{output}: refusing to write inside an analysed path; choose a file outside {', '.join(paths)}")
+        parent = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+            _fail(f"{output}: cannot write there ({parent} is not a writable directory)")
+
+
+def _reports(result: Analysis, targets: list[tuple[str | None, str]], colors: list[bool], *, jobs: int | None,
+             progress: bool, verbose: bool, show_all: bool, width: int | None) -> list[str]:
+    """The text of every report asked for, in the order asked (the plots drawn first when an
+    HTML or Markdown file needs them)."""
+    pngs = None
+    if any(f in ("html", "markdown") and o for o, f in targets):
+        from .report.plots import render_all
+
+        pngs = render_all(result, jobs=jobs, progress=progress)
+    from .progress import Progress
+    from .report.render import render
+
+    texts = []
+    with Progress(len(targets), enabled=progress and len(result.diagnoses) > 1, what="reports") as bar:
+        for (output, f), color in zip(targets, colors):
+            texts.append(render(result, f, output, pngs, color=color, verbose=verbose, show_all=show_all,
+                                width=width if output is None else None))
+            bar.update()
+    return texts
 
 
 def _exit_for(fail_on: str, worst: str | None) -> None:

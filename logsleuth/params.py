@@ -17,6 +17,9 @@ import yaml
 
 from .resources import builtin_rules_dir
 
+# libyaml when present (the same safe loader, 10x faster: the declarations are read by every
+# analysing process, ~30 ms in pure Python)
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PARAMETERS_FILE = "parameters.yaml"
 CALIBRATION_FILE = "calibration.yaml"
 
@@ -42,7 +45,7 @@ class ParameterFileError(ValueError):
 def _read(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            data = yaml.load(fh, Loader=_SAFE) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ParameterFileError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(data, dict):

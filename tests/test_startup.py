@@ -60,3 +60,51 @@ def test_a_stored_report_is_written_without_numpy_yaml_or_the_rules(tmp_path):
     assert "numpy" in json.loads(first.stderr.strip().splitlines()[-1])
     assert again.stdout == first.stdout and len(json.loads(again.stdout)["runs"]) == 3
     assert json.loads(again.stderr.strip().splitlines()[-1]) == []
+
+
+# what discovery and reading import for a run of one format: the readers and sniffs of the others
+# are imported when a file of their kind is met, never at startup (ingest.formats)
+OTHER_FORMATS = ("logsleuth.ingest.consolefmt", "logsleuth.ingest.consolelayouts", "logsleuth.ingest.consoleyolo",
+                 "logsleuth.ingest.textlog", "logsleuth.ingest.wandbfile", "logsleuth.ingest.mlflowdb",
+                 "logsleuth.ingest.monitorcsv", "logsleuth.ingest.jsonl", "logsleuth.ingest.tensorboard",
+                 "logsleuth.ingest.tbfast", "logsleuth.ingest.events", "sqlite3", "tbparse", "tensorboard", "crc32c")
+PROBE_MODULES = """
+import json, sys
+from logsleuth.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=True)
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m in set(%r))), file=sys.stderr)
+"""
+
+
+def test_analyze_of_a_small_csv_run_imports_no_other_format(tmp_path):
+    """One small CSV run, analysed cold: the CSV reader only (a Lightning `metrics.csv` beside its
+    `hparams.yaml`, as the cold-start benchmark's run)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("step,train_loss,val_loss\n" + "".join(f"{s},{2.0 / (s + 1):.4f},{2.2 / (s + 1):.4f}\n" for s in range(60)))
+    (run / "hparams.yaml").write_text("lr: 0.01\nbatch_size: 32\n")
+    res = subprocess.run([sys.executable, "-c", PROBE_MODULES % (OTHER_FORMATS + ("logsleuth.ingest.csvlog",),),
+                          "analyze", str(run), "--no-cache", "-q", "--format", "json"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert json.loads(res.stdout)["runs"][0]["status"] == "ok"
+    assert json.loads(res.stderr.strip().splitlines()[-1]) == ["logsleuth.ingest.csvlog"]
+
+
+def test_detector_parameters_are_read_with_libyaml():
+    """rules/parameters.yaml and calibration.yaml are read by every analysing process: with
+    libyaml's safe loader when PyYAML has it (the pure-Python one took ~30 ms of each start),
+    to the same data."""
+    import yaml
+
+    from logsleuth import params
+    from logsleuth.resources import builtin_rules_dir
+
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml")
+    assert params._SAFE is yaml.CSafeLoader
+    for name in (params.PARAMETERS_FILE, params.CALIBRATION_FILE):
+        path = builtin_rules_dir() / name
+        assert params._read(path) == yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -132,7 +132,7 @@ def _event(step: int, tag: str, value: float) -> bytes:
 def test_every_header_is_found_whatever_its_crc_starts_with(tmp_path):
     """The vectorised framing takes one candidate per record (length bytes 4-7 zero, first CRC
     byte not); a header whose CRC begins with a zero byte (1 in 256) is found by the chain walk."""
-    from logsleuth.ingest import tbfast
+    from logsleuth.ingest import tbframe
     from logsleuth.ingest.tensorboard import masked_crc
 
     base = len(_event(1, "", 0.5))
@@ -145,8 +145,8 @@ def test_every_header_is_found_whatever_its_crc_starts_with(tmp_path):
     f = tmp_path / "events.out.tfevents.1.handmade"
     f.write_bytes(b"".join(recs))
     buf = np.fromfile(f, np.uint8)
-    off, _, status = tbfast.frame(buf)
-    assert len(off) == len(recs) and (status == tbfast.OK).all()
+    off, _, status = tbframe.frame(buf)
+    assert len(off) == len(recs) and (status == tbframe.OK).all()
     assert any(buf[o - 4] == 0 for o in off), "a header whose CRC starts with a zero byte is in the file"
     res = read_tensorboard_fast(str(f))
     _same(res.table, read_tensorboard(str(f)).table)
@@ -185,7 +185,7 @@ def test_runs_of_equal_length_records_frame_as_the_general_scan_does(tmp_path, m
     """One writer's scalars come in long runs of equal-length records, framed a run at a time
     without scanning every byte; intact, with a bad payload, a bad length or a cut tail, the
     records and statuses are those of the general framing."""
-    from logsleuth.ingest import tbfast
+    from logsleuth.ingest import tbframe
 
     recs = [_record(_event(s, "loss" if s % 1000 else "lr", 1.0 / (s + 1))) for s in range(20_000)]
     whole = b"".join(recs)
@@ -198,40 +198,42 @@ def test_runs_of_equal_length_records_frame_as_the_general_scan_does(tmp_path, m
              "cut tail": (whole[:-7], False)}
     for label, (data, walked) in cases.items():
         buf = np.frombuffer(data, np.uint8)
-        assert (tbfast._equal_length_runs(buf) is not None) == walked, label
-        fast = tbfast.frame(buf)
+        assert (tbframe._equal_length_runs(buf) is not None) == walked, label
+        fast = tbframe.frame(buf)
         with monkeypatch.context() as m:
-            m.setattr(tbfast, "_equal_length_runs", lambda b: None)
-            general = tbfast.frame(buf)
+            m.setattr(tbframe, "_equal_length_runs", lambda b: None)
+            general = tbframe.frame(buf)
         for a, b in zip(fast, general):
             assert np.array_equal(a, b), label
-    assert (tbfast.frame(np.frombuffer(bytes(bad_payload), np.uint8))[2] == tbfast.BAD_DATA_CRC).sum() == 1
+    assert (tbframe.frame(np.frombuffer(bytes(bad_payload), np.uint8))[2] == tbframe.BAD_DATA_CRC).sum() == 1
 
 
 def test_short_runs_go_to_the_general_framing(tmp_path):
     """Lengths that change every few records: the run walk gives up early (no quadratic probing)."""
-    from logsleuth.ingest import tbfast
+    from logsleuth.ingest import tbframe
 
     data = b"".join(_record(_event(s, "t" * (1 + s % 5), 0.5)) for s in range(5_000))
-    assert tbfast._equal_length_runs(np.frombuffer(data, np.uint8)) is None
+    assert tbframe._equal_length_runs(np.frombuffer(data, np.uint8)) is None
 
 
 def test_blockwise_checks_and_decoding_give_the_same_table(tmp_path, monkeypatch):
     """CRCs, the fixed-layout decoding and tag ids go a block of records at a time; with blocks
     of 997 records, a file of 5,000 (two tags of one length, a bad payload, steps of 1-3 byte
     varints) reads as the protobuf reader reads it."""
-    from logsleuth.ingest import tbfast
+    from logsleuth.ingest import tbfast, tbframe, tbproto
 
     recs = [_record(_event(s * 7, "loss_a" if (s // 1500) % 2 else "loss_b", 1.0 / (s + 1))) for s in range(5_000)]
     data = bytearray(b"".join(recs))
     data[sum(len(r) for r in recs[:3210]) + 12 + 2] ^= 0x10  # record 3210's wall time: a payload CRC mismatch
     f = tmp_path / "events.out.tfevents.1.blocks"
     f.write_bytes(bytes(data))
-    monkeypatch.setattr(tbfast, "BLOCK", 997)
+    for mod in (tbframe, tbproto, tbfast):  # each module that works a block at a time
+        monkeypatch.setattr(mod, "BLOCK", 997)
     # decoded 1,031 records at a time, a tag first seen in a later chunk, the file's pages
     # released after every block (bounded memory on 10M events, issue 29)
-    monkeypatch.setattr(tbfast, "DECODE_RECORDS", 1031)
-    monkeypatch.setattr(tbfast, "RELEASE_BLOCKS", 1)
+    for mod in (tbframe, tbfast):
+        monkeypatch.setattr(mod, "DECODE_RECORDS", 1031)
+    monkeypatch.setattr(tbframe, "RELEASE_BLOCKS", 1)
     fast, slow = read_tensorboard_fast(str(f)), read_tensorboard(str(f))
     _same(fast.table, slow.table)
     assert len(fast.table) == 4_999 and set(fast.table.metric.astype(str)) == {"loss_a", "loss_b"}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 from ..model import TIDY_COLUMNS, RunData, empty_table
 from .discover import Discovery, LogFile, RunSource, classify, discover
+from .formats import grouped, read_together, read_with
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,50 +26,10 @@ __all__ = ["Discovery", "LogFile", "RunSource", "classify", "discover", "load_ru
            "segment_name"]
 
 
-def _readers() -> dict[str, Callable[[str], ReadResult]]:
-    from .consolefmt import read_console
-    from .csvlog import read_csv_log
-    from .jsonl import read_jsonl, read_keras_history, read_trainer_state
-    from .mlflow import read_mlflow_run
-    from .monitorcsv import read_monitor
-    from .textlog import read_textlog
-    from .wandbfile import read_wandb
-
-    return {"csv": read_csv_log, "jsonl": read_jsonl, "hf": read_trainer_state, "history": read_keras_history,
-            "mlflow": read_mlflow_run, "monitor": lambda p: read_monitor([p]),
-            "text": read_textlog, "console": read_console, "wandb": read_wandb}
-
-
 def read_file(f: LogFile) -> ReadResult:
-    """One log file through the reader of its kind (TensorBoard falls back to tbparse)."""
-    if f.kind == "tensorboard":
-        from .tbfast import read_tensorboard_fast
-        from .tensorboard import read_tensorboard, read_with_tbparse
-
-        try:
-            return read_tensorboard_fast(f.path, prefix=f.prefix)
-        except InputError:
-            raise
-        except Exception:  # the protobuf reader below is the fallback for anything unexpected
-            pass
-        try:
-            return read_tensorboard(f.path, prefix=f.prefix)
-        except InputError:
-            raise
-        except Exception as exc:
-            try:
-                res = read_with_tbparse(f.path, prefix=f.prefix)
-            except Exception:
-                raise InputError(f.path, f"not a readable TensorBoard event file ({type(exc).__name__}: {exc})") from exc
-            res.warnings.append(f"{f.path}: read with tbparse after the fast reader failed ({type(exc).__name__})")
-            return res
-    if f.kind == "mlflowdb":
-        from .mlflowdb import read_mlflow_db_run
-
-        return read_mlflow_db_run(f.path, f.entry)
-    reader = _readers()[f.kind]
+    """One log file through the reader of its kind (ingest.formats)."""
     try:
-        return reader(f.path)
+        return read_with(f)
     except InputError:
         raise
     except RecursionError as exc:
@@ -78,20 +39,23 @@ def read_file(f: LogFile) -> ReadResult:
 
 
 def _read_unit(unit: tuple[LogFile, ...]) -> ReadResult:
-    """One file through its reader, or the Monitor files of a run (one per environment worker)
-    read together: their episodes merged in time (ingest.monitorcsv)."""
+    """One file through its reader, or the files of a run that are read together (the Monitor
+    files of one run, one per environment worker: their episodes merged in time)."""
     if len(unit) == 1:
         return read_file(unit[0])
-    from .monitorcsv import read_monitor
-
-    return read_monitor([f.path for f in unit])
+    return read_together(unit)
 
 
 def _units(files: tuple[LogFile, ...]) -> list[tuple[LogFile, ...]]:
-    """A run's files as they are read: each on its own, its Monitor files as one."""
-    monitors = tuple(f for f in files if f.kind == "monitor")
-    units: list[tuple[LogFile, ...]] = [(f,) for f in files if f.kind != "monitor"]
-    return units + [monitors] if monitors else units
+    """A run's files as they are read: each on its own, those of a kind read together as one."""
+    together: dict[str, list[LogFile]] = {}
+    units: list[tuple[LogFile, ...]] = []
+    for f in files:
+        if grouped(f.kind):
+            together.setdefault(f.kind, []).append(f)
+        else:
+            units.append((f,))
+    return units + [tuple(fs) for fs in together.values()]
 
 
 def _metric_names(t: pd.DataFrame) -> set[str]:
@@ -150,49 +114,10 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
     """Read every file of a run into one tidy table; raises InputError when nothing is readable.
     `keep(names) -> names` drops the other metrics as soon as each file is read."""
     import numpy as np
-    import pandas as pd
 
-    from .hparams import read_hparams_file
     from .segments import fmt_step, restart_note, split_segments
 
-    tables: list[pd.DataFrame] = []
-    warnings: list[str] = []
-    hparams: dict = {}
-    formats: list[str] = []
-    errors: list[str] = []
-    seen_metrics: set[str] = set()
-    for hp in src.hparam_files:
-        h, w = read_hparams_file(hp)
-        hparams.update(h)
-        warnings += w
-    for unit in _units(src.files):
-        f = unit[0]
-        try:
-            res = _read_unit(unit)
-        except InputError as exc:
-            errors.append(str(exc))
-            continue
-        warnings += res.warnings
-        for k, v in res.hparams.items():
-            hparams.setdefault(k, v)
-        if res.fmt and res.fmt not in formats:
-            formats.append(res.fmt)
-        t = res.table
-        if keep is not None and len(t):
-            names = [str(x) for x in t["metric"].unique()]
-            wanted = set(keep(names))
-            if len(wanted) < len(names):
-                t = t[t["metric"].isin(wanted)]
-                if isinstance(t["metric"].dtype, pd.CategoricalDtype):
-                    t = t.assign(metric=t["metric"].cat.remove_unused_categories())
-        if f.kind != "tensorboard" and seen_metrics:
-            clash = _metric_names(t) & seen_metrics
-            if clash and len(src.files) > 1:
-                # the same run in two formats (YOLO writes results.csv and event files)
-                t = t[~t["metric"].isin(clash)]
-        tables.append(t)
-        if len(src.files) > 1:  # only a second file can clash with the metrics seen so far
-            seen_metrics |= _metric_names(t)
+    tables, warnings, hparams, formats, errors = _read_files(src, keep)
     if errors and not tables:
         raise InputError(src.name, "; ".join(errors))
     warnings = [*errors, *warnings]
@@ -233,6 +158,56 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
                    warnings=(*warnings, f"{note}; this run is analysed as its last segment ({n} of {n}, steps "
                                         f"{fmt_step(last.first_step)}-{fmt_step(last.last_step)})"),
                    files=files, segments=parts)
+
+
+def _read_files(src: RunSource, keep: Callable[[list[str]], list[str]] | None
+                ) -> tuple[list[pd.DataFrame], list[str], dict, list[str], list[str]]:
+    """Every file of a run through its reader: (tables, warnings, hyperparameters, formats,
+    errors), with the metrics `keep` drops left out and those another file already gave (the
+    same run in two formats) read once."""
+    import pandas as pd
+
+    from .hparams import read_hparams_file
+
+    tables: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    hparams: dict = {}
+    formats: list[str] = []
+    errors: list[str] = []
+    seen_metrics: set[str] = set()
+    for hp in src.hparam_files:
+        h, w = read_hparams_file(hp)
+        hparams.update(h)
+        warnings += w
+    for unit in _units(src.files):
+        f = unit[0]
+        try:
+            res = _read_unit(unit)
+        except InputError as exc:
+            errors.append(str(exc))
+            continue
+        warnings += res.warnings
+        for k, v in res.hparams.items():
+            hparams.setdefault(k, v)
+        if res.fmt and res.fmt not in formats:
+            formats.append(res.fmt)
+        t = res.table
+        if keep is not None and len(t):
+            names = [str(x) for x in t["metric"].unique()]
+            wanted = set(keep(names))
+            if len(wanted) < len(names):
+                t = t[t["metric"].isin(wanted)]
+                if isinstance(t["metric"].dtype, pd.CategoricalDtype):
+                    t = t.assign(metric=t["metric"].cat.remove_unused_categories())
+        if f.kind != "tensorboard" and seen_metrics:
+            clash = _metric_names(t) & seen_metrics
+            if clash and len(src.files) > 1:
+                # the same run in two formats (YOLO writes results.csv and event files)
+                t = t[~t["metric"].isin(clash)]
+        tables.append(t)
+        if len(src.files) > 1:  # only a second file can clash with the metrics seen so far
+            seen_metrics |= _metric_names(t)
+    return tables, warnings, hparams, formats, errors
 
 
 def segment_name(run: str, k: int, n: int) -> str:

@@ -22,10 +22,11 @@ from urllib.parse import quote
 from ..errors import InputError
 
 if TYPE_CHECKING:
+    from .discover import LogFile
+    from .sniff import Probe
     from .tidy import ReadResult
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-DB_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 TABLES = {"runs", "metrics", "experiments", "params"}
 FLOAT_MAX = 1.7976931348623157e308  # MLflow's SQL store writes +-inf as +-sys.float_info.max
 
@@ -96,6 +97,16 @@ def _status_warning(path: str, run_id: str, status: str | None, end_time: Any) -
     if status == "RUNNING" and end_time is None:
         return [f"{path}: run {run_id} is RUNNING with no end time: still training, or it died without ending the run"]
     return []
+
+
+def looks_like_mlflow_db(p: Probe) -> bool:
+    """A probed file that is an MLflow database (ingest.formats)."""
+    return is_mlflow_db(p.path)
+
+
+def read_log_file(f: LogFile) -> ReadResult:
+    """The run `f.entry` of the database `f.path` (ingest.formats)."""
+    return read_mlflow_db_run(f.path, f.entry)
 
 
 def read_mlflow_db_run(path: str, run_id: str) -> ReadResult:

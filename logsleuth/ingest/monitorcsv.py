@@ -29,14 +29,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from .sniff import MONITOR_SUFFIX as NAME_SUFFIX
 from .textio import read_text
 
 if TYPE_CHECKING:  # numpy and pandas when a file is read, not at import: discovery sniffs without them
     import pandas as pd
 
+    from .sniff import Probe
     from .tidy import ReadResult
 
-NAME_SUFFIX = "monitor.csv"  # what the Monitor appends to every file name it is given
 NEEDED = ("r", "l", "t")  # the columns every Monitor file has
 NAMES = {"r": "episode_reward", "l": "episode_length"}  # `t` is the wall time, not a metric
 WORDS = {"true": 1.0, "false": 0.0, "nan": math.nan, "inf": math.inf, "-inf": -math.inf}  # an info keyword such as `is_success` written as a bool
@@ -64,6 +65,11 @@ def looks_like_monitor(head: str) -> bool:
         return False
     header = {h.strip() for h in lines[1].split(",")}
     return all(c in header for c in NEEDED)
+
+
+def looks_like_monitor_file(p: Probe) -> bool:
+    """A probed file with a Monitor's name and head (ingest.formats)."""
+    return is_monitor_name(p.name) and looks_like_monitor(p.head.decode("utf-8", errors="replace"))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from .sniff import DEEP_SNIFF_BYTES, DEEP_SNIFF_LINES, long_head
 from .textio import read_text
 
 if TYPE_CHECKING:
+    from .sniff import Probe
     from .tidy import ReadResult
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
@@ -114,6 +116,16 @@ def looks_like_textlog(text: str, max_lines: int = SNIFF_LINES) -> bool:
         if hits >= MIN_LINES:
             return True
     return False
+
+
+def looks_like_text(p: Probe) -> bool:
+    """Metric lines in a probed file's head (ingest.formats)."""
+    return looks_like_textlog(p.text)
+
+
+def looks_like_text_further(p: Probe) -> bool:
+    """Metric lines further into a probed file whose head is filled by something else."""
+    return long_head(p) and looks_like_textlog(p.more(DEEP_SNIFF_BYTES), DEEP_SNIFF_LINES)
 
 
 def ignored_lines(path: str, examples: int = 3) -> tuple[int, list[tuple[int, str]]]:

@@ -124,6 +124,40 @@ def wide_to_long(
         time_col = pick_column(df.columns, TIME_COLUMNS)
     if time_col is not None and time_col == step_col:
         time_col = None
+    step_arr = _step_axis(df, source, step_col, time_col, warnings)
+    wall_arr = parse_time_column(df[time_col]).to_numpy(dtype="float64") if time_col is not None else None
+    cols = _value_columns(df, {step_col, time_col}, prefix, step_arr, wall_arr, source, warnings)
+    names, whole, counts, st_parts, val_parts, wall_parts = cols
+    if not names:
+        return empty_table(), warnings
+    names, uniq = _distinct_names(names)
+    # steps strictly increasing row after row (with finite ends: all finite): so are each
+    # metric's, and a table grouped by metric has nothing to sort or de-duplicate (load_run)
+    ordered = bool(np.isfinite(step_arr[[0, -1]]).all() and np.all(step_arr[1:] > step_arr[:-1]))
+    if ordered and len(whole) == len(names) and whole == list(range(whole[0], whole[0] + len(whole))) \
+            and whole[0] >= 0 and not wall_parts:
+        out = _whole_block(df, whole[0], names, step_arr)
+        out.attrs["ordered"] = True
+        return out, warnings
+    rank = {nm: i for i, nm in enumerate(uniq)}
+    remap = np.array([rank[nm] for nm in names], dtype=np.int8 if len(uniq) < 128 else np.int32)
+    by_name = np.argsort(remap, kind="stable")  # metrics in category order: the table comes out sorted
+    total = sum(counts)
+    out = pd.DataFrame({
+        "metric": pd.Categorical.from_codes(np.repeat(remap[by_name], np.asarray(counts)[by_name]), categories=uniq),
+        "step": np.concatenate([st_parts[i] for i in by_name], dtype=np.float64),
+        "value": np.concatenate([val_parts[i] for i in by_name]),
+        # no time column: one NaN seen `total` times, not `total` NaNs in fresh memory
+        "wall_time": np.concatenate([wall_parts[i] for i in by_name]) if wall_parts
+        else np.broadcast_to(np.float64(np.nan), (total,)),
+    }, copy=False)  # (copy=False: the columns stay separate arrays, not stacked into one block)
+    out.attrs["ordered"] = ordered
+    return out, warnings
+
+
+def _step_axis(df: pd.DataFrame, source: str, step_col: str | None, time_col: str | None,
+               warnings: list[str]) -> np.ndarray:
+    """Each row's step: the step column's numbers (gaps filled), else the row order (said in a warning)."""
     step_arr: np.ndarray | None = None
     if step_col is not None:
         dtype = df[step_col].dtype
@@ -145,10 +179,16 @@ def wide_to_long(
             warnings.append(f"{source}: no step column; using the record order as the step (wall time kept)")
         else:
             warnings.append(f"{source}: no step or epoch column; using the row order as the step")
-    wall_arr = parse_time_column(df[time_col]).to_numpy(dtype="float64") if time_col is not None else None
     if step_arr is None:
         step_arr = steps.to_numpy(dtype="float64")
-    skip = {step_col, time_col}
+    return step_arr
+
+
+def _value_columns(df: pd.DataFrame, skip: set, prefix: str, step_arr: np.ndarray, wall_arr: np.ndarray | None,
+                   source: str, warnings: list[str]):
+    """The metric columns' numbers with their steps (and wall times), cells without a number
+    left out: (names, whole, counts, steps, values, wall times) per column that holds one;
+    `whole` is the column's position when it is float64 with a value in every row, else -1."""
     names: list[str] = []
     whole: list[int] = []  # positions of float64 columns with a value in every row (-1: another dtype)
     counts: list[int] = []
@@ -187,38 +227,21 @@ def wide_to_long(
     if n_bad_total:
         cols = ", ".join(bad_cols[:5]) + (" ..." if len(bad_cols) > 5 else "")
         warnings.append(f"{source}: {n_bad_total} non-numeric cell(s) ignored (columns: {cols})")
-    if not names:
-        return empty_table(), warnings
+    return names, whole, counts, st_parts, val_parts, wall_parts
+
+
+def _distinct_names(names: list[str]) -> tuple[list[str], list[str]]:
+    """The names with a name said twice (after stripping and prefixing) kept apart as `name#2`,
+    and their sorted set."""
     uniq = sorted(set(names))
-    if len(uniq) < len(names):  # the same name twice after stripping/prefixing: keep them apart
+    if len(uniq) < len(names):
         seen: dict[str, int] = {}
         for i, nm in enumerate(names):
             seen[nm] = seen.get(nm, 0) + 1
             if seen[nm] > 1:
                 names[i] = f"{nm}#{seen[nm]}"
         uniq = sorted(set(names))
-    # steps strictly increasing row after row (with finite ends: all finite): so are each
-    # metric's, and a table grouped by metric has nothing to sort or de-duplicate (load_run)
-    ordered = bool(np.isfinite(step_arr[[0, -1]]).all() and np.all(step_arr[1:] > step_arr[:-1]))
-    if ordered and len(whole) == len(names) and whole == list(range(whole[0], whole[0] + len(whole))) \
-            and whole[0] >= 0 and not wall_parts:
-        out = _whole_block(df, whole[0], names, step_arr)
-        out.attrs["ordered"] = True
-        return out, warnings
-    rank = {nm: i for i, nm in enumerate(uniq)}
-    remap = np.array([rank[nm] for nm in names], dtype=np.int8 if len(uniq) < 128 else np.int32)
-    by_name = np.argsort(remap, kind="stable")  # metrics in category order: the table comes out sorted
-    total = sum(counts)
-    out = pd.DataFrame({
-        "metric": pd.Categorical.from_codes(np.repeat(remap[by_name], np.asarray(counts)[by_name]), categories=uniq),
-        "step": np.concatenate([st_parts[i] for i in by_name], dtype=np.float64),
-        "value": np.concatenate([val_parts[i] for i in by_name]),
-        # no time column: one NaN seen `total` times, not `total` NaNs in fresh memory
-        "wall_time": np.concatenate([wall_parts[i] for i in by_name]) if wall_parts
-        else np.broadcast_to(np.float64(np.nan), (total,)),
-    }, copy=False)  # (copy=False: the columns stay separate arrays, not stacked into one block)
-    out.attrs["ordered"] = ordered
-    return out, warnings
+    return names, uniq
 
 
 def _whole_block(df: pd.DataFrame, first: int, names: list[str], step_arr: np.ndarray) -> pd.DataFrame:

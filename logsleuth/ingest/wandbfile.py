@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 
 if TYPE_CHECKING:
+    from .sniff import Probe
     from .tidy import ReadResult
 
 IDENT = b":W&B"
@@ -44,6 +45,11 @@ _TYPE_CRC = {t: zlib.crc32(bytes([t])) for t in (FULL, FIRST, MIDDLE, LAST)}
 
 def looks_like_wandb(head: bytes) -> bool:
     return len(head) >= HEADER and head[:4] == IDENT and struct.unpack_from("<H", head, 4)[0] == MAGIC
+
+
+def looks_like_wandb_file(p: Probe) -> bool:
+    """A probed file that starts as a .wandb file does (ingest.formats)."""
+    return looks_like_wandb(p.head)
 
 
 def records(data: bytes, path: str, warnings: list[str]) -> Iterator[tuple[int, bytes]]:
@@ -201,6 +207,32 @@ def _flatten_config(prefix: str, d: dict) -> Iterator[tuple[str, Any]]:
             yield f"{prefix}.{k}", v
 
 
+def _history(rec: bytes, rows: int) -> tuple[float, float, dict[str, Any]]:
+    """One history record: its step (`_step`, else the record's step, else the rows before it),
+    wall time, and its values by flattened key (media objects and W&B's own `_` keys left out)."""
+    row: dict[str, Any] = {}
+    media: set[str] = set()
+    step_num = None
+    for f2, w2, v2 in fields(rec):
+        if f2 == 1 and w2 == 2:
+            k, val = _item(v2)
+            if k.endswith("/_type"):  # a media object logged as nested keys
+                media.add(k[: -len("_type")])
+            _flat(k, val, row)
+        elif f2 == 2 and w2 == 2:
+            for f3, w3, v3 in fields(v2):
+                if f3 == 1 and w3 == 0:
+                    step_num = _signed(v3)
+    step = row.pop("_step", None)
+    step = float(step_num) if step is None and step_num is not None else step
+    step = float(rows) if step is None else step
+    wall = row.pop("_timestamp", math.nan)
+    row.pop("_runtime", None)
+    kept = {k: val for k, val in row.items()
+            if not (k.startswith("_") or (media and any(k.startswith(m) for m in media)))}
+    return step, wall, kept
+
+
 # ------------------------------------------------------------------------------------- reader
 
 def read_wandb(path: str) -> ReadResult:
@@ -234,31 +266,11 @@ def read_wandb(path: str) -> ReadResult:
                 if wt != 2:
                     continue
                 if fn == 2:  # history
-                    row: dict[str, Any] = {}
-                    media: set[str] = set()
-                    step_num = None
-                    for f2, w2, v2 in fields(v):
-                        if f2 == 1 and w2 == 2:
-                            k, val = _item(v2)
-                            if k.endswith("/_type"):  # a media object logged as nested keys
-                                media.add(k[: -len("_type")])
-                            _flat(k, val, row)
-                        elif f2 == 2 and w2 == 2:
-                            for f3, w3, v3 in fields(v2):
-                                if f3 == 1 and w3 == 0:
-                                    step_num = _signed(v3)
-                    step = row.pop("_step", None)
-                    step = float(step_num) if step is None and step_num is not None else step
-                    step = float(rows) if step is None else step
-                    wall = row.pop("_timestamp", math.nan)
-                    row.pop("_runtime", None)
-                    for k, val in row.items():
-                        if k.startswith("_") or (media and any(k.startswith(m) for m in media)):
-                            continue
-                        names.append(k)
-                        steps.append(step)
-                        values.append(val)
-                        walls.append(wall)
+                    step, wall, row = _history(v, rows)
+                    names += row
+                    values += row.values()
+                    steps += [step] * len(row)
+                    walls += [wall] * len(row)
                     rows += 1
                 elif fn == 5:  # config
                     _config(v, hparams)
