@@ -108,7 +108,7 @@ def bucket(steps: np.ndarray, values: np.ndarray, n: int = MAX_POINTS) -> tuple[
         return hit[2], hit[3]
     k = int(math.ceil(values.size / n))
     m = values.size // k * k
-    v = np.median(values[:m].reshape(-1, k), axis=1)
+    v = row_medians(values[:m].reshape(-1, k))
     st = steps[:m].reshape(-1, k)[:, k // 2].copy()
     v.flags.writeable = st.flags.writeable = False
     if len(_BUCKET_CACHE) > CACHED_SERIES:
@@ -125,10 +125,29 @@ def positive(values: np.ndarray) -> bool:
     return values.size > 0 and bool(np.all(values > 0))
 
 
+_TRANSFORM_CACHE: dict[int, tuple[np.ndarray, np.ndarray, str]] = {}
+
+
 def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
     """log of a positive series (exact zeros lifted to 1e-3 x the median, so a loss that is
     sometimes 0 stays on the log scale); else the series over its robust spread.  Both are
-    scale-free: the same curve times 1000 gives the same transformed shape."""
+    scale-free: the same curve times 1000 gives the same transformed shape.  A curve of at most
+    MAX_POINTS (a bucketed one) is transformed once: detectors that smooth it then share the
+    smoothing (the result is read-only; longer curves are not kept, a copy of each would be)."""
+    if values.size > MAX_POINTS:
+        return _transform(values)
+    hit = _TRANSFORM_CACHE.get(id(values))
+    if hit is not None and hit[0] is values:
+        return hit[1], hit[2]
+    x, kind = _transform(values)
+    x.flags.writeable = False
+    if len(_TRANSFORM_CACHE) > CACHED_SERIES:
+        _TRANSFORM_CACHE.clear()
+    _TRANSFORM_CACHE[id(values)] = (values, x, kind)
+    return x, kind
+
+
+def _transform(values: np.ndarray) -> tuple[np.ndarray, str]:
     if positive(values):
         return np.log(values), "log"
     if values.size and bool(np.all(values >= 0)):
@@ -180,6 +199,13 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
     return pd.Series(xp).rolling(size).median().to_numpy()[size - 1:]
 
 
+# A partial sort around one position is several times faster than around two or three on a long
+# array (numpy's single-pivot selection), so long arrays select the middle alone and find the
+# lower middle and any NaN by a max over each side; short ones select all in one call.
+ONE_PIVOT_POINTS = 4096
+SORTED_ROWS = 64  # row medians of rows up to this many values sort the rows (SIMD sorts, 5x np.median); wider ones select
+
+
 def median(x: np.ndarray) -> float:
     """np.median of a 1-D array, the same value (NaN when one is NaN, the mean of the two middle
     values of an even count) without its generic machinery: detectors take tens of thousands of
@@ -189,11 +215,30 @@ def median(x: np.ndarray) -> float:
     if n == 0:
         return math.nan
     k = n // 2
+    if n >= ONE_PIVOT_POINTS:
+        part = np.partition(x, k)  # NaN sorts last: any NaN lies at k or above it
+        if math.isnan(float(part[k:].max())):
+            return math.nan
+        return float(part[k]) if n % 2 else float((part[:k].max() + part[k]) / 2)
     if n % 2:
         part = np.partition(x, (k, n - 1))
         return math.nan if math.isnan(part[-1]) else float(part[k])
     part = np.partition(x, (k - 1, k, n - 1))
     return math.nan if math.isnan(part[-1]) else float((part[k - 1] + part[k]) / 2)
+
+
+def row_medians(a: np.ndarray) -> np.ndarray:
+    """np.median(a, axis=1) of a 2-D array, the same values, by sorting short rows or selecting
+    the middle of long ones (np.median's selection around two positions is several times slower)."""
+    w = a.shape[1]
+    if w == 0 or a.shape[0] == 0 or not bool(np.isfinite(a).all()):
+        return np.median(a, axis=1)
+    k = w // 2
+    if w <= SORTED_ROWS:
+        srt = np.sort(a, axis=1)
+        return srt[:, k].copy() if w % 2 else (srt[:, k - 1] + srt[:, k]) / 2
+    part = np.partition(a, k, axis=1)
+    return part[:, k].copy() if w % 2 else (part[:, :k].max(axis=1) + part[:, k]) / 2
 
 
 MAD_TO_SD = 1.4826  # the median absolute deviation times this is the standard deviation of normal noise
@@ -212,8 +257,13 @@ def noise(x: np.ndarray) -> float:
     return mad(np.diff(x)) / math.sqrt(2.0)
 
 
+_SMOOTH_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def smooth(x: np.ndarray, frac: float = SMOOTH_BATCH, min_window: int = MIN_WINDOW) -> np.ndarray:
-    """Rolling median with a window of `frac` of the length (odd, at least min_window)."""
+    """Rolling median with a window of `frac` of the length (odd, at least min_window).  A
+    read-only curve (a bucketed or transformed one, which many detectors smooth alike) is
+    smoothed once per window; the result is read-only then."""
     if x.size < MIN_WINDOW:
         return x.copy()
     w = max(min_window, int(x.size * frac))
@@ -222,7 +272,18 @@ def smooth(x: np.ndarray, frac: float = SMOOTH_BATCH, min_window: int = MIN_WIND
         w -= 1
     if w < MIN_WINDOW:
         return x.copy()
-    return median_filter(x, size=w, mode="nearest")
+    if x.flags.writeable or x.size > MAX_POINTS:
+        return median_filter(x, size=w, mode="nearest")
+    key = (id(x), w)
+    hit = _SMOOTH_CACHE.get(key)
+    if hit is not None and hit[0] is x:
+        return hit[1]
+    out = median_filter(x, size=w, mode="nearest")
+    out.flags.writeable = False
+    if len(_SMOOTH_CACHE) > CACHED_SERIES:
+        _SMOOTH_CACHE.clear()
+    _SMOOTH_CACHE[key] = (x, out)
+    return out
 
 
 def coarse_trend(x: np.ndarray, window: int) -> np.ndarray:
@@ -234,10 +295,10 @@ def coarse_trend(x: np.ndarray, window: int) -> np.ndarray:
     if window <= 1 or n < 2 * window or n <= EXACT_TREND_POINTS:
         return median_filter(x, size=max(1, window | 1), mode="nearest")
     m = n // window * window
-    meds = np.median(x[:m].reshape(-1, window), axis=1)
+    meds = row_medians(x[:m].reshape(-1, window))
     centers = np.arange(meds.size) * window + (window - 1) / 2.0
     if m < n:
-        meds = np.r_[meds, np.median(x[m:])]
+        meds = np.r_[meds, median(x[m:])]
         centers = np.r_[centers, (m + n - 1) / 2.0]
     return np.interp(np.arange(n, dtype=float), centers, meds)
 
