@@ -19,6 +19,7 @@ from .resources import builtin_rules_dir
 
 PARAMETERS_FILE = "parameters.yaml"
 CALIBRATION_FILE = "calibration.yaml"
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same values, 10x faster
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class ParameterFileError(ValueError):
 def _read(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            data = yaml.load(fh, Loader=_SAFE) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ParameterFileError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(data, dict):
