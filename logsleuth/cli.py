@@ -128,7 +128,8 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         plan = plan_scan(list(paths), options, cache, lookup.found if lookup else None,
                          lookup.identities if lookup else None)
         draw = None
-        if curves:  # the workers draw the plots (matplotlib is imported there, not here)
+        markdown_plots = any(f == "markdown" and o for o, f in targets)
+        if markdown_plots:  # the workers draw the PNG plots (matplotlib is imported there, not here); HTML draws SVG
             from .report import plots as _plots
 
             draw = _plots.drawn
@@ -138,7 +139,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
             click.echo(f"logsleuth: {n}", err=True)
         explicit_bad += result.explicit_errors
         pngs = None
-        if any(f in ("html", "markdown") and o for o, f in targets):
+        if markdown_plots:
             from .report.plots import render_all
 
             pngs = render_all(result, jobs=jobs, progress=progress)
