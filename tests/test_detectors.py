@@ -275,10 +275,11 @@ def test_median_of_three_is_the_rolling_median_and_long_curves_are_bucketed_once
     assert base.bucket(st, v.copy())[1] is not a[1]  # other arrays: computed for them
 
 
-@pytest.mark.parametrize("size", [4, 5, 15, 16, 63])
+@pytest.mark.parametrize("size", [4, 5, 7, 15, 16, 31, 63])
 def test_rolling_median_of_a_long_series_is_exact(size):
-    """Long series and short windows go through partial sorts of blocks of windows: each value
-    is the median of its edge-padded window (for an even size, the upper middle value)."""
+    """Long series and short windows go through partial sorts of blocks of windows, or min/max
+    networks for 2^m - 1 points (7, 15, 31): each value is the median of its edge-padded window
+    (for an even size, the upper middle value)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     from logsleuth.detectors import base

@@ -77,6 +77,9 @@ def tail(x: np.ndarray, share: float, least: int = 1) -> np.ndarray:
 
 
 CACHED_SERIES = 64  # the finite/bucket caches hold the series of one run (a run has a few dozen)
+# ... and the transformed curves at most this many points (8 bytes each: 64 MB; a copy of a run's
+# long curves, made after reading, below the peak of reading them)
+CACHED_POINTS = 8_000_000
 _FINITE_CACHE: dict[int, tuple[Series, np.ndarray, np.ndarray]] = {}
 
 
@@ -131,17 +134,16 @@ _TRANSFORM_CACHE: dict[int, tuple[np.ndarray, np.ndarray, str]] = {}
 def transform(values: np.ndarray) -> tuple[np.ndarray, str]:
     """log of a positive series (exact zeros lifted to 1e-3 x the median, so a loss that is
     sometimes 0 stays on the log scale); else the series over its robust spread.  Both are
-    scale-free: the same curve times 1000 gives the same transformed shape.  A curve of at most
-    MAX_POINTS (a bucketed one) is transformed once: detectors that smooth it then share the
-    smoothing (the result is read-only; longer curves are not kept, a copy of each would be)."""
-    if values.size > MAX_POINTS:
-        return _transform(values)
+    scale-free: the same curve times 1000 gives the same transformed shape.  A curve is
+    transformed once for every detector that asks (read-only then; the cache holds the curves
+    of one run, at most CACHED_POINTS points of them), so the buckets and the smoothings of the
+    transformed curve are shared too."""
     hit = _TRANSFORM_CACHE.get(id(values))
     if hit is not None and hit[0] is values:
         return hit[1], hit[2]
     x, kind = _transform(values)
     x.flags.writeable = False
-    if len(_TRANSFORM_CACHE) > CACHED_SERIES:
+    if len(_TRANSFORM_CACHE) > CACHED_SERIES or sum(h[1].size for h in _TRANSFORM_CACHE.values()) + x.size > CACHED_POINTS:
         _TRANSFORM_CACHE.clear()
     _TRANSFORM_CACHE[id(values)] = (values, x, kind)
     return x, kind
@@ -185,6 +187,8 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
         a, c = np.r_[x[0], x[:-1]], np.r_[x[1:], x[-1]]
         return np.maximum(np.minimum(a, x), np.minimum(np.maximum(a, x), c))
     h = size // 2
+    if x.size > PARTITION_MIN_POINTS and size in NETWORK_SIZES and bool(np.isfinite(x).all()):
+        return _network_median(x, size)
     xp = np.concatenate([np.full(h, x[0]), x, np.full(size - 1 - h, x[-1])])
     long = x.size > PARTITION_MIN_POINTS and size <= LONG_PARTITION_MAX_SIZE
     if long or (size <= PARTITION_MAX_SIZE and size % 2 == 1 and bool(np.isfinite(x).all())):
@@ -204,6 +208,58 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
 # lower middle and any NaN by a max over each side; short ones select all in one call.
 ONE_PIVOT_POINTS = 4096
 SORTED_ROWS = 64  # row medians of rows up to this many values sort the rows (SIMD sorts, 5x np.median); wider ones select
+
+
+# A long series' rolling median over 2^m - 1 points (the spikes' 15) by min/max networks over
+# whole arrays of window positions, NETWORK_BLOCK positions at a time (they stay in the CPU
+# cache): every window of 2^m points sorted by merging the sorted halves that neighbouring
+# windows share (Batcher's odd-even merge), then the middle two of each, of which one is the
+# median of the window without its last point.  Exact, 1.6x faster than the partial sorts (1M points).
+NETWORK_SIZES = (7, 15, 31)
+NETWORK_BLOCK = 1 << 14
+
+
+def _oddeven_merge(lo: int, hi: int, r: int):
+    """Batcher's comparators merging the sorted halves of positions lo..hi (r: their stride)."""
+    step = r * 2
+    if step < hi - lo:
+        yield from _oddeven_merge(lo, hi, step)
+        yield from _oddeven_merge(lo + r, hi, step)
+        yield from ((i, i + r) for i in range(lo + r, hi - r, step))
+    else:
+        yield (lo, lo + r)
+
+
+def _network_median(x: np.ndarray, size: int) -> np.ndarray:
+    """median_filter(x, size) of finite x for size = 2^m - 1 (see NETWORK_SIZES)."""
+    n, h = x.size, size // 2
+    half = (size + 1) // 2
+    merges = {length: list(_oddeven_merge(0, 2 * length - 1, 1)) for length in (2 ** k for k in range(size.bit_length()))}
+    # edge-padded as the windows are, and one point more: the last point of the last 2^m window
+    xq = np.concatenate([np.full(h, x[0]), x, np.full(size - h, x[-1])])
+    out = np.empty(n)
+    for s in range(0, n, NETWORK_BLOCK):
+        e = min(n, s + NETWORK_BLOCK)
+        m = e - s
+        runs = [xq[s:e + size]]  # runs[j][i]: the j-th smallest of the sorted run of `length` points from s + i
+        length = 1
+        while length < half:
+            c = [r[:-length] for r in runs] + [r[length:] for r in runs]
+            for p, q in merges[length]:
+                c[p], c[q] = np.minimum(c[p], c[q]), np.maximum(c[p], c[q])
+            runs, length = c, length * 2
+        a, b = [r[:m] for r in runs], [r[half:half + m] for r in runs]
+        # the half-th and (half+1)-th smallest of the 2^m points: the least over the ways to take
+        # j of them from the first run and the rest from the second of the largest so taken
+        lo = np.minimum(a[half - 1], b[half - 1])
+        for j in range(1, half):
+            lo = np.minimum(lo, np.maximum(a[j - 1], b[half - j - 1]))
+        hi = np.maximum(a[half - 1], b[0])
+        for j in range(1, half):
+            hi = np.minimum(hi, np.maximum(a[j - 1], b[half - j]))
+        # without the last point: the upper one when it was at or below the lower one, else the lower
+        out[s:e] = np.where(xq[s + size:e + size] <= lo, hi, lo)
+    return out
 
 
 def median(x: np.ndarray) -> float:

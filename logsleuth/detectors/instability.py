@@ -31,6 +31,7 @@ from .base import (
     fire,
     fmt,
     mad,
+    median,
     median_filter,
     quiet,
     ramp,
@@ -218,7 +219,7 @@ def early_instability(series: Series, *, early_frac: float, min_rise: float, min
     vol_ratio = d_early / d_late if d_late > 0 else (math.inf if d_early > 0 else 1.0)
     thr = math.log(min_rise) if kind == "log" else min_rise_spreads
     rise_ratio = math.exp(rise) if kind == "log" else rise
-    end = float(np.median(tail(x, RECENT_SHARE)))
+    end = median(tail(x, RECENT_SHARE))
     end_ratio = math.exp(end - x0) if kind == "log" else end - x0
     measures = dict(rise=rise_ratio, vol_ratio=float(vol_ratio), peak_step=float(st[peak_i]), end_ratio=end_ratio)
     measures["noise_band"] = band
@@ -245,7 +246,7 @@ def noisy(series: Series, *, max_rel_noise: float, ctx: RunContext | None = None
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, {MIN_NOISE_POINTS} needed")
     half = v[v.size // 2:]
     trend = coarse_trend(half, max(TREND_MIN_WINDOW, int(half.size * NOISE_TREND_SHARE)))
-    base = float(np.median(np.abs(trend))) or TINY
+    base = median(np.abs(trend)) or TINY
     rel = mad(half - trend) / base
     measures = dict(rel_noise=rel)
     if rel >= max_rel_noise:
