@@ -322,3 +322,20 @@ def test_returns_are_judged_on_their_own_scale_and_noise():
     assert not run("return_flat", rise).fired and not run("return_collapse", rise).fired
     late = S("episode_reward", rng.normal(-200, 5, st.size), st + 15_000)
     assert run("return_flat", late).cannot_judge  # logged from mid-way: its start is not the initial policy
+
+
+@pytest.mark.parametrize("width", [2, 5, 7, 50, 51, 65, 500])
+def test_bucket_medians_are_numpys_medians(width):
+    """Row medians (bucketing) by a network for rows of five, sorts of short rows and selection
+    in long ones: np.median's values exactly, ties and NaN rows included."""
+    import itertools
+
+    from logsleuth.detectors import base
+
+    rng = np.random.default_rng(width)
+    rows = np.round(rng.normal(size=(2_000, width)), 1)
+    if width == 5:  # every row of five values from 0..4: all orders, all ties
+        rows = np.array(list(itertools.product(range(5), repeat=5)), dtype=float)
+    assert np.array_equal(base.row_medians(rows), np.median(rows, axis=1))
+    rows[3, 0] = np.nan
+    assert np.array_equal(base.row_medians(rows), np.median(rows, axis=1), equal_nan=True)

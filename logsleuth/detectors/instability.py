@@ -33,6 +33,7 @@ from .base import (
     mad,
     median,
     median_filter,
+    memo,
     quiet,
     ramp,
     step_str,
@@ -244,16 +245,21 @@ def noisy(series: Series, *, max_rel_noise: float, ctx: RunContext | None = None
     st, v = finite(series)
     if v.size < MIN_NOISE_POINTS:
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, {MIN_NOISE_POINTS} needed")
-    half = v[v.size // 2:]
-    trend = coarse_trend(half, max(TREND_MIN_WINDOW, int(half.size * NOISE_TREND_SHARE)))
-    base = median(np.abs(trend)) or TINY
-    rel = mad(half - trend) / base
+    rel = memo("noisy.rel_noise", v, lambda: _rel_noise(v))  # the same for each rule's threshold
     measures = dict(rel_noise=rel)
     if rel >= max_rel_noise:
         conf = confidence(AT_THRESHOLD_COMMON, ramp(rel, max_rel_noise, FULL_AT * max_rel_noise))
         return fire(name, series.metric, conf, f"{series.metric} noise is {rel:.0%} of its trend level over the second half",
                     st[v.size // 2], st[-1], **measures)
     return quiet(name, series.metric, **measures)
+
+
+def _rel_noise(v: np.ndarray) -> float:
+    """The second half's robust spread around its rolling-median trend, over the trend's level."""
+    half = v[v.size // 2:]
+    trend = coarse_trend(half, max(TREND_MIN_WINDOW, int(half.size * NOISE_TREND_SHARE)))
+    base = median(np.abs(trend)) or TINY
+    return mad(half - trend) / base
 
 
 def _periodogram(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detectors.curves import covers_start
+from ..detectors.curves import covers_start, median
 from ..hparam_names import hparam_values
 from ..kinds import RunContext
 from ..model import Series
@@ -177,7 +177,7 @@ def cadence(series: Mapping[str, Series], epoch_len: float | None) -> tuple[str,
     tl = primary(series, "train_loss")
     if tl is None or len(tl) < 2:
         return "unknown", False
-    d = float(np.median(np.diff(tl.steps)))
+    d = median(np.diff(tl.steps))
     if epoch_len and d >= 0.9 * epoch_len:
         kind = "epoch"
     elif d <= 1:
