@@ -238,6 +238,8 @@ class Panel:
         while names is None and len(ticks) > 2 and len({number_label(t) for t in ticks}) < len(ticks):
             ticks = ticks[::2]  # three significant digits print two neighbours alike: fewer ticks
         for i, t in enumerate(ticks):
+            if names is not None and not names[i]:
+                continue  # an outcome no run of the figure has
             py = float(scale(t))
             if py < self.y0 - 0.5 or py > self.y1 + 0.5:
                 continue
