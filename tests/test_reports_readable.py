@@ -360,3 +360,38 @@ def test_svg_escapes_names_from_the_log():
     svg = run_svg(Diagnosis(run=f"run {hostile}", status="ok"), {"train_loss": (f"loss/{hostile}", st, np.exp(-st))})
     assert hostile not in svg and "&lt;img src=x" in svg
     assert f"run {hostile}" in _texts(_svg_tree(svg))
+
+
+def test_svg_of_odd_curves_is_well_formed_and_has_no_nan_coordinate():
+    """Seeded odd curves (NaN, Inf, constant, negative, one point, repeated steps, symptoms
+    without steps): each figure is drawn without a warning, as XML, with no NaN/Inf number."""
+    import re
+    import warnings
+
+    import numpy as np
+
+    from logsleuth.model import Diagnosis, Finding
+    from logsleuth.report.svg import run_svg
+
+    rng = np.random.default_rng(29)
+    roles = ["train_loss", "val_loss", "lr", "train_accuracy", "val_accuracy", "val_score"]
+
+    def curve():
+        n = int(rng.choice([1, 2, 3, 10, 1000]))
+        st = float(rng.choice([0.0, 1.0, 1e6])) + np.cumsum(rng.choice([0, 1, 2.5], n))
+        v = [rng.normal(size=n), np.exp(rng.normal(size=n) * 5), np.full(n, 3.0), np.full(n, np.nan),
+             np.where(rng.random(n) < 0.3, np.inf, rng.random(n)), -np.exp(rng.normal(size=n)),
+             rng.random(n) * 100][int(rng.integers(0, 7))]
+        return st, v
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(300):
+            c = {r: (f"m<{r}>&", *curve()) for r in roles if rng.random() < 0.5}
+            syms = tuple(Finding("x", "sym", str(rng.choice(["critical", "warning", "info"])), "m", 0.5,
+                                 float(rng.normal() * 100) if rng.random() < 0.9 else None, float(rng.normal() * 100), "e", ())
+                         for _ in range(int(rng.integers(0, 5))))
+            svg = run_svg(Diagnosis(run="r/" + "x" * int(rng.integers(0, 80)), status="ok", symptoms=syms), c)
+            if svg:
+                _svg_tree(svg)
+                assert not re.search(r'["\s,]-?(nan|inf)["\s,]', svg)
