@@ -57,6 +57,8 @@ def metric_filter(options: Options):
 
 
 def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
+    from .detectors.curves import finite
+
     out = []
     for name in sorted(series):
         s = series[name]
@@ -64,7 +66,7 @@ def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
             metric=name, role=s.role.name, points=len(s),
             first_step=float(s.steps[0]) if len(s) else None,
             last_step=float(s.steps[-1]) if len(s) else None,
-            nonfinite=int((~np.isfinite(s.values)).sum()),
+            nonfinite=len(s) - finite(s)[1].size,
         ))
     return tuple(out)
 
@@ -147,8 +149,10 @@ MIN_JUDGE_POINTS = 5
 def nothing_to_judge(series: dict[str, Series]) -> str | None:
     """Why nothing in a run can be judged, or None when something can: a run needs at least
     one objective or task curve with MIN_JUDGE_POINTS finite points."""
+    from .detectors.curves import finite
+
     curves = [s for s in series.values() if s.role.kind in OBJECTIVE_KINDS]
-    best = max((int(np.isfinite(s.values).sum()) for s in curves), default=0)
+    best = max((finite(s)[1].size for s in curves), default=0)  # the detectors' cached finite points
     if best >= MIN_JUDGE_POINTS:
         return None
     if not series:

@@ -209,13 +209,13 @@ def early_instability(series: Series, *, early_frac: float, min_rise: float, min
     if n_early < FEW_POINTS:
         return cannot(name, series.metric, f"{series.metric}: too few points in the first {early_frac:.0%}")
     x0 = float(x[0])  # the first loss is measured before (or at) the first update
-    e = x[early]
-    band = BAND_SPREADS * mad(np.diff(e)) / math.sqrt(2.0) if e.size > FEW_POINTS else 0.0  # batch-to-batch noise
+    # steps ascend, so the early points are the first n_early: slices, not copies
+    e, late = (x[:n_early], x[n_early:]) if bool(early[:n_early].all()) else (x[early], x[~early])
+    d_early = mad(np.diff(e)) if e.size > FEW_POINTS else 0.0
+    band = BAND_SPREADS * d_early / math.sqrt(2.0)  # batch-to-batch noise
     e_s = median_filter(e, size=MIN_WINDOW, mode="nearest")
     peak_i = int(np.argmax(e_s))
     rise = float(e_s[peak_i] - x0)
-    late = x[~early]
-    d_early = mad(np.diff(e)) if e.size > FEW_POINTS else 0.0
     d_late = mad(np.diff(late)) if late.size > FEW_POINTS else 0.0
     vol_ratio = d_early / d_late if d_late > 0 else (math.inf if d_early > 0 else 1.0)
     thr = math.log(min_rise) if kind == "log" else min_rise_spreads
