@@ -319,22 +319,23 @@ def mad(x: np.ndarray) -> float:
     return float(MAD_TO_SD * median(np.abs(x - median(x))))
 
 
-_MEMO: dict[tuple[str, int], tuple[np.ndarray, Any]] = {}
+_MEMO: dict[tuple[str, tuple[int, ...]], tuple[tuple[np.ndarray, ...], Any]] = {}
 MEMO_ENTRIES = 4 * CACHED_SERIES  # a few measures per curve of one run
 
 
-def memo(tag: str, x: np.ndarray, compute: Callable[[], T]) -> T:
-    """compute(), once per array and tag: what several detectors (or one detector's rules with
-    other thresholds) measure alike on the same curve.  Keyed by the array's identity, which the
-    memo holds (as the finite and bucket caches do), for the curves of one run."""
-    key = (tag, id(x))
+def memo(tag: str, x: np.ndarray | tuple[np.ndarray, ...], compute: Callable[[], T]) -> T:
+    """compute(), once per array (or arrays) and tag: what several detectors (or one detector's
+    rules with other thresholds) measure alike on the same curve.  Keyed by the arrays'
+    identities, which the memo holds (as the finite and bucket caches do), for one run's curves."""
+    arrays = x if isinstance(x, tuple) else (x,)
+    key = (tag, tuple(id(a) for a in arrays))
     hit = _MEMO.get(key)
-    if hit is not None and hit[0] is x:
+    if hit is not None and all(a is b for a, b in zip(hit[0], arrays)):
         return hit[1]
     out = compute()
     if len(_MEMO) > MEMO_ENTRIES:
         _MEMO.clear()
-    _MEMO[key] = (x, out)
+    _MEMO[key] = (arrays, out)
     return out
 
 
