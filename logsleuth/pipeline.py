@@ -91,8 +91,12 @@ def diagnose_outcome(run: RunData, options: Options | None = None, curves: bool 
         findings.append(Finding(rule="judge.nothing", symptom="unknown", severity="info", metric="", confidence=1.0,
                                 start_step=None, end_step=None, evidence=reason, causes=()))
     health, causes = rank(findings, ruleset, judged=reason is None)
+    infos = metric_infos(series)
+    from .detectors.curves import forget
+
+    forget()  # the detectors' caches held this run's curves (transformed copies too): not the next run's memory
     return Outcome(Diagnosis(
-        run=run.name, status="ok", health=health, metrics=metric_infos(series),
+        run=run.name, status="ok", health=health, metrics=infos,
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
         warnings=tuple(as_named(w, run.name, run.path, run.files) for w in run.warnings) + aligned.notes,
         hparams=dict(run.hparams), formats=run.formats,

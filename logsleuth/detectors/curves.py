@@ -177,6 +177,13 @@ PARTITION_MAX_SIZE = 128  # any series: odd windows of finite values up to this
 BLOCK_CELLS = 1 << 18
 
 
+def forget() -> None:
+    """Empty the caches of curves (finite points, buckets, transforms, smoothings, memo): what
+    they hold belongs to one run; a worker moving on to the next keeps none of it."""
+    for cache in (_FINITE_CACHE, _BUCKET_CACHE, _TRANSFORM_CACHE, _SMOOTH_CACHE, _MEMO):
+        cache.clear()
+
+
 def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray:
     """Rolling median, edges padded with the edge values (scipy.ndimage's mode='nearest'; for an
     even size, the upper of the two middle values on long series, their mean on short ones).
