@@ -43,8 +43,10 @@ from logsleuth.ingest import discover, load_run  # noqa: E402
 from writers import write_tensorboard  # noqa: E402
 
 warnings.filterwarnings("ignore")
-# child processes import this checkout's logsleuth, not the one the venv's script points at
-CHILD_ENV = {**os.environ, "PYTHONPATH": os.path.join(HERE, "..")}
+# child processes import this checkout's logsleuth, not the one the venv's script points at, from
+# its compiled .pyc files as an installed package does (as cold_start.py and batch_scan.py: this
+# machine sets PYTHONDONTWRITEBYTECODE, which would compile every module of every start)
+CHILD_ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPATH": os.path.join(HERE, "..")}
 
 
 def _gen_tb(d: str, tags: int, steps: int, tf2: bool = False) -> None:

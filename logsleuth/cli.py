@@ -127,7 +127,8 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
         plan = plan_scan(list(paths), options, cache, lookup.found if lookup else None,
                          lookup.identities if lookup else None)
         draw = None
-        if curves:  # the workers draw the plots (matplotlib is imported there, not here)
+        markdown_plots = any(f == "markdown" and o for o, f in targets)
+        if markdown_plots:  # the workers draw the PNG plots (matplotlib is imported there, not here); HTML draws SVG
             from .report import plots as _plots
 
             draw = _plots.drawn
@@ -168,10 +169,10 @@ def _check_outputs(outputs: Sequence[str], paths: Sequence[str]) -> None:
 
 def _reports(result: Analysis, targets: list[tuple[str | None, str]], colors: list[bool], *, jobs: int | None,
              progress: bool, verbose: bool, show_all: bool, width: int | None) -> list[str]:
-    """The text of every report asked for, in the order asked (the plots drawn first when an
-    HTML or Markdown file needs them)."""
+    """The text of every report asked for, in the order asked (the PNG plots drawn first when a
+    Markdown file needs them; HTML draws its figures as SVG)."""
     pngs = None
-    if any(f in ("html", "markdown") and o for o, f in targets):
+    if any(f == "markdown" and o for o, f in targets):
         from .report.plots import render_all
 
         pngs = render_all(result, jobs=jobs, progress=progress)

@@ -57,6 +57,8 @@ def metric_filter(options: Options):
 
 
 def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
+    from .detectors.curves import finite
+
     out = []
     for name in sorted(series):
         s = series[name]
@@ -64,7 +66,7 @@ def metric_infos(series: dict[str, Series]) -> tuple[MetricInfo, ...]:
             metric=name, role=s.role.name, points=len(s),
             first_step=float(s.steps[0]) if len(s) else None,
             last_step=float(s.steps[-1]) if len(s) else None,
-            nonfinite=int((~np.isfinite(s.values)).sum()),
+            nonfinite=len(s) - finite(s)[1].size,
         ))
     return tuple(out)
 
@@ -89,8 +91,12 @@ def diagnose_outcome(run: RunData, options: Options | None = None, curves: bool 
         findings.append(Finding(rule="judge.nothing", symptom="unknown", severity="info", metric="", confidence=1.0,
                                 start_step=None, end_step=None, evidence=reason, causes=()))
     health, causes = rank(findings, ruleset, judged=reason is None)
+    infos = metric_infos(series)
+    from .detectors.curves import forget
+
+    forget()  # the detectors' caches held this run's curves (transformed copies too): not the next run's memory
     return Outcome(Diagnosis(
-        run=run.name, status="ok", health=health, metrics=metric_infos(series),
+        run=run.name, status="ok", health=health, metrics=infos,
         symptoms=tuple(findings), causes=tuple(causes), skipped=tuple(skipped),
         warnings=tuple(as_named(w, run.name, run.path, run.files) for w in run.warnings) + aligned.notes,
         hparams=dict(run.hparams), formats=run.formats,
@@ -147,8 +153,10 @@ MIN_JUDGE_POINTS = 5
 def nothing_to_judge(series: dict[str, Series]) -> str | None:
     """Why nothing in a run can be judged, or None when something can: a run needs at least
     one objective or task curve with MIN_JUDGE_POINTS finite points."""
+    from .detectors.curves import finite
+
     curves = [s for s in series.values() if s.role.kind in OBJECTIVE_KINDS]
-    best = max((int(np.isfinite(s.values).sum()) for s in curves), default=0)
+    best = max((finite(s)[1].size for s in curves), default=0)  # the detectors' cached finite points
     if best >= MIN_JUDGE_POINTS:
         return None
     if not series:

@@ -167,21 +167,29 @@ def build_series(run: RunData, overrides: list[tuple[str, Role]] | None = None) 
         return {}
     import pandas as pd  # not at import time: a cached re-scan never needs pandas
 
-    codes, names = pd.factorize(t["metric"], sort=False)
+    metric = t["metric"]
+    if isinstance(metric.dtype, pd.CategoricalDtype):  # the readers' tidy tables: its codes, no hashing
+        codes, cats = metric.cat.codes.to_numpy(), metric.cat.categories
+    else:
+        codes, cats = pd.factorize(metric, sort=False)
+    names = [str(n) for n in cats.tolist()]  # plain strings once (indexing an Arrow-backed index costs ~20 us)
     steps = t["step"].to_numpy(dtype=float)
     values = t["value"].to_numpy(dtype=float)
     if codes.size > 1 and not bool(np.all(codes[1:] >= codes[:-1])):  # load_run sorts by metric: rarely
         order = np.argsort(codes, kind="stable")
         codes, steps, values = codes[order], steps[order], values[order]
-    bounds = np.flatnonzero(np.diff(codes)) + 1
-    starts = np.r_[0, bounds]
-    ends = np.r_[bounds, codes.size]
-    roles = assign_roles([str(n) for n in names], overrides)
+    # sorted codes: each metric's rows start where its code first appears
+    present = np.arange(len(names))
+    starts = np.searchsorted(codes, present, side="left")
+    ends = np.searchsorted(codes, present, side="right")
+    roles = assign_roles([names[c] for c in present[ends > starts]], overrides)
     out: dict[str, Series] = {}
-    for a, b in zip(starts, ends):
-        name = str(names[codes[a]])
+    for c, a, b in zip(present, starts, ends):
+        if b <= a:
+            continue  # a category without rows (or a missing metric name, code -1)
+        name = names[c]
         st, v = steps[a:b], values[a:b]
-        if st.size > 1 and np.any(np.diff(st) < 0):
+        if st.size > 1 and bool((st[1:] < st[:-1]).any()):
             o = np.argsort(st, kind="stable")
             st, v = st[o], v[o]
         out[name] = Series(name, roles[name], st, v)

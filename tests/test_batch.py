@@ -331,7 +331,7 @@ def test_sweep_figure_per_varying_setting_in_html_and_markdown(tmp_path):
     html, md = out / "r.html", out / "r.md"
     assert CliRunner().invoke(main, ["analyze", str(root), "--no-cache", "-q", "-o", str(html), "-o", str(md)]).exit_code == 0
     page = html.read_text()
-    assert page.count('alt="runs of ') == 1 and 'by lr"' in page
+    assert page.count('<svg') >= 2 and page.count('aria-label="runs of ') == 1 and 'by lr"' in page
     link = re.search(r"!\[runs of [^\]]* by lr\]\((r_files/[^)]+\.png)\)", md.read_text())
     assert link and (out / link.group(1)).stat().st_size > 1000
 
@@ -345,6 +345,13 @@ def test_sweep_figure_without_a_shared_curve_plots_outcomes():
     assert o.sweeps[0].varying == ("opt", "wd") and final_role(diags, {}) is None
     figs = sweep_figures(o, diags, {})
     assert len(figs) == 2 and all(png.startswith(b"\x89PNG") for png in figs.values())
+    from logsleuth.report.svg import sweep_figures as svg_figures
+
+    svgs = svg_figures(o, diags, {})  # the HTML report's: the same figures as SVG
+    assert sorted(svgs) == sorted(figs)
+    for svg in svgs.values():
+        assert svg.startswith("<svg") and ">critical<" in svg and ">healthy<" in svg and ">outcome<" in svg
+        assert "critical (2)" in svg and "healthy (2)" in svg  # the legend counts the runs per health
 
 
 def _diag(run: str, health: str, cause: str | None = None, **hp) -> Diagnosis:

@@ -275,10 +275,11 @@ def test_median_of_three_is_the_rolling_median_and_long_curves_are_bucketed_once
     assert base.bucket(st, v.copy())[1] is not a[1]  # other arrays: computed for them
 
 
-@pytest.mark.parametrize("size", [4, 5, 15, 16, 63])
+@pytest.mark.parametrize("size", [4, 5, 7, 15, 16, 31, 63])
 def test_rolling_median_of_a_long_series_is_exact(size):
-    """Long series and short windows go through partial sorts of blocks of windows: each value
-    is the median of its edge-padded window (for an even size, the upper middle value)."""
+    """Long series and short windows go through partial sorts of blocks of windows, or min/max
+    networks for 2^m - 1 points (7, 15, 31): each value is the median of its edge-padded window
+    (for an even size, the upper middle value)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     from logsleuth.detectors import base
@@ -342,3 +343,20 @@ def test_metric_moves_reads_the_later_half_of_the_evaluations():
     frozen_late = run("metric_moves", S("val/loss", [0.314, 0.31345, 0.31326] + [0.31323] * 9))
     assert not frozen_late.fired and frozen_late.measures["distinct"] == 1
     assert run("metric_moves", S("val/loss", [0.3, 0.2, 0.1])).cannot_judge
+
+
+@pytest.mark.parametrize("width", [2, 5, 7, 50, 51, 65, 500])
+def test_bucket_medians_are_numpys_medians(width):
+    """Row medians (bucketing) by a network for rows of five, sorts of short rows and selection
+    in long ones: np.median's values exactly, ties and NaN rows included."""
+    import itertools
+
+    from logsleuth.detectors import base
+
+    rng = np.random.default_rng(width)
+    rows = np.round(rng.normal(size=(2_000, width)), 1)
+    if width == 5:  # every row of five values from 0..4: all orders, all ties
+        rows = np.array(list(itertools.product(range(5), repeat=5)), dtype=float)
+    assert np.array_equal(base.row_medians(rows), np.median(rows, axis=1))
+    rows[3, 0] = np.nan
+    assert np.array_equal(base.row_medians(rows), np.median(rows, axis=1), equal_nan=True)

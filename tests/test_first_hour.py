@@ -215,7 +215,7 @@ def test_a_one_point_run_has_no_empty_plot_but_words():
     c = _curves(train_loss=("loss", [5], [0.7]))
     assert png_bytes(d, c) is None
     res = Analysis(diagnoses=[d], curves={"r": c})
-    assert NO_PLOT in to_html(res, {}) and NO_PLOT in to_markdown(res)
+    assert NO_PLOT in to_html(res) and NO_PLOT in to_markdown(res)
 
 
 def test_plot_ticks_are_whole_steps_the_legend_avoids_the_curves_and_accuracies_share_a_scale():

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from logsleuth.report.html import to_html
-from logsleuth.report.plots import render_all
 from logsleuth.scan import analyze_paths
 
 from conftest import REPO
@@ -50,7 +49,7 @@ def test_html_report_in_headless_chromium(tmp_path):
                                                      "val/acc": (st[::10], np.linspace(0.1, 0.9, 8))})
     page_path = tmp_path / "report.html"
     res = analyze_paths([str(logs)])
-    page_path.write_text(to_html(res, render_all(res)), encoding="utf-8")
+    page_path.write_text(to_html(res), encoding="utf-8")
 
     errors: list[str] = []
     requests: list[str] = []
@@ -85,8 +84,8 @@ def test_html_report_in_headless_chromium(tmp_path):
 
 
 # Per word of the cause and symptom lists, the run headings, warnings and notes: a word laid out
-# on two lines has two client rectangles (a break inside it); the page width, and every plot
-# image's width.
+# on two lines has two client rectangles (a break inside it); the page width, and every plot's
+# width (inline SVG).
 _LAYOUT_JS = """
 () => {
   const broken = [];
@@ -104,7 +103,7 @@ _LAYOUT_JS = """
       }
     }
   }
-  const imgs = Array.from(document.querySelectorAll('.plot img')).map(i => i.getBoundingClientRect().width);
+  const imgs = Array.from(document.querySelectorAll('.plot img, .plot svg')).map(i => i.getBoundingClientRect().width);
   return {width: document.documentElement.scrollWidth, broken, imgs};
 }
 """
@@ -138,7 +137,7 @@ def test_report_layout_at_desktop_and_phone_width(tmp_path, viewport):
         paths.append(r37)
     res = analyze_paths(paths)
     page_path = tmp_path / "report.html"
-    page_path.write_text(to_html(res, render_all(res)), encoding="utf-8")
+    page_path.write_text(to_html(res), encoding="utf-8")
     os.makedirs(ARTIFACTS, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[

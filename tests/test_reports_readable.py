@@ -261,3 +261,137 @@ def test_plot_text_is_readable_on_a_phone():
     texts = [t.get_text() for t in tpl.fig.findobj(Text)]
     assert any("whole run: lr_value" in t for t in texts)  # spans the run: named, not shaded
     assert "divergence" in texts
+
+
+# ------------------------------------------------------------------ the HTML report's SVG figures
+
+def _svg_tree(svg: str):
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(svg)  # well-formed XML: every name from a log escaped
+
+
+def _texts(root) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def _polylines(root) -> list[list[tuple[float, float]]]:
+    out = []
+    for pl in root.iter("{http://www.w3.org/2000/svg}polyline"):
+        v = [float(x) / 10 for x in pl.get("points").split()]  # tenths of a pixel
+        out.append(list(zip(v[::2], v[1::2])))
+    return out
+
+
+def test_svg_plot_text_is_readable_on_a_phone_and_names_the_symptoms():
+    import numpy as np
+
+    from logsleuth.model import Diagnosis, Finding
+    from logsleuth.report.svg import FONT_PX, W, run_svg
+
+    st = np.arange(0, 1000, 10.0)
+    d = Diagnosis(run="r", status="ok", symptoms=(
+        Finding("div", "divergence", "critical", "loss", 0.9, 500.0, 990.0, "e", ()),
+        Finding("lr", "lr_value", "warning", "lr", 0.8, 0.0, 990.0, "e", ())))
+    curves = {"train_loss": ("loss", st, np.exp(-st / 300)), "val_accuracy": ("acc", st[::10], np.linspace(0.1, 0.9, 10)),
+              "lr": ("lr", st, np.linspace(1e-3, 1e-5, st.size))}
+    svg = run_svg(d, curves)
+    root = _svg_tree(svg)
+    phone = 374 / W  # a 390 px screen less the page's padding
+    sizes = [float(t.get("font-size", FONT_PX)) * phone for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert sizes and min(sizes) >= 10, f"smallest text {min(sizes):.1f} px on a phone"
+    texts = _texts(root)
+    assert any("whole run: lr_value" in t for t in texts)  # spans the run: named, not shaded
+    assert "divergence" in texts and "step" in texts and "loss" in texts and "accuracy / score" in texts
+    assert "acc" in texts and "lr" in texts  # legend of the accuracy panel; the lr's own axis (it changes)
+    assert len(_polylines(root)) == 3  # loss, lr, accuracy
+
+
+def test_svg_ticks_are_whole_steps_and_accuracies_share_a_scale():
+    import numpy as np
+
+    from logsleuth.model import Diagnosis
+    from logsleuth.report.svg import linear_ticks, log_ticks, run_svg
+
+    assert linear_ticks(-0.15, 3.15, integer=True) == [0, 1, 2, 3]
+    assert linear_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert log_ticks(0.05, 200) == [0.1, 1, 10, 100]
+    d = Diagnosis(run="r", status="ok", health="healthy")
+    c = {"train_loss": ("loss", np.arange(4.0), np.array([1.0, 0.8, 0.7, 0.65])),
+         "train_accuracy": ("acc", np.arange(4.0), np.array([0.2, 0.5, 0.7, 0.8])),
+         "val_accuracy": ("val_acc", np.arange(4.0), np.array([18.0, 45.0, 66.0, 75.0]))}  # logged in percent
+    texts = _texts(_svg_tree(run_svg(d, c)))
+    assert {"0", "1", "2", "3"} <= set(texts) and "0.5" not in texts and "1.5" not in texts
+    assert "60" not in texts and "0.6" in texts  # one 0-1 scale for both accuracies
+
+
+def test_svg_of_a_long_run_keeps_its_spikes_and_its_gap():
+    import numpy as np
+
+    from logsleuth.model import Diagnosis, Role, Series
+    from logsleuth.pipeline import plot_curves
+    from logsleuth.report.svg import run_svg
+
+    n = 1_000_000
+    st = np.arange(n, dtype=float)
+    v = np.exp(-st / 3e5) + 0.01 * np.random.default_rng(0).random(n)
+    v[400_000] = 50.0  # one spike
+    v[600_000:610_000] = np.nan  # a stretch of NaN
+    c = plot_curves({"loss": Series("loss", Role("train", "loss", "lower"), st, v)})
+    root = _svg_tree(run_svg(Diagnosis(run="long", status="ok"), c))
+    lines = _polylines(root)
+    assert len(lines) == 2  # broken where the values are not finite
+    points = sum(len(x) for x in lines)
+    assert points <= 1000  # about two points per pixel column, not a million
+    top = min(y for x in lines for _, y in x)
+    peak_x = [x for x, y in lines[0] if y == top]
+    assert peak_x and abs(peak_x[0] - (86.4 + 0.4 * (465.6 - 86.4))) < 2  # the spike, where it is
+    assert any(p.get("stroke-dasharray") for p in root.iter("{http://www.w3.org/2000/svg}path"))  # the NaN marker
+
+
+def test_svg_escapes_names_from_the_log():
+    import numpy as np
+
+    from logsleuth.model import Diagnosis
+    from logsleuth.report.svg import run_svg
+
+    hostile = "<img src=x onerror=alert(1)>"
+    st = np.arange(10.0)
+    svg = run_svg(Diagnosis(run=f"run {hostile}", status="ok"), {"train_loss": (f"loss/{hostile}", st, np.exp(-st))})
+    assert hostile not in svg and "&lt;img src=x" in svg
+    assert f"run {hostile}" in _texts(_svg_tree(svg))
+
+
+def test_svg_of_odd_curves_is_well_formed_and_has_no_nan_coordinate():
+    """Seeded odd curves (NaN, Inf, constant, negative, one point, repeated steps, symptoms
+    without steps): each figure is drawn without a warning, as XML, with no NaN/Inf number."""
+    import re
+    import warnings
+
+    import numpy as np
+
+    from logsleuth.model import Diagnosis, Finding
+    from logsleuth.report.svg import run_svg
+
+    rng = np.random.default_rng(29)
+    roles = ["train_loss", "val_loss", "lr", "train_accuracy", "val_accuracy", "val_score"]
+
+    def curve():
+        n = int(rng.choice([1, 2, 3, 10, 1000]))
+        st = float(rng.choice([0.0, 1.0, 1e6])) + np.cumsum(rng.choice([0, 1, 2.5], n))
+        v = [rng.normal(size=n), np.exp(rng.normal(size=n) * 5), np.full(n, 3.0), np.full(n, np.nan),
+             np.where(rng.random(n) < 0.3, np.inf, rng.random(n)), -np.exp(rng.normal(size=n)),
+             rng.random(n) * 100][int(rng.integers(0, 7))]
+        return st, v
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(300):
+            c = {r: (f"m<{r}>&", *curve()) for r in roles if rng.random() < 0.5}
+            syms = tuple(Finding("x", "sym", str(rng.choice(["critical", "warning", "info"])), "m", 0.5,
+                                 float(rng.normal() * 100) if rng.random() < 0.9 else None, float(rng.normal() * 100), "e", ())
+                         for _ in range(int(rng.integers(0, 5))))
+            svg = run_svg(Diagnosis(run="r/" + "x" * int(rng.integers(0, 80)), status="ok", symptoms=syms), c)
+            if svg:
+                _svg_tree(svg)
+                assert not re.search(r'["\s,]-?(nan|inf)["\s,]', svg)

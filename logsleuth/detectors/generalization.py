@@ -37,6 +37,7 @@ from .base import (
     head,
     level,
     logged_index,
+    memo,
     noise,
     quiet,
     ramp,
@@ -114,7 +115,7 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
     t_best = float(_at(ts, tx, np.array([bs[i_best]]))[0])
     t_end = level(tx, *END_RECENT)
     train_fall = math.expm1(t_best - t_end)
-    i_raw = _logged_best(vv, s, i_best, end, np.searchsorted(vs, bs))
+    i_raw = memo("val_rise.logged_best", (vs, vv, s), lambda: _logged_best(vv, s, i_best, end, np.searchsorted(vs, bs)))  # each rule's
     measures = dict(rise=rise, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
                     best_val=float(vv[i_raw]), last_val=float(vv[-1]))
     # the last logged value must itself sit above the logged best: the run shows the rise, not only its trend

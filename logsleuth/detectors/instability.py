@@ -31,7 +31,9 @@ from .base import (
     fire,
     fmt,
     mad,
+    median,
     median_filter,
+    memo,
     quiet,
     ramp,
     step_str,
@@ -207,18 +209,18 @@ def early_instability(series: Series, *, early_frac: float, min_rise: float, min
     if n_early < FEW_POINTS:
         return cannot(name, series.metric, f"{series.metric}: too few points in the first {early_frac:.0%}")
     x0 = float(x[0])  # the first loss is measured before (or at) the first update
-    e = x[early]
-    band = BAND_SPREADS * mad(np.diff(e)) / math.sqrt(2.0) if e.size > FEW_POINTS else 0.0  # batch-to-batch noise
+    # steps ascend, so the early points are the first n_early: slices, not copies
+    e, late = (x[:n_early], x[n_early:]) if bool(early[:n_early].all()) else (x[early], x[~early])
+    d_early = mad(np.diff(e)) if e.size > FEW_POINTS else 0.0
+    band = BAND_SPREADS * d_early / math.sqrt(2.0)  # batch-to-batch noise
     e_s = median_filter(e, size=MIN_WINDOW, mode="nearest")
     peak_i = int(np.argmax(e_s))
     rise = float(e_s[peak_i] - x0)
-    late = x[~early]
-    d_early = mad(np.diff(e)) if e.size > FEW_POINTS else 0.0
     d_late = mad(np.diff(late)) if late.size > FEW_POINTS else 0.0
     vol_ratio = d_early / d_late if d_late > 0 else (math.inf if d_early > 0 else 1.0)
     thr = math.log(min_rise) if kind == "log" else min_rise_spreads
     rise_ratio = math.exp(rise) if kind == "log" else rise
-    end = float(np.median(tail(x, RECENT_SHARE)))
+    end = median(tail(x, RECENT_SHARE))
     end_ratio = math.exp(end - x0) if kind == "log" else end - x0
     measures = dict(rise=rise_ratio, vol_ratio=float(vol_ratio), peak_step=float(st[peak_i]), end_ratio=end_ratio)
     measures["noise_band"] = band
@@ -243,16 +245,21 @@ def noisy(series: Series, *, max_rel_noise: float, ctx: RunContext | None = None
     st, v = finite(series)
     if v.size < MIN_NOISE_POINTS:
         return cannot(name, series.metric, f"{series.metric}: {v.size} points, {MIN_NOISE_POINTS} needed")
-    half = v[v.size // 2:]
-    trend = coarse_trend(half, max(TREND_MIN_WINDOW, int(half.size * NOISE_TREND_SHARE)))
-    base = float(np.median(np.abs(trend))) or TINY
-    rel = mad(half - trend) / base
+    rel = memo("noisy.rel_noise", v, lambda: _rel_noise(v))  # the same for each rule's threshold
     measures = dict(rel_noise=rel)
     if rel >= max_rel_noise:
         conf = confidence(AT_THRESHOLD_COMMON, ramp(rel, max_rel_noise, FULL_AT * max_rel_noise))
         return fire(name, series.metric, conf, f"{series.metric} noise is {rel:.0%} of its trend level over the second half",
                     st[v.size // 2], st[-1], **measures)
     return quiet(name, series.metric, **measures)
+
+
+def _rel_noise(v: np.ndarray) -> float:
+    """The second half's robust spread around its rolling-median trend, over the trend's level."""
+    half = v[v.size // 2:]
+    trend = coarse_trend(half, max(TREND_MIN_WINDOW, int(half.size * NOISE_TREND_SHARE)))
+    base = median(np.abs(trend)) or TINY
+    return mad(half - trend) / base
 
 
 def _periodogram(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -45,6 +45,8 @@ from .base import (
     head,
     level,
     mad,
+    median,
+    memo,
     noise,
     quiet,
     ramp,
@@ -221,9 +223,28 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall
     if bad:
         return bad
     st, v = data
-    if bool(np.all(v >= 0)) and float(np.median(v)) == 0.0:
+    typical = median(v)
+    if bool(np.all(v >= 0)) and typical == 0.0:
         # a loss that sits at exactly zero converged (or the logger rounds it to zero): nothing is stuck
         return quiet(name, series.metric, change=0.0, slope_sig=0.0, from_start=covers_start(st), late_t=0.0, early_fall=0.0)
+    # what the curve shows, whatever the rule's thresholds (several rules ask about one curve)
+    kind, change, late_t, from_start, early_fall, slope_sig, noise_x = memo("no_learning", (st, v), lambda: _flatness(st, v))
+    lim = math.log1p(tol) if kind == "log" else 1.0
+    fell_early = kind == "log" and early_fall >= max(math.log(max_early_fall), NOISE_SPREADS * noise_x)
+    measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=slope_sig,
+                    from_start=from_start, late_t=late_t, early_fall=early_fall)
+    if change < lim and late_t > -max_fall_t and not fell_early:
+        conf = confidence(AT_THRESHOLD_RARE, 1 - change / lim)
+        txt = _flat_text(series.metric, st, typical, measures["change"], kind)
+        return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
+    return quiet(name, series.metric, **measures)
+
+
+def _flatness(st: np.ndarray, v: np.ndarray) -> tuple[str, float, float, bool, float, float, float]:
+    """no_learning's reading of a curve: its transform's kind, the largest change between its
+    first quarter, middle and last quarter, the second half's slope t, whether the log starts at
+    initialisation, how far its first values lie above its first quarter, the whole smoothed
+    curve's slope t, and its step-to-step noise."""
     x, kind = transform(v)
     s = smooth(x, SMOOTH_EVAL)
     a, mid, b = (level(x, *w) for w in QUARTERS)
@@ -231,20 +252,12 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall
     # a small change can still be steady learning: the second half falling well beyond its noise
     # (a language model creeping down 0.8 nats over 12 epochs) is not a flat loss
     late_t = _trend_t(x[x.size // 2:])
-    lim = math.log1p(tol) if kind == "log" else 1.0
     # a flat log that starts mid-way (a resumed run) may be a converged model, not one that never learned
     from_start = covers_start(st)
     # a log from initialisation whose first values lie well above its first quarter learned, early
     # (a long pretraining run falls in its first percent, then creeps): that is no "no learning"
     early_fall = float(start_level(x) - a) if from_start else 0.0
-    fell_early = kind == "log" and early_fall >= max(math.log(max_early_fall), NOISE_SPREADS * noise(x))
-    measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=_trend_t(s),
-                    from_start=from_start, late_t=late_t, early_fall=early_fall)
-    if change < lim and late_t > -max_fall_t and not fell_early:
-        conf = confidence(AT_THRESHOLD_RARE, 1 - change / lim)
-        txt = _flat_text(series.metric, st, float(np.median(v)), measures["change"], kind)
-        return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
-    return quiet(name, series.metric, **measures)
+    return kind, change, late_t, from_start, early_fall, _trend_t(s), noise(x)
 
 
 # below this change a curve reads as flat; up to `tol` it made "no clear progress" (a 15% wobble is not flat)
@@ -260,6 +273,13 @@ def _flat_text(metric: str, st: np.ndarray, typical: float, change: float, kind:
             f"within {how} of its first quarter")
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """The sum of products by numpy's own (pairwise) sum, not BLAS: OpenBLAS splits a dot of more
+    than 10,000 points over its threads, which makes the last digits depend on the machine's
+    cores and costs 5-15 ms a call on a busy machine (the sum: 15 us for 20,000 points)."""
+    return float(np.add.reduce(a * b))
+
+
 def _trend_t(x: np.ndarray) -> float:
     """t-statistic of a least-squares slope (noise-relative trend)."""
     n = x.size
@@ -267,9 +287,10 @@ def _trend_t(x: np.ndarray) -> float:
         return 0.0
     t = np.arange(n, dtype=float)
     t -= t.mean()
-    slope = float(np.dot(t, x - x.mean()) / np.dot(t, t))
+    tt = _dot(t, t)
+    slope = _dot(t, x - x.mean()) / tt
     resid = x - x.mean() - slope * t
-    se = math.sqrt(max(float(np.dot(resid, resid)) / (n - 2), VAR_FLOOR) / float(np.dot(t, t)))
+    se = math.sqrt(max(_dot(resid, resid) / (n - 2), VAR_FLOOR) / tt)
     return slope / se if se > 0 else 0.0
 
 

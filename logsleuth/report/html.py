@@ -1,10 +1,9 @@
-"""One self-contained HTML file: inline CSS, plots as inline PNG, a small sortable and
-filterable overview table (the page stays readable without the script).  Everything that
-came from a log is escaped."""
+"""One self-contained HTML file: inline CSS, plots as inline SVG (report.svg: drawn here, no
+matplotlib), a small sortable and filterable overview table (the page stays readable without
+the script).  Everything that came from a log is escaped."""
 
 from __future__ import annotations
 
-import base64
 import html
 
 from .._version import __version__
@@ -21,7 +20,7 @@ h3{font-size:1rem;margin:.6rem 0 .3rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #eee;padding:.3rem .4rem;text-align:left;vertical-align:top}
 th{cursor:pointer;background:#fafafa}.critical{color:#b00020;font-weight:600}.warning{color:#b36b00;font-weight:600}
 .healthy{color:#2e7d32}.unknown{color:#00707a}.error{color:#6a1b9a;font-weight:600}.info{color:#666}
-img{max-width:100%;height:auto;display:block}
+img,.plot svg{max-width:100%;height:auto;display:block}
 .run,.sweepfigs{display:flex;flex-wrap:wrap;gap:1rem}.run .plot,.sweepfigs .plot{flex:0 1 480px;min-width:0;max-width:100%}
 .run .causes{flex:1 1 300px;min-width:0}
 .ev{color:#444}ol{padding-left:1.6rem;margin:.2rem 0}li{margin:.25rem 0}ul{padding-left:1.2rem}
@@ -51,10 +50,11 @@ def e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def to_html(result: Analysis, pngs: dict[str, bytes] | None = None) -> str:
-    """The page; `pngs` maps run names to plot images (see plots.render_all)."""
+def to_html(result: Analysis, figures: dict[str, str] | None = None) -> str:
+    """The page; `figures` maps run names (and sweepplots.figure_key keys) to SVG figures,
+    drawn here from the analysis' curves when not given (see figures_of)."""
     diags = worst_first(result.diagnoses)
-    pngs = pngs or {}
+    pngs = figures_of(result) if figures is None else figures
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
@@ -77,7 +77,20 @@ def to_html(result: Analysis, pngs: dict[str, bytes] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _overview(result: Analysis, pngs: dict[str, bytes]) -> str:
+def figures_of(result: Analysis) -> dict[str, str]:
+    """Every figure of the page as SVG: each run's curves and each sweep's figures."""
+    from .svg import run_svg, sweep_figures
+
+    out = {}
+    for d in result.diagnoses:
+        c = result.curves.get(d.run)
+        if d.status == "ok" and c and (svg := run_svg(d, c)):
+            out[d.run] = svg
+    out.update(sweep_figures(overview_of(result), result.diagnoses, result.curves))
+    return out
+
+
+def _overview(result: Analysis, pngs: dict[str, str]) -> str:
     from ..sweep import config_label, config_outcome, sweep_summary
     from .sweepplots import figure_key
 
@@ -93,16 +106,11 @@ def _overview(result: Analysis, pngs: dict[str, bytes]) -> str:
         figs = [(k, pngs[figure_key(s, k)]) for k in s.varying if figure_key(s, k) in pngs]
         if figs:
             parts.append('<div class="sweepfigs">' + "".join(
-                f'<div class="plot">{img(f"runs of {s.directory} by {k}", png)}</div>' for k, png in figs) + "</div>")
+                f'<div class="plot">{fig}</div>' for k, fig in figs) + "</div>")
         parts.append('<div class="tw"><table><thead><tr><th>configuration</th><th>outcome</th></tr></thead><tbody>'
                      + "".join(f"<tr><td>{e(config_label(c))}</td><td>{e(config_outcome(c))}</td></tr>"
                                for c in s.configs) + "</tbody></table></div>")
     return "\n".join(parts)
-
-
-def img(alt: str, png: bytes) -> str:
-    """An inline PNG (the page loads nothing from elsewhere)."""
-    return f'<img alt="{e(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def _link(ref) -> str:
@@ -128,15 +136,15 @@ def text_html(text: str) -> str:
 LONG_TOKEN = 16
 
 
-def _run(i: int, d, png: bytes | None, curves=None) -> str:
+def _run(i: int, d, svg: str | None, curves=None) -> str:
     h = "error" if d.status == "error" else d.health
     parts = [f'<h2 id="run{i}">{name_html(d.run)} <span class="{h}">{h}</span></h2>']
     if d.status == "error":
         parts.append(f"<p>{text_html(d.error or '')}</p>")
         return "\n".join(parts)
     parts.append('<div class="run"><div class="plot">')
-    if png:
-        parts.append(img(f"curves of {d.run}", png))
+    if svg:
+        parts.append(svg)
     elif curves and not plottable(curves):
         parts.append(f"<p class=small>{NO_PLOT}</p>")
     parts.append("</div><div class=\"causes\">")

@@ -12,7 +12,8 @@ def render(result: Analysis | Comparison, fmt: str, output: str | None, pngs: di
            color: bool = False, verbose: bool = False, show_all: bool = False, width: int | None = None) -> str:
     """The text of one report of `result` (an analysis or a comparison) in `fmt`; `output` is
     the file it goes to (None: stdout), beside which a Markdown report's plots are written;
-    `pngs` are the plots (report.plots.render_all, report.compare.plots)."""
+    `pngs` are the PNG plots of a Markdown report or a comparison (report.plots.render_all,
+    report.compare.plots); an analysis' HTML report draws its own SVG figures."""
     if isinstance(result, Comparison):
         return _comparison(result, fmt, output, pngs)
     from . import to_json, to_markdown, to_terminal
@@ -24,11 +25,7 @@ def render(result: Analysis | Comparison, fmt: str, output: str | None, pngs: di
     if fmt == "html":
         from .html import to_html
 
-        if pngs is None:
-            from .plots import render_all
-
-            pngs = render_all(result)
-        return to_html(result, pngs)
+        return to_html(result)  # its figures are SVG, drawn from the curves (no PNG)
     if width is None:
         return to_terminal(result, color=color, verbose=verbose, show_all=show_all)
     return to_terminal(result, color=color, verbose=verbose, show_all=show_all, width=width)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detectors.curves import covers_start
+from ..detectors.curves import covers_start, finite, median
 from ..hparam_names import hparam_values
 from ..kinds import RunContext
 from ..model import Series
@@ -177,7 +177,7 @@ def cadence(series: Mapping[str, Series], epoch_len: float | None) -> tuple[str,
     tl = primary(series, "train_loss")
     if tl is None or len(tl) < 2:
         return "unknown", False
-    d = float(np.median(np.diff(tl.steps)))
+    d = median(np.diff(tl.steps))
     if epoch_len and d >= 0.9 * epoch_len:
         kind = "epoch"
     elif d <= 1:
@@ -195,7 +195,7 @@ def lr_schedule(series: Mapping[str, Series]) -> str | None:
     lr = primary(series, "lr")
     if lr is None:
         return None
-    v = lr.values[np.isfinite(lr.values)]
+    v = finite(lr)[1]
     if v.size < 2 or float(np.max(v)) <= 0:
         return None
     peak = float(np.max(v))
@@ -213,16 +213,15 @@ def lr_schedule(series: Mapping[str, Series]) -> str | None:
     return "decay" if decayed else "constant"
 
 
-def warmup_end(series: Mapping[str, Series]) -> float | None:
+def warmup_end(series: Mapping[str, Series], schedule: str | None = None) -> float | None:
     """The step where a logged learning-rate warmup first reaches (nearly) its peak; None when
-    the rate does not rise first (see `lr_schedule`)."""
-    if lr_schedule(series) not in ("warmup", "warmup_decay"):
+    the rate does not rise first (`schedule`: lr_schedule's answer, when already known)."""
+    if (schedule or lr_schedule(series)) not in ("warmup", "warmup_decay"):
         return None
     lr = primary(series, "lr")
     if lr is None:
         return None
-    ok = np.isfinite(lr.values)
-    st, v = lr.steps[ok], lr.values[ok]
+    st, v = finite(lr)
     return float(st[int(np.argmax(v >= LR_WARM_REACHED * float(np.max(v))))])
 
 
@@ -236,10 +235,11 @@ def run_context(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> Run
     ep = epoch_length(series)
     cad, sparse = cadence(series, ep)
     tl = primary(series, "train_loss")
-    starts = bool(tl is not None and covers_start(tl.steps[np.isfinite(tl.values)]))
+    starts = bool(tl is not None and covers_start(finite(tl)[0]))
+    schedule = lr_schedule(series)
     return RunContext(kind=kind, kind_from=why, n_classes=cls["n_classes"], classes_from=cls["classes_from"],
                       single_ce=cls["single_ce"], accuracy_tasks=tuple(cls["accuracy_tasks"]),
                       loss_components=tuple(cls["loss_components"]), regression=reg, fine_tune=fine_tune(hparams),
                       starts_at_init=starts, cadence=cad, sparse_eval=sparse, epoch_len=ep,
-                      optimizer=optimizer_of(primary(series, "lr"), dict(hparams)), lr_schedule=lr_schedule(series),
-                      warmup_end=warmup_end(series), hparams=dict(hparams))
+                      optimizer=optimizer_of(primary(series, "lr"), dict(hparams)), lr_schedule=schedule,
+                      warmup_end=warmup_end(series, schedule), hparams=dict(hparams))

@@ -140,11 +140,15 @@ def evaluate(ruleset: RuleSet, series: Mapping[str, Series], hparams: Mapping[st
     memo = _EvidenceMemo(run_context(series, hparams), ruleset.params)
     findings: list[Finding] = []
     skipped: list[SkippedRule] = []
+    binds: dict[Any, tuple[Any, bool, str]] = {}  # each metric declaration bound once (rules share roles)
     for rule in ruleset.rules:
         bound: dict[str, Any] = {}
         missing = []
         for local, spec in rule.metrics.items():
-            val, optional, label = _bind(spec, series)
+            key = spec if isinstance(spec, str) else id(spec)  # the rule set's own objects: ids stable meanwhile
+            if key not in binds:
+                binds[key] = _bind(spec, series)
+            val, optional, label = binds[key]
             if val is None and not optional:
                 missing.append(label)
             bound[local] = val
