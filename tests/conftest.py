@@ -57,3 +57,18 @@ def declared_values(monkeypatch):
     monkeypatch.setattr(loading, "builtin_ruleset", lambda: rs)
     monkeypatch.setattr(ruleset_pkg, "builtin_ruleset", lambda: rs)
     return rs
+
+
+def series_of(table, name):
+    """Steps and values of one metric of a tidy table, as lists."""
+    g = table[table.metric == name]
+    return list(g.step), list(g.value)
+
+
+def load_one(path):
+    """The one run discovered at `path`, loaded."""
+    from logsleuth.ingest import discover, load_run
+
+    runs = discover([str(path)]).runs
+    assert len(runs) == 1, runs
+    return load_run(runs[0])

@@ -9,24 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from logsleuth.ingest import discover, load_run
 from logsleuth.ingest.consolefmt import console_format, read_console
 from logsleuth.ingest.discover import classify
 from logsleuth.ingest.jsonl import read_keras_history
 from logsleuth.ingest.textlog import parse_line, read_textlog
 from logsleuth.roles import infer_role
 
-
-def _series(table, name):
-    g = table[table.metric == name]
-    return list(g.step), list(g.value)
-
-
-def _run(path):
-    runs = discover([str(path)]).runs
-    assert len(runs) == 1, runs
-    return load_run(runs[0])
-
+from conftest import load_one as _run
+from conftest import series_of as _series
 
 # -- pix2pix / CycleGAN loss_log.txt ------------------------------------------------------------------
 

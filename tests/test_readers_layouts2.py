@@ -9,22 +9,12 @@ import json
 
 import pytest
 
-from logsleuth.ingest import discover, load_run
 from logsleuth.ingest.discover import classify
 from logsleuth.ingest.jsonl import read_keras_history
 from logsleuth.roles import infer_role
 
-
-def _series(table, name):
-    g = table[table.metric == name]
-    return list(g.step), list(g.value)
-
-
-def _run(path):
-    runs = discover([str(path)]).runs
-    assert len(runs) == 1, runs
-    return load_run(runs[0])
-
+from conftest import load_one as _run
+from conftest import series_of as _series
 
 # -- logger lines in a file named training.log ---------------------------------------------------
 

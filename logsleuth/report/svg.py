@@ -453,23 +453,13 @@ def run_svg(d: Diagnosis, c: PlotCurves) -> str | None:
 def sweep_svg(sweep, setting: str, runs: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> str | None:
     """The figure of one setting of a sweep (see sweepplots.sweep_png), or None when no run has
     a value for it."""
-    from ..sweep import outcome, run_params
-    from .sweepplots import HEALTH_ORDER, LOG_SPAN, _jitter, _positions, final_role, final_value
+    from ..sweep import outcome
+    from .sweepplots import HEALTH_ORDER, LOG_SPAN, _jitter, sweep_points
 
-    have = [(d, run_params(d).get(setting)) for d in runs]
-    have = [(d, v) for d, v in have if v is not None]
-    if not have:
+    pts = sweep_points(setting, runs, curves)
+    if pts is None:
         return None
-    role = final_role([d for d, _ in have], curves)
-    x, cats, xlog = _positions([v for _, v in have])
-    if role is not None:
-        got = [curves.get(d.run, {}) if d.status == "ok" else {} for d, _ in have]
-        y = np.asarray([np.nan if (f := final_value(cc, role)) is None else f for cc in got], dtype=float)
-        name = next(cc[role][0] for cc in got if role in cc)
-        ylabel = f"last {name}"
-    else:
-        y = np.asarray([HEALTH_ORDER.index(outcome(d)) for d, _ in have], dtype=float)
-        name = ylabel = "outcome"
+    have, role, x, cats, xlog, y, name, ylabel = pts
     h = SWEEP_H_IN * DPI
     p = Panel(SWEEP_LEFT * W, (1 - SWEEP_TOP) * h, SWEEP_RIGHT * W, (1 - SWEEP_BOTTOM) * h)
     xs = _jitter(x, xlog)

@@ -74,12 +74,14 @@ def _jitter(x: np.ndarray, log: bool) -> np.ndarray:
     return 10 ** out if log else out
 
 
-def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> bytes | None:
-    """The figure of one setting, or None when no run has a value for it."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, NullLocator
+SweepPoints = tuple[list[tuple[Diagnosis, Any]], str | None, np.ndarray, list[str] | None, bool, np.ndarray, str, str]
 
+
+def sweep_points(setting: str, runs: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> SweepPoints | None:
+    """What a sweep's figure of one setting plots, for the PNG and the SVG drawing alike: the runs
+    that have a value for it (with the value), the role of the metric most of them log (None:
+    their outcome is plotted), their x positions (categories, log axis), and their last value of
+    that metric (else their outcome) with its name and the axis label; None when no run has a value for the setting."""
     have = [(d, run_params(d).get(setting)) for d in runs]
     have = [(d, v) for d, v in have if v is not None]
     if not have:
@@ -94,6 +96,19 @@ def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis], curves: Mapping
     else:
         y = np.asarray([HEALTH_ORDER.index(outcome(d)) for d, _ in have], dtype=float)
         name = ylabel = "outcome"
+    return have, role, x, cats, log, y, name, ylabel
+
+
+def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> bytes | None:
+    """The figure of one setting, or None when no run has a value for it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, NullLocator
+
+    pts = sweep_points(setting, runs, curves)
+    if pts is None:
+        return None
+    have, role, x, cats, log, y, name, ylabel = pts
     fig = Figure(figsize=(WIDTH_IN, 3.4), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.subplots()
