@@ -58,3 +58,6 @@ class RunContext:
                 "warmup_end": self.warmup_end, "starts_at_init": self.starts_at_init}
 
 
+def a_run(kind: str) -> str:
+    """`a classification run`, `an unknown run`: the kind with its article, as messages say it."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} run"

@@ -360,3 +360,15 @@ def test_bucket_medians_are_numpys_medians(width):
     assert np.array_equal(base.row_medians(rows), np.median(rows, axis=1))
     rows[3, 0] = np.nan
     assert np.array_equal(base.row_medians(rows), np.median(rows, axis=1), equal_nan=True)
+
+
+def test_no_learning_needs_a_late_fall_of_some_size_not_only_a_significant_one():
+    st = np.arange(50, dtype=float)
+    rng = np.random.default_rng(0)
+    # ln 10 to the sixth digit for 50 epochs, creeping down by 3e-5 on noise of 1e-7: significant, and of no size
+    stuck = 2.302585 - 3e-5 * st / 50 + rng.normal(0, 1e-7, st.size)
+    ev = run("no_learning", S("train/loss", stuck, st))
+    assert ev.fired and ev.measures["late_t"] < -4 and ev.measures["late_fall"] < 1e-4
+    # a language model creeping down 0.8 nats over its second half learns, however flat its quarters look
+    lm = np.r_[np.full(25, 6.0), np.linspace(6.0, 5.2, 25)] + rng.normal(0, 0.01, 50)
+    assert not run("no_learning", S("train/loss", lm, st), tol=0.2).fired

@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from ..hparam_names import hparam_values
-from ..kinds import CLASS_KINDS, RunContext
+from ..kinds import CLASS_KINDS, RunContext, a_run
 from ..model import Evidence, Series
 from .base import (
     CONF_FACT,
@@ -83,7 +83,7 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: RunContext | N
     name = "class_reference"
     if ctx is None or ctx.kind not in CLASS_KINDS:
         kind = ctx.kind if ctx else "unknown"
-        return cannot(name, loss.metric, f"a {kind} run: its loss is not one classification cross-entropy")
+        return cannot(name, loss.metric, f"{a_run(kind)}: its loss is not one classification cross-entropy")
     c = ctx.n_classes or (2 if ctx.kind == "binary" else None)
     if not c:
         return _accuracy_bound(loss, acc)
@@ -174,7 +174,7 @@ def task_kind(loss: Series, ctx: RunContext | None = None) -> Evidence:
     Fires for every run with a loss: rules read its `kind` to weigh causes that only exist for
     one kind of task."""
     name = "task_kind"
-    kind, how = (ctx.kind, f"a {ctx.kind} run: {ctx.kind_from}") if ctx else ("unknown", "no run context")
+    kind, how = (ctx.kind, f"{a_run(ctx.kind)}: {ctx.kind_from}") if ctx else ("unknown", "no run context")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0] if len(loss) else None,
                 loss.steps[-1] if len(loss) else None, kind=kind)
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..kinds import CLASS_KINDS, EQUILIBRIUM_KINDS, SHAPELESS_KINDS, RunContext
+from ..kinds import CLASS_KINDS, EQUILIBRIUM_KINDS, SHAPELESS_KINDS, RunContext, a_run
 from ..model import Evidence, Series
 from .base import (
     AT_THRESHOLD_COMMON,
@@ -175,7 +175,7 @@ def plateau(series: Series, *, min_frac: float, max_drop: float, tail_share: flo
     `max_drop` times from its start)."""
     name = "plateau"
     if ctx is not None and ctx.kind in SHAPELESS_KINDS:
-        return cannot(name, series.metric, f"a {ctx.kind} run: its loss has no reference shape")
+        return cannot(name, series.metric, f"{a_run(ctx.kind)}: its loss has no reference shape")
     data, bad = _prep(series, name, MIN_PLATEAU_POINTS)
     if bad:
         return bad
@@ -204,21 +204,23 @@ MEASURES_NO_LEARNING = {
     "slope_sig": "t-statistic of the overall slope",
     "from_start": "whether the log starts at initialisation",
     "late_t": "t-statistic of the second half's slope",
+    "late_fall": "how far the second half's fitted line falls over it (log: a relative fall)",
     "early_fall": "how far (log) the first values of a log from initialisation lie above its first quarter",
 }
 
 
 @detector("no_learning", ("series",), "no_learning", measures=MEASURES_NO_LEARNING)
-def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall: float,
+def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall: float, min_late_fall: float,
                 ctx: RunContext | None = None) -> Evidence:
     """The loss is flat over the whole run: less than `tol` relative change between its first
     quarter, middle and last quarter, its second half not falling beyond noise (slope
-    t-statistic above -`max_fall_t`, the significance slow_convergence also uses), and - for a
+    t-statistic above -`max_fall_t`, the significance slow_convergence also uses, by at least
+    `min_late_fall` of the loss: a significant trend of no size is no learning), and - for a
     log from initialisation - its first values less than `max_early_fall` x its first quarter
     (a loss that fell that much in its first steps learned, then stalled: a plateau)."""
     name = "no_learning"
     if ctx is not None and ctx.kind in EQUILIBRIUM_KINDS:
-        return cannot(name, series.metric, f"a {ctx.kind} run: its losses hover by design, flat says nothing")
+        return cannot(name, series.metric, f"{a_run(ctx.kind)}: its losses hover by design, flat says nothing")
     data, bad = _prep(series, name, MIN_FLAT_POINTS)
     if bad:
         return bad
@@ -226,38 +228,57 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall
     typical = median(v)
     if bool(np.all(v >= 0)) and typical == 0.0:
         # a loss that sits at exactly zero converged (or the logger rounds it to zero): nothing is stuck
-        return quiet(name, series.metric, change=0.0, slope_sig=0.0, from_start=covers_start(st), late_t=0.0, early_fall=0.0)
+        return quiet(name, series.metric, change=0.0, slope_sig=0.0, from_start=covers_start(st), late_t=0.0, early_fall=0.0,
+                     late_fall=0.0)
     # what the curve shows, whatever the rule's thresholds (several rules ask about one curve)
-    kind, change, late_t, from_start, early_fall, slope_sig, noise_x = memo("no_learning", (st, v), lambda: _flatness(st, v))
+    kind, change, late_t, late_fall, from_start, early_fall, slope_sig, noise_x = memo(
+        "no_learning", (st, v), lambda: _flatness(st, v))
     lim = math.log1p(tol) if kind == "log" else 1.0
     fell_early = kind == "log" and early_fall >= max(math.log(max_early_fall), NOISE_SPREADS * noise_x)
+    # a late fall is learning when it is significant and of some size (a loss at 2.30261 creeping to
+    # 2.30258 has a t of -13 on noise of 1e-6; a relative fall only means something for a positive loss)
+    falls_late = late_t <= -max_fall_t and (kind != "log" or late_fall >= math.log1p(min_late_fall))
     measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=slope_sig,
-                    from_start=from_start, late_t=late_t, early_fall=early_fall)
-    if change < lim and late_t > -max_fall_t and not fell_early:
+                    from_start=from_start, late_t=late_t, early_fall=early_fall, late_fall=late_fall)
+    if change < lim and not falls_late and not fell_early:
         conf = confidence(AT_THRESHOLD_RARE, 1 - change / lim)
         txt = _flat_text(series.metric, st, typical, measures["change"], kind)
         return fire(name, series.metric, conf, txt, st[0], st[-1], **measures)
     return quiet(name, series.metric, **measures)
 
 
-def _flatness(st: np.ndarray, v: np.ndarray) -> tuple[str, float, float, bool, float, float, float]:
+def _flatness(st: np.ndarray, v: np.ndarray) -> tuple[str, float, float, float, bool, float, float, float]:
     """no_learning's reading of a curve: its transform's kind, the largest change between its
-    first quarter, middle and last quarter, the second half's slope t, whether the log starts at
-    initialisation, how far its first values lie above its first quarter, the whole smoothed
-    curve's slope t, and its step-to-step noise."""
+    first quarter, middle and last quarter, the second half's slope t and how far its fitted line
+    falls, whether the log starts at initialisation, how far its first values lie above its first
+    quarter, the whole smoothed curve's slope t, and its step-to-step noise."""
     x, kind = transform(v)
     s = smooth(x, SMOOTH_EVAL)
     a, mid, b = (level(x, *w) for w in QUARTERS)
     change = max(abs(b - a), abs(mid - a))
     # a small change can still be steady learning: the second half falling well beyond its noise
     # (a language model creeping down 0.8 nats over 12 epochs) is not a flat loss
-    late_t = _trend_t(x[x.size // 2:])
+    late = x[x.size // 2:]
+    late_t = _trend_t(late)
+    late_fall = _fitted_fall(late)
     # a flat log that starts mid-way (a resumed run) may be a converged model, not one that never learned
     from_start = covers_start(st)
     # a log from initialisation whose first values lie well above its first quarter learned, early
     # (a long pretraining run falls in its first percent, then creeps): that is no "no learning"
     early_fall = float(start_level(x) - a) if from_start else 0.0
-    return kind, change, late_t, from_start, early_fall, _trend_t(s), noise(x)
+    return kind, change, late_t, late_fall, from_start, early_fall, _trend_t(s), noise(x)
+
+
+def _fitted_fall(x: np.ndarray) -> float:
+    """How far a least-squares line through x falls from its first point to its last (0 for fewer
+    than two points)."""
+    n = x.size
+    if n < 2:
+        return 0.0
+    t = np.arange(n, dtype=float)
+    t -= t.mean()
+    slope = _dot(t, x - x.mean()) / _dot(t, t)
+    return float(-slope * (n - 1))
 
 
 # below this change a curve reads as flat; up to `tol` it made "no clear progress" (a 15% wobble is not flat)
@@ -440,7 +461,7 @@ def slow_convergence(series: Series, *, min_linearity: float, max_drop: float, m
     """The loss falls steadily but slowly, nearly linearly, and is still falling at the end."""
     name = "slow_convergence"
     if ctx is not None and ctx.kind in SHAPELESS_KINDS:
-        return cannot(name, series.metric, f"a {ctx.kind} run: its loss has no reference shape")
+        return cannot(name, series.metric, f"{a_run(ctx.kind)}: its loss has no reference shape")
     data, bad = _prep(series, name, MIN_PLATEAU_POINTS)
     if bad:
         return bad
@@ -487,7 +508,7 @@ def delayed_start(series: Series, *, min_flat: float, min_drop: float, max_trans
     decline crosses the start band late too, but falls at the same pace before and after)."""
     name = "delayed_start"
     if ctx is not None and ctx.kind in SHAPELESS_KINDS:
-        return cannot(name, series.metric, f"a {ctx.kind} run: its loss has no reference shape")
+        return cannot(name, series.metric, f"{a_run(ctx.kind)}: its loss has no reference shape")
     data, bad = _prep(series, name, MIN_DELAYED_POINTS)
     if bad:
         return bad
@@ -571,7 +592,7 @@ def high_initial_loss(loss: Series, acc: Series | None = None, *, classification
         return cannot(name, loss.metric, "a regression's first loss is on its targets' scale, which the log does not give")
     if not classification:
         # a CTC loss in the thousands, a detection or GAN loss: no first level a network at init gives
-        return cannot(name, loss.metric, f"a {kind} run: no reference level for its first loss")
+        return cannot(name, loss.metric, f"{a_run(kind)}: no reference level for its first loss")
     if first >= classification_max:
         conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, FULL_INITIAL * classification_max))
         return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
