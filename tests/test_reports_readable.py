@@ -237,15 +237,12 @@ def test_resumed_run_is_plotted_from_its_first_step_and_its_gan_losses_shown():
     assert (lo, hi) == (3249, 4599)
 
 
-def test_plot_text_is_readable_on_a_phone():
-    import io
-
+def _diverging_run_with_lr():
+    """A run whose loss panel holds a divergence from step 500 and a whole-run lr finding, with
+    an accuracy panel and a falling lr: what the readability tests draw."""
     import numpy as np
-    from matplotlib.image import imread
-    from matplotlib.text import Text
 
     from logsleuth.model import Diagnosis, Finding
-    from logsleuth.report.plots import DPI
 
     st = np.arange(0, 1000, 10.0)
     d = Diagnosis(run="r", status="ok", symptoms=(
@@ -253,6 +250,18 @@ def test_plot_text_is_readable_on_a_phone():
         Finding("lr", "lr_value", "warning", "lr", 0.8, 0.0, 990.0, "e", ())))
     curves = {"train_loss": ("loss", st, np.exp(-st / 300)), "val_accuracy": ("acc", st[::10], np.linspace(0.1, 0.9, 10)),
               "lr": ("lr", st, np.linspace(1e-3, 1e-5, st.size))}
+    return d, curves
+
+
+def test_plot_text_is_readable_on_a_phone():
+    import io
+
+    from matplotlib.image import imread
+    from matplotlib.text import Text
+
+    from logsleuth.report.plots import DPI
+
+    d, curves = _diverging_run_with_lr()
     tpl, png = _drawn(d, curves)
     width_px = imread(io.BytesIO(png), format="png").shape[1]
     phone = 374 / width_px  # a 390 px screen less the page's padding
@@ -284,17 +293,9 @@ def _polylines(root) -> list[list[tuple[float, float]]]:
 
 
 def test_svg_plot_text_is_readable_on_a_phone_and_names_the_symptoms():
-    import numpy as np
-
-    from logsleuth.model import Diagnosis, Finding
     from logsleuth.report.svg import FONT_PX, W, run_svg
 
-    st = np.arange(0, 1000, 10.0)
-    d = Diagnosis(run="r", status="ok", symptoms=(
-        Finding("div", "divergence", "critical", "loss", 0.9, 500.0, 990.0, "e", ()),
-        Finding("lr", "lr_value", "warning", "lr", 0.8, 0.0, 990.0, "e", ())))
-    curves = {"train_loss": ("loss", st, np.exp(-st / 300)), "val_accuracy": ("acc", st[::10], np.linspace(0.1, 0.9, 10)),
-              "lr": ("lr", st, np.linspace(1e-3, 1e-5, st.size))}
+    d, curves = _diverging_run_with_lr()
     svg = run_svg(d, curves)
     root = _svg_tree(svg)
     phone = 374 / W  # a 390 px screen less the page's padding

@@ -504,14 +504,6 @@ def sweep_svg(sweep, setting: str, runs: list[Diagnosis], curves: Mapping[str, P
 
 def sweep_figures(o, diags: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> dict[str, str]:
     """Every sweep's figures as SVG, keyed by sweepplots.figure_key."""
-    from .sweepplots import figure_key
+    from . import sweepplots
 
-    by_run = {d.run: d for d in diags}
-    out = {}
-    for s in o.sweeps:
-        runs = [by_run[r] for r in s.runs if r in by_run]
-        for k in s.varying:
-            svg = sweep_svg(s, k, runs, curves)
-            if svg:
-                out[figure_key(s, k)] = svg
-    return out
+    return sweepplots.sweep_figures(o, diags, curves, draw=sweep_svg)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -149,14 +149,17 @@ def sweep_png(sweep: Sweep, setting: str, runs: list[Diagnosis], curves: Mapping
     return buf.getvalue()
 
 
-def sweep_figures(o: Overview, diags: list[Diagnosis], curves: Mapping[str, PlotCurves]) -> dict[str, bytes]:
-    """Every sweep's figures, keyed by `figure_key`."""
+def sweep_figures(o: Overview, diags: list[Diagnosis], curves: Mapping[str, PlotCurves],
+                  draw: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """Every sweep's figures, keyed by `figure_key`: PNG bytes, or what `draw(sweep, setting,
+    runs, curves)` returns (report.svg draws SVG text)."""
+    draw = draw or sweep_png
     by_run = {d.run: d for d in diags}
     out = {}
     for s in o.sweeps:
         runs = [by_run[r] for r in s.runs if r in by_run]
         for k in s.varying:
-            png = sweep_png(s, k, runs, curves)
-            if png:
-                out[figure_key(s, k)] = png
+            fig = draw(s, k, runs, curves)
+            if fig:
+                out[figure_key(s, k)] = fig
     return out
