@@ -287,6 +287,7 @@ def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
     ("| end of epoch   1 | time: 36.35s | valid loss  5.61 | valid ppl   273.43", {"epoch": 1.0, "time": 36.35, "valid loss": 5.61, "valid ppl": 273.43}),
     ("Iter 100: mAP50 0.5 box_loss 0.3", {"Iter": 100.0, "mAP50": 0.5, "box_loss": 0.3}),
     ("Namespace(batch_size=20, clip=0.25, lr=20, annealing_loss_improvement_pct=1.0)", {}),
+    ("step 4 | eval_return 17.75", {"step": 4.0, "eval_return": 17.75}),  # an RL evaluation on a line of its own
 ])
 def test_console_line_fields(line, want):
     assert parse_line(line) == pytest.approx(want)

@@ -289,3 +289,28 @@ def test_mutated_histories_are_read_or_rejected(tmp_path, sample, how):
         p.write_bytes(mutate(data, how, random.Random(seed)))
         out = check_one(str(p), "history")
         assert out.status != "crash", out.detail
+
+
+# -- DVCLive's directory -----------------------------------------------------------------------
+
+def test_a_dvclive_directory_is_one_run_without_its_summary(write, tmp_path):
+    for split in ("train", "eval"):
+        for name in ("loss", "mean_absolute_error"):
+            rows = "".join(f"{s}\t{(2.0 if split == 'eval' else 1.0) / (s + 1)}\n" for s in range(5))
+            write(f"exp/dvclive/plots/metrics/{split}/{name}.tsv", f"step\t{split}/{name}\n{rows}")
+    # the summary DVCLive writes beside them: final values, pretty-printed, not a series
+    write("exp/dvclive/metrics.json", json.dumps({"train": {"loss": 0.2}, "eval": {"loss": 0.4}, "step": 4}, indent=4))
+    write("exp/dvclive/params.yaml", "lr: 0.001\nbatch_size: 64\n")
+    from logsleuth.ingest import discover
+    found = discover([str(tmp_path / "exp")])
+    assert [r.name for r in found.runs] == ["exp/dvclive"] and not found.messages
+    run = _run(tmp_path / "exp")
+    assert set(run.table.metric) == {"train/loss", "train/mean_absolute_error", "eval/loss", "eval/mean_absolute_error"}
+    assert _series(run.table, "eval/loss")[0] == [0, 1, 2, 3, 4]
+    assert run.hparams.get("lr") == 0.001 and not run.warnings
+
+
+def test_tsv_files_side_by_side_stay_one_run(write, tmp_path):
+    write("r/loss.tsv", "step\tloss\n0\t1.0\n1\t0.5\n2\t0.4\n")
+    write("r/acc.tsv", "step\tacc\n0\t0.1\n1\t0.5\n2\t0.6\n")
+    assert set(_run(tmp_path / "r").table.metric) == {"loss", "acc"}

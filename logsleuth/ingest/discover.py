@@ -25,6 +25,9 @@ SPLIT_DIRS = {"train", "training", "validation", "val", "valid", "eval", "test"}
 # inside a W&B run directory that has its .wandb file: what would read the same run twice
 # (files/wandb-history.jsonl of older clients) or is not training output
 WANDB_RUN_SUBDIRS = ("files", "logs", "tmp")
+# DVCLive's directory: one `.tsv` per metric below plots/metrics/, the logged params beside them
+DVCLIVE_SERIES = ("plots", "metrics")
+DVCLIVE_PARAMS = "params.yaml"
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,12 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
             out.runs.append(RunSource(_display_name(given, rel), dirpath, (LogFile(dirpath, "mlflow"),)))
             dirnames[:] = []
             continue
+        dvc = _dvclive_files(dirpath, dirnames)
+        if dvc:  # DVCLive: one run, its series under plots/metrics/, its summary (metrics.json) not a series
+            hp = tuple(os.path.join(dirpath, n) for n in (*HPARAM_FILES, DVCLIVE_PARAMS) if n in names)
+            out.runs.append(RunSource(_display_name(given, rel), dirpath, dvc, hp))
+            dirnames[:] = []
+            continue
         files: list[LogFile] = []
         for fn in names:
             p = os.path.join(dirpath, fn)
@@ -238,6 +247,19 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
         hp = tuple(os.path.join(dirpath, n) for n in HPARAM_FILES if n in names)
         out.runs += _directory_runs(_display_name(given, rel), dirpath, files, hp)
     return passed
+
+
+def _dvclive_files(dirpath: str, dirnames: list[str]) -> tuple[LogFile, ...]:
+    """The `.tsv` series of a DVCLive directory (`plots/metrics/train/loss.tsv`, one metric per file,
+    named in its header), in natural order; none when `dirpath` is not one."""
+    if "plots" not in dirnames:
+        return ()
+    top = os.path.join(dirpath, *DVCLIVE_SERIES)
+    found = []
+    for sub, subdirs, fns in os.walk(top):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        found += [os.path.join(sub, fn) for fn in fns if fn.lower().endswith(".tsv")]
+    return tuple(LogFile(p, "csv") for p in sorted(found, key=natural_key))
 
 
 def _directory_runs(name: str, dirpath: str, files: list[LogFile], hp: tuple[str, ...]) -> list[RunSource]:

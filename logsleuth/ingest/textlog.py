@@ -45,7 +45,8 @@ _CONFIG_DUMP = re.compile(r"^\s*(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|
 
 # TF Estimator's evaluation summary: `Saving dict for global step 5468: eval_accuracy = 0.85, ..., loss = 0.72`
 _TF_EVAL = re.compile(r"^\s*Saving dict for global step (\d+):\s*", re.I)
-_METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|score", re.I)
+# words that mark a line as metrics, not prose: `step 4 | eval_return 17.75` (an RL evaluation) counts
+_METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|returns?\b|score", re.I)
 
 
 def _message(line: str) -> str:
