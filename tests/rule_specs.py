@@ -246,11 +246,14 @@ def _raw_scale_regression(seed: int = 8, scale: float = 40.0):
 
 
 @builder
-def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: float = -20.0, first: float = 10.0):
+def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: float = -20.0, first: float = 10.0,
+                evals: str = "none"):
     """An RL run: 120 episode returns from step `first` to 30,000 and a policy loss. `shape`:
     rise (start -> top, kept), flat (noise around start), collapse (start -> top by a third of
     the run, then back to start), dip (rises, loses a fifth of it, ends near top), early (the
-    first few episodes score high by luck, the rest near start)."""
+    first few episodes score high by luck, the rest near start).  `evals`: none, or 20
+    evaluation returns (`eval/mean_reward`) that follow the curve (follow) or are exactly the
+    start level every time (frozen)."""
     g = np.random.default_rng(seed)
     st = np.round(np.linspace(first, 30_000.0, 120))
     u = np.linspace(0.0, 1.0, st.size)
@@ -262,9 +265,13 @@ def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: 
              "early": start + gain * np.where(u < 0.05, 1.0, 0.1)}[shape]
     ret = curve + g.normal(0, 0.04 * abs(gain), st.size)
     loss_st = np.arange(1.0, 30_001.0, 100.0)
-    return RunData(name="t", path=".", formats=("test",), table=table_of({
-        "rollout/ep_rew_mean": (st, ret), "train/policy_loss": (loss_st, g.normal(0, 0.05, loss_st.size)),
-        "train/learning_rate": (loss_st, np.full(loss_st.size, 3e-4))}))
+    parts = {"rollout/ep_rew_mean": (st, ret), "train/policy_loss": (loss_st, g.normal(0, 0.05, loss_st.size)),
+             "train/learning_rate": (loss_st, np.full(loss_st.size, 3e-4))}
+    if evals != "none":
+        ev = st[5::6]
+        score = np.full(ev.size, round(start, 2)) if evals == "frozen" else np.round(np.interp(ev, st, curve) + g.normal(0, 0.04 * abs(gain), ev.size), 2)
+        parts["eval/mean_reward"] = (ev, score)
+    return RunData(name="t", path=".", formats=("test",), table=table_of(parts))
 
 
 @builder
@@ -381,6 +388,20 @@ def _frozen_acc_moving_loss(seed: int = 3, value: float = 0.1875):
     """Validation accuracy exactly `value` at every evaluation while the validation loss keeps moving."""
     h = healthy(seed)
     return run_of(with_(h, val_acc=np.full(h.val_steps.size, value)))
+
+
+@builder
+def _frozen_score_moving_loss(seed: int = 3, value: float = 0.0):
+    """A healthy classifier that also logs a validation F1 exactly `value` at every evaluation."""
+    h = healthy(seed)
+    return run_of(h, {"val/f1": (h.val_steps, np.full(h.val_steps.size, value))})
+
+
+@builder
+def _stuck_frozen_score(seed: int = 4):
+    """Stuck at chance with an F1 of exactly 0 at every evaluation: nothing is learnt, so nothing is predicted."""
+    c = synth.stuck(seed=seed)
+    return run_of(c, {"val/f1": (c.val_steps, np.zeros(c.val_steps.size))})
 
 
 @builder
