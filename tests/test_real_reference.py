@@ -68,8 +68,6 @@ def test_reported_half_fine_runs_are_never_critical_and_rarely_warned():
     assert max(f["per_rule_on_fine"].values(), default=0) <= 1, f["per_rule_on_fine"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 26 per-rule target not met yet: underfit.val-below-train warns 1 of 41 "
-                   "reported-half fine runs (2.4%; the target, 1%, allows none of 41); strict, so reaching it fails here")
 def test_reported_half_no_rule_fires_on_more_than_one_percent_of_fine_runs():
     f = real_reference_figures(_runs())[REPORT_HALF]
     assert max(f["per_rule_on_fine"].values(), default=0) <= 0.01 * f["fine"], f["per_rule_on_fine"]
