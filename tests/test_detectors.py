@@ -252,6 +252,11 @@ def test_task_kind_from_the_metrics_logged():
     assert kind("train/loss", "val/loss", "eval/hellaswag_acc") == "language_model"
     assert kind("train/loss", "val/loss", "eval/swag_acc") == "classification"
     assert kind("loss", "val_loss", "val_auc", "val_acc") == "binary"
+    # Keras' and scikit-learn's spelled-out regression metrics (a DVCLive run logs these)
+    assert kind("train/loss", "eval/mean_absolute_error") == "regression"
+    assert kind("loss", "val_loss", "val_root_mean_squared_error") == "regression"
+    assert kind("loss", "eval/r2_score") == "regression"
+    assert kind("loss", "val_mean_average_precision") == "unknown"  # mAP's words are not a regression's
 
 
 def test_median_of_three_is_the_rolling_median_and_long_curves_are_bucketed_once():

@@ -314,3 +314,12 @@ def test_tsv_files_side_by_side_stay_one_run(write, tmp_path):
     write("r/loss.tsv", "step\tloss\n0\t1.0\n1\t0.5\n2\t0.4\n")
     write("r/acc.tsv", "step\tacc\n0\t0.1\n1\t0.5\n2\t0.6\n")
     assert set(_run(tmp_path / "r").table.metric) == {"loss", "acc"}
+
+
+def test_dvclive_headers_without_their_split_take_it_from_the_directory(write, tmp_path):
+    # older DVCLive writes `step<TAB>loss` in both train/loss.tsv and eval/loss.tsv
+    for split, scale in (("train", 1.0), ("eval", 2.0)):
+        write(f"exp/dvclive/fold_1/plots/metrics/{split}/loss.tsv", "step\tloss\n" + "".join(f"{s}\t{scale / (s + 1)}\n" for s in range(4)))
+    run = _run(tmp_path / "exp")
+    assert set(run.table.metric) == {"train/loss", "eval/loss"}
+    assert _series(run.table, "eval/loss")[1] == [2.0, 1.0, 2 / 3, 0.5]

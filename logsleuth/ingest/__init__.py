@@ -160,6 +160,16 @@ def load_run(src: RunSource, keep: Callable[[list[str]], list[str]] | None = Non
                    files=files, segments=parts)
 
 
+def _prefixed(table: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """The table with `prefix` before every metric name (DVCLive's `train/` directory of a `loss.tsv`)."""
+    import pandas as pd
+
+    m = table["metric"]
+    if isinstance(m.dtype, pd.CategoricalDtype):
+        return table.assign(metric=m.cat.rename_categories([prefix + str(c) for c in m.cat.categories]))
+    return table.assign(metric=prefix + m.astype(str))
+
+
 def _read_files(src: RunSource, keep: Callable[[list[str]], list[str]] | None
                 ) -> tuple[list[pd.DataFrame], list[str], dict, list[str], list[str]]:
     """Every file of a run through its reader: (tables, warnings, hyperparameters, formats,
@@ -192,6 +202,8 @@ def _read_files(src: RunSource, keep: Callable[[list[str]], list[str]] | None
         if res.fmt and res.fmt not in formats:
             formats.append(res.fmt)
         t = res.table
+        if f.prefix and f.kind != "tensorboard" and len(t):  # the event-file readers name their metrics with it themselves
+            t = _prefixed(t, f.prefix)
         if keep is not None and len(t):
             names = [str(x) for x in t["metric"].unique()]
             wanted = set(keep(names))

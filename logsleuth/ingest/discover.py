@@ -28,6 +28,7 @@ WANDB_RUN_SUBDIRS = ("files", "logs", "tmp")
 # DVCLive's directory: one `.tsv` per metric below plots/metrics/, the logged params beside them
 DVCLIVE_SERIES = ("plots", "metrics")
 DVCLIVE_PARAMS = "params.yaml"
+DVCLIVE_HEADER_BYTES = 4096  # a .tsv header line: `step<TAB>train/loss` (the timestamp column first in some versions)
 
 
 @dataclass(frozen=True)
@@ -250,8 +251,10 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
 
 
 def _dvclive_files(dirpath: str, dirnames: list[str]) -> tuple[LogFile, ...]:
-    """The `.tsv` series of a DVCLive directory (`plots/metrics/train/loss.tsv`, one metric per file,
-    named in its header), in natural order; none when `dirpath` is not one."""
+    """The `.tsv` series of a DVCLive directory (`plots/metrics/train/loss.tsv`, one metric per file),
+    in natural order; none when `dirpath` is not one.  A file whose header names its metric without
+    the directories above it (`step  loss` in train/ and in eval/, as older DVCLive writes) gets them
+    as a prefix, so train/loss and eval/loss stay two metrics."""
     if "plots" not in dirnames:
         return ()
     top = os.path.join(dirpath, *DVCLIVE_SERIES)
@@ -259,7 +262,14 @@ def _dvclive_files(dirpath: str, dirnames: list[str]) -> tuple[LogFile, ...]:
     for sub, subdirs, fns in os.walk(top):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         found += [os.path.join(sub, fn) for fn in fns if fn.lower().endswith(".tsv")]
-    return tuple(LogFile(p, "csv") for p in sorted(found, key=natural_key))
+    out = []
+    for p in sorted(found, key=natural_key):
+        rel = os.path.relpath(os.path.dirname(p), top).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        header = read_head(p, DVCLIVE_HEADER_BYTES).decode("utf-8", "replace").split("\n", 1)[0]
+        named = bool(prefix) and any(col.strip().startswith(prefix) for col in header.split("\t"))
+        out.append(LogFile(p, "csv", prefix="" if named else prefix))
+    return tuple(out)
 
 
 def _directory_runs(name: str, dirpath: str, files: list[LogFile], hp: tuple[str, ...]) -> list[RunSource]:

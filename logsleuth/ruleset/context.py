@@ -98,6 +98,11 @@ def classification(series: Mapping[str, Series], hparams: Mapping[str, Any]) -> 
 # name tokens of regression objectives and errors (not error *rates* such as WER/CER, which
 # belong to classification-like sequence tasks)
 REGRESSION_TOKENS = frozenset({"mse", "mae", "rmse", "msle", "mape", "l1", "l2", "huber", "smoothl1", "r2"})
+# the same objectives spelled out, as Keras and scikit-learn name them (`mean_absolute_error`,
+# `root_mean_squared_error`, `mean_absolute_percentage_error`, `r2_score`); a coefficient of
+# determination is a score (higher is better), the others losses or errors
+REGRESSION_NAMES = re.compile(r"(^|_)((root_)?mean_(absolute|squared)(_percentage|_logarithmic)?_error|r_squared|r2_score|"
+                              r"explained_variance\w*|huber_loss)(_|$)")
 
 
 def regression_metric(series: Mapping[str, Series]) -> str | None:
@@ -106,10 +111,12 @@ def regression_metric(series: Mapping[str, Series]) -> str | None:
     if accuracy_tasks(series):
         return None
     for s in series.values():
-        if s.role.kind not in ("loss", "error") or len(s) == 0:
+        if s.role.kind not in ("loss", "error", "score") or len(s) == 0:
             continue
-        toks = set(normalise(s.metric).replace("smooth_l1", "smoothl1").split("_"))
-        if toks & REGRESSION_TOKENS:
+        name = normalise(s.metric)
+        toks = set(name.replace("smooth_l1", "smoothl1").split("_"))
+        said = toks & REGRESSION_TOKENS if s.role.kind != "score" else toks & {"r2"}
+        if said or REGRESSION_NAMES.search(name):
             return s.metric
     return None
 
