@@ -323,3 +323,13 @@ def test_dvclive_headers_without_their_split_take_it_from_the_directory(write, t
     run = _run(tmp_path / "exp")
     assert set(run.table.metric) == {"train/loss", "eval/loss"}
     assert _series(run.table, "eval/loss")[1] == [2.0, 1.0, 2 / 3, 0.5]
+
+
+def test_a_log_beside_dvclives_series_is_a_run_of_its_own(write, tmp_path):
+    write("exp/dvclive/plots/metrics/train/loss.tsv", "step\ttrain/loss\n0\t1.0\n1\t0.5\n2\t0.4\n")
+    write("exp/dvclive/metrics.json", json.dumps({"train": {"loss": 0.4}}, indent=2))
+    write("exp/dvclive/extra.csv", "step,loss\n0,1.0\n1,0.5\n2,0.4\n")
+    from logsleuth.ingest import discover
+    found = discover([str(tmp_path / "exp")])
+    assert sorted(r.name for r in found.runs) == ["exp/dvclive", "exp/dvclive/extra"]
+    assert [len(r.files) for r in sorted(found.runs, key=lambda r: r.name)] == [1, 1]

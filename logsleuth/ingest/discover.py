@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .formats import classify
 from .mlflow import is_mlflow_run
@@ -28,6 +28,7 @@ WANDB_RUN_SUBDIRS = ("files", "logs", "tmp")
 # DVCLive's directory: one `.tsv` per metric below plots/metrics/, the logged params beside them
 DVCLIVE_SERIES = ("plots", "metrics")
 DVCLIVE_PARAMS = "params.yaml"
+DVCLIVE_OWN = ("metrics.json", DVCLIVE_PARAMS, "report.html", "report.md", "dvc.yaml")  # what DVCLive writes beside its series
 DVCLIVE_HEADER_BYTES = 4096  # a .tsv header line: `step<TAB>train/loss` (the timestamp column first in some versions)
 
 
@@ -214,12 +215,10 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
             out.runs.append(RunSource(_display_name(given, rel), dirpath, (LogFile(dirpath, "mlflow"),)))
             dirnames[:] = []
             continue
-        dvc = _dvclive_files(dirpath, dirnames)
-        if dvc:  # DVCLive: one run, its series under plots/metrics/, its summary (metrics.json) not a series
-            hp = tuple(os.path.join(dirpath, n) for n in (*HPARAM_FILES, DVCLIVE_PARAMS) if n in names)
-            out.runs.append(RunSource(_display_name(given, rel), dirpath, dvc, hp))
-            dirnames[:] = []
-            continue
+        dvc = _dvclive_run(_display_name(given, rel), dirpath, names, dirnames)
+        if dvc:
+            out.runs.append(dvc)
+            names = [n for n in names if n not in DVCLIVE_OWN]  # other logs beside it (rare) are runs of their own
         files: list[LogFile] = []
         for fn in names:
             p = os.path.join(dirpath, fn)
@@ -235,19 +234,40 @@ def _walk(given: str, out: Discovery, seen: set[tuple[int, int]]) -> list[str]:
                 files.append(LogFile(p, kind))
             elif len(passed) < 1000:
                 passed.append(p)
-        # Keras/TF2 layout: train/ and validation/ sub-directories of event files
-        for sub in list(dirnames):
-            if sub.lower() in SPLIT_DIRS:
-                sp = os.path.join(dirpath, sub)
-                ev = [f for f in _list(sp, out.messages) if "tfevents" in f.lower() and os.path.isfile(os.path.join(sp, f))]
-                if ev:
-                    files += [LogFile(os.path.join(sp, f), "tensorboard", prefix=f"{sub}/") for f in ev]
-                    consumed.add(sp)
+        files += _split_event_files(dirpath, dirnames, out.messages, consumed)
         if not files:
             continue
         hp = tuple(os.path.join(dirpath, n) for n in HPARAM_FILES if n in names)
-        out.runs += _directory_runs(_display_name(given, rel), dirpath, files, hp)
+        runs = _directory_runs(_display_name(given, rel), dirpath, files, hp)
+        if dvc:  # the directory's name is the DVCLive run's: the others are named by their file
+            runs = [replace(r, name=f"{r.name}/{_stem(r.files[0].path)}") if r.name == dvc.name else r for r in runs]
+        out.runs += runs
     return passed
+
+
+def _split_event_files(dirpath: str, dirnames: list[str], messages: list[str], consumed: set[str]) -> list[LogFile]:
+    """Keras/TF2 layout: the event files of train/ and validation/ sub-directories, named by them
+    (those directories are then consumed: not runs of their own)."""
+    files: list[LogFile] = []
+    for sub in list(dirnames):
+        if sub.lower() in SPLIT_DIRS:
+            sp = os.path.join(dirpath, sub)
+            ev = [f for f in _list(sp, messages) if "tfevents" in f.lower() and os.path.isfile(os.path.join(sp, f))]
+            if ev:
+                files += [LogFile(os.path.join(sp, f), "tensorboard", prefix=f"{sub}/") for f in ev]
+                consumed.add(sp)
+    return files
+
+
+def _dvclive_run(name: str, dirpath: str, names: list[str], dirnames: list[str]) -> RunSource | None:
+    """DVCLive's directory as one run: its series under plots/metrics/ (not walked again), its
+    params.yaml as hyperparameters, its summary (metrics.json) not a series; None when not one."""
+    files = _dvclive_files(dirpath, dirnames)
+    if not files:
+        return None
+    dirnames.remove(DVCLIVE_SERIES[0])
+    hp = tuple(os.path.join(dirpath, n) for n in (*HPARAM_FILES, DVCLIVE_PARAMS) if n in names)
+    return RunSource(name, dirpath, files, hp)
 
 
 def _dvclive_files(dirpath: str, dirnames: list[str]) -> tuple[LogFile, ...]:
@@ -287,10 +307,14 @@ def _directory_runs(name: str, dirpath: str, files: list[LogFile], hp: tuple[str
     if monitors:  # one file per environment worker: one run (ingest.monitorcsv)
         runs.append(RunSource(f"{name}/monitor", dirpath, monitors, hp))
     for f in other:
-        stem = os.path.basename(f.path)
-        for ext in (".jsonl", ".json", ".csv", ".tsv", ".log", ".txt"):
-            if stem.lower().endswith(ext):
-                stem = stem[: -len(ext)]
-                break
-        runs.append(RunSource(f"{name}/{stem}", dirpath, (f,), hp))
+        runs.append(RunSource(f"{name}/{_stem(f.path)}", dirpath, (f,), hp))
     return runs
+
+
+def _stem(path: str) -> str:
+    """A log file's name without its log extension (`metrics.jsonl` -> `metrics`)."""
+    stem = os.path.basename(path)
+    for ext in (".jsonl", ".json", ".csv", ".tsv", ".log", ".txt"):
+        if stem.lower().endswith(ext):
+            return stem[: -len(ext)]
+    return stem
