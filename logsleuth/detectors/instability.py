@@ -211,12 +211,12 @@ def early_instability(series: Series, *, early_frac: float, min_rise: float, min
     x0 = float(x[0])  # the first loss is measured before (or at) the first update
     # steps ascend, so the early points are the first n_early: slices, not copies
     e, late = (x[:n_early], x[n_early:]) if bool(early[:n_early].all()) else (x[early], x[~early])
-    d_early = mad(np.diff(e)) if e.size > FEW_POINTS else 0.0
+    d_early = mad(np.diff(e), scratch=True) if e.size > FEW_POINTS else 0.0
     band = BAND_SPREADS * d_early / math.sqrt(2.0)  # batch-to-batch noise
     e_s = median_filter(e, size=MIN_WINDOW, mode="nearest")
     peak_i = int(np.argmax(e_s))
     rise = float(e_s[peak_i] - x0)
-    d_late = mad(np.diff(late)) if late.size > FEW_POINTS else 0.0
+    d_late = mad(np.diff(late), scratch=True) if late.size > FEW_POINTS else 0.0
     vol_ratio = d_early / d_late if d_late > 0 else (math.inf if d_early > 0 else 1.0)
     thr = math.log(min_rise) if kind == "log" else min_rise_spreads
     rise_ratio = math.exp(rise) if kind == "log" else rise
@@ -259,7 +259,7 @@ def _rel_noise(v: np.ndarray) -> float:
     half = v[v.size // 2:]
     trend = coarse_trend(half, max(TREND_MIN_WINDOW, int(half.size * NOISE_TREND_SHARE)))
     base = median(np.abs(trend)) or TINY
-    return mad(half - trend) / base
+    return mad(half - trend, scratch=True) / base
 
 
 def _periodogram(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -517,7 +517,7 @@ def delayed_start(series: Series, *, min_flat: float, min_drop: float, max_trans
     s = smooth(x, SMOOTH_ONSET)
     start = float(np.median(x[:max(2, int(s.size * INITIAL_SHARE))]))
     # noise from the residual around the trend: first differences of a steep curve are trend, not noise
-    nz = max(mad(x - smooth(x, SMOOTH_EVAL, min_window=TREND_MIN_WINDOW)), TINY)
+    nz = max(mad(x - smooth(x, SMOOTH_EVAL, min_window=TREND_MIN_WINDOW), scratch=True), TINY)
     # the band the smoothed curve must leave: 3 standard errors of a median over the smoothing window
     tol = max(BAND_SPREADS * nz / math.sqrt(max(1, int(s.size * SMOOTH_ONSET))), ONSET_TOL_LOG if kind == "log" else ONSET_TOL_SCALED)
     below = np.nonzero(s < start - tol)[0]
