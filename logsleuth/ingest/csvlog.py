@@ -143,6 +143,9 @@ def _finish(df: pd.DataFrame, path: str, warnings: list[str]) -> ReadResult:
         return ReadResult(table, warnings=warnings + w, fmt="csv-long")
     # durations like 04:39 (fastai) are not metrics and not wall clocks
     for col in list(df.columns):
+        dtype = df[col].dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            continue  # a column of numbers holds no "04:39"
         sample = df[col].iloc[:1000].dropna().head(20)  # the first 20 values, without a pass over the column
         if sample.empty and len(df) > 1000:
             sample = df[col].dropna().head(20)

@@ -198,13 +198,18 @@ def _value_columns(df: pd.DataFrame, skip: set, prefix: str, step_arr: np.ndarra
     for pos, col in enumerate(df.columns):
         if col in skip:
             continue
-        vals, n_bad = coerce_numeric(df[col])
+        cells = df[col]
+        numbers = isinstance(cells.dtype, np.dtype) and cells.dtype.kind in "fiu"  # numpy numbers: no cell is text
+        if numbers:  # coerce_numeric's answer without its pandas calls (a few dozen us a column)
+            v, n_bad = cells.to_numpy(dtype="float64"), 0
+        else:
+            vals, n_bad = coerce_numeric(cells)
+            v = vals.to_numpy(dtype="float64")
         if n_bad:
             n_bad_total += n_bad
             bad_cols.append(str(col))
-        v = vals.to_numpy(dtype="float64")
         if v.size and not np.isnan(np.add.reduce(v)):  # no NaN (one sum, no mask): every row has a value
-            whole.append(pos if vals.dtype == np.float64 and df[col].dtype == np.float64 else -1)
+            whole.append(pos if cells.dtype == np.float64 and (numbers or vals.dtype == np.float64) else -1)
             names.append(prefix + str(col).strip())
             counts.append(v.size)
             st_parts.append(step_arr)
@@ -213,8 +218,8 @@ def _value_columns(df: pd.DataFrame, skip: set, prefix: str, step_arr: np.ndarra
                 wall_parts.append(wall_arr)
             continue
         present = ~np.isnan(v)
-        if not pd.api.types.is_numeric_dtype(df[col]):
-            present |= _was_nonfinite_word(df[col]).to_numpy(dtype=bool)
+        if not numbers and not pd.api.types.is_numeric_dtype(cells):
+            present |= _was_nonfinite_word(cells).to_numpy(dtype=bool)
         if not present.any():
             continue
         all_present = bool(present.all())
