@@ -8,6 +8,7 @@ import fnmatch
 import math
 import operator
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..detectors import REGISTRY
@@ -99,9 +100,10 @@ class _EvidenceMemo:
         self.fitted = fitted  # calibrated parameter values by detector (between declared and clause values)
         self.memo: dict[Any, Evidence] = {}
 
-    def run(self, det: str, args: list[Any], params: Mapping[str, Any]) -> Evidence:
+    def run(self, det: str, args: list[Any], params: Mapping[str, Any], params_key: tuple | None = None) -> Evidence:
+        """The evidence of one clause (`params_key`: tuple(sorted(params.items())), when known)."""
         key = (det, tuple(tuple(a.metric for a in x) if isinstance(x, list) else (x.metric if x is not None else None)
-                          for x in args), tuple(sorted(params.items())))
+                          for x in args), tuple(sorted(params.items())) if params_key is None else params_key)
         if key not in self.memo:
             spec = REGISTRY[det]
             p = {**spec.params, **self.fitted.get(det, {}), **params}
@@ -115,14 +117,20 @@ class _EvidenceMemo:
 
 
 def _clause_args(cl: Mapping[str, Any], spec_inputs: tuple[str, ...], bound: Mapping[str, Any]) -> list[Any] | None:
+    return _args(_series_names(cl, spec_inputs), spec_inputs, bound)
+
+
+def _series_names(cl: Mapping[str, Any], spec_inputs: tuple[str, ...]) -> list[Any]:
+    """The local metric names a clause passes, in the order of its detector's inputs."""
     series = cl.get("series")
-    names: list[Any]
     if isinstance(series, str):
-        names = [series]
-    elif isinstance(series, dict):
-        names = [series.get(i.rstrip("?*")) for i in spec_inputs]
-    else:
-        names = list(series or [])
+        return [series]
+    if isinstance(series, dict):
+        return [series.get(i.rstrip("?*")) for i in spec_inputs]
+    return list(series or [])
+
+
+def _args(names: list[Any], spec_inputs: tuple[str, ...], bound: Mapping[str, Any]) -> list[Any] | None:
     args = []
     for i, inp in enumerate(spec_inputs):
         nm = names[i] if i < len(names) else None
@@ -162,29 +170,73 @@ def evaluate(ruleset: RuleSet, series: Mapping[str, Series], hparams: Mapping[st
     return findings, skipped
 
 
+@dataclass(frozen=True)
+class _Clause:
+    """A detector clause of a rule as evaluation reads it, worked out once per rule."""
+    name: str
+    det: str
+    inputs: tuple[str, ...]
+    names: list[Any]  # local metric names, in the detector's input order
+    params: Mapping[str, Any]
+    params_key: tuple  # tuple(sorted(params.items())): the clause's part of the evidence memo's key
+    clause: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    clauses: tuple[_Clause, ...]  # all, any, none: in evaluation order
+    all_cl: list[str]
+    any_cl: list[str]
+    none_cl: list[str]
+
+
+# each rule's plan, by the id of the rule object (held, so the id stays its own); a rule set
+# has a few dozen rules, a run of the test suite a few thousand
+_PLANS: dict[int, tuple[Rule, _Plan]] = {}
+MAX_PLANS = 4096
+
+
+def _plan(rule: Rule) -> _Plan:
+    hit = _PLANS.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    clauses = []
+    for group in ("all", "any", "none"):
+        for cl in rule.detect.get(group, []) or []:
+            det = cl["detector"]
+            inputs = REGISTRY[det].inputs
+            params = cl.get("params", {}) or {}
+            clauses.append(_Clause(cl.get("name", det), det, inputs, _series_names(cl, inputs), params,
+                                   tuple(sorted(params.items())), cl))
+    plan = _Plan(tuple(clauses), *([c.get("name", c["detector"]) for c in rule.detect.get(g, []) or []]
+                                   for g in ("all", "any", "none")))
+    if len(_PLANS) >= MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[id(rule)] = (rule, plan)
+    return plan
+
+
 def _evaluate_rule(rule: Rule, bound: Mapping[str, Any], memo: _EvidenceMemo, hparams: Mapping[str, Any],
                    skipped: list[SkippedRule]) -> Finding | None:
     results: dict[str, Evidence] = {}
     passed: dict[str, bool] = {}
     reasons: list[str] = []
-    for group in ("all", "any", "none"):
-        for cl in rule.detect.get(group, []) or []:
-            det = cl["detector"]
-            name = cl.get("name", det)
-            args = _clause_args(cl, REGISTRY[det].inputs, bound)
-            if args is None:
-                passed[name] = False
-                reasons.append(f"{name}: input not logged")
-                continue
-            ev = memo.run(det, args, cl.get("params", {}) or {})
-            results[name] = ev
-            ok = ev.fired and (check(cl["require"], {**results, "_": ev}, hparams) is True if "require" in cl else True)
-            if ev.cannot_judge:
-                reasons.append(ev.cannot_judge)
-            passed[name] = bool(ok)
-    all_cl = [c.get("name", c["detector"]) for c in rule.detect.get("all", []) or []]
-    any_cl = [c.get("name", c["detector"]) for c in rule.detect.get("any", []) or []]
-    none_cl = [c.get("name", c["detector"]) for c in rule.detect.get("none", []) or []]
+    plan = _plan(rule)
+    for clause in plan.clauses:
+        name = clause.name
+        args = _args(clause.names, clause.inputs, bound)
+        if args is None:
+            passed[name] = False
+            reasons.append(f"{name}: input not logged")
+            continue
+        ev = memo.run(clause.det, args, clause.params, clause.params_key)
+        results[name] = ev
+        cl = clause.clause
+        ok = ev.fired and (check(cl["require"], {**results, "_": ev}, hparams) is True if "require" in cl else True)
+        if ev.cannot_judge:
+            reasons.append(ev.cannot_judge)
+        passed[name] = bool(ok)
+    all_cl, any_cl, none_cl = plan.all_cl, plan.any_cl, plan.none_cl
     fired = all(passed.get(n, False) for n in all_cl) and (not any_cl or any(passed.get(n, False) for n in any_cl)) \
         and not any(passed.get(n, False) for n in none_cl)
     if not fired:
