@@ -16,7 +16,7 @@ import numpy as np
 from .tbbytes import BLOCK, DECODE_RECORDS, gather, release
 from .tbframe import BAD_DATA_CRC, BAD_LEN_CRC, HEADER, OK, TRUNCATED, distinct, frame
 from .tbproto import decode
-from .tidy import ReadResult
+from .tidy import ReadResult, metric_column
 
 
 def _all_equal(buf: np.ndarray, starts: np.ndarray, length: int) -> bool:
@@ -139,7 +139,7 @@ def read_tensorboard_fast(path: str, prefix: str = "", check_crc: bool = True) -
     where = {c: k for k, c in enumerate(cats)}
     code_of = np.array([where.get(nm, -1) for nm in names], np.int32)
     table = pd.DataFrame({
-        "metric": pd.Categorical.from_codes(code_of[tid], categories=cats),
+        "metric": metric_column(code_of[tid], cats),
         "step": step_v,
         "value": val,
         "wall_time": wall_v,

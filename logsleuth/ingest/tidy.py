@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,20 @@ _NONFINITE_WORDS = {
     "inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
     "-inf": -math.inf, "-infinity": -math.inf,
 }
+
+
+METRIC_DTYPES = 1024  # the metric-name dtypes kept: a scan of many runs sees a few sets of names again and again
+
+
+@lru_cache(maxsize=METRIC_DTYPES)
+def _metric_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(names))
+
+
+def metric_column(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical:
+    """pd.Categorical.from_codes(codes, categories=names), its dtype made once per set of names
+    (building one costs ~60 us, most of a small table's construction; dtypes are immutable)."""
+    return pd.Categorical.from_codes(codes, dtype=_metric_dtype(tuple(names)))
 
 
 @dataclass
@@ -144,7 +159,7 @@ def wide_to_long(
     by_name = np.argsort(remap, kind="stable")  # metrics in category order: the table comes out sorted
     total = sum(counts)
     out = pd.DataFrame({
-        "metric": pd.Categorical.from_codes(np.repeat(remap[by_name], np.asarray(counts)[by_name]), categories=uniq),
+        "metric": metric_column(np.repeat(remap[by_name], np.asarray(counts)[by_name]), uniq),
         "step": np.concatenate([st_parts[i] for i in by_name], dtype=np.float64),
         "value": np.concatenate([val_parts[i] for i in by_name]),
         # no time column: one NaN seen `total` times, not `total` NaNs in fresh memory
@@ -256,8 +271,7 @@ def _whole_block(df: pd.DataFrame, first: int, names: list[str], step_arr: np.nd
     n, k = len(df), len(names)
     values = df.iloc[:, first:first + k].to_numpy(dtype=np.float64).T.reshape(-1)
     return pd.DataFrame({
-        "metric": pd.Categorical.from_codes(np.repeat(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n),
-                                            categories=names),
+        "metric": metric_column(np.repeat(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n), names),
         "step": np.concatenate([step_arr] * k, dtype=np.float64),
         "value": values,
         "wall_time": np.broadcast_to(np.float64(np.nan), (n * k,)),
@@ -276,7 +290,7 @@ def long_from_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], steps: np.
         st.append(steps[pr])
         vals.append(v[pr])
         wt.append(wall[pr])
-    return pd.DataFrame({"metric": pd.Categorical.from_codes(np.concatenate(codes), categories=names),
+    return pd.DataFrame({"metric": metric_column(np.concatenate(codes), names),
                          "step": np.concatenate(st), "value": np.concatenate(vals),
                          "wall_time": np.concatenate(wt)}, copy=False)[list(TIDY_COLUMNS)]
 
