@@ -367,6 +367,15 @@ def memo(tag: str, x: np.ndarray | tuple[np.ndarray, ...], compute: Callable[[],
     return out
 
 
+def step_ratios(v: np.ndarray) -> np.ndarray:
+    """v[:-1] / v[1:], read-only, once per array (the learning-rate detectors all look for its drops)."""
+    def compute() -> np.ndarray:
+        out = v[:-1] / v[1:]
+        out.flags.writeable = False
+        return out
+    return memo("step_ratios", v, compute)
+
+
 def noise(x: np.ndarray) -> float:
     """Step-to-step noise: robust spread of first differences / sqrt(2) (once per read-only
     curve: a transformed or bucketed one, which several detectors ask about)."""

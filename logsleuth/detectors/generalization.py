@@ -110,7 +110,6 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
     best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     end = level(s, *END)
     rise = math.expm1(end - float(s[i_best]))
-    nz = noise(x)
     tx = smooth(tlog, SMOOTH_BATCH)
     t_best = float(_at(ts, tx, np.array([bs[i_best]]))[0])
     t_end = level(tx, *END_RECENT)
@@ -120,7 +119,9 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
                     best_val=float(vv[i_raw]), last_val=float(vv[-1]))
     # the last logged value must itself sit above the logged best: the run shows the rise, not only its trend
     shows = vv[-1] > vv[i_raw] * (1 + min_rise / 2)
-    if rise >= min_rise and end - float(s[i_best]) > NOISE_SPREADS * nz and best_frac <= max_best_frac and shows \
+    # the noise is asked for only when the rise is large enough to matter (a pass over every
+    # logged validation point; no measure of the evidence)
+    if rise >= min_rise and end - float(s[i_best]) > NOISE_SPREADS * noise(x) and best_frac <= max_best_frac and shows \
             and (train_fall > 0.0 or not train_falls):
         conf = confidence(AT_THRESHOLD_PAST_NOISE, ramp(rise, min_rise, FULL_AT_SMALL * min_rise))
         if not train_falls:

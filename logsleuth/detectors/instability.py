@@ -86,6 +86,8 @@ def nonfinite(series: Series, ctx: RunContext | None = None) -> Evidence:
     v = series.values
     if v.size == 0:
         return cannot(name, series.metric, f"{series.metric}: empty")
+    if finite(series)[1] is v:  # every value finite: finite() (shared, once a series) hands the series' own array back
+        return quiet(name, series.metric)
     bad = ~np.isfinite(v)
     if not bad.any():
         return quiet(name, series.metric)
@@ -275,7 +277,8 @@ def _uniform(st: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
     d = d[d > 0]
     if d.size == 0:
         return x, 1.0
-    h = float(np.median(d))
+    lo, hi = float(d.min()), float(d.max())
+    h = lo if lo == hi else float(np.median(d))  # evenly spaced (bucket centres, most logs): no selection
     n = int((st[-1] - st[0]) / h) + 1
     if n > MAX_UPSAMPLE * x.size or n < 2:
         return x, h

@@ -31,6 +31,7 @@ from .base import (
     head,
     level,
     quiet,
+    step_ratios,
     step_str,
     transform,
 )
@@ -331,7 +332,7 @@ def progress_after_lr_drop(loss: Series, lr: Series, *, min_lr_drop: float, max_
     x, kind = transform(lv)
     if kind != "log":
         return cannot(name, loss.metric, f"{loss.metric}: not a positive loss")
-    cuts = np.nonzero(rv[:-1] / rv[1:] >= min_lr_drop)[0]
+    cuts = np.nonzero(step_ratios(rv) >= min_lr_drop)[0]
     if cuts.size == 0:
         return quiet(name, loss.metric, cut_step=None)
     at = float(rs[cuts[0] + 1])

@@ -42,6 +42,7 @@ from .base import (
     quiet,
     ramp,
     smooth,
+    step_ratios,
     step_str,
 )
 
@@ -269,7 +270,7 @@ def lr_drop_response(loss: Series, lr: Series, *, min_lr_drop: float, min_loss_d
     rs, rv = finite(lr)
     if rv.size < FEW_POINTS or lv.size < 2 * FEW_POINTS or np.any(rv <= 0) or np.any(lv <= 0):
         return cannot(name, lr.metric, "too few points")
-    ratio = rv[:-1] / rv[1:]
+    ratio = step_ratios(rv)
     drops = np.nonzero(ratio >= min_lr_drop)[0]
     span = ls[-1] - ls[0]
     w = max(span * RESPONSE_SHARE, TINY)
