@@ -120,7 +120,7 @@ def analyze(paths, fmt, outputs, rules, roles, fail_on, no_color, verbose, show_
                 return
         from .scan import analyze_paths, plan_scan
 
-        options = _options(rules, roles, only_needed)
+        options = _options(rules, roles, only_needed, analysed=paths)
         if timeout and executor == "dask":
             click.echo("logsleuth: --timeout applies to the local executor only (Dask runs tasks in threads); ignored",
                        err=True)
@@ -282,7 +282,7 @@ def compare(runs, baseline, fmt, outputs, rules, roles) -> None:
     for output in outputs:
         if inside_analysed(output, tuple(runs) + ((baseline,) if baseline else ())):
             _fail(f"{output}: refusing to write inside a compared run; choose a file elsewhere")
-    options = _options(rules, roles)
+    options = _options(rules, roles, analysed=tuple(runs) + ((baseline,) if baseline else ()))
     result = compare_paths(list(runs), baseline=baseline, options=options)
     pngs = rep.plots(result) if any(f in ("html", "markdown") and o for o, f in targets) else None
     _emit(targets, [render(result, f, output, pngs) for output, f in targets], quiet=True)
@@ -304,7 +304,7 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
     generated runs."""
     from .evaluate import evaluate_corpus, evaluate_outcomes, format_outcomes, format_reference, format_scores
 
-    options = _options(rules, None)
+    options = _options(rules, None, analysed=(corpus,) if corpus else ())
     if reference:
         from .healthy_runs import measure
 
@@ -365,10 +365,12 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
 def calibrate(corpus, output, families, jobs, docs_path, rules) -> None:
     """Fit thresholds, cause weights and the score map to a labelled CORPUS (label.yaml with
     kind, n_classes, cadence), report held-out folds, and write the calibration."""
+    from . import rulecache
     from .calibrate import FOLD_FAMILIES, fmt_figures, run_calibration, write_calibration
     from .params import CALIBRATION_FILE
     from .resources import builtin_rules_dir
 
+    rulecache.protect([corpus])
     fams = [f.strip() for f in families.split(",") if f.strip()]
     bad = [f for f in fams if f not in FOLD_FAMILIES]
     if bad:

@@ -13,16 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import rulecache
 from .resources import builtin_rules_dir
 
-# libyaml when present (the same safe loader, 10x faster: the declarations are read by every
-# analysing process, ~30 ms in pure Python)
-_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PARAMETERS_FILE = "parameters.yaml"
 CALIBRATION_FILE = "calibration.yaml"
-_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same values, 10x faster
+
+
+def _safe_loader() -> type:
+    """libyaml's safe loader when present (the same values, 10x faster: the declarations were
+    read by every analysing process, ~30 ms in pure Python); PyYAML is imported only when a file
+    is read, not when the built-in ones come from their compiled copy (rulecache)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -44,14 +48,22 @@ class ParameterFileError(ValueError):
 
 
 def _read(path: Path) -> dict:
+    import yaml
+
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_SAFE) or {}
+            data = yaml.load(fh, Loader=_safe_loader()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ParameterFileError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise ParameterFileError(f"{path}: expected a mapping at the top")
     return data
+
+
+def _read_builtin(name: str) -> dict:
+    """A built-in parameters or calibration file: from the compiled copy of the rule set, else read."""
+    data = rulecache.part(name)
+    return data if isinstance(data, dict) else _read(builtin_rules_dir() / name)
 
 
 def parse_declarations(data: dict, where: str) -> dict[str, ParamDecl]:
@@ -75,7 +87,7 @@ def parse_declarations(data: dict, where: str) -> dict[str, ParamDecl]:
 def declarations() -> dict[str, ParamDecl]:
     """The built-in declarations (read once per process)."""
     path = builtin_rules_dir() / PARAMETERS_FILE
-    return parse_declarations(_read(path), str(path))
+    return parse_declarations(_read_builtin(PARAMETERS_FILE), str(path))
 
 
 def same_type(default: Any, value: Any) -> bool:
@@ -110,7 +122,9 @@ def read_calibration(path: Path) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def builtin_calibration() -> dict:
-    return read_calibration(builtin_rules_dir() / CALIBRATION_FILE)
+    if not (builtin_rules_dir() / CALIBRATION_FILE).is_file():
+        return {}
+    return _read_builtin(CALIBRATION_FILE)
 
 
 def fitted_values(calibration: dict | None = None, where: str = CALIBRATION_FILE) -> dict[str, dict[str, Any]]:

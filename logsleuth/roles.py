@@ -10,13 +10,19 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import yaml
 
+from . import rulecache
 from .errors import UsageError
 from .model import Role, RunData, Series
 from .resources import builtin_rules_dir
 
-_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same safety, 10x faster
+
+def _safe_loader() -> type:
+    """libyaml's safe loader when present (same safety, 10x faster); PyYAML is imported only
+    when a file is read (the built-in roles come from the compiled rule set: rulecache)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KINDS = ("loss", "accuracy", "error", "perplexity", "score", "reward", "lr", "grad_norm", "update_ratio",
          "dead_frac", "reg_loss", "gan_loss", "aux_loss", "throughput", "epoch", "other")
@@ -44,8 +50,13 @@ def normalise(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def default_table() -> RoleTable:
-    with open(builtin_rules_dir() / "roles.yaml", encoding="utf-8") as fh:
-        return table_from(yaml.load(fh, Loader=_SAFE))
+    data = rulecache.part("roles.yaml")
+    if data is None:
+        import yaml
+
+        with open(builtin_rules_dir() / "roles.yaml", encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_safe_loader())
+    return table_from(data)
 
 
 def table_from(data: Mapping[str, Any]) -> RoleTable:
@@ -105,9 +116,11 @@ def parse_role_name(text: str) -> Role:
 
 def load_overrides(path: str) -> list[tuple[str, Role]]:
     """A `--roles` file: a mapping of metric name or glob pattern to a role name."""
+    import yaml
+
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_SAFE)
+            data = yaml.load(fh, Loader=_safe_loader())
     except OSError as exc:
         raise UsageError(f"{path}: cannot read roles file: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

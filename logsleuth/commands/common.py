@@ -4,6 +4,7 @@ to several commands, and the rule set and role overrides they make."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import click
 
@@ -30,11 +31,15 @@ def cache_option(help_text: str = "Cache file [default: see analyze]."):
     return click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None, help=help_text)
 
 
-def options(rules: tuple[str, ...], roles: str | None, only_needed: bool = False):
-    """The pipeline options of --rules, --roles and --only-needed-metrics."""
+def options(rules: tuple[str, ...], roles: str | None, only_needed: bool = False, analysed: Sequence[str] = ()):
+    """The pipeline options of --rules, --roles and --only-needed-metrics (the compiled copy of
+    the built-in rules is never written inside the `analysed` paths)."""
+    from .. import rulecache
     from ..pipeline import Options
     from ..roles import load_overrides
     from ..ruleset import builtin_ruleset, load_ruleset
+
+    rulecache.protect(analysed)
 
     ruleset = load_ruleset(list(rules)) if rules else builtin_ruleset()
     overrides = tuple(load_overrides(roles)) if roles else ()

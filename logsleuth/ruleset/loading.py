@@ -11,15 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import rulecache
 from ..errors import RuleError
 from ..model import Severity
 from ..params import CALIBRATION_FILE, PARAMETERS_FILE, ParameterFileError, builtin_calibration, fitted_values, read_calibration
 from ..resources import builtin_rules_dir
 from .schema import DEFAULT_CAUSE_WEIGHT, Checker
-from .yamlnodes import SAFE_LOADER as _SAFE
-from .yamlnodes import LDict, load_yaml
+from .yamlnodes import LDict, load_yaml, safe_loader
 
 SCHEMA_VERSION = 1
 
@@ -60,9 +58,21 @@ class RuleSet:
 @lru_cache(maxsize=1)
 def taxonomy() -> tuple[dict[str, str], dict[str, str]]:
     """Symptom and cause ids with their one-line descriptions (rules/taxonomy.yaml)."""
-    with open(builtin_rules_dir() / "taxonomy.yaml", encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_SAFE)
+    data = _builtin_file("taxonomy.yaml")
     return dict(data["symptoms"]), dict(data["causes"])
+
+
+def _builtin_file(name: str) -> Any:
+    """The data of a built-in YAML file that holds no rules: from the compiled copy, else read."""
+    data = rulecache.part(name)
+    return data if data is not None else _read_yaml(builtin_rules_dir() / name)
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=safe_loader())
 
 
 def _plain(x: Any) -> Any:
@@ -115,15 +125,74 @@ def _rule_files(p: Path) -> list[Path]:
     return [p]
 
 
+def _rule_data(r: Rule) -> dict[str, Any]:
+    """A checked rule as the compiled copy of the built-in rules holds it (JSON)."""
+    return {**r.__dict__, "severity": str(r.severity), "causes": list(r.causes), "references": list(r.references)}
+
+
+def _rule_of(d: Mapping[str, Any]) -> Rule:
+    return Rule(**{**d, "severity": Severity(d["severity"]), "causes": tuple(d["causes"]),
+                   "references": tuple(d["references"])})
+
+
+def _builtin_rules() -> list[Rule]:
+    """The rules of the built-in files, checked (from the compiled copy when it holds them)."""
+    compiled = rulecache.part("rules")
+    if isinstance(compiled, dict):
+        try:
+            return [_rule_of(d) for name in sorted(compiled) for d in compiled[name]]
+        except (KeyError, TypeError, ValueError):
+            pass  # not what this code writes: the files are read
+    return [r for f in _rule_files(builtin_rules_dir()) for r in load_rule_file(str(f))]
+
+
+def compiled_parts() -> dict[str, Any]:
+    """What the compiled copy of the built-in rule set holds, read from the YAML files: the data
+    of each file without rules (by name) and the checked rules of the others (`rules`, by file)."""
+    d = builtin_rules_dir()
+    parts: dict[str, Any] = {name: _read_yaml(d / name) for name in NOT_RULE_FILES}
+    parts["rules"] = {f.name: [_rule_data(r) for r in load_rule_file(str(f))] for f in _rule_files(d)}
+    return parts
+
+
+def keep_compiled() -> bool:
+    """Write the compiled copy of the built-in rule set when it reads back as the YAML files say
+    (JSON keeps every value of these files as it is, or the copy is not written); False when it
+    was not written."""
+    import json
+
+    import yaml
+
+    before = rulecache.compute_key()
+    try:
+        parts = compiled_parts()
+        back = json.loads(json.dumps(parts))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RuleError, TypeError, ValueError):
+        return False
+    if rulecache.compute_key() != before:  # a file changed while it was read
+        return False
+    if any(back[name] != parts[name] for name in NOT_RULE_FILES):
+        return False
+    if any([_rule_of(x) for x in back["rules"][f]] != [_rule_of(x) for x in parts["rules"][f]] for f in parts["rules"]):
+        return False
+    return rulecache.store(parts, before)
+
+
 def _load_causes(path: Path) -> dict[str, dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_SAFE)["causes"]
+    if path == builtin_rules_dir() / "causes.yaml":
+        return dict(_builtin_file("causes.yaml")["causes"])
+    return _read_yaml(path)["causes"]
 
 
 @lru_cache(maxsize=1)
 def builtin_ruleset() -> RuleSet:
-    """The rule set shipped with logsleuth."""
-    return load_ruleset([])
+    """The rule set shipped with logsleuth (its files parsed and checked once, then kept in
+    their compiled copy: rulecache)."""
+    hit = rulecache.stored() is not None
+    ruleset = load_ruleset([])
+    if not hit and rulecache.cache_dir() is not None:
+        keep_compiled()
+    return ruleset
 
 
 def load_ruleset(extra: list[str], calibrated: bool = True) -> RuleSet:
@@ -133,9 +202,8 @@ def load_ruleset(extra: list[str], calibrated: bool = True) -> RuleSet:
     causes = _load_causes(d / "causes.yaml")
     symptoms, _ = taxonomy()
     by_id: dict[str, Rule] = {}
-    for f in _rule_files(d):
-        for r in load_rule_file(str(f)):
-            by_id[r.id] = r
+    for r in _builtin_rules():
+        by_id[r.id] = r
     problems: list[str] = []
     disabled: set[str] = set()
     for e in extra:

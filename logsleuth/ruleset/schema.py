@@ -3,7 +3,6 @@ value, and the valid choices or the closest match."""
 
 from __future__ import annotations
 
-import difflib
 import string
 from typing import Any
 
@@ -26,6 +25,8 @@ EVIDENCE_FIELDS = ("confidence", "fired")
 
 
 def _near(word: object, choices) -> str:
+    import difflib
+
     m = difflib.get_close_matches(str(word), sorted(choices), n=1)
     return f" (did you mean {m[0]!r}?)" if m else ""
 
