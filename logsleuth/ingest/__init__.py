@@ -177,8 +177,6 @@ def _read_files(src: RunSource, keep: Callable[[list[str]], list[str]] | None
     same run in two formats) read once."""
     import pandas as pd
 
-    from .hparams import read_hparams_file
-
     tables: list[pd.DataFrame] = []
     warnings: list[str] = []
     hparams: dict = {}
@@ -186,6 +184,8 @@ def _read_files(src: RunSource, keep: Callable[[list[str]], list[str]] | None
     errors: list[str] = []
     seen_metrics: set[str] = set()
     for hp in src.hparam_files:
+        from .hparams import read_hparams_file  # PyYAML: imported for runs that have such a file
+
         h, w = read_hparams_file(hp)
         hparams.update(h)
         warnings += w

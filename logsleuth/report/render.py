@@ -16,16 +16,20 @@ def render(result: Analysis | Comparison, fmt: str, output: str | None, pngs: di
     report.compare.plots); an analysis' HTML report draws its own SVG figures."""
     if isinstance(result, Comparison):
         return _comparison(result, fmt, output, pngs)
-    from . import to_json, to_markdown, to_terminal
-
     if fmt == "json":
+        from .jsonreport import to_json
+
         return to_json(result)
     if fmt == "markdown":
+        from .markdown import to_markdown
+
         return to_markdown(result, plot_links(pngs, output))
     if fmt == "html":
         from .html import to_html
 
         return to_html(result)  # its figures are SVG, drawn from the curves (no PNG)
+    from .terminal import to_terminal
+
     if width is None:
         return to_terminal(result, color=color, verbose=verbose, show_all=show_all)
     return to_terminal(result, color=color, verbose=verbose, show_all=show_all, width=width)
