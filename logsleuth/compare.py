@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from .comparison import Comparison, MetricDiff, PairComparison
 from .detectors.curves import level, smooth
 from .errors import UsageError
 from .hparam_names import HPARAM_ALIASES
 from .ingest import discover, load_run
-from .model import Comparison, MetricDiff, PairComparison, Series
+from .model import Series
 from .pipeline import Options, diagnose, run_series
 from .sweep import name_params
 

@@ -5,6 +5,9 @@ files -> :class:`RunData` (tidy long table + hyperparameters)
       -> :class:`Finding` (a rule that fired: a symptom with its evidence)
       -> :class:`CauseScore` (ranked causes with remedies)
       -> :class:`Diagnosis` (everything about one run, what reports print)
+
+What `logsleuth compare` finds is in comparison.py (imported by that command only: each frozen
+dataclass costs ~0.5 ms of every start).
 """
 
 from __future__ import annotations
@@ -338,39 +341,3 @@ def worst_first(diags: list[Diagnosis]) -> list[Diagnosis]:
         return (-Health(d.health).rank, -top, d.run)
 
     return sorted(diags, key=key)
-
-
-# ------------------------------------------------------------------ logsleuth compare
-
-@dataclass(frozen=True)
-class MetricDiff:
-    metric: str
-    role: str
-    direction: str  # lower | higher | none: which way is better
-    parting_step: float | None  # where the curves part; None: they agree within their noise
-    end_baseline: float
-    end_other: float
-    change: float  # relative change of the end level, other against baseline
-    better: str  # baseline | other | same | unknown
-    common_from: float
-    common_to: float
-    axis: str = "step"  # step, or progress (0-1 of each run) when the step ranges barely overlap
-
-
-@dataclass(frozen=True)
-class PairComparison:
-    baseline: str
-    other: str
-    hparams: tuple[tuple[str, Any, Any], ...]  # (key, baseline value, other value), most telling first
-    metrics: tuple[MetricDiff, ...]
-    only_baseline: tuple[str, ...]  # symptoms (warning or worse) only the baseline shows
-    only_other: tuple[str, ...]
-
-
-@dataclass
-class Comparison:
-    """What `logsleuth compare` found: every run's diagnosis and one comparison per non-baseline run."""
-
-    diagnoses: list[Diagnosis]
-    pairs: list[PairComparison] = field(default_factory=list)
-    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)  # run -> metric -> xy

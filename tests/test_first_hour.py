@@ -240,7 +240,7 @@ def test_compare_plots_are_drawn_at_the_run_plots_size():
 
     import numpy as np
 
-    from logsleuth.model import Comparison, MetricDiff, PairComparison
+    from logsleuth.comparison import Comparison, MetricDiff, PairComparison
     from logsleuth.report.compare import overlay_png
     from logsleuth.report.style import DPI, WIDTH_IN
 

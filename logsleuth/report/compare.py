@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..model import Comparison, MetricDiff, PairComparison
+from ..comparison import Comparison, MetricDiff, PairComparison
 
 COMPARE_SCHEMA = 1  # compare_schema.json; bump on a breaking change
 PLOT_METRICS = 4  # overlay plots per pair: the key metrics first

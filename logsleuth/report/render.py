@@ -3,9 +3,12 @@ a destination in, the report's text out; Markdown's plot files written beside th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model import Analysis, Comparison
+from ..model import Analysis
+
+if TYPE_CHECKING:
+    from ..comparison import Comparison
 
 
 def render(result: Analysis | Comparison, fmt: str, output: str | None, pngs: dict[Any, bytes] | None, *,
@@ -14,7 +17,7 @@ def render(result: Analysis | Comparison, fmt: str, output: str | None, pngs: di
     the file it goes to (None: stdout), beside which a Markdown report's plots are written;
     `pngs` are the PNG plots of a Markdown report or a comparison (report.plots.render_all,
     report.compare.plots); an analysis' HTML report draws its own SVG figures."""
-    if isinstance(result, Comparison):
+    if not isinstance(result, Analysis):  # a Comparison (not imported here: `analyze` never needs it)
         return _comparison(result, fmt, output, pngs)
     if fmt == "json":
         from .jsonreport import to_json
