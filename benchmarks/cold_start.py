@@ -8,8 +8,12 @@ small run (a fault-corpus run when ../shared is beside the project, else sample_
 same for a generated run of 1,000,000 TensorBoard scalar events. Printed: the median wall time
 of each, the ratio to the pandas import, and each process's peak RSS (from wait4, the whole
 process). The interpreter is the one running this script, and the children run in the checkout
-holding it (so `python -m logsleuth` is this checkout's, not an installed copy);
-PYTHONDONTWRITEBYTECODE is dropped for the children, as an installed package has its .pyc files.
+holding it (so `python -m logsleuth` is this checkout's, not an installed copy); with
+`--installed` they run in an empty directory instead, so that a fresh `pip install .` is measured
+(`/tmp/v/bin/python benchmarks/cold_start.py --installed`). PYTHONDONTWRITEBYTECODE is dropped for
+the children, as an installed package has its .pyc files. The built-in rule set's compiled copy
+(rulecache) is written by the warm-up run, as by a user's first run; LOGSLEUTH_RULES_CACHE=off
+measures without it.
 The goal (issue 27): the small run at most 1.2x the pandas import.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,10 +61,10 @@ def _big_run(base: str) -> str:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
+def timed(cmd: list[str], cwd: str = ROOT) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=ROOT)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=cwd)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -75,7 +80,10 @@ def main() -> None:
     ap.add_argument("--run", default=None, help="the small run [default: a fault-corpus run, else sample_logs/]")
     ap.add_argument("--keep", default=None, help="keep the generated 1M-event run here (reused next time)")
     ap.add_argument("--small-only", action="store_true", help="leave out the 1M-event run")
+    ap.add_argument("--installed", action="store_true",
+                    help="run the children outside the checkout: the logsleuth installed in this interpreter's environment")
     a = ap.parse_args()
+    cwd = tempfile.mkdtemp(prefix="logsleuth-cold-cwd-") if a.installed else ROOT
     small = os.path.abspath(a.run) if a.run else _small_run()
     analyze = [sys.executable, "-m", "logsleuth", "analyze", "--no-cache", "-q", "--format", "json"]
     cases = {"python -c 'import pandas'": [sys.executable, "-c", "import pandas"],
@@ -83,12 +91,14 @@ def main() -> None:
     if not a.small_only:
         cases["analyze the 1M-event run"] = analyze + [_big_run(a.keep or tempfile.mkdtemp(prefix="logsleuth-cold-"))]
     for cmd in cases.values():  # warm the file cache and the .pyc files
-        timed(cmd)
+        timed(cmd, cwd)
     res: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
     for _ in range(a.repeat):
         for k, cmd in cases.items():
-            res[k].append(timed(cmd))
+            res[k].append(timed(cmd, cwd))
     ref = statistics.median(w for w, _ in res["python -c 'import pandas'"])
+    if a.installed:
+        shutil.rmtree(cwd, ignore_errors=True)
     print(f"small run: {small}")
     print(f"{'case':28s} {'median s':>9s} {'x import pandas':>16s} {'peak RSS MB':>12s}")
     for k, v in res.items():
