@@ -108,3 +108,22 @@ def test_detector_parameters_are_read_with_libyaml():
     for name in (params.PARAMETERS_FILE, params.CALIBRATION_FILE):
         path = builtin_rules_dir() / name
         assert params._read(path) == yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_the_program_entry_freezes_the_collector_on_the_way_out_and_main_does_not(tmp_path):
+    """`logsleuth` (console script and `python -m`) is `run`: after the command, gc.freeze keeps
+    the interpreter's final collection from walking every object of pandas and the rules again.
+    `main` called in a process of its own (tests, programs) leaves that process's collector alone."""
+    probe = ("import gc, sys\nfrom logsleuth.cli import {fn}\nsys.argv = ['logsleuth', '--version']\ntry:\n    {fn}()\n"
+             "except SystemExit:\n    pass\nprint(gc.get_freeze_count(), file=sys.stderr)\n")
+    frozen = {}
+    for fn in ("run", "main"):
+        res = subprocess.run([sys.executable, "-c", probe.format(fn=fn)],
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        frozen[fn] = int(res.stderr.strip().splitlines()[-1])
+    assert frozen["run"] > 1000 and frozen["main"] == 0, frozen
+    import tomllib
+    from pathlib import Path
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["logsleuth"] == "logsleuth.cli:run"
