@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from logsleuth.ingest.consolefmt import console_format, read_console
+from logsleuth.ingest.consolelayouts import _BLOCK_HEAD
 from logsleuth.ingest.discover import classify
 from logsleuth.ingest.jsonl import read_keras_history
 from logsleuth.ingest.textlog import parse_line, read_textlog
@@ -236,6 +237,31 @@ def test_epoch_blocks_one_point_per_epoch_the_last_said(write):
     assert _series(res.table, "eval accuracy")[1] == pytest.approx([0.4 + 0.01 * e for e in range(6)])
     assert np.isnan(_series(res.table, "eval avg class acc")[1]).all()  # NaN is kept: it is evidence
     assert infer_role("eval mean loss").split == "val" and infer_role("mean loss").kind == "loss"
+
+
+def test_start_train_banners_are_epoch_blocks_and_an_eval_before_the_first_is_not_an_epoch(write):
+    """`------start train 3/20------` banners (a numpy CNN's log_train.txt): one point per epoch
+    and name, the last said; the eval block after an epoch's batches belongs to that epoch; the
+    eval before the first banner has no epoch and is not read; progress lines are not metrics."""
+    lines = ["------------start eval----------", "eval mean loss: 2.3027", "eval accuracy: 0.106"]
+    for e in range(5):
+        lines.append(f"------------start train {e}/20----------")
+        for b in (100, 200):
+            lines += ["-----------train loss & acc-----------", f"{b}/1718 (batchs) completed!",
+                      f"train mean loss: {1.0 / (e + 1) + 0.001 * b:.6f}", f"train accuracy: {0.5 + e / 20:.4f}"]
+        lines += ["------------start eval----------", f"eval mean loss: {0.9 / (e + 1):.6f}", f"eval accuracy: {0.6 + e / 20:.4f}"]
+    p = write("log/log_train.txt", "\n".join(lines) + "\n")
+    assert classify(p) == "console"
+    res = read_console(p)
+    assert res.fmt == "epoch_blocks"
+    steps, vals = _series(res.table, "train mean loss")
+    assert steps == [0, 1, 2, 3, 4] and vals == pytest.approx([1.0 / (e + 1) + 0.2 for e in range(5)], rel=1e-5)
+    steps, vals = _series(res.table, "eval mean loss")
+    assert steps == [0, 1, 2, 3, 4] and vals[0] == pytest.approx(0.9)
+    assert not any("batchs" in str(m) or "completed" in str(m) for m in set(res.table["metric"]))
+    # a banner that does not start an epoch is no epoch header
+    assert _BLOCK_HEAD.match("------------start eval----------") is None
+    assert _BLOCK_HEAD.match("---- start train 7/20 ----") and _BLOCK_HEAD.match("==== start training 2 ====")
 
 
 def test_epoch_blocks_restart_from_epoch_zero_is_a_new_segment(write):

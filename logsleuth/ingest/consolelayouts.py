@@ -145,6 +145,8 @@ def _bl_parse(lines: Sequence[str], path: str) -> tuple[list[Row], list[str]]:
 
 _BLOCK_HEAD = re.compile(
     r"^\s*(?:[*=#-]{2,}\s*epoch\s*[:#]?\s*(?P<n>\d+)\b[^*=#]*?[*=#-]{2,}"  # `**** EPOCH 003 ****`
+    # `------start train 3/20------`: a banner that starts epoch 3 of 20 (numpy-CNN logs after PointNet's)
+    r"|[*=#-]{2,}\s*start\s+(?:train(?:ing)?|epoch)\s*[:#]?\s*(?P<start>\d+)(?:\s*/\s*\d+)?\s*[*=#-]{2,}"
     r"|epoch\s*[:#]?\s*(?P<bare>\d+)\s*:?)\s*$", re.I)  # `epoch   3` alone on its line (not Keras' `Epoch 3/30`)
 # `name: value` alone on a line; a percentage is a fraction; a remark in parentheses after it is
 # not read (`test accuracy: 20.78%, (512570/2466133)`)
@@ -162,7 +164,7 @@ def one_field(ln: str) -> tuple[str, float] | None:
 
 
 def _block_number(h: re.Match[str]) -> float:
-    return float(next(g for g in h.group("n", "bare") if g is not None))
+    return float(next(g for g in h.group("n", "start", "bare") if g is not None))
 
 
 def _block_sniff(lines: Sequence[str]) -> bool:
