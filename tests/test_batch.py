@@ -837,3 +837,17 @@ def test_the_stored_report_key_follows_the_rule_and_role_files_bytes(tmp_path):
     roles.write_text("loss_total: val_loss\n")  # a role file edited
     assert sources_fingerprint([str(rules)], str(roles), False) not in (first, second)
     assert sources_fingerprint([], None, False) != first
+
+
+def _freeze_counts(chunk):
+    import gc
+
+    return [gc.get_freeze_count() for _ in chunk]
+
+
+def test_pool_workers_freeze_what_they_inherit():
+    """A pool worker's collections skip the modules and rules it inherited from the parent."""
+    from logsleuth.executors import POOL_MIN_RUNS, run_local
+
+    counts = run_local(list(range(POOL_MIN_RUNS)), _freeze_counts, jobs=2, on_done=lambda i, r: None)
+    assert len(counts) == POOL_MIN_RUNS and min(counts) > 1000, counts
