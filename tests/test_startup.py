@@ -122,8 +122,9 @@ def test_the_program_entry_freezes_the_collector_on_the_way_out_and_main_does_no
                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
         frozen[fn] = int(res.stderr.strip().splitlines()[-1])
     assert frozen["run"] > 1000 and frozen["main"] == 0, frozen
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["logsleuth"] == "logsleuth.cli:run"
