@@ -7,10 +7,8 @@ Public API::
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
 from ._version import __version__
+from .lazy import lazy_names
 
 # The public names, imported on first use (PEP 562): importing any logsleuth module runs this
 # file first, and `logsleuth --version`, `rules` or `explain` must not pay for pandas and the
@@ -24,16 +22,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'logsleuth' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())
 
 
 __all__ = [
