@@ -155,10 +155,17 @@ def store(parts: dict[str, Any], k: str) -> bool:
     return True
 
 
+def _ours(name: str) -> bool:
+    """A file name logsleuth writes here: `rules-` + the 32 hex digits of a key + `.json`
+    (LOGSLEUTH_RULES_CACHE may name a directory that holds other files: those are never touched)."""
+    mid = name[len("rules-"):-len(".json")]
+    return name.startswith("rules-") and name.endswith(".json") and len(mid) == 32 and all(c in "0123456789abcdef" for c in mid)
+
+
 def _prune(d: str, keep: str) -> None:
     """Remove the oldest compiled copies beyond KEEP (copies of other versions of the files)."""
     try:
-        copies = [e for e in os.scandir(d) if e.name.startswith("rules-") and e.name.endswith(".json") and e.path != keep]
+        copies = [e for e in os.scandir(d) if _ours(e.name) and e.path != keep]
         copies.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
         for e in copies[KEEP - 1:]:
             os.unlink(e.path)

@@ -128,14 +128,20 @@ def test_never_written_inside_an_analysed_path(tmp_path):
     assert len(_copies(tmp_path / "cache")) == 1
 
 
-def test_old_copies_are_pruned(tmp_path, monkeypatch):
+def test_old_copies_are_pruned_and_nothing_else_is_touched(tmp_path, monkeypatch):
+    """Beyond KEEP, the oldest of logsleuth's own copies (`rules-<32 hex>.json`) are removed; a
+    user's files in a LOGSLEUTH_RULES_CACHE directory, even named rules-*.json, stay."""
     monkeypatch.setenv("LOGSLEUTH_RULES_CACHE", str(tmp_path))
-    for i in range(rulecache.KEEP + 3):
-        (tmp_path / f"rules-old{i}.json").write_text("{}")
-        os.utime(tmp_path / f"rules-old{i}.json", ns=(i * 10**9, i * 10**9))
-    assert rulecache.store({"x": 1}, "k")
-    kept = _copies(tmp_path)
-    assert len(kept) == rulecache.KEEP and "rules-k.json" in kept and "rules-old0.json" not in kept
+    old = [f"rules-{i:032x}.json" for i in range(rulecache.KEEP + 3)]
+    for i, name in enumerate(["rules-mine.json", "rules-0.json"] + old):  # the user's files oldest
+        (tmp_path / name).write_text("{}")
+        os.utime(tmp_path / name, ns=(i * 10**9, i * 10**9))
+    k = "f" * 32
+    assert rulecache.store({"x": 1}, k)
+    kept = set(os.listdir(tmp_path))
+    ours = {n for n in kept if n in old or n == f"rules-{k}.json"}
+    assert len(ours) == rulecache.KEEP and f"rules-{k}.json" in ours and old[0] not in kept
+    assert {"rules-mine.json", "rules-0.json"} <= kept
 
 
 @pytest.mark.parametrize("name", loading.NOT_RULE_FILES)
