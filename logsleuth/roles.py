@@ -14,15 +14,7 @@ import numpy as np
 from . import rulecache
 from .errors import UsageError
 from .model import Role, RunData, Series
-from .resources import builtin_rules_dir
-
-
-def _safe_loader() -> type:
-    """libyaml's safe loader when present (same safety, 10x faster); PyYAML is imported only
-    when a file is read (the built-in roles come from the compiled rule set: rulecache)."""
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .resources import builtin_rules_dir, safe_loader
 
 KINDS = ("loss", "accuracy", "error", "perplexity", "score", "reward", "lr", "grad_norm", "update_ratio",
          "dead_frac", "reg_loss", "gan_loss", "aux_loss", "throughput", "epoch", "other")
@@ -55,7 +47,7 @@ def default_table() -> RoleTable:
         import yaml
 
         with open(builtin_rules_dir() / "roles.yaml", encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_safe_loader())
+            data = yaml.load(fh, Loader=safe_loader())
     return table_from(data)
 
 
@@ -120,7 +112,7 @@ def load_overrides(path: str) -> list[tuple[str, Role]]:
 
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_safe_loader())
+            data = yaml.load(fh, Loader=safe_loader())
     except OSError as exc:
         raise UsageError(f"{path}: cannot read roles file: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

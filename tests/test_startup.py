@@ -104,7 +104,7 @@ def test_detector_parameters_are_read_with_libyaml():
 
     if not hasattr(yaml, "CSafeLoader"):
         pytest.skip("PyYAML without libyaml")
-    assert params._safe_loader() is yaml.CSafeLoader
+    assert params.safe_loader() is yaml.CSafeLoader  # the one loader of logsleuth.resources
     for name in (params.PARAMETERS_FILE, params.CALIBRATION_FILE):
         path = builtin_rules_dir() / name
         assert params._read(path) == yaml.safe_load(path.read_text(encoding="utf-8"))

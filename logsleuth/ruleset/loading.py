@@ -15,9 +15,9 @@ from .. import rulecache
 from ..errors import RuleError
 from ..model import Severity
 from ..params import CALIBRATION_FILE, PARAMETERS_FILE, ParameterFileError, builtin_calibration, fitted_values, read_calibration
-from ..resources import builtin_rules_dir
+from ..resources import builtin_rules_dir, safe_loader
 from .schema import DEFAULT_CAUSE_WEIGHT, Checker
-from .yamlnodes import LDict, load_yaml, safe_loader
+from .yamlnodes import LDict, load_yaml
 
 SCHEMA_VERSION = 1
 
