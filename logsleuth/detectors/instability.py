@@ -33,6 +33,7 @@ from .base import (
     mad,
     median,
     median_filter,
+    median_gap,
     memo,
     quiet,
     ramp,
@@ -277,8 +278,7 @@ def _uniform(st: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
     d = d[d > 0]
     if d.size == 0:
         return x, 1.0
-    lo, hi = float(d.min()), float(d.max())
-    h = lo if lo == hi else float(np.median(d))  # evenly spaced (bucket centres, most logs): no selection
+    h = median_gap(d)
     n = int((st[-1] - st[0]) / h) + 1
     if n > MAX_UPSAMPLE * x.size or n < 2:
         return x, h
