@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._version import __version__
+from .pathguard import inside_analysed
 from .resources import builtin_rules_dir
 
 FORMAT = 1  # of the JSON file: a change of what it holds or how it is read
@@ -52,11 +53,6 @@ def cache_dir() -> str | None:
 def protect(paths: Iterable[str]) -> None:
     """Never write a copy inside these paths (the ones being analysed)."""
     _protected.extend(os.path.realpath(p) for p in paths)
-
-
-def _inside_protected(path: str) -> bool:
-    real = os.path.realpath(path)
-    return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in _protected)
 
 
 def _stat_line(path: str, label: str) -> bytes:
@@ -135,7 +131,7 @@ def store(parts: dict[str, Any], k: str) -> bool:
         if path is None:
             return False
         d = os.path.dirname(path)
-        if _inside_protected(d):
+        if inside_analysed(d, _protected):
             return False
         os.makedirs(d, exist_ok=True)
         # the keys in their order, not sorted: the order of the files' mappings is kept (cause order, ...)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import UsageError
 from .ingest.discover import Discovery, RunSource, discover
 from .model import Analysis, Health, Outcome
+from .pathguard import inside_analysed
 
 if TYPE_CHECKING:
     from .cache import DiagnosisCache
@@ -211,18 +212,6 @@ def _cached(cache, keys: list[str], curves: bool, out: Analysis) -> dict[str, Ou
 
 
 # ------------------------------------------------------------------ where the cache and reports may be
-
-def inside_analysed(path: str, roots: Sequence[str]) -> bool:
-    """Whether writing `path` would write inside an analysed path: a directory given is
-    protected with everything under it; a file given, only itself (its siblings are not part
-    of it); a path that does not exist protects nothing beside itself."""
-    real = os.path.realpath(os.path.abspath(path))
-    for r in roots:
-        rr = os.path.realpath(r)
-        if real == rr or (os.path.isdir(rr) and real.startswith(rr.rstrip(os.sep) + os.sep)):
-            return True
-    return False
-
 
 def open_cache(path: str | None, roots: Sequence[str]) -> tuple[DiagnosisCache | None, str | None]:
     """(the diagnosis cache or None, a note for the user or None).  A --cache inside an analysed

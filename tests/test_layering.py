@@ -15,7 +15,8 @@ PKG = os.path.join(REPO, "logsleuth")
 # lowest first; the longest matching prefix gives a module its layer
 LAYERS = {
     # shared by every layer: the data model, errors, number formats, lazily imported names
-    "logsleuth._version": 0, "logsleuth.lazy": 0, "logsleuth.errors": 0, "logsleuth.model": 0, "logsleuth.comparison": 0, "logsleuth.resources": 0,
+    "logsleuth._version": 0, "logsleuth.lazy": 0, "logsleuth.pathguard": 0,
+    "logsleuth.errors": 0, "logsleuth.model": 0, "logsleuth.comparison": 0, "logsleuth.resources": 0,
     "logsleuth.progress": 0, "logsleuth.numfmt": 0, "logsleuth.rulecache": 0.3, "logsleuth.params": 0.5, "logsleuth.kinds": 0.5,
     "logsleuth.hparam_names": 0.5,
     # files -> tidy table (and the series with roles on one step axis)
