@@ -355,6 +355,25 @@ def _overfit_acc(seed: int = 2, val_acc: tuple = (0.93, 0.93), train_acc: tuple 
 
 
 @builder
+def _score_falls(seed: int = 5, drop: float = 0.15, stall: bool = False):
+    """Validation accuracy climbs to 0.75 by a third of the run, then loses `drop` points by the
+    end while the validation loss keeps falling slowly (no turn-up); `stall`: after that third the
+    training loss stays flat and validation loss climbs 60% above its best instead."""
+    h = synth.healthy(seed=seed, epochs=30)
+    rng = np.random.default_rng(seed)
+    x = h.val_steps / h.steps[-1]
+    peak = 0.75
+    acc = np.where(x <= 1 / 3, 0.3 + (peak - 0.3) * 3 * x, peak - drop * (x - 1 / 3) * 1.5) + rng.normal(0, 0.004, x.size)
+    if not stall:
+        return run_of(with_(h, val_acc=acc, train_acc=acc + 0.02))
+    cut = h.steps[-1] / 3
+    tl = np.where(h.steps <= cut, h.train_loss, np.interp(cut, h.steps, h.train_loss) * np.exp(rng.normal(0, 0.05, h.steps.size)))
+    best = float(np.interp(cut, h.val_steps, h.val_loss))
+    val = np.where(x <= 1 / 3, h.val_loss, best * (1 + 0.6 * (x - 1 / 3) * 1.5))
+    return run_of(with_(h, train_loss=tl, val_loss=val, val_acc=acc, train_acc=acc + 0.02))
+
+
+@builder
 def _val_worsens(seed: int = 5):
     """Training stalls after warmup while validation climbs 60% above its best."""
     h = healthy(3)

@@ -50,6 +50,8 @@ def _cases():
     noisy = 1.0 * np.exp(rng.normal(0, 1.0, 600))
     osc = 1.0 + 0.6 * np.sin(np.arange(600) * 2 * np.pi / 37) + rng.normal(0, 0.02, 600)
     el = RunContext(epoch_len=un.epoch_len)
+    x = H.val_steps / H.steps[-1]
+    falls = np.where(x <= 0.35, 0.3 + 1.3 * x, 0.755 - 0.2 * (x - 0.35)) + rng.normal(0, 0.003, x.size)
     return [
         ("divergence", [S("loss", d.train_loss)], [TL], None),
         ("nonfinite", [S("loss", ns.train_loss)], [TL], None),
@@ -65,6 +67,7 @@ def _cases():
         ("oscillation", [S("loss", osc)], [TL], None),
         ("epoch_periodic", [S("loss", un.train_loss, un.steps)], [S("loss", synth.healthy(seed=6, n=960, noise=0.05).train_loss)], el),
         ("val_rise", [S("loss", o.train_loss, o.steps), S("val/loss", o.val_loss, o.val_steps)], [TL, VL], None),
+        ("val_score_falls", [TL, S("val/acc", falls, H.val_steps)], [TL, VA], None),
         ("underfitting", [S("loss", sl.train_loss, sl.steps), S("val/loss", sl.val_loss, sl.val_steps)], [TL, VL], None),
         ("val_gap", [TL, S("val/loss", H.val_loss * 3, H.val_steps)], [S("loss", sl.train_loss, sl.steps), S("val/loss", sl.val_loss, sl.val_steps)], None),
         ("metric_frozen", [S("val/acc", fr.val_acc, fr.val_steps)], [VA], None),
@@ -83,7 +86,9 @@ def test_fires_on_symptom_and_quiet_without(det, pos, neg, ctx):
     assert not run(det, *neg, ctx=ctx).fired
 
 
-SCALE_FREE = [c for c in CASES if c[0] not in ("high_initial_loss", "metric_frozen", "lr_low_for_optimizer", "stuck_at_chance")]
+# a score's points are its units (an accuracy in 0-1 or in percent), not scaled by 1000
+SCALE_FREE = [c for c in CASES if c[0] not in ("high_initial_loss", "metric_frozen", "lr_low_for_optimizer", "stuck_at_chance",
+                                               "val_score_falls")]
 
 
 @pytest.mark.parametrize("det,pos,neg,ctx", SCALE_FREE, ids=[c[0] for c in SCALE_FREE])
@@ -377,3 +382,47 @@ def test_no_learning_needs_a_late_fall_of_some_size_not_only_a_significant_one()
     # a language model creeping down 0.8 nats over its second half learns, however flat its quarters look
     lm = np.r_[np.full(25, 6.0), np.linspace(6.0, 5.2, 25)] + rng.normal(0, 0.01, 50)
     assert not run("no_learning", S("train/loss", lm, st), tol=0.2).fired
+
+
+def _score_run(seed: int = 0, nan_at: float | None = None):
+    """synth.healthy with 30 evaluations; validation accuracy climbing from 0.3 to 0.75 over the
+    first 30% and holding there until `nan_at` (share of the run), where the training loss turns
+    NaN and the accuracy drops to chance (0.1)."""
+    h = synth.healthy(seed=seed, epochs=30)
+    rng = np.random.default_rng(seed)
+    x = h.val_steps / h.steps[-1]
+    acc = np.minimum(0.3 + 1.5 * x, 0.75) + rng.normal(0, 0.003, h.val_steps.size)
+    tl = h.train_loss.copy()
+    if nan_at is not None:
+        cut = nan_at * h.steps[-1]
+        tl[h.steps >= cut] = np.nan
+        acc[h.val_steps >= cut] = 0.1
+    return S("train/loss", tl, h.steps), S("val/acc", acc, h.val_steps)
+
+
+def test_val_score_falls_ignores_the_score_after_the_training_loss_went_nan():
+    """A model whose training loss turned NaN scores at chance afterwards: that drop is the
+    blow-up's (nan.* rules), not memorisation."""
+    assert not run("val_score_falls", *_score_run(nan_at=0.6)).fired
+    tl, _ = _score_run()
+    _, fallen = _score_run(nan_at=0.6)  # the same drop, the training loss finite throughout
+    assert run("val_score_falls", tl, fallen).fired
+
+
+def test_val_score_falls_reads_percent_and_fraction_alike():
+    tl = TL
+    x = H.val_steps / H.steps[-1]
+    frac = np.where(x <= 0.35, 0.3 + 1.3 * x, 0.755 - 0.2 * (x - 0.35))
+    a = run("val_score_falls", tl, S("val/acc", frac, H.val_steps))
+    b = run("val_score_falls", tl, S("val/acc", frac * 100, H.val_steps))
+    assert a.fired and b.fired
+    assert a.measures["drop"] == pytest.approx(b.measures["drop"])
+
+
+def test_val_score_falls_needs_a_rise_before_the_fall():
+    """A score worse than its first evaluation from the start (a fine-tune that only loses what
+    the pretrained weights had) is not memorisation: the rule asks for a gain first."""
+    x = H.val_steps / H.steps[-1]
+    only_down = S("val/acc", 0.75 - 0.15 * x, H.val_steps)
+    ev = run("val_score_falls", TL, only_down)
+    assert not ev.fired and ev.measures["drop"] >= 0.1 and ev.measures["gain"] < 0.05

@@ -134,6 +134,63 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
     return quiet(name, val.metric, **measures)
 
 
+MEASURES_VAL_SCORE_FALLS = {
+    "drop": "fall of the validation score from its best to its end level, in points of a 0-1 score",
+    "gain": "rise of the validation score from its start level to its best, in points of a 0-1 score",
+    "best_step": "step of the best validation score as logged (where to stop)",
+    "best_frac": "where the best lies, as a share of the validation steps",
+    "train_fall": "relative fall of the training loss from the best-score step to the end",
+    "best_score": "the best validation score as logged",
+    "last_score": "the last validation score as logged",
+}
+
+
+@detector("val_score_falls", ("train", "val"), "overfitting", measures=MEASURES_VAL_SCORE_FALLS)
+def val_score_falls(train: Series, val: Series, *, min_drop: float, max_best_frac: float,
+                    ctx: RunContext | None = None) -> Evidence:
+    """Overfitting seen on the score: the validation accuracy (or another higher-is-better score)
+    rises at least `min_drop` points from its start to its best, then falls as much below that
+    best, beyond its noise, while the training loss keeps falling: early stopping on validation
+    error (Prechelt) stops at that best."""
+    name = "val_score_falls"
+    vs, vv = finite(val)
+    bad = ~np.isfinite(train.values)
+    if bad.any():  # a score after the training loss went NaN/Inf is the broken model's (nan.* rules), not memorisation
+        keep = vs < float(train.steps[int(np.argmax(bad))])
+        vs, vv = vs[keep], vv[keep]
+    ts, tv = bucket(*finite(train))
+    if vv.size < MIN_CURVE or tv.size < MIN_CURVE:
+        return cannot(name, val.metric, f"{val.metric}/{train.metric}: fewer than {MIN_CURVE} points")
+    tlog, t_kind = transform(tv)
+    if t_kind != "log":
+        return cannot(name, train.metric, f"{train.metric}: not a positive loss")
+    scale = PERCENT if float(np.max(vv)) > 1.0 else 1.0
+    bs, bv = bucket(vs, vv / scale)
+    s = smooth(bv, SMOOTH_EVAL)
+    i_best = int(np.argmax(s))
+    best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
+    drop = float(s[i_best]) - level(s, *END)
+    gain = float(s[i_best]) - start_level(s)  # what the model had won on held-out data before losing it
+    tx = smooth(tlog, SMOOTH_BATCH)
+    train_fall = math.expm1(float(_at(ts, tx, np.array([bs[i_best]]))[0]) - level(tx, *END_RECENT))
+    # the logged point the sentence quotes: the highest score before the smoothed curve is half-way down
+    i_raw = _logged_best(-vv, -s, i_best, -level(s, *END), np.searchsorted(vs, bs))
+    measures = dict(drop=drop, gain=gain, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
+                    best_score=float(vv[i_raw]), last_score=float(vv[-1]))
+    # the last logged score must itself sit below the logged best: the run shows the fall, not only its trend
+    shows = vv[i_raw] / scale - vv[-1] / scale > min_drop / 2
+    # rise, then fall: a score worse than its first evaluation from the start is not memorisation
+    # (training hurt from the first step: shift.*, val.worsens), so the gain must match the loss
+    if drop >= min_drop and gain >= min_drop and drop > NOISE_SPREADS * noise(bv) and best_frac <= max_best_frac \
+            and shows and train_fall > 0.0:
+        conf = confidence(AT_THRESHOLD_PAST_NOISE, ramp(drop, min_drop, FULL_AT * min_drop))
+        txt = (f"{val.metric} fell {drop * PERCENT:.0f} points (smoothed) from its best, {fmt(vv[i_raw])} at step "
+               f"{step_str(vs[i_raw])}, to {fmt(vv[-1])} at step {step_str(vs[-1])}; {train.metric} kept falling "
+               f"({times_lower(1 + train_fall)}); step {step_str(vs[i_raw])} is the point to stop")
+        return fire(name, val.metric, conf, txt, vs[i_raw], vs[-1], **measures)
+    return quiet(name, val.metric, **measures)
+
+
 MEASURES_GENERALIZATION_GAP = {
     "gap": "end gap: accuracy points (train - val), or val/train log ratio for losses",
     "widen": "growth of the gap from its start",
