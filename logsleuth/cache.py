@@ -22,7 +22,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -269,6 +269,26 @@ def check_cache_file(path: str) -> None:
 _ENTRY_BYTES = "LENGTH(body) + COALESCE(LENGTH(curves), 0)"
 
 
+BUSY_RETRY_FIRST = 0.01  # seconds before the first retry of a statement SQLite refused as busy; doubles each time
+
+
+def _retry_busy(statement: Callable[[], object], timeout: float) -> None:
+    """Run a statement that SQLite may refuse with 'database is locked' without waiting (switching
+    a new file to WAL, or creating its table, while another scan does the same: the busy timeout
+    does not cover these), retried with a growing pause for up to `timeout` seconds."""
+    deadline, pause = time.monotonic() + timeout, BUSY_RETRY_FIRST
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
 class DiagnosisCache:
     """get_many / put_many over an SQLite file; safe to share between concurrent scans."""
 
@@ -279,11 +299,11 @@ class DiagnosisCache:
             os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
             self.db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
             self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            _retry_busy(lambda: self.db.execute("PRAGMA journal_mode = WAL"), timeout)
             self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute(
+            _retry_busy(lambda: self.db.execute(
                 "CREATE TABLE IF NOT EXISTS diagnoses (key TEXT PRIMARY KEY, run TEXT NOT NULL, "
-                "stored REAL NOT NULL, body BLOB NOT NULL, curves BLOB)")
+                "stored REAL NOT NULL, body BLOB NOT NULL, curves BLOB)"), timeout)
         except (sqlite3.Error, OSError) as exc:
             raise CacheError(f"{path}: cannot use the cache ({exc}); scanning without it") from exc
 

@@ -194,6 +194,30 @@ def test_concurrent_scans_share_a_cache_without_corrupting_it(tmp_path):
     assert analyze_paths([str(root)], jobs=1, cache=DiagnosisCache(db), curves=False).stats["cached"] == 12
 
 
+def test_a_statement_sqlite_refuses_as_locked_is_retried_until_the_timeout():
+    """Two scans opening a new shared cache at once: one may be refused 'database is locked' while
+    switching the file to WAL (SQLite does not wait on its busy timeout there); it is retried."""
+    from logsleuth.cache import _retry_busy
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+
+    _retry_busy(flaky, timeout=5.0)
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):  # not a lock: raised at once
+        _retry_busy(lambda: (calls.append(1), sqlite3.connect(":memory:").execute("SELECT * FROM missing_table")), 5.0)
+    assert len(calls) == 1
+    start = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):  # still locked at the deadline: given up
+        _retry_busy(lambda: (_ for _ in ()).throw(sqlite3.OperationalError("database is locked")), timeout=0.05)
+    assert time.monotonic() - start < 1.0
+
+
 # ------------------------------------------------- an unchanged tree: its stored report
 
 def _copy_tree(tree: str, dst) -> str:
