@@ -56,6 +56,12 @@ def _at(st: np.ndarray, v: np.ndarray, where: np.ndarray) -> np.ndarray:
     return np.interp(where, st, v)
 
 
+def _train_fall(ts: np.ndarray, tlog: np.ndarray, step: float) -> float:
+    """Relative fall of the (log) training loss from `step` to its recent end level, smoothed."""
+    tx = smooth(tlog, SMOOTH_BATCH)
+    return math.expm1(float(_at(ts, tx, np.array([step]))[0]) - level(tx, *END_RECENT))
+
+
 MEASURES_OVERFITTING = {
     "rise": "relative rise of validation from its best to its end level",
     "best_step": "step of the best validation value as logged (where to stop)",
@@ -110,10 +116,7 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
     best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     end = level(s, *END)
     rise = math.expm1(end - float(s[i_best]))
-    tx = smooth(tlog, SMOOTH_BATCH)
-    t_best = float(_at(ts, tx, np.array([bs[i_best]]))[0])
-    t_end = level(tx, *END_RECENT)
-    train_fall = math.expm1(t_best - t_end)
+    train_fall = _train_fall(ts, tlog, float(bs[i_best]))
     i_raw = memo("val_rise.logged_best", (vs, vv, s), lambda: _logged_best(vv, s, i_best, end, np.searchsorted(vs, bs)))  # each rule's
     measures = dict(rise=rise, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
                     best_val=float(vv[i_raw]), last_val=float(vv[-1]))
@@ -171,8 +174,7 @@ def val_score_falls(train: Series, val: Series, *, min_drop: float, max_best_fra
     best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     drop = float(s[i_best]) - level(s, *END)
     gain = float(s[i_best]) - start_level(s)  # what the model had won on held-out data before losing it
-    tx = smooth(tlog, SMOOTH_BATCH)
-    train_fall = math.expm1(float(_at(ts, tx, np.array([bs[i_best]]))[0]) - level(tx, *END_RECENT))
+    train_fall = _train_fall(ts, tlog, float(bs[i_best]))
     # the logged point the sentence quotes: the highest score before the smoothed curve is half-way down
     i_raw = _logged_best(-vv, -s, i_best, -level(s, *END), np.searchsorted(vs, bs))
     measures = dict(drop=drop, gain=gain, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
