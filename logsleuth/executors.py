@@ -93,8 +93,13 @@ def run_local(sources: Sequence, work: Callable, jobs: int, on_done: OnDone) -> 
                 res = fut.result()
                 on_done(futs[fut][0], res)
                 yield futs[fut], res
-        finally:  # on Ctrl-C too: do not wait for the chunks still queued
+        except BaseException:  # Ctrl-C, a worker lost: do not wait for the chunks still queued
             ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        # every chunk is back: wait for the pool to close its pipes.  Left closing at exit, its
+        # manager thread races the interpreter's exit hook on an unlocked pipe (CPython gh-125451,
+        # fixed after 3.11), which then prints an OSError traceback after the report
+        ex.shutdown(wait=True)
 
     return _collect(sources, parts, finished())
 

@@ -875,3 +875,14 @@ def test_pool_workers_freeze_what_they_inherit():
 
     counts = run_local(list(range(POOL_MIN_RUNS)), _freeze_counts, jobs=2, on_done=lambda i, r: None)
     assert len(counts) == POOL_MIN_RUNS and min(counts) > 1000, counts
+
+
+def test_the_pool_is_closed_when_every_chunk_is_back():
+    """Once all results are in, run_local waits for its pool: no worker is left for the exit hook,
+    whose race on the pool's wakeup pipe printed an OSError traceback after a finished report."""
+    import multiprocessing
+
+    from logsleuth.executors import POOL_MIN_RUNS, run_local
+
+    run_local(list(range(POOL_MIN_RUNS)), _freeze_counts, jobs=2, on_done=lambda i, r: None)
+    assert multiprocessing.active_children() == []
