@@ -426,3 +426,19 @@ def test_val_score_falls_needs_a_rise_before_the_fall():
     only_down = S("val/acc", 0.75 - 0.15 * x, H.val_steps)
     ev = run("val_score_falls", TL, only_down)
     assert not ev.fired and ev.measures["drop"] >= 0.1 and ev.measures["gain"] < 0.05
+
+
+def test_val_rise_measures_training_from_the_logged_best_it_names():
+    """Per-epoch means: validation and training both reach their best at epoch 6 and both turn up
+    after it.  The smoothed validation minimum ties at epochs 5 and 6 (a 3-point median), and
+    training measured from epoch 5, before its own drop, looked like it 'kept falling'.  From the
+    logged best the report names as the point to stop, training rose too: not overfitting."""
+    st = np.arange(10.0)
+    val = S("val/loss", [0.29, 0.32, 0.115, 0.21, 0.15, 0.071, 0.070, 0.080, 0.087, 0.091], st)
+    both_up = S("train/loss", [1.03, 0.26, 0.17, 0.147, 0.135, 0.1345, 0.0636, 0.078, 0.09, 0.0934], st)
+    ev = run("val_rise", both_up, val)
+    assert ev.measures["best_step"] == 6.0 and ev.measures["train_fall"] < 0 and not ev.fired
+    # the same validation curve while training keeps falling after epoch 6 is the textbook picture
+    falls = S("train/loss", [1.03, 0.26, 0.17, 0.147, 0.135, 0.1345, 0.0636, 0.05, 0.04, 0.032], st)
+    ev = run("val_rise", falls, val)
+    assert ev.fired and ev.measures["train_fall"] > 0.5

@@ -116,8 +116,10 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
     best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     end = level(s, *END)
     rise = math.expm1(end - float(s[i_best]))
-    train_fall = _train_fall(ts, tlog, float(bs[i_best]))
     i_raw = memo("val_rise.logged_best", (vs, vv, s), lambda: _logged_best(vv, s, i_best, end, np.searchsorted(vs, bs)))  # each rule's
+    # training is measured from the logged best the sentence names as the point to stop, not from the
+    # smoothed minimum: a median tie can put that a point earlier, before a drop training shares
+    train_fall = _train_fall(ts, tlog, float(vs[i_raw]))
     measures = dict(rise=rise, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
                     best_val=float(vv[i_raw]), last_val=float(vv[-1]))
     # the last logged value must itself sit above the logged best: the run shows the rise, not only its trend
@@ -174,9 +176,9 @@ def val_score_falls(train: Series, val: Series, *, min_drop: float, max_best_fra
     best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     drop = float(s[i_best]) - level(s, *END)
     gain = float(s[i_best]) - start_level(s)  # what the model had won on held-out data before losing it
-    train_fall = _train_fall(ts, tlog, float(bs[i_best]))
     # the logged point the sentence quotes: the highest score before the smoothed curve is half-way down
     i_raw = _logged_best(-vv, -s, i_best, -level(s, *END), np.searchsorted(vs, bs))
+    train_fall = _train_fall(ts, tlog, float(vs[i_raw]))  # from that point to stop, as in val_rise
     measures = dict(drop=drop, gain=gain, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
                     best_score=float(vv[i_raw]), last_score=float(vv[-1]))
     # the last logged score must itself sit below the logged best: the run shows the fall, not only its trend
