@@ -403,6 +403,21 @@ def _frozen_val_loss(seed: int = 3, value: float = 1.234, evals: int | None = No
 
 
 @builder
+def _frozen_train_loss(value: float = 4.844187259674072, epochs: int = 12, epoch_len: int = 62, acc: str = "frozen",
+                       val: str = "frozen"):
+    """A per-epoch log (one point per epoch end, from step `epoch_len`) whose training loss is exactly
+    `value` at every epoch; validation loss `frozen` at value + 1.39 or `moves` (rising 1.4 -> 2.0,
+    a memorised run); validation accuracy `frozen` at 0.092, or `climbs` from 0.3 to 0.8 (the model
+    learned; the written training loss is stale)."""
+    st = epoch_len * np.arange(1, epochs + 1, dtype=float)
+    a = np.full(epochs, 0.092) if acc == "frozen" else np.linspace(0.3, 0.8, epochs)
+    vl = np.full(epochs, value + 1.39) if val == "frozen" else np.linspace(1.4, 2.0, epochs)
+    parts = {"train/loss": (st, np.full(epochs, value)), "val/loss": (st, vl),
+             "val/acc": (st, a), "epoch": (st, np.arange(epochs, dtype=float))}
+    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams={})
+
+
+@builder
 def _frozen_acc_moving_loss(seed: int = 3, value: float = 0.1875):
     """Validation accuracy exactly `value` at every evaluation while the validation loss keeps moving."""
     h = healthy(seed)

@@ -442,3 +442,13 @@ def test_val_rise_measures_training_from_the_logged_best_it_names():
     falls = S("train/loss", [1.03, 0.26, 0.17, 0.147, 0.135, 0.1345, 0.0636, 0.05, 0.04, 0.032], st)
     ev = run("val_rise", falls, val)
     assert ev.fired and ev.measures["train_fall"] > 0.5
+
+
+def test_metric_frozen_allows_float32_rounding_only_when_asked():
+    """Epoch averages of a loss that never moves differ in their ninth digit (the same float32 batch
+    losses summed in another order): frozen within 1e-6, not exactly; a loss moving 1e-4 is not."""
+    v = [4.844187259674072] * 10 + [4.844187251983151, 4.8441872750559165]
+    assert not run("metric_frozen", S("train/loss", v)).fired
+    ev = run("metric_frozen", S("train/loss", v), rel_tol=1e-6)
+    assert ev.fired and "within" in ev.text and "logged points" in ev.text
+    assert not run("metric_frozen", S("train/loss", np.array(v) * (1 + 1e-4 * np.arange(12))), rel_tol=1e-6).fired

@@ -295,23 +295,28 @@ MEASURES_METRIC_FROZEN = {
     "evals": "evaluations",
     "distinct": "distinct values",
     "value": "the frozen value",
+    "digits": "significant digits the frozen value is written with",
 }
 
 
 @detector("metric_frozen", ("series",), "metric_frozen", measures=MEASURES_METRIC_FROZEN)
-def metric_frozen(series: Series, *, min_evals: int, min_evals_exact: int, ctx: RunContext | None = None) -> Evidence:
+def metric_frozen(series: Series, *, min_evals: int, min_evals_exact: int, rel_tol: float,
+                  ctx: RunContext | None = None) -> Evidence:
     """A validation metric is exactly constant across all of its evaluations: at least
     `min_evals` of them, or `min_evals_exact` for a loss written with full precision (equal
-    values there are the same computation, not a rounding or the same count of right answers)."""
+    values there are the same computation, not a rounding or the same count of right answers);
+    `rel_tol`: values within that relative distance of the first count as the same."""
     name = "metric_frozen"
     st, v = finite(series)
     exact = series.role.kind in EXACT_KINDS and v.size > 0 and significant_digits(float(v[0])) >= EXACT_DIGITS
     need = min(min_evals, min_evals_exact) if exact else min_evals
     if v.size < need:
         return cannot(name, series.metric, f"{series.metric}: {v.size} evaluation(s), {need} needed")
-    if np.all(v == v[0]):
-        return fire(name, series.metric, CONF_EXACT, f"{series.metric} is exactly {fmt(float(v[0]))} at all {v.size} evaluations",
-                    st[0], st[-1], value=float(v[0]), evals=int(v.size))
+    if np.all(np.abs(v - v[0]) <= rel_tol * abs(float(v[0]))):  # rel_tol 0: exactly equal
+        how = "exactly" if np.all(v == v[0]) else f"within {rel_tol:.0e} (relative) of"
+        points = "evaluations" if series.role.split != "train" else "logged points"
+        return fire(name, series.metric, CONF_EXACT, f"{series.metric} is {how} {fmt(float(v[0]))} at all {v.size} {points}",
+                    st[0], st[-1], value=float(v[0]), evals=int(v.size), digits=significant_digits(float(v[0])))
     srt = np.sort(v)  # np.unique's count without its bookkeeping
     return quiet(name, series.metric, distinct=1 + int(np.count_nonzero(srt[1:] != srt[:-1])))
 

@@ -191,7 +191,9 @@ def plateau(series: Series, *, min_frac: float, max_drop: float, tail_share: flo
     i_on = int(np.argmax(best_after <= best_after[-1] + tol))
     frac = float((st[-1] - st[i_on]) / max(st[-1] - st[0], TINY))
     measures = dict(frac=frac, drop=drop, onset_step=float(st[i_on]), level=float(np.exp(s[-1])) if kind == "log" else float(v[-1]))
-    if frac >= min_frac and (kind != "log" or 1.0 <= drop < max_drop) and total >= 0:
+    # a non-negative loss that stays at exactly 0 fits its training set perfectly: no "still high" plateau
+    at_zero = bool(np.all(v >= 0)) and measures["level"] == 0.0
+    if frac >= min_frac and (kind != "log" or 1.0 <= drop < max_drop) and total >= 0 and not at_zero:
         conf = confidence(AT_THRESHOLD_COMMON, ramp(frac, min_frac, FULL_PLATEAU))
         txt = (f"{series.metric} stopped improving at step {step_str(st[i_on])} ({frac:.0%} of the run) at "
                f"{fmt(measures['level'])}, {_below_start(v, kind, drop)}")
