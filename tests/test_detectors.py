@@ -452,3 +452,12 @@ def test_metric_frozen_allows_float32_rounding_only_when_asked():
     ev = run("metric_frozen", S("train/loss", v), rel_tol=1e-6)
     assert ev.fired and "within" in ev.text and "logged points" in ev.text
     assert not run("metric_frozen", S("train/loss", np.array(v) * (1 + 1e-4 * np.arange(12))), rel_tol=1e-6).fired
+
+
+def test_accuracy_skill_bounds_the_skill_whatever_the_class_count():
+    """An accuracy a is at least 2a - 1 of the way from chance to perfect (its value for two
+    classes); a percentage reads as a fraction; an accuracy below a half bounds nothing."""
+    st = np.arange(1.0, 11.0)
+    assert run("accuracy_skill", S("val/acc", np.full(10, 0.92), st)).measures["skill_floor"] == pytest.approx(0.84)
+    assert run("accuracy_skill", S("val/acc", np.full(10, 92.0), st)).measures["skill_floor"] == pytest.approx(0.84)
+    assert run("accuracy_skill", S("val/acc", np.full(10, 0.3), st)).measures["skill_floor"] == 0.0

@@ -124,6 +124,28 @@ def _accuracy_bound(loss: Series, acc: Series | None) -> Evidence:
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
 
+MEASURES_ACCURACY_SKILL = {
+    "acc_end": "end accuracy (fraction)",
+    "skill_floor": "the least share of the way from chance to perfect that accuracy can be, whatever the class count (as if C were 2)",
+}
+
+
+@detector("accuracy_skill", ("acc",), "class_reference", measures=MEASURES_ACCURACY_SKILL)
+def accuracy_skill(acc: Series, ctx: RunContext | None = None) -> Evidence:
+    """What a held-out accuracy alone says of the model, whatever trains it (a contrastive run's
+    kNN or linear-probe accuracy, a fine-tune's score beside a loss that is no single
+    cross-entropy): at least 2a - 1 of the way from chance to perfect, its value for two classes
+    (`_accuracy_bound`), since chance is at most 1/2."""
+    name = "accuracy_skill"
+    if finite(acc)[1].size < FEW_POINTS:
+        return cannot(name, acc.metric, f"{acc.metric}: fewer than {FEW_POINTS} points")
+    acc_end = _end_fraction(acc)
+    if acc_end is None:
+        return cannot(name, acc.metric, f"{acc.metric}: no finite points")
+    return fire(name, acc.metric, CONF_FACT, f"{acc.metric} ends at {acc_end:.3g}", acc.steps[0], acc.steps[-1],
+                acc_end=acc_end, skill_floor=max(0.0, 2.0 * acc_end - 1.0))
+
+
 MEASURES_CHANCE_START = {
     "n_classes": "class count C",
     "start": "first training loss level",
