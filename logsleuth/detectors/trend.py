@@ -236,7 +236,13 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall
     kind, change, late_t, late_fall, from_start, early_fall, slope_sig, noise_x = memo(
         "no_learning", (st, v), lambda: _flatness(st, v))
     lim = math.log1p(tol) if kind == "log" else 1.0
-    fell_early = kind == "log" and early_fall >= max(math.log(max_early_fall), NOISE_SPREADS * noise_x)
+    # a contrastive loss falls below its start only through features that tell examples apart (a
+    # constant embedding scores ln N, whatever the biases): a fall beyond its noise, of min_late_fall
+    # at least, is learning however small against that high floor.  A cross-entropy (or a detection
+    # loss's class part) that only drops a little then stays learnt the class prior through its
+    # biases alone: that needs the larger first fall of max_early_fall
+    floor = math.log1p(min_late_fall) if ctx is not None and ctx.kind == "contrastive" else math.log(max_early_fall)
+    fell_early = kind == "log" and early_fall >= max(floor, NOISE_SPREADS * noise_x)
     # a late fall is learning when it is significant and of some size (a loss at 2.30261 creeping to
     # 2.30258 has a t of -13 on noise of 1e-6; a relative fall only means something for a positive loss)
     falls_late = late_t <= -max_fall_t and (kind != "log" or late_fall >= math.log1p(min_late_fall))
