@@ -166,6 +166,20 @@ def _delayed(seed: int = 5, first_acc: float = 0.45, flat_steps: int = 150, warm
 
 
 @builder
+def _lm_start(first: float = 60.0, seed: int = 3):
+    """A language model (train/loss beside a validation perplexity, no accuracy): 600 steps falling
+    from `first` (its first three logged values first, first/2, first/4) to ~2.1 nats."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(1, 601, dtype=float)
+    loss = (2.1 + 3.0 * np.exp(-st / 80)) * np.exp(rng.normal(0, 0.02, st.size))
+    loss[:3] = [first, first / 2, first / 4] if first > loss[0] else loss[:3]
+    ev = np.arange(60, 601, 60, dtype=float)
+    vl = 2.2 + 3.0 * np.exp(-ev / 80)
+    parts = {"train/loss": (st, loss), "val/loss": (ev, vl), "val/ppl": (ev, np.exp(vl))}
+    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams={})
+
+
+@builder
 def _flat_until_lr_cut(seed: int = 5):
     h = healthy(3)
     rng = np.random.default_rng(seed)

@@ -567,6 +567,10 @@ def delayed_start(series: Series, *, min_flat: float, min_drop: float, max_trans
     return quiet(name, series.metric, **measures)
 
 
+CLASS_MAX = 1000  # the class count classification_max is set against (ln 1000 = 6.9)
+LM_VOCAB_MAX = 1_000_000  # more tokens than any vocabulary in use (the largest common ones hold 256k): ln = 13.8
+
+
 MEASURES_HIGH_INITIAL_LOSS = {
     "first": "first loss level",
     "end": "end loss level",
@@ -578,7 +582,9 @@ MEASURES_HIGH_INITIAL_LOSS = {
 def high_initial_loss(loss: Series, acc: Series | None = None, *, classification_max: float,
                       ctx: RunContext | None = None) -> Evidence:
     """The first loss values of a classifier are far above what the task implies: above ln(C)
-    x a few (C <= 1000 gives at most 6.9).  Absolute by nature: it compares with what an
+    x a few (C <= 1000 gives at most 6.9); of a language model, above the same multiple of the
+    largest vocabulary's ln V (a loss summed over tokens, not averaged, reads as high: the
+    evidence says what it compared with).  Absolute by nature: it compares with what an
     initialised network gives.  A regression cannot be judged: at init its MSE is about E[y^2],
     the targets' own scale, and a loss in the thousands on targets in the hundreds is a network
     that starts normally (healthy generated regressions on raw-scale targets start 4-100x above
@@ -598,11 +604,17 @@ def high_initial_loss(loss: Series, acc: Series | None = None, *, classification
         return cannot(name, loss.metric, f"{loss.metric} is a sum of several objectives: no reference for its first value")
     if kind == "regression":
         return cannot(name, loss.metric, "a regression's first loss is on its targets' scale, which the log does not give")
-    if not classification:
+    if not classification and kind != "language_model":
         # a CTC loss in the thousands, a detection or GAN loss: no first level a network at init gives
         return cannot(name, loss.metric, f"{a_run(kind)}: no reference level for its first loss")
-    if first >= classification_max:
-        conf = confidence(AT_THRESHOLD_RARE, ramp(first, classification_max, FULL_INITIAL * classification_max))
-        return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised classifier "
-                    f"starts near ln(classes) (at most ~7 for 1000 classes)", st[0], st[k - 1], **measures)
+    # a language model's loss is a cross-entropy over its vocabulary: it starts near ln V, and no
+    # vocabulary reaches LM_VOCAB_MAX, so its bound is the same multiple of ln LM_VOCAB_MAX as
+    # classification_max is of ln CLASS_MAX (30 at the default 15)
+    limit = classification_max if classification else classification_max * math.log(LM_VOCAB_MAX) / math.log(CLASS_MAX)
+    if first >= limit:
+        conf = confidence(AT_THRESHOLD_RARE, ramp(first, limit, FULL_INITIAL * limit))
+        what = ("classifier starts near ln(classes) (at most ~7 for 1000 classes)" if classification else
+                "language model starts near ln(vocabulary size) (at most ~14 for a million tokens)")
+        return fire(name, loss.metric, conf, f"{loss.metric} starts at {fmt(first)}; a freshly initialised {what}",
+                    st[0], st[k - 1], **measures)
     return quiet(name, loss.metric, **measures)
