@@ -118,6 +118,27 @@ def _gan_quality(seed: int = 5, shape: str = "falls"):
 
 
 @builder
+def _gan_d_wins(seed: int = 5, d_end: float = 0.02, extra: str = "", fid: str = ""):
+    """An unconditional GAN whose discriminator loss (BCE) falls from 1.38 to `d_end` over its first
+    tenth and stays, while the generator's loss climbs from 1.2 to ~8. `extra`: `l1` adds pix2pix's
+    L1 term (loss_G_L1, its name there) beside the adversarial loss, `critic` logs a WGAN critic (negative) instead; `fid`:
+    `flat` adds an FID stuck near 280."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(1.0, 2001.0)
+    d = (d_end + (1.38 - d_end) * np.exp(-st / 60)) * np.exp(rng.normal(0, 0.15, st.size))
+    g = (8.0 - 6.8 * np.exp(-st / 300)) * np.exp(rng.normal(0, 0.1, st.size))
+    parts = {"d_loss": (st, d), "g_loss": (st, g)}
+    if extra == "l1":
+        parts["loss_G_L1"] = (st, 40 * np.exp(-st / 500) + 8 + rng.normal(0, 0.3, st.size))
+    if extra == "critic":
+        parts = {"critic_loss": (st, -d * 10), "g_loss": (st, g)}
+    if fid == "flat":
+        ev = np.arange(100.0, 2001.0, 100.0)
+        parts["eval/fid"] = (ev, 280.0 * np.exp(rng.normal(0, 0.04, ev.size)))
+    return RunData(name="t", path=".", formats=("test",), table=table_of(parts))
+
+
+@builder
 def _stuck_with_error(seed: int = 4):
     """A classifier stuck at chance that also logs a validation error rate, flat at 0.9."""
     s = synth.stuck(seed=seed)

@@ -251,6 +251,9 @@ def test_task_kind_from_the_metrics_logged():
     assert kind("loss", "val_loss") == "unknown"
     assert kind("train/box_loss", "train/cls_loss", "metrics/mAP50(B)") == "detection"
     assert kind("loss_D", "loss_G") == "gan"
+    # an actor-critic: a critic's loss beside episode rewards, no generator or discriminator
+    assert kind("agent0/losses/critic loss", "agent0/losses/actor_loss", "agent0/mean_episode_rewards") == "rl"
+    assert kind("loss_D", "loss_G", "episode_reward") == "gan"
     assert kind("loss", "episode_reward") == "rl"
     assert kind("loss", "val_ppl") == "language_model"
     # an accuracy on an LM benchmark does not make a classifier of a pretraining run
@@ -461,3 +464,16 @@ def test_accuracy_skill_bounds_the_skill_whatever_the_class_count():
     assert run("accuracy_skill", S("val/acc", np.full(10, 0.92), st)).measures["skill_floor"] == pytest.approx(0.84)
     assert run("accuracy_skill", S("val/acc", np.full(10, 92.0), st)).measures["skill_floor"] == pytest.approx(0.84)
     assert run("accuracy_skill", S("val/acc", np.full(10, 0.3), st)).measures["skill_floor"] == 0.0
+
+
+def test_discriminator_wins_reads_only_a_floored_discriminator_loss():
+    """The discriminator is found by name among a GAN's losses; it must fall from above max_end
+    to it (a loss at ~0 from its first point never 'won'), and a critic below 0 has no floor."""
+    gan = RunContext(kind="gan")
+    st = np.arange(1.0, 201.0)
+    falls = S("loss_D", 0.02 + 1.36 * np.exp(-st / 10), st)
+    g = S("loss_G", np.linspace(1.2, 8.0, 200), st)
+    assert run("discriminator_wins", [g, falls], ctx=gan).fired
+    assert not run("discriminator_wins", [g, S("loss_D", np.full(200, 0.02), st)], ctx=gan).fired
+    assert run("discriminator_wins", [g, S("critic_loss", -10 * falls.values, st)], ctx=gan).cannot_judge
+    assert run("discriminator_wins", [g, falls], ctx=RunContext(kind="rl")).cannot_judge

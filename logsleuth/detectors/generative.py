@@ -9,11 +9,14 @@ at every evaluation says it is not even computed from a changing generator.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..kinds import RunContext
 from ..model import Evidence, Series
-from .base import CONF_RULE, END_SPARSE, START, TINY, cannot, detector, finite, fire, fmt, level, quiet
+from .base import (CONF_RULE, END, END_SPARSE, MIN_CURVE, START, TINY, cannot, detector, finite, fire, fmt, level, quiet,
+                   start_level)
 
 GENERATIVE_KINDS = frozenset({"gan", "diffusion"})
 # a start, a middle and an end: fewer evaluations of a noisy distance say nothing of its trend
@@ -47,3 +50,50 @@ def quality_flat(series: Series, *, min_gain: float, ctx: RunContext | None = No
                f"{series.metric} went from {fmt(a)} to {fmt(b)} ({-gain:+.0%}) over {v.size} evaluations")
         return fire(name, series.metric, CONF_RULE, how + ": the samples got no closer to the data", st[0], st[-1], **measures)
     return quiet(name, series.metric, **measures)
+
+
+# the discriminator's (or critic's) loss among a GAN's losses, by the names loggers give it
+# (loss_D, d_loss, errD, disc_loss, critic_loss, Loss/discriminator)
+DISCRIMINATOR_NAME = re.compile(r"(^|[^a-z])(d|disc|discriminator|critic|err_?d)([^a-z]|$)|(^|_)loss_?d($|_)|(^|_)d_?loss", re.I)
+# a collapse needs the loss to have stood well above its end first: a discriminator that starts
+# near zero is not one that won
+COLLAPSE_FROM = 5.0
+# a generator loss of its own beside the adversarial one (pix2pix's L1, a perceptual, content or
+# cycle-consistency term): the generator learns from it whatever the discriminator does
+RECONSTRUCTION_NAME = re.compile(r"l1|l2|recon|perceptual|content|cycle|idt|identity|vgg|feat|mse|pixel", re.I)
+
+MEASURES_DISCRIMINATOR_WINS = {
+    "end": "the discriminator's loss at the end (median of the last fifth)",
+    "start": "its level at the start (median of its first few points)",
+    "metric": "the series read as the discriminator's loss",
+}
+
+
+@detector("discriminator_wins", ("group*",), "discriminator_wins", measures=MEASURES_DISCRIMINATOR_WINS)
+def discriminator_wins(group: list[Series], *, max_end: float, ctx: RunContext | None = None) -> Evidence:
+    """A GAN's discriminator loss (a BCE or least-squares loss, never negative) falls to `max_end`
+    or below and stays there: it tells real from generated samples on nearly every example, so
+    the generator's gradient vanishes (Arjovsky & Bottou 2017).  A critic whose loss takes negative
+    values (WGAN) has no such floor: it cannot judge."""
+    name = "discriminator_wins"
+    if ctx is None or ctx.kind != "gan":
+        return cannot(name, group[0].metric if group else "", "not a GAN")
+    disc = [s for s in group if DISCRIMINATOR_NAME.search(s.metric.replace("/", "_"))]
+    if not disc:
+        return cannot(name, group[0].metric if group else "", "no loss named as the discriminator's")
+    recon = [s.metric for s in group if s not in disc and RECONSTRUCTION_NAME.search(s.metric)]
+    if recon:
+        return cannot(name, recon[0], f"{recon[0]}: a reconstruction term trains the generator whatever the "
+                      "discriminator does (a conditional GAN's discriminator often wins)")
+    s = disc[0]
+    st, v = finite(s)
+    if v.size < MIN_CURVE:
+        return cannot(name, s.metric, f"{s.metric}: fewer than {MIN_CURVE} points")
+    if np.any(v < 0):
+        return cannot(name, s.metric, f"{s.metric} takes negative values (a Wasserstein critic): no floor at 0")
+    a, b = start_level(v), level(v, *END)  # its first logged values: a discriminator can win within the first epoch
+    measures = dict(end=b, start=a, metric=s.metric)
+    if b <= max_end < a and a >= COLLAPSE_FROM * b:
+        return fire(name, s.metric, CONF_RULE, f"{s.metric} fell from {fmt(a)} to {fmt(b)}: the discriminator tells "
+                    "real from generated samples almost every time", st[0], st[-1], **measures)
+    return quiet(name, s.metric, **measures)

@@ -143,6 +143,10 @@ LR_WARM_SHARE = 0.3  # a peak within the first 30% of the run after a rise is a 
 LR_WARM_REACHED = 0.95  # a warmup ends where the rate first reaches 95% of its peak (a onecycle's top is rounded)
 
 
+# a GAN's players by name (a critic alone is also an actor-critic's value network)
+GAN_PLAYER = r"(^|_)(gen|generator|disc|discriminator|d|g|errd|errg|err_d|err_g|adv|adversarial)(_|$)"
+
+
 def _names(series: Mapping[str, Series]) -> list[str]:
     return [normalise(s.metric) for s in series.values() if len(s) > 0]
 
@@ -151,6 +155,10 @@ def task_kind(series: Mapping[str, Series], hparams: Mapping[str, Any], cls: Map
               regression: str | None) -> tuple[str, str]:
     """(kind, why) of the training, from the roles and names of what it logs and its class count."""
     roles = {s.role.kind for s in series.values() if len(s) > 0}
+    if "gan_loss" in roles and "reward" in roles and not any(
+            re.search(GAN_PLAYER, normalise(s.metric)) for s in series.values() if s.role.kind == "gan_loss" and len(s) > 0):
+        # an actor-critic's "critic loss" beside episode rewards, with no generator or discriminator: RL
+        return "rl", "rewards and an actor/critic loss are logged"
     if "gan_loss" in roles:
         return "gan", "generator/discriminator losses are logged"
     if "reward" in roles:
