@@ -15,8 +15,7 @@ import numpy as np
 
 from ..kinds import RunContext
 from ..model import Evidence, Series
-from .base import (CONF_RULE, END, END_SPARSE, MIN_CURVE, START, TINY, cannot, detector, finite, fire, fmt, level, quiet,
-                   start_level)
+from .base import CONF_RULE, END, END_SPARSE, MIN_CURVE, START, TINY, cannot, detector, finite, fire, fmt, level, quiet, start_level
 
 GENERATIVE_KINDS = frozenset({"gan", "diffusion"})
 # a start, a middle and an end: fewer evaluations of a noisy distance say nothing of its trend
