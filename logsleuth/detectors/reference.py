@@ -109,6 +109,12 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: RunContext | N
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
 
+def _skill_floor(acc_end: float) -> float:
+    """The least share of the way from chance to perfect an accuracy can be, whatever the class
+    count: 2a - 1, its value for two classes (chance is at most 1/2)."""
+    return max(0.0, 2.0 * acc_end - 1.0)
+
+
 def _accuracy_bound(loss: Series, acc: Series | None) -> Evidence:
     """Without a class count, an accuracy still bounds the skill: (a - 1/C) / (1 - 1/C) <= a for
     every C, so an accuracy below a share is a skill below it whatever the class count; and it is
@@ -119,7 +125,7 @@ def _accuracy_bound(loss: Series, acc: Series | None) -> Evidence:
         return cannot(name, loss.metric, "no class count in the hyperparameters and no accuracy: no reference level")
     how = f"{acc.metric} ends at {acc_end:.3g}: at most {acc_end:.0%} of the way from chance to 1, whatever the class count"
     measures = dict(n_classes=None, chance_loss=None, loss_frac=None, acc_end=acc_end, skill=acc_end,
-                    skill_floor=max(0.0, 2.0 * acc_end - 1.0), calibrated_loss=None,
+                    skill_floor=_skill_floor(acc_end), calibrated_loss=None,
                     loss_over_calibrated=None, classes_from="unknown: the skill is bounded by the accuracy")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
@@ -143,7 +149,7 @@ def accuracy_skill(acc: Series, ctx: RunContext | None = None) -> Evidence:
     if acc_end is None:
         return cannot(name, acc.metric, f"{acc.metric}: no finite points")
     return fire(name, acc.metric, CONF_FACT, f"{acc.metric} ends at {acc_end:.3g}", acc.steps[0], acc.steps[-1],
-                acc_end=acc_end, skill_floor=max(0.0, 2.0 * acc_end - 1.0))
+                acc_end=acc_end, skill_floor=_skill_floor(acc_end))
 
 
 MEASURES_CHANCE_START = {
