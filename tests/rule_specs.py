@@ -40,6 +40,11 @@ def table_of(parts: dict[str, tuple[Any, Any]]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def run_from(parts: dict[str, tuple[Any, Any]], hparams: dict | None = None) -> RunData:
+    """A run of the given series (name -> (steps, values)) as a reader would give it."""
+    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams=hparams or {})
+
+
 def run_of(curves: synth.Curves, extra: dict | None = None, hparams: dict | None = None, drop=()) -> RunData:
     """A synth.Curves as the tidy table a reader would give (the names most loggers use), with
     the class count in its hyperparameters unless a case gives its own (`hparams: {}`: none)."""
@@ -56,7 +61,7 @@ def run_of(curves: synth.Curves, extra: dict | None = None, hparams: dict | None
     parts.update(extra or {})
     parts = {k: v for k, v in parts.items() if k not in drop}
     hp = {"num_classes": curves.n_classes} if hparams is None else hparams
-    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams=hp)
+    return run_from(parts, hp)
 
 
 def with_(c: synth.Curves, **kw) -> synth.Curves:
@@ -99,7 +104,7 @@ def _gan_nan(seed: int = 5, nan_from: int = 600):
     g = 1.2 * np.exp(rng.normal(0, 0.2, st.size))
     g[nan_from:] = np.nan
     d = 1.38 * np.exp(rng.normal(0, 0.15, st.size))
-    return RunData(name="t", path=".", formats=("test",), table=table_of({"d_loss": (st, d), "g_loss": (st, g)}))
+    return run_from({"d_loss": (st, d), "g_loss": (st, g)})
 
 
 @builder
@@ -114,7 +119,7 @@ def _gan_quality(seed: int = 5, shape: str = "falls"):
     fid = {"falls": 40 + 260 * np.exp(-ev / 400), "flat": np.full(ev.size, 280.0), "frozen": np.full(ev.size, 281.4375)}[shape]
     if shape != "frozen":
         fid = fid * np.exp(rng.normal(0, 0.04, ev.size))
-    return RunData(name="t", path=".", formats=("test",), table=table_of({"d_loss": (st, d), "g_loss": (st, g), "eval/fid": (ev, fid)}))
+    return run_from({"d_loss": (st, d), "g_loss": (st, g), "eval/fid": (ev, fid)})
 
 
 @builder
@@ -135,7 +140,7 @@ def _gan_d_wins(seed: int = 5, d_end: float = 0.02, extra: str = "", fid: str = 
     if fid == "flat":
         ev = np.arange(100.0, 2001.0, 100.0)
         parts["eval/fid"] = (ev, 280.0 * np.exp(rng.normal(0, 0.04, ev.size)))
-    return RunData(name="t", path=".", formats=("test",), table=table_of(parts))
+    return run_from(parts)
 
 
 @builder
@@ -197,7 +202,7 @@ def _lm_start(first: float = 60.0, seed: int = 3):
     ev = np.arange(60, 601, 60, dtype=float)
     vl = 2.2 + 3.0 * np.exp(-ev / 80)
     parts = {"train/loss": (st, loss), "val/loss": (ev, vl), "val/ppl": (ev, np.exp(vl))}
-    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams={})
+    return run_from(parts)
 
 
 @builder
@@ -262,9 +267,9 @@ def _flat_regression(seed: int = 8):
     g = np.random.default_rng(seed)
     loss = 0.49 * np.exp(g.normal(0, 0.01, 40))
     loss[:2] = [0.64, 0.55]
-    return RunData(name="t", path=".", formats=("test",), table=table_of({
+    return run_from({
         "loss": (st, loss), "val_loss": (st, 0.46 * np.exp(g.normal(0, 0.005, 40))),
-        "val_mae": (st, 0.46 * np.exp(g.normal(0, 0.005, 40))), "learning_rate": (st, np.full(40, 3e-3))}))
+        "val_mae": (st, 0.46 * np.exp(g.normal(0, 0.005, 40))), "learning_rate": (st, np.full(40, 3e-3))})
 
 
 @builder
@@ -276,8 +281,8 @@ def _raw_scale_regression(seed: int = 8, scale: float = 40.0):
     loss = scale ** 2 * (0.02 + np.exp(-st / 40)) * np.exp(g.normal(0, 0.03, st.size))
     ev = st[::30]
     val = scale ** 2 * (0.025 + np.exp(-ev / 40))
-    return RunData(name="t", path=".", formats=("test",), table=table_of({
-        "loss": (st, loss), "val_loss": (ev, val), "val_mae": (ev, np.sqrt(val)), "learning_rate": (st, np.full(st.size, 1e-3))}))
+    return run_from({
+        "loss": (st, loss), "val_loss": (ev, val), "val_mae": (ev, np.sqrt(val)), "learning_rate": (st, np.full(st.size, 1e-3))})
 
 
 @builder
@@ -306,7 +311,7 @@ def _rl_returns(seed: int = 3, shape: str = "rise", start: float = -200.0, top: 
         ev = st[5::6]
         score = np.full(ev.size, round(start, 2)) if evals == "frozen" else np.round(np.interp(ev, st, curve) + g.normal(0, 0.04 * abs(gain), ev.size), 2)
         parts["eval/mean_reward"] = (ev, score)
-    return RunData(name="t", path=".", formats=("test",), table=table_of(parts))
+    return run_from(parts)
 
 
 @builder
@@ -346,8 +351,7 @@ def _smooth_decay(n: int = 60_000, seed: int = 0):
     """A noiseless hyperbolic decay 2.3 / (1 + t/1000) with a linearly rising accuracy: any coarse
     detrending leaves a smooth, periodic-looking residual, but the curve never rises."""
     st = np.arange(float(n))
-    return RunData(name="t", path=".", formats=("test",), table=table_of({
-        "loss": (st, 2.3 / (1 + st / 1000)), "acc": (st, st / (10 * n))}))
+    return run_from({"loss": (st, 2.3 / (1 + st / 1000)), "acc": (st, st / (10 * n))})
 
 
 @builder
@@ -449,7 +453,7 @@ def _frozen_train_loss(value: float = 4.844187259674072, epochs: int = 12, epoch
     vl = np.full(epochs, value + 1.39) if val == "frozen" else np.linspace(1.4, 2.0, epochs)
     parts = {"train/loss": (st, np.full(epochs, value)), "val/loss": (st, vl),
              "val/acc": (st, a), "epoch": (st, np.arange(epochs, dtype=float))}
-    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams={})
+    return run_from(parts)
 
 
 @builder
@@ -462,7 +466,7 @@ def _flat_contrastive(acc: float = 0.92, seed: int = 4, first_fall: float = 0.2)
     loss = (4.25 + first_fall * np.exp(-st / 5)) * np.exp(rng.normal(0, 0.02, st.size))
     ev = np.linspace(40, 400, 10)
     parts = {"train/infonce_loss": (st, loss), "val/knn_acc": (ev, acc + rng.normal(0, 0.002, ev.size))}
-    return RunData(name="t", path=".", formats=("test",), table=table_of(parts), hparams={})
+    return run_from(parts)
 
 
 @builder
