@@ -561,6 +561,17 @@ def _diverging_lr(seed: int = 1, lr: float = 0.01):
     return run_of(with_(synth.diverging(seed=seed), lr=np.full(400, lr)))
 
 
+@builder
+def _late_rise(seed: int = 1, end: float = 1.5):
+    """Training loss only: ln 10 falling to 0.01 by step 300, then climbing steadily to `end`."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(600)
+    fall = np.exp(np.log(2.3) + (np.log(0.01) - np.log(2.3)) * np.minimum(st, 300) / 300)
+    rise = np.exp(np.log(0.01) + (np.log(end) - np.log(0.01)) * np.maximum(st - 300, 0) / 299)
+    loss = np.where(st < 300, fall, rise) * np.exp(rng.normal(0, 0.03, st.size))
+    return run_from({"train/loss": (st, loss)})
+
+
 def build(case: dict) -> tuple[RunData, set[str]]:
     """The run a case describes, and the symptoms its generator says it shows (synth only)."""
     name, args = case["spec"], dict(case.get("args") or {})

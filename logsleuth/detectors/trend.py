@@ -95,12 +95,16 @@ MEASURES_DIVERGENCE = {
     "ratio_end_best": "end level over the best level",
     "onset_frac": "where the rise starts, as a share of the run",
     "rising_corr": "rank correlation of the rise with time",
+    "regain": "rise from the best over the fall from the start to it, in the loss's own units",
 }
 
 
 @detector("divergence", ("series",), "divergence", measures=MEASURES_DIVERGENCE)
-def divergence(series: Series, *, min_ratio: float, min_rising_corr: float, ctx: RunContext | None = None) -> Evidence:
-    """The loss ends far above where it started (or above its best, rising steadily)."""
+def divergence(series: Series, *, min_ratio: float, min_rising_corr: float, min_regain: float,
+               ctx: RunContext | None = None) -> Evidence:
+    """The loss ends far above where it started (or above its best, rising steadily and
+    giving back at least `min_regain` of its fall, in the loss's own units: 0.009 -> 0.17
+    after a fall from 1.6 is 10%, the noise of a memorised batch, not a divergence)."""
     name = "divergence"
     data, bad = _prep(series, name, MIN_CURVE)
     if bad:
@@ -124,10 +128,13 @@ def divergence(series: Series, *, min_ratio: float, min_rising_corr: float, ctx:
     over_start = end - start
     over_best = end - best
     rising = _rank_corr(s[i_best:]) if s.size - i_best >= MIN_CURVE else 0.0
+    lin = (lambda a: math.exp(a)) if kind == "log" else (lambda a: a)
+    regain = (lin(end) - lin(best)) / max(lin(start) - lin(best), TINY)
     measures = dict(ratio_end_start=math.exp(over_start) if kind == "log" else None,
                     ratio_end_best=math.exp(over_best) if kind == "log" else None,
-                    onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], TINY)), rising_corr=rising)
-    if over_start >= thr or (over_best >= thr and rising > min_rising_corr):
+                    onset_frac=float((st[i_best] - st[0]) / max(st[-1] - st[0], TINY)), rising_corr=rising,
+                    regain=float(regain))
+    if over_start >= thr or (over_best >= thr and rising > min_rising_corr and regain >= min_regain):
         ref = start if over_start >= thr else best
         conf = confidence(AT_THRESHOLD_RARE, ramp(max(over_start, over_best), thr, 2 * thr))
         onset = st[i_best] if over_best >= thr else st[0]
