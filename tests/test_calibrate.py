@@ -196,6 +196,30 @@ def test_a_rule_that_warns_only_on_healthy_runs_is_fitted_to_a_note():
     assert all(x.severity == "info" for fr in demote(found, {"noisy.rule"}) for fs in fr for x in fs if x.rule == "noisy.rule")
 
 
+def test_a_critical_rule_is_never_fitted_to_a_note():
+    """The same run set, with the noisy rule critical: the user is never told a broken run is
+    fine because the fit saw the rule on healthy runs; it stays critical and healthy flagged."""
+    from types import SimpleNamespace
+
+    from logsleuth.calibrate.corpus import Labelled
+    from logsleuth.calibrate.fit import Fitter
+    from logsleuth.model import Finding
+    from logsleuth.ruleset import builtin_ruleset
+
+    def f(rule, cause, severity):
+        return Finding(rule, "divergence", severity, "loss", 0.9, 0.0, 10.0, "", ((cause, 0.8),))
+
+    items = [Labelled(f"h{i}", "healthy", ("healthy",), "classification", "3-10", "step") for i in range(4)]
+    items += [Labelled(f"f{i}", "lr_too_high", ("lr_too_high",), "classification", "3-10", "step") for i in range(4)]
+    found = [[[f("loud.rule", "exploding_gradients", "critical")]] for _ in range(3)] + [[[]]]
+    found += [[[f("good.rule", "lr_too_high", "warning"), f("loud.rule", "exploding_gradients", "critical")]]
+              for _ in range(4)]
+    bank = SimpleNamespace(ruleset=builtin_ruleset(), grids={}, findings=lambda i, chosen: found[i])
+    fit = Fitter(bank, range(len(items)), items).fit()  # type: ignore[arg-type]
+    assert fit.demoted == ()
+    assert fit.train.healthy_flagged == 0.75
+
+
 def test_rules_named_notes_only_in_a_calibration_report_as_notes(tmp_path):
     from logsleuth.errors import RuleError
     from logsleuth.ruleset import load_ruleset

@@ -14,6 +14,10 @@ from .scores import Figures, Prediction, figures, findings_of, fit_reliability, 
 WEIGHT_GRID = (0.5, 0.75, 1.0, 1.35, 1.8)  # factors tried on a declared cause weight
 LATE_GRID = (0.0, 0.2, 0.4, 0.6)  # late-onset discounts tried
 MIN_GAIN = 0.5  # a change is kept when it wins at least half a run on the training objective
+# never turned into notes by the fit: a critical finding says the run is broken (a NaN, a
+# divergence, a frozen loss), and a note would hide that from the user for the sake of a
+# healthy run or two; such false alarms are fixed in the detector (divergence.min_regain)
+KEPT_SEVERITIES = ("info", "critical")
 
 # ------------------------------------------------------------------ fitting
 
@@ -171,7 +175,7 @@ class Fitter:
         on_healthy: dict[str, int] = {}
         for it, fr in zip(self.items, found):
             if it.healthy:
-                for r in {f.rule for fs in fr for f in fs if f.severity != "info"}:
+                for r in {f.rule for fs in fr for f in fs if f.severity not in KEPT_SEVERITIES}:
                     on_healthy[r] = on_healthy.get(r, 0) + 1
         demoted: set[str] = set()
         for rule, _ in sorted(on_healthy.items(), key=lambda t: (-t[1], t[0])):
