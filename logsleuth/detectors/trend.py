@@ -128,7 +128,7 @@ def divergence(series: Series, *, min_ratio: float, min_rising_corr: float, min_
     over_start = end - start
     over_best = end - best
     rising = _rank_corr(s[i_best:]) if s.size - i_best >= MIN_CURVE else 0.0
-    lin = (lambda a: math.exp(a)) if kind == "log" else (lambda a: a)
+    lin = math.exp if kind == "log" else float
     regain = (lin(end) - lin(best)) / max(lin(start) - lin(best), TINY)
     measures = dict(ratio_end_start=math.exp(over_start) if kind == "log" else None,
                     ratio_end_best=math.exp(over_best) if kind == "log" else None,

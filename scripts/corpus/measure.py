@@ -199,8 +199,9 @@ def _accuracy_unhealthy(h: History, cfg: dict) -> str | None:
         return None
     p = cfg.get("pos_frac", 0.5) if c == 2 else 1.0 / c
     chance, end = max(p, 1.0 - p) if c == 2 else p, tail(acc, 0.2)
-    if (end - chance) / (1.0 - chance) < MIN_SKILL:
-        return f"accuracy {end:.2f} is {(end - chance) / (1.0 - chance):.0%} of the way from chance {chance:.2f} to 1"
+    skill = (end - chance) / (1.0 - chance)
+    if skill < MIN_SKILL:
+        return f"accuracy {end:.2f} is {skill:.0%} of the way from chance {chance:.2f} to 1"
     tr = finite(h.train.get("acc", []))
     if tr.size and tail(tr) - end > MAX_TRAIN_LEAD:
         return f"training accuracy {tail(tr):.2f} runs {tail(tr) - end:.2f} above validation"
