@@ -288,6 +288,12 @@ def test_large_jsonl_fast_path_matches_exact_path(write, monkeypatch):
     ("Iter 100: mAP50 0.5 box_loss 0.3", {"Iter": 100.0, "mAP50": 0.5, "box_loss": 0.3}),
     ("Namespace(batch_size=20, clip=0.25, lr=20, annealing_loss_improvement_pct=1.0)", {}),
     ("step 4 | eval_return 17.75", {"step": 4.0, "eval_return": 17.75}),  # an RL evaluation on a line of its own
+    # a regression's errors are metrics too, bare or prefixed; a word that merely contains one is not
+    ("epoch 0 | step 1 | train_mse 1.6506 | grad_norm 2.0415", {"epoch": 0.0, "step": 1.0, "train_mse": 1.6506, "grad_norm": 2.0415}),
+    ("step 10 | train_mae 7.9584", {"step": 10.0, "train_mae": 7.9584}),
+    ("step 3 | train_huber 1.6672", {"step": 3.0, "train_huber": 1.6672}),
+    ("Epoch 3 rmse=0.5 val_rmse=0.6", {"Epoch": 3.0, "rmse": 0.5, "val_rmse": 0.6}),
+    ("maestro 1 remained 2", {}),
 ])
 def test_console_line_fields(line, want):
     assert parse_line(line) == pytest.approx(want)

@@ -45,8 +45,10 @@ _CONFIG_DUMP = re.compile(r"^\s*(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|
 
 # TF Estimator's evaluation summary: `Saving dict for global step 5468: eval_accuracy = 0.85, ..., loss = 0.72`
 _TF_EVAL = re.compile(r"^\s*Saving dict for global step (\d+):\s*", re.I)
-# words that mark a line as metrics, not prose: `step 4 | eval_return 17.75` (an RL evaluation) counts
-_METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|returns?\b|score", re.I)
+# words that mark a line as metrics, not prose: `step 4 | eval_return 17.75` (an RL evaluation) counts,
+# and so do a regression's error names standing alone or after `train_`/`val_` (`train_mse 1.65`)
+_METRIC_WORD = re.compile(r"loss|acc|ppl|perplexity|error|\blr\b|reward|returns?\b|score|(?<![a-z])(?:r?mse|mae|mape|huber)(?![a-z])",
+                          re.I)
 
 
 def _message(line: str) -> str:
