@@ -23,21 +23,24 @@ MAX_CHUNK = 16
 PARENT_POLL_S = 1.0  # how often a pool worker checks that the process that started it is alive
 
 
-def _watch_parent() -> None:
-    """Pool initializer: exit when the parent is gone (killed with -9, say): its pid changes.
-    The objects inherited from the parent are frozen (gc.freeze).
+def _watch_parent(parent: int) -> None:
+    """Pool initializer: exit when the parent (`parent`, its pid taken before the fork) is gone
+    (killed with -9, say).  The objects inherited from the parent are frozen (gc.freeze).
     On Linux the kernel also signals the worker at once (PR_SET_PDEATHSIG).  Ctrl-C is the
     parent's to handle: a worker that took it while waiting for work would print a traceback."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    # a parent killed between the fork and this line sends no signal and leaves nothing to
+    # watch (getppid() would already be the new parent): such a worker waited for work forever
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while True:
@@ -86,7 +89,7 @@ def run_local(sources: Sequence, work: Callable, jobs: int, on_done: OnDone) -> 
     parts = chunks(len(sources), jobs)
 
     def finished():
-        ex = ProcessPoolExecutor(max_workers=jobs, initializer=_watch_parent)
+        ex = ProcessPoolExecutor(max_workers=jobs, initializer=_watch_parent, initargs=(os.getpid(),))
         try:
             futs = {ex.submit(work, list(sources[a:b])): (a, b) for a, b in parts}
             for fut in as_completed(futs):

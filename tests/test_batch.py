@@ -604,6 +604,23 @@ def test_an_interrupted_scan_keeps_what_it_finished_in_the_cache(tree, tmp_path,
     assert res2.stats["cached"] == 7 and res2.stats["analysed"] == 13
 
 
+def test_a_worker_whose_parent_died_before_its_initializer_exits():
+    """The race the kill test met once in three runs: the parent dies between a worker's fork
+    and its initializer, so no death signal comes and getppid() is already the new parent."""
+    import multiprocessing as mp
+
+    from logsleuth.executors import _watch_parent
+
+    def run(parent: int) -> int | None:
+        child = mp.get_context("fork").Process(target=_watch_parent, args=(parent,))
+        child.start()
+        child.join(10)
+        return child.exitcode
+
+    assert run(os.getpid()) == 0  # its parent is alive: the initializer returns, the worker would serve
+    assert run(-1) == 1  # its parent is not the one that forked it: it leaves at once
+
+
 def test_pool_workers_exit_when_the_parent_is_killed(tree, tmp_path):
     """kill -9 of a scan's parent process: its pool workers do not stay behind."""
     import signal
