@@ -19,6 +19,14 @@ def _common(rng: np.random.Generator, steps: int, batch: int, clip_p: float = 0.
 
 
 def classification(rng: np.random.Generator, max_steps: int) -> dict:
+    cfg = _classification_draw(rng, max_steps)
+    _separate(cfg)
+    return cfg
+
+
+def _classification_draw(rng: np.random.Generator, max_steps: int) -> dict:
+    """A classification recipe before its separation is solved (a fine-tune solves it once, for
+    its own class count)."""
     c = int(_pick(rng, CLASS_COUNTS))
     if c >= 300:
         return _many_classes(rng, c, max_steps)
@@ -31,7 +39,6 @@ def classification(rng: np.random.Generator, max_steps: int) -> dict:
            "images": images, "side": 12, "noise": float(rng.uniform(0.1, 0.3)),
            "arch": mlp_arch(rng, widths=(64, 128, 256), depths=(1, 2, 2, 3) if c < 50 else (1, 2)),
            "dataset": f"{'templates' if images else 'mixture'}{c}"}
-    _separate(cfg)
     cfg.update(optim(rng))
     cfg.update(_common(rng, steps, batch))
     return cfg
@@ -56,7 +63,6 @@ def _many_classes(rng: np.random.Generator, c: int, max_steps: int) -> dict:
            "n_train": 20 * c, "n_val": 1000, "images": False, "min_steps": min(600, steps),
            "arch": {"width": int(_pick(rng, (128, 192))), "depth": 1, "act": _pick(rng, ("relu", "gelu", "leaky")),
                     "dropout": float(_pick(rng, (0.0, 0.1)))}, "dataset": f"mixture{c}"}
-    _separate(cfg)
     cfg.update(optim(rng, ("adam", "adamw", "momentum", "nesterov", "rmsprop"), weights=(4, 4, 1, 1, 1)))
     if cfg["optimizer"] in ("momentum", "nesterov"):
         cfg["lr"] = _sig(_logu(rng, 0.05, 0.15))
@@ -114,7 +120,7 @@ def language_model(rng: np.random.Generator, max_steps: int) -> dict:
 
 
 def fine_tune(rng: np.random.Generator, max_steps: int) -> dict:
-    cfg = classification(rng, max_steps)
+    cfg = _classification_draw(rng, max_steps)
     c = int(_pick(rng, (3, 5, 10, 20, 50, 100)))
     steps = steps_for(rng, 100, min(max_steps, 800))
     cfg.update({"n_classes": c, "images": cfg["images"] and c <= 20, "task_shift": float(rng.uniform(0.1, 0.25)),
