@@ -607,12 +607,10 @@ def test_an_interrupted_scan_keeps_what_it_finished_in_the_cache(tree, tmp_path,
 def test_a_worker_whose_parent_died_before_its_initializer_exits():
     """The race the kill test met once in three runs: the parent dies between a worker's fork
     and its initializer, so no death signal comes and getppid() is already the new parent."""
-    import multiprocessing as mp
-
     from logsleuth.executors import _watch_parent
 
     def run(parent: int) -> int | None:
-        child = mp.get_context("fork").Process(target=_watch_parent, args=(parent,))
+        child = multiprocessing.get_context("fork").Process(target=_watch_parent, args=(parent,))
         child.start()
         child.join(10)
         return child.exitcode
@@ -897,8 +895,6 @@ def test_pool_workers_freeze_what_they_inherit():
 def test_the_pool_is_closed_when_every_chunk_is_back():
     """Once all results are in, run_local waits for its pool: no worker is left for the exit hook,
     whose race on the pool's wakeup pipe printed an OSError traceback after a finished report."""
-    import multiprocessing
-
     from logsleuth.executors import POOL_MIN_RUNS, run_local
 
     run_local(list(range(POOL_MIN_RUNS)), _freeze_counts, jobs=2, on_done=lambda i, r: None)
