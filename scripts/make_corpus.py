@@ -3,6 +3,7 @@
     python scripts/make_corpus.py --out DIR --seed 0 --runs 2200 --jobs 2   # the full corpus
     python scripts/make_corpus.py --sample                                # tests/data/gen_sample/
     python scripts/make_corpus.py --sample --only g0003-0,g0010-1 --out D   # regenerate some runs
+    python scripts/make_corpus.py --out DIR --seed 400 --runs 500 --kinds language_model  # one kind only
 
 Every run trains a small torch model for real (torch is a development extra, `corpus`;
 logsleuth itself never imports it); faults are injected in the training and kept only
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-steps", type=int, default=5000, help="cap on a run's optimizer steps")
     p.add_argument("--sample", action="store_true", help="the small fixed CI sample (seed, runs, lengths fixed)")
     p.add_argument("--only", help="comma-separated run names: train their groups, write only these")
+    p.add_argument("--kinds", help="comma-separated kinds of training to generate (default: all nine)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     from corpus.driver import run_all
@@ -52,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     only = set(a.only.split(",")) if a.only else None
     # the plan holds ~25% more slots than asked: faults without a measurable effect are
     # dropped, and the corpus is the shortest prefix of the plan with `runs` kept runs
-    groups = plan(seed, int(runs * 1.25) + 20, max_steps=max_steps, small=a.sample)
+    from corpus.kinds import KINDS
+    only_kinds = tuple(a.kinds.split(",")) if a.kinds and not a.sample else KINDS
+    if set(only_kinds) - set(KINDS):
+        p.error(f"--kinds: unknown {', '.join(sorted(set(only_kinds) - set(KINDS)))}; known: {', '.join(KINDS)}")
+    groups = plan(seed, int(runs * 1.25) + 20, max_steps=max_steps, small=a.sample, only_kinds=only_kinds)
     for g in groups:
         g["max_steps"] = max_steps
     if only:
@@ -68,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                   target=None if only else runs)
     if not only:  # the corpus's provenance, read by `logsleuth calibrate`
         with open(os.path.join(out, "corpus.yaml"), "w", encoding="utf-8") as fh:
-            fh.write(f"seed: {seed}\ncommand: make_corpus.py --seed {seed} --runs {runs} --max-steps {max_steps}\n")
+            kinds_arg = f" --kinds {','.join(only_kinds)}" if only_kinds != KINDS else ""
+            fh.write(f"seed: {seed}\ncommand: make_corpus.py --seed {seed} --runs {runs} --max-steps {max_steps}{kinds_arg}\n")
     print(f"done: {len(res['labels'])} runs written, {len(res['dropped'])} dropped for no effect, "
           f"{res['redraws']} recipes re-drawn, {time.time() - t0:.0f}s elapsed ({res['train_seconds']:.0f}s training)", flush=True)
     return 0

@@ -99,7 +99,7 @@ def missing_warmup(b, s, rng, kind):
 
 
 def bad_weight_init(b, s, rng, kind):
-    if kind == "fine_tune":  # any init is overwritten by the checkpoint, unless it is never loaded
+    if kind == "fine_tune" or b.get("pretrain_steps"):  # the checkpoint overwrites any init, unless never loaded
         return b, _c(b, skip_pretrained=True, init="large", init_scale=1 + s), \
             f"pre-trained checkpoint not loaded: from scratch, weights at {1 + s:g}x the default scale"
     variant = str(rng.choice(["large", "zeros", "const"], p=[0.6, 0.25, 0.15]))

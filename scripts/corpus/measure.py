@@ -174,13 +174,14 @@ def healthy(h: History, cfg: dict) -> str | None:
     if kind == "gan":
         s, s0 = val(h, "swd"), h.initial.get("swd", math.nan)
         return None if finite(s).size and tail(s, 0.2) < 0.6 * s0 else "samples did not approach the data"
-    if not tail(o) < LOSS_FALL.get(kind, 0.85) * head(o):
+    ref = "fine_tune" if cfg.get("pretrain_steps") else kind  # a language-model fine-tune starts low too
+    if not tail(o) < LOSS_FALL.get(ref, 0.85) * head(o):
         return "training loss did not fall"
     vl, v0 = val(h, "val_loss"), h.initial.get("val_loss", math.nan)
     rise = _rise(vl)
     if math.isfinite(rise) and rise > 0.2 and kind != "contrastive":
         return f"validation loss rose {rise:.0%} from its minimum"
-    if finite(vl).size and math.isfinite(v0) and not tail(vl, 0.2) < min(0.97, LOSS_FALL.get(kind, 0.9)) * v0:
+    if finite(vl).size and math.isfinite(v0) and not tail(vl, 0.2) < min(0.97, LOSS_FALL.get(ref, 0.9)) * v0:
         return "validation loss did not fall"
     return _accuracy_unhealthy(h, cfg)
 

@@ -62,6 +62,7 @@ KIND_NAMES = {
     ("contrastive", "lightning"): {"train_loss": "train_contrastive_loss", "val_loss": "val_contrastive_loss",
                                    "val_acc": "val_knn_acc"},
     ("language_model", "slash"): {"train_loss": "train/lm_loss", "val_loss": "val/lm_loss"},
+    ("language_model", "hf"): {"val_token_acc": "eval_accuracy"},  # run_clm.py's next-token accuracy
     ("regression", "simple"): {"train_loss": "train_mse", "val_loss": "val_mse"},
 }
 

@@ -22,7 +22,7 @@ def hparams_of(cfg: dict, spec: dict) -> dict:
     if cfg.get("arch"):
         hp["hidden"] = cfg["arch"].get("width")
         hp["dropout"] = cfg["arch"].get("dropout", 0.0)
-    if cfg["kind"] == "fine_tune" and not cfg.get("skip_pretrained"):
+    if (cfg["kind"] == "fine_tune" or cfg.get("pretrain_steps")) and not cfg.get("skip_pretrained"):
         hp["init_from" if spec["names_variant"] else "pretrained"] = "checkpoints/pretrain_last.pt" if spec["names_variant"] else True
     if spec["flavor"].startswith("hf"):
         hp = {"learning_rate": hp.pop("lr"), "per_device_train_batch_size": hp.pop("batch_size"), **hp}

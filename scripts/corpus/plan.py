@@ -26,15 +26,17 @@ def _least(rng: np.random.Generator, options: list, counts: dict) -> object:
     return choice
 
 
-def plan(master_seed: int, n_runs: int, max_steps: int = 5000, small: bool = False) -> list[dict]:
+def plan(master_seed: int, n_runs: int, max_steps: int = 5000, small: bool = False,
+         only_kinds: tuple[str, ...] = kinds.KINDS) -> list[dict]:
     """Groups totalling about `n_runs` runs: {"gid", "kind", "base", "cadence", "runs": [...]}
-    where each run is {"name", "cause", "slot_seed", "spec"}; the first run is the twin."""
+    where each run is {"name", "cause", "slot_seed", "spec"}; the first run is the twin.
+    `only_kinds` restricts the kinds (a corpus part that adds runs of some kinds)."""
     rng = np.random.default_rng([master_seed, 7])
     counts: dict = {}
     total, gid, out = 0, 0, []
-    kinds_w = np.array([KIND_WEIGHT[k] for k in kinds.KINDS])
+    kinds_w = np.array([KIND_WEIGHT[k] for k in only_kinds])
     while total < n_runs:
-        kind = kinds.KINDS[int(np.argmin([counts.get(("kind", k), 0) / w for k, w in zip(kinds.KINDS, kinds_w)]))]
+        kind = only_kinds[int(np.argmin([counts.get(("kind", k), 0) / w for k, w in zip(only_kinds, kinds_w)]))]
         counts[("kind", kind)] = counts.get(("kind", kind), 0) + 1
         seed = int(rng.integers(0, 2**31 - 1))
         base = kinds.sample(kind, np.random.default_rng(seed), seed, max_steps)

@@ -116,7 +116,15 @@ def language_model(rng: np.random.Generator, max_steps: int) -> dict:
     cfg.update(_common(rng, steps, int(_pick(rng, (16, 32))), clip_p=0.7))
     if cfg["optimizer"] == "sgd":
         cfg["clip"] = 0.5
+    if rng.random() < LM_FINE_TUNE_SHARE:  # drawn last: the rest is the recipe of a from-scratch LM
+        cfg.update({"pretrain_steps": int(_pick(rng, (400, 600, 800))), "ft_variant": int(_pick(rng, (1, 2, 3))),
+                    "fine_tune": True, "lr": _sig(cfg["lr"] * rng.uniform(0.2, 0.5)), "dataset": f"{level}_text_ft"})
     return cfg
+
+
+# the share of language models fine-tuned from a checkpoint pre-trained on other text (the
+# LoRA/SFT runs people share: a loss that starts low, falls a fifth early, then a few percent)
+LM_FINE_TUNE_SHARE = 0.4
 
 
 def fine_tune(rng: np.random.Generator, max_steps: int) -> dict:
