@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(REPO, "scripts"))
 
 from corpus import faults, kinds, names, plan, recipes  # numpy only
 
-FT_KEYS = {"pretrain_steps", "ft_variant", "fine_tune", "lr", "dataset"}
+FT_KEYS = {"pretrain_steps", "ft_variant", "ft_new", "fine_tune", "lr", "dataset"}
 
 
 def _lm(seed: int) -> dict:

@@ -22,6 +22,21 @@ def tokens(cfg: dict, rng: np.random.Generator, variant: int) -> tuple[list[str]
     return data.grammar_text(rng, n, variant).split(" "), "grammar words"
 
 
+def mixed_tokens(cfg: dict, rng: np.random.Generator, variant: int) -> tuple[list[str], str]:
+    """The tokens of a run's text; a fine-tune's text holds a share cfg['ft_new'] of sentences
+    of its own variant, in four blocks alternating with the base text's (an SFT set resembles
+    what the checkpoint saw, more or less); validation windows, the first ones, see both."""
+    share = cfg.get("ft_new", 1.0) if cfg.get("pretrain_steps") else 1.0
+    if share >= 1.0 or variant == 0:
+        return tokens(cfg, rng, variant)
+    n, out, src = cfg["n_sentences"], [], ""
+    for _ in range(4):
+        new, src = tokens({**cfg, "n_sentences": max(1, round(n * share / 4))}, rng, variant)
+        old = data.grammar_text(rng, max(1, round(n * (1 - share) / 4)), 0)
+        out += new + ([" ", *old] if cfg["level"] == "char" else old.split(" "))
+    return out, f"{src} ({share:.0%} new, the rest as pre-trained)"
+
+
 class LanguageModel(SupervisedTask):
     """Next-token cross-entropy over windows of `seq` tokens; validation on held-out text
     (of another grammar variant when the run has a distribution shift)."""
@@ -31,9 +46,9 @@ class LanguageModel(SupervisedTask):
     def __init__(self, cfg: dict, rng: np.random.Generator) -> None:
         own = cfg.get("ft_variant", 0) if cfg.get("pretrain_steps") else 0  # a fine-tune's own text
         pre = pretrain_tokens(cfg) if cfg.get("pretrain_steps") else []
-        trn, src = tokens(cfg, rng, own)
-        val, _ = tokens({**cfg, "n_sentences": max(40, cfg["n_sentences"] // 8)}, rng,
-                        own + 1 + int(3 * cfg["shift"]) if cfg.get("shift") else own)
+        trn, src = mixed_tokens(cfg, rng, own)
+        val, _ = mixed_tokens({**cfg, "n_sentences": max(40, cfg["n_sentences"] // 8)}, rng,
+                              own + 1 + int(3 * cfg["shift"]) if cfg.get("shift") else own)
         vocab = sorted(set(trn) | set(val) | set(pre))
         ids = {t: i for i, t in enumerate(vocab)}
         seq = cfg["seq"]

@@ -117,8 +117,9 @@ def language_model(rng: np.random.Generator, max_steps: int) -> dict:
     if cfg["optimizer"] == "sgd":
         cfg["clip"] = 0.5
     if rng.random() < LM_FINE_TUNE_SHARE:  # drawn last: the rest is the recipe of a from-scratch LM
-        cfg.update({"pretrain_steps": int(_pick(rng, (400, 600, 800))), "ft_variant": int(_pick(rng, (1, 2, 3))),
-                    "fine_tune": True, "lr": _sig(cfg["lr"] * rng.uniform(0.2, 0.5)), "dataset": f"{level}_text_ft"})
+        cfg.update({"pretrain_steps": int(_pick(rng, (500, 800, 1200))), "ft_variant": int(_pick(rng, (1, 2, 3))),
+                    "ft_new": round(float(rng.uniform(0.15, 1.0)), 2), "fine_tune": True,
+                    "lr": _sig(cfg["lr"] * rng.uniform(0.2, 0.5)), "dataset": f"{level}_text_ft"})
     return cfg
 
 
