@@ -83,7 +83,7 @@ def test_a_detector_gets_the_declared_value_and_a_call_may_override_it():
     assert spec.params["min_rise"] == declarations()["val_rise.min_rise"].default
     seen = {}
 
-    def probe(train, val, *, min_rise: float, max_best_frac: float, train_falls: bool, ctx=None):
+    def probe(train, val, *, min_rise: float, max_best_frac: float, train_falls: bool, min_regain: float, ctx=None):
         seen.update(min_rise=min_rise, train_falls=train_falls)
 
     from logsleuth.detectors.base import detector
@@ -122,7 +122,7 @@ def test_a_declared_parameter_the_detector_does_not_take_is_refused():
     def f(train, val, *, min_rise: float, ctx=None):
         return None
 
-    with pytest.raises(TypeError, match="declared but not taken: \\['max_best_frac', 'train_falls'\\]"):
+    with pytest.raises(TypeError, match="declared but not taken: \\['max_best_frac', 'min_regain', 'train_falls'\\]"):
         detector("val_rise", ("train", "val"), "overfitting", measures={})(f)
 
 

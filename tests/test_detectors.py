@@ -447,6 +447,21 @@ def test_val_rise_measures_training_from_the_logged_best_it_names():
     assert ev.fired and ev.measures["train_fall"] > 0.5
 
 
+def test_val_rise_regain_is_the_rise_in_the_loss_own_units():
+    """The per-epoch curve above (training falling): validation rose 1.3x from its best, but gave
+    back 8% of its fall from the first evaluation; `min_regain` 0.1 asks for more, which a
+    turn-up to 0.2 gives."""
+    st = np.arange(10.0)
+    falls = S("train/loss", [1.03, 0.26, 0.17, 0.147, 0.135, 0.1345, 0.0636, 0.05, 0.04, 0.032], st)
+    floor = S("val/loss", [0.29, 0.32, 0.115, 0.21, 0.15, 0.071, 0.070, 0.080, 0.087, 0.091], st)
+    ev = run("val_rise", falls, floor, min_regain=0.05)
+    assert ev.fired and 0.05 < ev.measures["regain"] < 0.1
+    assert not run("val_rise", falls, floor, min_regain=0.1).fired
+    up = S("val/loss", [0.29, 0.32, 0.115, 0.21, 0.15, 0.071, 0.070, 0.11, 0.16, 0.2], st)
+    ev = run("val_rise", falls, up, min_regain=0.1)
+    assert ev.fired and ev.measures["regain"] > 0.3
+
+
 def test_metric_frozen_allows_float32_rounding_only_when_asked():
     """Epoch averages of a loss that never moves differ in their ninth digit (the same float32 batch
     losses summed in another order): frozen within 1e-6, not exactly; a loss moving 1e-4 is not."""

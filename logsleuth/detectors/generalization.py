@@ -48,6 +48,7 @@ from .base import (
     transform,
 )
 
+REGAIN_CAP = 10.0  # a rise with no fall before it (the first evaluation is the best) gives back "everything"
 MIN_GAP_POINTS = 4  # a gap's start (its first fifth) and its end (its last quarter) need a point each, apart
 
 
@@ -69,6 +70,7 @@ MEASURES_OVERFITTING = {
     "train_fall": "relative fall of training from the best-validation step to the end",
     "best_val": "the best validation value as logged",
     "last_val": "the last validation value as logged",
+    "regain": "the rise from the best to the end level, as a share of the fall from the first validation value to the best",
 }
 
 
@@ -94,10 +96,11 @@ def _rose(metric: str, steps: np.ndarray, values: np.ndarray, i: int) -> str:
 
 @detector("val_rise", ("train", "val"), "overfitting", measures=MEASURES_OVERFITTING)
 def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: float,
-                train_falls: bool, ctx: RunContext | None = None) -> Evidence:
-    """Validation loss turns upward (by `min_rise`, beyond its noise) while training loss keeps
-    falling (with `train_falls: false`, whatever training does: the run got worse on held-out
-    data); reports the step of the best validation loss (where to stop)."""
+                train_falls: bool, min_regain: float, ctx: RunContext | None = None) -> Evidence:
+    """Validation loss turns upward (by `min_rise`, beyond its noise, giving back at least
+    `min_regain` of its fall in the loss's own units) while training loss keeps falling (with
+    `train_falls: false`, whatever training does: the run got worse on held-out data); reports
+    the step of the best validation loss (where to stop)."""
     name = "val_rise"
     vs, vv = finite(val)
     ts, tv = bucket(*finite(train))
@@ -116,18 +119,21 @@ def overfitting(train: Series, val: Series, *, min_rise: float, max_best_frac: f
     best_frac = (bs[i_best] - vs[0]) / max(vs[-1] - vs[0], TINY)
     end = level(s, *END)
     rise = math.expm1(end - float(s[i_best]))
+    # in the loss's own units: 0.07 -> 0.09 after a fall from 2.3 gives back 1% of it, however large the ratio
+    best_lin = math.exp(float(s[i_best]))
+    regain = min(REGAIN_CAP, (math.exp(end) - best_lin) / max(float(vv[0]) - best_lin, TINY))
     i_raw = memo("val_rise.logged_best", (vs, vv, s), lambda: _logged_best(vv, s, i_best, end, np.searchsorted(vs, bs)))  # each rule's
     # training is measured from the logged best the sentence names as the point to stop, not from the
     # smoothed minimum: a median tie can put that a point earlier, before a drop training shares
     train_fall = _train_fall(ts, tlog, float(vs[i_raw]))
     measures = dict(rise=rise, best_step=float(vs[i_raw]), best_frac=float(best_frac), train_fall=train_fall,
-                    best_val=float(vv[i_raw]), last_val=float(vv[-1]))
+                    best_val=float(vv[i_raw]), last_val=float(vv[-1]), regain=float(regain))
     # the last logged value must itself sit above the logged best: the run shows the rise, not only its trend
     shows = vv[-1] > vv[i_raw] * (1 + min_rise / 2)
     # the noise is asked for only when the rise is large enough to matter (a pass over every
     # logged validation point; no measure of the evidence)
-    if rise >= min_rise and end - float(s[i_best]) > NOISE_SPREADS * noise(x) and best_frac <= max_best_frac and shows \
-            and (train_fall > 0.0 or not train_falls):
+    if rise >= min_rise and regain >= min_regain and end - float(s[i_best]) > NOISE_SPREADS * noise(x) \
+            and best_frac <= max_best_frac and shows and (train_fall > 0.0 or not train_falls):
         conf = confidence(AT_THRESHOLD_PAST_NOISE, ramp(rise, min_rise, FULL_AT_SMALL * min_rise))
         if not train_falls:
             txt = (f"{_rose(val.metric, vs, vv, i_raw)}, while {train.metric} changed {-train_fall:+.0%} over the "
