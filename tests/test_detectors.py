@@ -462,6 +462,22 @@ def test_val_rise_regain_is_the_rise_in_the_loss_own_units():
     assert ev.fired and ev.measures["regain"] > 0.3
 
 
+def test_without_a_class_count_the_upper_skill_bound_can_be_switched_off():
+    """An accuracy of 0.38 and no class count: at most 38% of the way from chance to 1 for a
+    classifier; a language model logging next-token accuracy looks the same, so with
+    bound_unknown_classes off there is no `skill` to call too low, while the floor (what a
+    claim of skill uses) stays."""
+    ctx = RunContext(kind="classification", single_ce=True)
+    loss = S("loss", np.geomspace(3.9, 1.9, 50))
+    acc = S("eval_accuracy", np.linspace(0.1, 0.38, 10), np.linspace(5, 50, 10))
+    on = run("class_reference", loss, acc, ctx=ctx, bound_unknown_classes=True)
+    off = run("class_reference", loss, acc, ctx=ctx, bound_unknown_classes=False)
+    assert on.measures["skill"] == pytest.approx(0.38, abs=0.02) and off.measures["skill"] is None
+    assert on.measures["skill_floor"] == off.measures["skill_floor"] == 0.0
+    high = S("eval_accuracy", np.linspace(0.5, 0.9, 10), np.linspace(5, 50, 10))
+    assert run("class_reference", loss, high, ctx=ctx, bound_unknown_classes=False).measures["skill_floor"] > 0.7
+
+
 def test_metric_frozen_allows_float32_rounding_only_when_asked():
     """Epoch averages of a loss that never moves differ in their ninth digit (the same float32 batch
     losses summed in another order): frozen within 1e-6, not exactly; a loss moving 1e-4 is not."""

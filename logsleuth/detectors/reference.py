@@ -63,7 +63,8 @@ MEASURES_CLASS_REFERENCE = {
     "chance_loss": "ln C",
     "loss_frac": "end loss over ln C",
     "acc_end": "end accuracy (fraction)",
-    "skill": "share of the way from chance (1/C) to perfect accuracy (without C: its upper bound, the accuracy)",
+    "skill": "share of the way from chance (1/C) to perfect accuracy (without C: its upper bound, the accuracy, unless "
+             "bound_unknown_classes is off)",
     "skill_floor": "the least that share can be (without C: as if C were 2)",
     "calibrated_loss": "cross-entropy of a calibrated classifier with that accuracy",
     "loss_over_calibrated": "end loss over the calibrated loss",
@@ -72,7 +73,8 @@ MEASURES_CLASS_REFERENCE = {
 
 
 @detector("class_reference", ("loss", "acc?"), "class_reference", measures=MEASURES_CLASS_REFERENCE)
-def class_reference(loss: Series, acc: Series | None = None, ctx: RunContext | None = None) -> Evidence:
+def class_reference(loss: Series, acc: Series | None = None, *, bound_unknown_classes: bool,
+                    ctx: RunContext | None = None) -> Evidence:
     """Fires when the training loss has a reference level: the run is a classification (an
     accuracy of a single task is logged, no component losses) with its class count C in the
     hyperparameters (two for a binary run); without C, an accuracy alone bounds the skill
@@ -80,14 +82,16 @@ def class_reference(loss: Series, acc: Series | None = None, ctx: RunContext | N
     chance (1/C) to perfect (or, without an accuracy, the share of the uniform guess's ln C the
     loss removed); `loss_frac`, the end loss over ln C; `acc_end`, the end accuracy;
     `loss_over_calibrated`, the end loss over the cross-entropy of a calibrated classifier with
-    that accuracy (accuracy and loss of one model must roughly agree)."""
+    that accuracy (accuracy and loss of one model must roughly agree).  With
+    `bound_unknown_classes` off, a run without C has no `skill` (its floor stays: a claim of
+    skill needs no class count, a claim of too little skill needs the task to be a classifier's)."""
     name = "class_reference"
     if ctx is None or ctx.kind not in CLASS_KINDS:
         kind = ctx.kind if ctx else "unknown"
         return cannot(name, loss.metric, f"{a_run(kind)}: its loss is not one classification cross-entropy")
     c = ctx.n_classes or (2 if ctx.kind == "binary" else None)
     if not c:
-        return _accuracy_bound(loss, acc)
+        return _accuracy_bound(loss, acc, bound_unknown_classes)
     _, v = finite(loss)
     if v.size < FEW_POINTS or np.any(v <= 0):
         return cannot(name, loss.metric, f"{loss.metric}: too few positive points")
@@ -115,7 +119,7 @@ def _skill_floor(acc_end: float) -> float:
     return max(0.0, 2.0 * acc_end - 1.0)
 
 
-def _accuracy_bound(loss: Series, acc: Series | None) -> Evidence:
+def _accuracy_bound(loss: Series, acc: Series | None, upper: bool) -> Evidence:
     """Without a class count, an accuracy still bounds the skill: (a - 1/C) / (1 - 1/C) <= a for
     every C, so an accuracy below a share is a skill below it whatever the class count; and it is
     at least 2a - 1 (its value for two classes), so an accuracy of 0.9 is most of the way whatever C."""
@@ -124,7 +128,7 @@ def _accuracy_bound(loss: Series, acc: Series | None) -> Evidence:
     if acc is None or acc_end is None:
         return cannot(name, loss.metric, "no class count in the hyperparameters and no accuracy: no reference level")
     how = f"{acc.metric} ends at {acc_end:.3g}: at most {acc_end:.0%} of the way from chance to 1, whatever the class count"
-    measures = dict(n_classes=None, chance_loss=None, loss_frac=None, acc_end=acc_end, skill=acc_end,
+    measures = dict(n_classes=None, chance_loss=None, loss_frac=None, acc_end=acc_end, skill=acc_end if upper else None,
                     skill_floor=_skill_floor(acc_end), calibrated_loss=None,
                     loss_over_calibrated=None, classes_from="unknown: the skill is bounded by the accuracy")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
