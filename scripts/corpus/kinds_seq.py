@@ -96,7 +96,6 @@ class LanguageModel(SupervisedTask):
         return {**super().info(), "vocab": self.vocab, "text": self.source}
 
 
-
 def pretrain_tokens(cfg: dict) -> list[str]:
     """The pre-training text of a fine-tune: four times its own size, of the base variant
     (for characters the Zen of Python and grammar; the fine-tune's text has other words)."""
