@@ -8,9 +8,12 @@ Healthy learning rates are the usual ones per optimizer family (SGD 0.05-0.2, mo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .train import Task
+if TYPE_CHECKING:  # recipes and plans need numpy only; building a task imports torch
+    from .train import Task
 
 KINDS = ("classification", "binary", "regression", "language_model", "fine_tune", "detection", "contrastive",
          "gan", "rl")
