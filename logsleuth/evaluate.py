@@ -43,6 +43,11 @@ class Scores:
     def _healthy(self) -> list[Case]:
         return [c for c in self.cases if c.cause == "healthy"]
 
+    def shown(self) -> Scores:
+        """The faulty runs whose label names a symptom (with every healthy run): a fault whose
+        curves show none of the taxonomy's symptoms is beyond any reader of the logs."""
+        return Scores([c for c in self.cases if c.cause == "healthy" or c.symptoms])
+
     def top_k(self, k: int) -> float:
         f = self._faulty()
         return sum(1 for c in f if set(c.predicted[:k]) & set(c.acceptable)) / len(f) if f else float("nan")
@@ -82,11 +87,16 @@ class Scores:
                 cnt[(c.cause, top)] += 1
         return [(a, b, n) for (a, b), n in sorted(cnt.items(), key=lambda t: (-t[1], t[0]))]
 
+    def _shown_dict(self) -> dict[str, Any]:
+        v = self.shown()
+        return {"faulty": len(v._faulty()), "top1": v.top_k(1), "top3": v.top_k(3), "detection_rate": v.detection()}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "runs": len(self.cases), "faulty": len(self._faulty()), "healthy": len(self._healthy()),
             "top1": self.top_k(1), "top3": self.top_k(3), "detection_rate": self.detection(),
             "false_alarm_rate": self.false_alarms(), "symptom_recall": self.symptom_recall(),
+            "with_symptoms": self._shown_dict(),
             "per_cause": [{"cause": c, "runs": n, "top1": t1, "top3": t3} for c, n, t1, t3 in self.per_cause()],
             "confusions": [{"label": a, "predicted": b, "count": n} for a, b, n in self.confusions()],
             "cases": [{"run": c.name, "cause": c.cause, "predicted": list(c.predicted[:3]), "health": c.health,
@@ -140,6 +150,16 @@ def evaluate_corpus(corpus: str, options: Options | None = None) -> Scores:
     return scores
 
 
+def _shown_lines(s: Scores) -> list[str]:
+    """The same figures over the faulty runs whose label names a symptom, when some name none."""
+    v = s.shown()
+    n, hidden = len(v._faulty()), len(s._faulty()) - len(v._faulty())
+    if not hidden or not n:
+        return []
+    return [f"faulty runs whose label names a symptom: {n} ({hidden} name none): top-1 {v.top_k(1):.3f}, "
+            f"top-3 {v.top_k(3):.3f}, detection {v.detection():.3f}"]
+
+
 def format_scores(s: Scores) -> str:
     lines = [
         f"runs: {len(s.cases)} ({len(s._faulty())} faulty, {len(s._healthy())} healthy)",
@@ -148,6 +168,7 @@ def format_scores(s: Scores) -> str:
         f"detection rate (faulty):   {s.detection():.3f}",
         f"false alarms (healthy):    {s.false_alarms():.3f}",
         f"symptom recall:            {s.symptom_recall():.3f}",
+        *_shown_lines(s),
         "",
         f"{'cause':26s} {'runs':>4s} {'top1':>5s} {'top3':>5s}",
     ]
