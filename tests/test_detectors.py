@@ -508,3 +508,19 @@ def test_discriminator_wins_reads_only_a_floored_discriminator_loss():
     assert not run("discriminator_wins", [g, S("loss_D", np.full(200, 0.02), st)], ctx=gan).fired
     assert run("discriminator_wins", [g, S("critic_loss", -10 * falls.values, st)], ctx=gan).cannot_judge
     assert run("discriminator_wins", [g, falls], ctx=RunContext(kind="rl")).cannot_judge
+
+
+def test_epoch_periodic_places_a_staircase_at_the_true_epoch_boundaries():
+    """A ten-epoch fine-tune logged every 500 steps with 2,800 steps an epoch (5.6 points each):
+    the loss drops at every epoch boundary and holds within the epoch - seen examples are
+    remembered, not a fixed data order.  Boundaries taken every 6 points (the rounded lag) drift
+    four points over the run, leave each step in the residual, and called it periodic."""
+    from logsleuth.detectors.instability import epoch_periodic
+
+    st = np.arange(500, 28000, 500, dtype=float)
+    rng = np.random.default_rng(3)
+    level = 0.8 * 0.62 ** np.floor(st / 2800)  # one level per epoch
+    v = level * np.exp(rng.normal(0, 0.03, st.size))
+    ev = epoch_periodic(S("loss", v, st), ctx=RunContext(epoch_len=2800))
+    assert not ev.fired, ev.measures
+    assert ev.measures["acf_within"] < 0.3

@@ -350,13 +350,17 @@ def oscillation(series: Series, *, min_power: float, min_amplitude: float, min_c
     return quiet(name, series.metric, **measures)
 
 
-def _acf_within_epochs(x: np.ndarray, lag: int, phases: int = EPOCH_PHASES) -> float:
+def _acf_within_epochs(x: np.ndarray, period: float, phases: int = EPOCH_PHASES) -> float:
     """Autocorrelation at one epoch of x minus its per-epoch means, at the epoch phase (of
-    `phases` tried) that leaves the least variance (the boundary of a staircase)."""
+    `phases` tried) that leaves the least variance (the boundary of a staircase).  The epochs
+    are `period` points long, a fraction included: 5.6 points rounded to 6 would drift the
+    boundaries by four points over ten epochs and leave each step of a staircase in the
+    residual."""
+    lag = int(round(period))
     best_r, best_var = None, math.inf
     for p in range(phases):
-        off = int(round(p * lag / phases))
-        block = (np.arange(x.size) + off) // lag
+        off = p * period / phases
+        block = np.floor((np.arange(x.size) + off) / period).astype(int)
         sums = np.bincount(block, weights=x)
         means = sums / np.maximum(np.bincount(block), 1)
         r = x - means[block]
@@ -399,7 +403,7 @@ def epoch_periodic(series: Series, *, min_acf: float, min_peak: float, ctx: RunC
     # a staircase - one level per epoch, the drop at each boundary (multi-epoch fine-tunes) -
     # leaves a saw-tooth around a rolling trend; around its own epoch means it leaves only
     # noise.  A fixed data order repeats a shape *within* each epoch, which survives both.
-    a_steps = _acf_within_epochs(xu, lag)
+    a_steps = _acf_within_epochs(xu, epoch_len / h)
     a1 = min(a1, a_steps)
     d = max(2, lag // EPOCH_PHASES)
     a_near = max(_acf(r, lag - d), _acf(r, lag + d))  # a real epoch pattern peaks exactly at one epoch
