@@ -21,7 +21,7 @@ from .commands.common import fail as _fail
 from .commands.common import options as _options
 from .commands.inspect import inspect
 from .commands.rules import explain, rules
-from .errors import LogsleuthError
+from .errors import LogsleuthError, UsageError
 
 if TYPE_CHECKING:
     from .model import Analysis
@@ -361,10 +361,15 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
               help="Processes that compute the evidence.")
 @click.option("--docs", "docs_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the held-out figures and the reliability table as Markdown here.")
+@click.option("--test", "tests", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A labelled corpus never fitted, scored under the fit (repeatable); written to the provenance.")
+@click.option("--baseline", "baseline", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A calibration.yaml scored beside the fit on each --test corpus [default: the one in force].")
 @rules_option()
-def calibrate(corpus, output, families, jobs, docs_path, rules) -> None:
+def calibrate(corpus, output, families, jobs, docs_path, tests, baseline, rules) -> None:
     """Fit thresholds, cause weights and the score map to a labelled CORPUS (label.yaml with
-    kind, n_classes, cadence), report held-out folds, and write the calibration."""
+    kind, n_classes, cadence), report held-out folds, score it on --test corpora beside the
+    calibration it would replace, and write the calibration."""
     from . import rulecache
     from .calibrate import FOLD_FAMILIES, fmt_figures, run_calibration, write_calibration
     from .params import CALIBRATION_FILE
@@ -376,7 +381,9 @@ def calibrate(corpus, output, families, jobs, docs_path, rules) -> None:
     if bad:
         _fail(f"--folds: unknown fold family {', '.join(bad)} (choose from {', '.join(FOLD_FAMILIES)})")
     try:
-        doc = run_calibration(corpus, fams, say=lambda m: click.echo(m, err=True), extra_rules=list(rules), jobs=jobs)
+        base = _baseline(baseline, list(rules)) if tests else None
+        doc = run_calibration(corpus, fams, say=lambda m: click.echo(m, err=True), extra_rules=list(rules), jobs=jobs,
+                              tests=list(tests), baseline=base)
     except LogsleuthError as exc:
         _fail(str(exc))
     path = output or str(builtin_rules_dir() / CALIBRATION_FILE)
@@ -389,7 +396,31 @@ def calibrate(corpus, output, families, jobs, docs_path, rules) -> None:
     for fam, fig in doc["provenance"]["held_out"].items():
         click.echo(f"held out by {fam:8s} ({fig['folds']} folds): {fmt_figures(fig)}")
     click.echo(f"train (all runs): {fmt_figures(doc['provenance']['train_figures'])}")
+    for t in doc["provenance"].get("tested_on", []):
+        click.echo(f"test {t['corpus']} ({t['fit']['runs']} runs, {t['shared_with_fit']} shared with the fit): "
+                   f"{fmt_figures(t['fit'])}")
+        if "baseline" in t:
+            click.echo(f"  baseline {t['baseline']['calibration']}: {fmt_figures(t['baseline'])}")
     click.echo(f"wrote {path}")
+
+
+def _baseline(path: str | None, rules: list[str]) -> tuple[str, dict]:
+    """(name, data) of the calibration a refit is compared with: the file given, else the one in force."""
+    from pathlib import Path
+
+    from .params import CALIBRATION_FILE, ParameterFileError, read_calibration
+    from .ruleset.loading import calibration_in_force
+
+    if path is None:
+        data = calibration_in_force(rules)
+        fitted = (data.get("provenance") or {}).get("fitted")
+        return (f"{CALIBRATION_FILE} in force (fitted {fitted})", data)
+    try:
+        data = read_calibration(Path(path))
+    except ParameterFileError as exc:
+        raise UsageError(f"--baseline: {exc}") from None
+    fitted = (data.get("provenance") or {}).get("fitted")
+    return (f"{Path(path).name} (fitted {fitted}, {os.path.basename(str((data.get('provenance') or {}).get('corpus', '')))})", data)
 
 
 main.add_command(inspect)

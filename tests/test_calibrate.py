@@ -244,3 +244,55 @@ def test_the_seed_of_a_corpus_of_corpora_lists_its_parts(tmp_path):
     assert corpus_seed(str(tmp_path)) == [200, 300]
     (tmp_path / "corpus.yaml").write_text("seed: 7\n")
     assert corpus_seed(str(tmp_path)) == 7
+
+
+def _labelled(root, name, gen, cause, seed, kind="classification"):
+    d = root / name
+    write_jsonl(str(d / "metrics.jsonl"), synth.GENERATORS[gen](seed=seed))
+    (d / "label.yaml").write_text(yaml.safe_dump({
+        "run": name, "cause": cause, "also_acceptable": [], "kind": kind, "n_classes": 10, "cadence": "step",
+        "seed": seed, "notes": f"{gen} curve, seed {seed}"}))
+
+
+def test_a_refit_is_scored_on_test_corpora_beside_the_calibration_it_would_replace(tmp_path):
+    """`--test` corpora are never fitted: the fit and the baseline are scored on them, and a test
+    run whose recipe (training seed and description) is also in the fitted corpus is counted,
+    since a test sharing the fit's runs is not unseen."""
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    fit_dir, test_dir = tmp_path / "fit", tmp_path / "test"
+    for kind in ("classification", "regression"):
+        for gen, cause in PLAN:
+            for seed in (11, 12):
+                _labelled(fit_dir, f"{kind}_{gen}_{seed}", gen, cause, seed, kind)
+    _labelled(test_dir, "same_recipe", "diverging", "lr_too_high", 11)  # the fit saw this one
+    for gen, cause in PLAN:
+        _labelled(test_dir, f"new_{gen}", gen, cause, 31)
+    base = tmp_path / "old.yaml"
+    base.write_text(yaml.safe_dump({"schema": 1, "provenance": {"fitted": "2026-01-01", "corpus": "/x/older"},
+                                    "notes_only": ["overfit.val-turns-up"]}))
+    out, md = tmp_path / "calibration.yaml", tmp_path / "calibration.md"
+    r = CliRunner().invoke(main, ["calibrate", str(fit_dir), "--folds", "kind", "-j", "1", "-o", str(out),
+                                  "--docs", str(md), "--test", str(test_dir), "--baseline", str(base)],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    t = yaml.safe_load(out.read_text())["provenance"]["tested_on"][0]
+    assert t["shared_with_fit"] == 1 and t["fit"]["runs"] == 6 and t["fit"]["healthy"] == 1
+    assert t["baseline"]["calibration"].startswith("old.yaml (fitted 2026-01-01, older)")
+    assert set(t["baseline"]) >= {"top1", "top3", "healthy_flagged", "ece"}
+    assert f"({6} runs, 1 shared with the fit)" in r.output and "baseline old.yaml" in r.output
+    text = md.read_text()
+    assert "## Tested on corpora the fit did not see" in text and "| `test` |" in text and "`old.yaml" in text
+
+
+def test_a_test_corpus_without_labels_is_a_clear_error(corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    (tmp_path / "empty").mkdir()
+    r = CliRunner().invoke(main, ["calibrate", corpus, "--folds", "kind", "-o", str(tmp_path / "c.yaml"),
+                                  "--test", str(tmp_path / "empty")])
+    assert r.exit_code == 2 and "no labelled runs" in r.output and "Traceback" not in r.output

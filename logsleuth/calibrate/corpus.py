@@ -26,6 +26,7 @@ class Labelled:
     classes: str
     cadence: str
     runs: list[tuple[dict[str, Series], dict[str, Any]]] = field(default_factory=list)
+    recipe: str = ""  # the label's training seed and notes: the same recipe in two corpora is the same run
 
     @property
     def healthy(self) -> bool:
@@ -54,7 +55,8 @@ def load_corpus(corpus: str, progress: Callable[[int, int], None] | None = None)
         item = Labelled(name=os.path.relpath(d, corpus), cause=cause,
                         acceptable=tuple([cause] + list(lab.get("also_acceptable") or [])),
                         kind=str(lab.get("kind", "unknown")), classes=class_range(lab.get("n_classes")),
-                        cadence=str(lab.get("cadence", "unknown")))
+                        cadence=str(lab.get("cadence", "unknown")),
+                        recipe=f"{lab.get('seed')}|{lab.get('notes')}" if lab.get("seed") is not None else "")
         for src in discover([d]).runs:
             try:
                 run = load_run(src)

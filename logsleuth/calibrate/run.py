@@ -12,7 +12,7 @@ import yaml
 
 from .corpus import Labelled, load_corpus
 from .fit import Bank, Entry, Fit, Fitter, apply_fit, fittable
-from .scores import HEALTHY_COST, correct, figures, reliability_table
+from .scores import HEALTHY_COST, Figures, correct, figures, findings_of, predict, probabilities, reliability_table
 
 # ------------------------------------------------------------------ folds
 
@@ -64,8 +64,30 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def baseline_figures(items: Sequence[Labelled], baseline: Mapping[str, Any], extra_rules: Sequence[str]) -> Figures:
+    """What a calibration already written (the one a refit would replace) scores on these runs."""
+    from ..ruleset import load_ruleset
+
+    rs = load_ruleset(list(extra_rules), calibration=dict(baseline))
+    preds = [predict(findings_of(it, rs), rs) for it in items]
+    return figures(items, preds, probabilities(preds, rs.scores or {}))
+
+
+def test_row(path: str, items: Sequence[Labelled], fitted_on: Sequence[Labelled], fit_figs: Figures,
+             base: Figures | None, baseline_name: str | None) -> dict[str, Any]:
+    """One test corpus of the provenance: its size, how many of its recipes the fit saw (a test
+    that shares them is not unseen), the fit's figures on it and the baseline's."""
+    seen = {it.recipe for it in fitted_on if it.recipe}
+    row: dict[str, Any] = {"corpus": os.path.abspath(path), "corpus_seed": corpus_seed(path),
+                           "shared_with_fit": sum(1 for it in items if it.recipe and it.recipe in seen),
+                           "fit": fit_figs.row()}
+    if base is not None:
+        row["baseline"] = {"calibration": baseline_name, **base.row()}
+    return row
+
+
 def calibration_document(ruleset: Any, fit: Fit, corpus: str, items: Sequence[Labelled], fold_rows: list[dict[str, Any]],
-                         table: list[dict[str, Any]], seed: Any) -> dict[str, Any]:
+                         table: list[dict[str, Any]], seed: Any, tested: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     return {
         "schema": 1,
         "provenance": {
@@ -75,6 +97,7 @@ def calibration_document(ruleset: Any, fit: Fit, corpus: str, items: Sequence[La
             "objective": f"top-1 + top-3/2 - {HEALTHY_COST:g} x healthy flagged",
             "train_figures": fit.train.row(), "held_out": summarise(fold_rows), "folds": fold_rows,
             "reliability_table": table,
+            **({"tested_on": list(tested)} if tested else {}),
         },
         "parameters": dict(sorted(fit.params.items())),
         "weights": weights_yaml(ruleset, fit.factors),
@@ -110,8 +133,11 @@ def fmt_figures(f: Mapping[str, Any]) -> str:
 
 def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES), say: Callable[[str], None] = print,
                     extra_rules: Sequence[str] = (), grids: Mapping[str, list[Any]] | None = None,
-                    jobs: int = 1) -> dict[str, Any]:
-    """Fold figures, then the fit on every run: the calibration document to write."""
+                    jobs: int = 1, tests: Sequence[str] = (), baseline: tuple[str, Mapping[str, Any]] | None = None
+                    ) -> dict[str, Any]:
+    """Fold figures, then the fit on every run: the calibration document to write.  Each corpus
+    of `tests` (never fitted) is scored under the fit and, when given, under `baseline`
+    (name, calibration data): the figures that decide whether the refit replaces it."""
     from ..params import declarations
     from ..ruleset import load_ruleset
 
@@ -124,6 +150,12 @@ def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES),
 
         raise UsageError(f"{corpus}: no labelled runs (label.yaml) to fit")
     say(f"{len(items)} labelled runs ({sum(it.healthy for it in items)} healthy); {len(grids)} parameters with a grid")
+    held_out = [(path, load_corpus(path)) for path in tests]  # read before the fit: a bad one fails first
+    for path, held in held_out:
+        if not held:
+            from ..errors import UsageError
+
+            raise UsageError(f"--test {path}: no labelled runs (label.yaml) to score")
     bank = Bank(items, ruleset, grids, jobs=jobs, say=say)
     rows: list[dict[str, Any]] = []
     pooled: dict[str, tuple[list[float], list[bool]]] = {}
@@ -139,8 +171,15 @@ def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES),
         say(f"  held out {fam}={group}: {fmt_figures(fig.row())}")
     say("fitting on all runs ...")
     fit = Fitter(bank, range(len(items)), items, say).fit()
+    tested = []
+    for path, held in held_out:
+        say(f"scoring {path} (not fitted) ...")
+        preds, tprobs = apply_fit(held, ruleset, fit)
+        base = baseline_figures(held, baseline[1], extra_rules) if baseline else None
+        tested.append(test_row(path, held, items, figures(held, preds, tprobs), base, baseline[0] if baseline else None))
     probs, ok = pooled.get(families[0], ([], [])) if families else ([], [])
-    return calibration_document(ruleset, fit, corpus, items, rows, reliability_table(probs, ok), corpus_seed(corpus))
+    return calibration_document(ruleset, fit, corpus, items, rows, reliability_table(probs, ok), corpus_seed(corpus),
+                                tested)
 
 
 def write_calibration(doc: Mapping[str, Any], path: str) -> None:
@@ -150,6 +189,23 @@ def write_calibration(doc: Mapping[str, Any], path: str) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(header)
         yaml.safe_dump(dict(doc), fh, sort_keys=False, width=120, allow_unicode=True)
+
+
+def _tested_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    out = ["", "## Tested on corpora the fit did not see", "",
+           "Scored after the fit (`--test`); runs whose recipe (training seed and description) is also in the "
+           "fitted corpus are counted, since a test that shares them is not unseen. The baseline is the calibration "
+           "the refit was compared with (`--baseline`).", "",
+           "| corpus | seed | runs | shared with the fit | calibration | top-1 | top-3 | healthy flagged | ECE |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        head = f"| `{os.path.basename(str(r['corpus']))}` | {r.get('corpus_seed')} | {r['fit']['runs']} | {r['shared_with_fit']}"
+        for name, f in [("this fit", r["fit"])] + ([(f"`{r['baseline']['calibration']}`", r["baseline"])] if "baseline" in r else []):
+            out.append(f"{head} | {name} | {f['top1']:.3f} | {f['top3']:.3f} | {f['healthy_flagged']:.3f} | "
+                       f"{(f.get('ece') or 0.0):.3f} |")
+    return out
 
 
 def calibration_markdown(doc: Mapping[str, Any]) -> str:
@@ -176,6 +232,7 @@ def calibration_markdown(doc: Mapping[str, Any]) -> str:
     for r in prov.get("folds") or []:
         out.append(f"| {r['family']} | {r['held_out']} | {r['runs']} | {r['faulty']} | {r['healthy']} | "
                    f"{r['top1']:.3f} | {r['top3']:.3f} | {r['healthy_flagged']:.3f} | {r['ece']:.3f} |")
+    out += _tested_markdown(prov.get("tested_on") or [])
     out += ["", "## Reliability (held out by kind)", "",
             "When the top cause scores p, how often it was right on runs of a kind the fit did not see.", "",
             "| score | runs | mean score | right |", "|---|---|---|---|"]

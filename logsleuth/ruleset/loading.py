@@ -195,9 +195,10 @@ def builtin_ruleset() -> RuleSet:
     return ruleset
 
 
-def load_ruleset(extra: list[str], calibrated: bool = True) -> RuleSet:
+def load_ruleset(extra: list[str], calibrated: bool = True, calibration: dict | None = None) -> RuleSet:
     """The built-in rules plus user files/directories: a user rule with a built-in id replaces
-    it; `disable: [id, ...]` in a user file switches rules off; `enabled: false` too."""
+    it; `disable: [id, ...]` in a user file switches rules off; `enabled: false` too.
+    `calibration` (data of a calibration.yaml) replaces the one in force."""
     d = builtin_rules_dir()
     causes = _load_causes(d / "causes.yaml")
     symptoms, _ = taxonomy()
@@ -233,7 +234,8 @@ def load_ruleset(extra: list[str], calibrated: bool = True) -> RuleSet:
     if problems:
         raise RuleError(problems)
     rules = tuple(r for rid, r in sorted(by_id.items()) if rid not in disabled and r.enabled)
-    calibration = _calibration(extra) if calibrated else {}  # calibrate fits from the declared values
+    if calibration is None:
+        calibration = calibration_in_force(extra) if calibrated else {}  # calibrate fits from the declared values
     rules = apply_weights(rules, calibration.get("weights") or {})
     stray = [r for r in calibration.get("notes_only") or [] if r not in by_id]
     if stray:
@@ -248,7 +250,7 @@ def load_ruleset(extra: list[str], calibrated: bool = True) -> RuleSet:
                    scores=calibration.get("scores") or {})
 
 
-def _calibration(extra: list[str]) -> dict:
+def calibration_in_force(extra: list[str]) -> dict:
     """The calibration in force: the built-in one, replaced by a `calibration.yaml` in a user rules
     directory (the last one given wins)."""
     data = builtin_calibration()
