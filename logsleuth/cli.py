@@ -21,7 +21,7 @@ from .commands.common import fail as _fail
 from .commands.common import options as _options
 from .commands.inspect import inspect
 from .commands.rules import explain, rules
-from .errors import LogsleuthError, UsageError
+from .errors import LogsleuthError
 
 if TYPE_CHECKING:
     from .model import Analysis
@@ -372,6 +372,7 @@ def calibrate(corpus, output, families, jobs, docs_path, tests, baseline, rules)
     calibration it would replace, and write the calibration."""
     from . import rulecache
     from .calibrate import FOLD_FAMILIES, fmt_figures, run_calibration, write_calibration
+    from .calibrate.run import baseline_of
     from .params import CALIBRATION_FILE
     from .resources import builtin_rules_dir
 
@@ -381,7 +382,7 @@ def calibrate(corpus, output, families, jobs, docs_path, tests, baseline, rules)
     if bad:
         _fail(f"--folds: unknown fold family {', '.join(bad)} (choose from {', '.join(FOLD_FAMILIES)})")
     try:
-        base = _baseline(baseline, list(rules)) if tests else None
+        base = baseline_of(baseline, list(rules)) if tests else None
         doc = run_calibration(corpus, fams, say=lambda m: click.echo(m, err=True), extra_rules=list(rules), jobs=jobs,
                               tests=list(tests), baseline=base)
     except LogsleuthError as exc:
@@ -402,25 +403,6 @@ def calibrate(corpus, output, families, jobs, docs_path, tests, baseline, rules)
         if "baseline" in t:
             click.echo(f"  baseline {t['baseline']['calibration']}: {fmt_figures(t['baseline'])}")
     click.echo(f"wrote {path}")
-
-
-def _baseline(path: str | None, rules: list[str]) -> tuple[str, dict]:
-    """(name, data) of the calibration a refit is compared with: the file given, else the one in force."""
-    from pathlib import Path
-
-    from .params import CALIBRATION_FILE, ParameterFileError, read_calibration
-    from .ruleset.loading import calibration_in_force
-
-    if path is None:
-        data = calibration_in_force(rules)
-        fitted = (data.get("provenance") or {}).get("fitted")
-        return (f"{CALIBRATION_FILE} in force (fitted {fitted})", data)
-    try:
-        data = read_calibration(Path(path))
-    except ParameterFileError as exc:
-        raise UsageError(f"--baseline: {exc}") from None
-    fitted = (data.get("provenance") or {}).get("fitted")
-    return (f"{Path(path).name} (fitted {fitted}, {os.path.basename(str((data.get('provenance') or {}).get('corpus', '')))})", data)
 
 
 main.add_command(inspect)

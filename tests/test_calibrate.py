@@ -296,3 +296,16 @@ def test_a_test_corpus_without_labels_is_a_clear_error(corpus, tmp_path):
     r = CliRunner().invoke(main, ["calibrate", corpus, "--folds", "kind", "-o", str(tmp_path / "c.yaml"),
                                   "--test", str(tmp_path / "empty")])
     assert r.exit_code == 2 and "no labelled runs" in r.output and "Traceback" not in r.output
+
+
+def test_a_baseline_that_does_not_load_is_refused_before_the_fit(corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from logsleuth.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema: 1\nnotes_only: [no.such-rule]\n")
+    r = CliRunner().invoke(main, ["calibrate", corpus, "--folds", "kind", "-o", str(tmp_path / "c.yaml"),
+                                  "--test", corpus, "--baseline", str(bad)])
+    assert r.exit_code == 2 and "--baseline" in r.output and "no.such-rule" in r.output
+    assert not (tmp_path / "c.yaml").exists()

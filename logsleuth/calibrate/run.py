@@ -73,7 +73,33 @@ def baseline_figures(items: Sequence[Labelled], baseline: Mapping[str, Any], ext
     return figures(items, preds, probabilities(preds, rs.scores or {}))
 
 
-def test_row(path: str, items: Sequence[Labelled], fitted_on: Sequence[Labelled], fit_figs: Figures,
+def baseline_of(path: str | None, extra_rules: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """(name, data) of the calibration a refit is compared with: the file given, else the one in force."""
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..params import CALIBRATION_FILE, ParameterFileError, read_calibration
+    from ..ruleset.loading import calibration_in_force
+
+    if path is None:
+        data = calibration_in_force(list(extra_rules))
+        return f"{CALIBRATION_FILE} in force (fitted {(data.get('provenance') or {}).get('fitted')})", data
+    try:
+        data = read_calibration(Path(path))
+    except ParameterFileError as exc:
+        raise UsageError(f"--baseline: {exc}") from None
+    from ..errors import RuleError
+    from ..ruleset import load_ruleset
+
+    try:  # checked now, not after the fit
+        load_ruleset(list(extra_rules), calibration=data)
+    except RuleError as exc:
+        raise UsageError(f"--baseline {path}: {exc}") from None
+    prov = data.get("provenance") or {}
+    return f"{Path(path).name} (fitted {prov.get('fitted')}, {os.path.basename(str(prov.get('corpus', '')))})", data
+
+
+def tested_row(path: str, items: Sequence[Labelled], fitted_on: Sequence[Labelled], fit_figs: Figures,
              base: Figures | None, baseline_name: str | None) -> dict[str, Any]:
     """One test corpus of the provenance: its size, how many of its recipes the fit saw (a test
     that shares them is not unseen), the fit's figures on it and the baseline's."""
@@ -176,7 +202,7 @@ def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES),
         say(f"scoring {path} (not fitted) ...")
         preds, tprobs = apply_fit(held, ruleset, fit)
         base = baseline_figures(held, baseline[1], extra_rules) if baseline else None
-        tested.append(test_row(path, held, items, figures(held, preds, tprobs), base, baseline[0] if baseline else None))
+        tested.append(tested_row(path, held, items, figures(held, preds, tprobs), base, baseline[0] if baseline else None))
     probs, ok = pooled.get(families[0], ([], [])) if families else ([], [])
     return calibration_document(ruleset, fit, corpus, items, rows, reliability_table(probs, ok), corpus_seed(corpus),
                                 tested)
