@@ -347,7 +347,7 @@ def eval_cmd(corpus, fmt, rules, verbose, reference, seeds) -> None:
     if verbose:
         click.echo("")
         for c in scores.cases:
-            ok = c.predicted[:1] == ("healthy",) if c.cause == "healthy" else bool(set(c.predicted[:1]) & set(c.acceptable))
+            ok = not c.flagged if c.cause == "healthy" else bool(set(c.predicted[:1]) & set(c.acceptable))
             click.echo(f"{'ok  ' if ok else 'MISS'} {c.name:32s} {c.cause:24s} -> {', '.join(c.predicted[:3]) or c.error}")
 
 

@@ -32,6 +32,13 @@ class Case:
     error: str | None = None
     runs: int = 0
 
+    @property
+    def flagged(self) -> bool:
+        """A first cause other than `healthy`: a warning or worse.  A run nothing could be judged
+        on (health unknown, no cause) or that could not be read is not flagged - "cannot judge"
+        is no alarm, and no detection either."""
+        return bool(self.predicted) and self.predicted[0] != "healthy"
+
 
 @dataclass
 class Scores:
@@ -54,11 +61,11 @@ class Scores:
 
     def detection(self) -> float:
         f = self._faulty()
-        return sum(1 for c in f if c.predicted[:1] != ("healthy",)) / len(f) if f else float("nan")
+        return sum(1 for c in f if c.flagged) / len(f) if f else float("nan")
 
     def false_alarms(self) -> float:
         h = self._healthy()
-        return sum(1 for c in h if c.predicted[:1] != ("healthy",)) / len(h) if h else float("nan")
+        return sum(1 for c in h if c.flagged) / len(h) if h else float("nan")
 
     def symptom_recall(self) -> float:
         want = sum(len(c.symptoms) for c in self.cases)
@@ -71,8 +78,8 @@ class Scores:
             r = rows[c.cause]
             r[0] += 1
             if c.cause == "healthy":
-                r[1] += c.predicted[:1] == ("healthy",)
-                r[2] += c.predicted[:1] == ("healthy",)
+                r[1] += not c.flagged
+                r[2] += not c.flagged
             else:
                 r[1] += bool(set(c.predicted[:1]) & set(c.acceptable))
                 r[2] += bool(set(c.predicted[:3]) & set(c.acceptable))
@@ -82,7 +89,7 @@ class Scores:
         cnt: Counter = Counter()
         for c in self.cases:
             top = c.predicted[0] if c.predicted else "none"
-            ok = top == "healthy" if c.cause == "healthy" else top in c.acceptable
+            ok = not c.flagged if c.cause == "healthy" else top in c.acceptable
             if not ok:
                 cnt[(c.cause, top)] += 1
         return [(a, b, n) for (a, b), n in sorted(cnt.items(), key=lambda t: (-t[1], t[0]))]
@@ -160,6 +167,15 @@ def _shown_lines(s: Scores) -> list[str]:
             f"top-3 {v.top_k(3):.3f}, detection {v.detection():.3f}"]
 
 
+def _unjudged_lines(s: Scores) -> list[str]:
+    """How many runs got no verdict (nothing could be judged, or unreadable): neither alarms nor detections."""
+    f = sum(1 for c in s._faulty() if not c.predicted)
+    h = sum(1 for c in s._healthy() if not c.predicted)
+    if not f and not h:
+        return []
+    return [f"not judged (cannot judge or unreadable): {f} faulty, {h} healthy"]
+
+
 def format_scores(s: Scores) -> str:
     lines = [
         f"runs: {len(s.cases)} ({len(s._faulty())} faulty, {len(s._healthy())} healthy)",
@@ -169,6 +185,7 @@ def format_scores(s: Scores) -> str:
         f"false alarms (healthy):    {s.false_alarms():.3f}",
         f"symptom recall:            {s.symptom_recall():.3f}",
         *_shown_lines(s),
+        *_unjudged_lines(s),
         "",
         f"{'cause':26s} {'runs':>4s} {'top1':>5s} {'top3':>5s}",
     ]

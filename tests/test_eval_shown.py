@@ -30,3 +30,19 @@ def test_faulty_runs_without_a_labelled_symptom_leave_the_shown_figures():
 def test_the_line_is_left_out_when_every_faulty_label_names_a_symptom():
     s = Scores([_case("a", "lr_too_high", ["divergence"], ["lr_too_high"]), _case("h", "healthy", [], ["healthy"])])
     assert "names a symptom" not in format_scores(s)
+
+
+def test_a_run_nothing_could_be_judged_on_is_neither_an_alarm_nor_a_detection():
+    """Health unknown (two logged epochs) or an unreadable run: no first cause.  "Cannot judge" is
+    an honest answer, not a warning on a good run, and not a found fault either."""
+    s = Scores([
+        _case("h1", "healthy", [], []),  # cannot judge
+        _case("h2", "healthy", [], ["healthy"]),
+        _case("h3", "healthy", [], ["overfitting", "healthy"]),  # a false alarm
+        _case("f1", "lr_too_high", ["divergence"], []),  # cannot judge
+        _case("f2", "lr_too_high", ["divergence"], ["lr_too_high"]),
+    ])
+    assert s.false_alarms() == 1 / 3 and s.detection() == 1 / 2
+    assert ("healthy", "none", 1) not in s.confusions() and ("healthy", "overfitting", 1) in s.confusions()
+    assert dict((c, (n, t1)) for c, n, t1, _ in s.per_cause())["healthy"] == (3, 2)
+    assert "not judged (cannot judge or unreadable): 1 faulty, 1 healthy" in format_scores(s)
