@@ -64,39 +64,37 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def baseline_figures(items: Sequence[Labelled], baseline: Mapping[str, Any], extra_rules: Sequence[str]) -> Figures:
-    """What a calibration already written (the one a refit would replace) scores on these runs."""
-    from ..ruleset import load_ruleset
-
-    rs = load_ruleset(list(extra_rules), calibration=dict(baseline))
+def baseline_figures(items: Sequence[Labelled], rs: Any) -> Figures:
+    """What a calibration already written (the one a refit would replace; `rs` is the rule set
+    under it) scores on these runs."""
     preds = [predict(findings_of(it, rs), rs) for it in items]
     return figures(items, preds, probabilities(preds, rs.scores or {}))
 
 
-def baseline_of(path: str | None, extra_rules: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """(name, data) of the calibration a refit is compared with: the file given, else the one in force."""
+def baseline_of(path: str | None, extra_rules: Sequence[str]) -> tuple[str, Any]:
+    """(name, rule set under it) of the calibration a refit is compared with: the file given,
+    else the one in force; loaded now, so that a bad one is refused before the fit."""
     from pathlib import Path
 
-    from ..errors import UsageError
+    from ..errors import RuleError, UsageError
     from ..params import CALIBRATION_FILE, ParameterFileError, read_calibration
+    from ..ruleset import load_ruleset
     from ..ruleset.loading import calibration_in_force
 
     if path is None:
         data = calibration_in_force(list(extra_rules))
-        return f"{CALIBRATION_FILE} in force (fitted {(data.get('provenance') or {}).get('fitted')})", data
+        name = f"{CALIBRATION_FILE} in force (fitted {(data.get('provenance') or {}).get('fitted')})"
+    else:
+        try:
+            data = read_calibration(Path(path))
+        except ParameterFileError as exc:
+            raise UsageError(f"--baseline: {exc}") from None
+        prov = data.get("provenance") or {}
+        name = f"{Path(path).name} (fitted {prov.get('fitted')}, {os.path.basename(str(prov.get('corpus', '')))})"
     try:
-        data = read_calibration(Path(path))
-    except ParameterFileError as exc:
-        raise UsageError(f"--baseline: {exc}") from None
-    from ..errors import RuleError
-    from ..ruleset import load_ruleset
-
-    try:  # checked now, not after the fit
-        load_ruleset(list(extra_rules), calibration=data)
+        return name, load_ruleset(list(extra_rules), calibration=data)
     except RuleError as exc:
         raise UsageError(f"--baseline {path}: {exc}") from None
-    prov = data.get("provenance") or {}
-    return f"{Path(path).name} (fitted {prov.get('fitted')}, {os.path.basename(str(prov.get('corpus', '')))})", data
 
 
 def tested_row(path: str, items: Sequence[Labelled], fitted_on: Sequence[Labelled], fit_figs: Figures,
@@ -159,11 +157,11 @@ def fmt_figures(f: Mapping[str, Any]) -> str:
 
 def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES), say: Callable[[str], None] = print,
                     extra_rules: Sequence[str] = (), grids: Mapping[str, list[Any]] | None = None,
-                    jobs: int = 1, tests: Sequence[str] = (), baseline: tuple[str, Mapping[str, Any]] | None = None
+                    jobs: int = 1, tests: Sequence[str] = (), baseline: tuple[str, Any] | None = None
                     ) -> dict[str, Any]:
     """Fold figures, then the fit on every run: the calibration document to write.  Each corpus
     of `tests` (never fitted) is scored under the fit and, when given, under `baseline`
-    (name, calibration data): the figures that decide whether the refit replaces it."""
+    (name, rule set under that calibration, from `baseline_of`): the figures that decide whether the refit replaces it."""
     from ..params import declarations
     from ..ruleset import load_ruleset
 
@@ -201,7 +199,7 @@ def run_calibration(corpus: str, families: Sequence[str] = tuple(FOLD_FAMILIES),
     for path, held in held_out:
         say(f"scoring {path} (not fitted) ...")
         preds, tprobs = apply_fit(held, ruleset, fit)
-        base = baseline_figures(held, baseline[1], extra_rules) if baseline else None
+        base = baseline_figures(held, baseline[1]) if baseline else None
         tested.append(tested_row(path, held, items, figures(held, preds, tprobs), base, baseline[0] if baseline else None))
     probs, ok = pooled.get(families[0], ([], [])) if families else ([], [])
     return calibration_document(ruleset, fit, corpus, items, rows, reliability_table(probs, ok), corpus_seed(corpus),
