@@ -457,6 +457,15 @@ def _frozen_train_loss(value: float = 4.844187259674072, epochs: int = 12, epoch
 
 
 @builder
+def _flat_interval_log(first: int = 10, every: int = 10, last: int = 100, level: float = 3.55, seed: int = 2):
+    """A trainer's log every `every` steps from step `first` to `last` (Hugging Face's
+    logging_steps: the first point is one interval in), the loss flat at `level` with 0.3% noise."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(first, last + 1, every, dtype=float)
+    return run_from({"train/loss": (st, level * np.exp(rng.normal(0, 0.003, st.size)))})
+
+
+@builder
 def _flat_contrastive(acc: float = 0.92, seed: int = 4, first_fall: float = 0.2):
     """A contrastive run (an InfoNCE loss, no class count): the per-step loss falls `first_fall`
     over its first ~15 steps, then stays flat near 4.25 (2% noise); a kNN accuracy holds at `acc`

@@ -524,3 +524,18 @@ def test_epoch_periodic_places_a_staircase_at_the_true_epoch_boundaries():
     ev = epoch_periodic(S("loss", v, st), ctx=RunContext(epoch_len=2800))
     assert not ev.fired, ev.measures
     assert ev.measures["acf_within"] < 0.3
+
+
+def test_a_log_one_interval_in_is_logged_from_the_start_and_a_resumed_one_is_not():
+    from logsleuth.detectors.base import covers_start, logged_from_start
+    hf = np.arange(10.0, 101.0, 10.0)  # logging_steps=10 over 100 steps: 10 points, the first a mean of steps 1-10
+    assert not covers_start(hf) and logged_from_start(hf)
+    assert logged_from_start(np.arange(1.0, 7.0))  # epochs 1..6 (a counter from 1)
+    assert not logged_from_start(np.arange(3249.0, 4600.0, 50.0))  # resumed: 3,249 steps went unlogged
+    assert not logged_from_start(np.array([100.0, 200.0, 300.0]))  # a third of the run before its first point
+    # no_learning judges such a log: flat at 10.82 for 100 steps is "never moved", not "a converged model"
+    flat = S("loss", 10.824 + np.random.default_rng(0).normal(0, 0.001, hf.size), hf)
+    ev = run("no_learning", flat)
+    assert ev.fired and ev.measures["from_start"] is True
+    resumed = S("loss", 10.824 + np.random.default_rng(0).normal(0, 0.001, 28), np.arange(3249.0, 4600.0, 50.0))
+    assert run("no_learning", resumed).measures["from_start"] is False

@@ -28,6 +28,48 @@ def covers_start(steps: np.ndarray) -> bool:
     return bool(steps.size >= 2 and (steps[0] <= 1 or steps[0] <= START_SHARE * (steps[-1] - steps[0])))
 
 
+# a log at a fixed interval whose first point is one interval in (a trainer logging every 10 steps
+# writes steps 10, 20, ...) saw training from its first step: its first value is the mean (or a
+# sample) of the first interval like every later one.  Unless that interval is more than a fifth of
+# the run (the START window): then too much of the start went unseen to say "never moved"
+FIRST_INTERVAL_SHARE = 0.2
+# the log's interval is read from its first few gaps: a log that thins out later (every step, then
+# every 10) still starts at its first interval
+FIRST_GAPS = 4
+
+
+def logged_from_start(steps: np.ndarray) -> bool:
+    """True when no stretch of training before the first point went unlogged: `covers_start`, or
+    a first step no further from 0 than the log's own interval (+1, a counter from 1) and within
+    the first fifth of the run.  Not the same as "the first value is an initial loss"."""
+    if covers_start(steps):
+        return True
+    if steps.size < 2 or not math.isfinite(float(steps[0])) or steps[0] < 0:
+        return False
+    gap = median_gap(np.diff(steps[: min(steps.size, FIRST_GAPS + 1)]))
+    return bool(steps[0] <= gap + 1 and steps[0] <= FIRST_INTERVAL_SHARE * steps[-1])
+
+
+
+DECIMAL_BASE = 10.0  # values are written in decimal: a unit in the last digit is a power of ten
+
+
+def significant_digits(x: float) -> int:
+    """Significant digits of a float as written (`repr`): 0.25 -> 2, 2.2945587635040283 -> 17."""
+    if not math.isfinite(x) or x == 0.0:
+        return 0
+    mant = repr(abs(x)).lower().split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+    return len(mant)
+
+
+def written_resolution(x: float) -> float:
+    """The smallest change a value written like `x` could show, relative to it: a unit in its last
+    significant digit over its size (0.05 -> 0.2, 2.3026 -> 4e-5); 0 for 0 or a non-finite value."""
+    digits = significant_digits(x)
+    if digits == 0:
+        return 0.0
+    return float(DECIMAL_BASE ** (math.floor(math.log10(abs(x))) - digits + 1) / abs(x))
+
 
 # How a detector reads a curve.  Shares of a curve's points (after bucketing); `level(x, *END)`
 # is the median of the last 15%.  A detector takes the window its symptom needs and the names say

@@ -41,6 +41,7 @@ from .base import (
     logged_index,
     quiet,
     ramp,
+    significant_digits,
     smooth,
     step_ratios,
     step_str,
@@ -348,14 +349,6 @@ def metric_moves(series: Series, *, ctx: RunContext | None = None) -> Evidence:
 # same computation is repeated (accuracies and error rates are counts over the set: they repeat honestly)
 EXACT_KINDS = ("loss", "perplexity")
 EXACT_DIGITS = 6
-
-
-def significant_digits(x: float) -> int:
-    """Significant digits of a float as written (`repr`): 0.25 -> 2, 2.2945587635040283 -> 17."""
-    if not math.isfinite(x) or x == 0.0:
-        return 0
-    mant = repr(abs(x)).lower().split("e")[0].replace(".", "").lstrip("0").rstrip("0")
-    return len(mant)
 
 
 MEASURES_LR_VALUE = {

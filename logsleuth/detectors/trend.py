@@ -37,13 +37,13 @@ from .base import (
     bucket,
     cannot,
     confidence,
-    covers_start,
     detector,
     finite,
     fire,
     fmt,
     head,
     level,
+    logged_from_start,
     mad,
     median,
     memo,
@@ -55,6 +55,7 @@ from .base import (
     step_str,
     tail,
     transform,
+    written_resolution,
 )
 
 DIVERGENCE_START_SHARE = 0.02  # divergence: its start level over the first 2% of the run (3 points at least, a tenth at most)
@@ -215,6 +216,7 @@ MEASURES_NO_LEARNING = {
     "late_t": "t-statistic of the second half's slope",
     "late_fall": "how far the second half's fitted line falls over it (log: a relative fall)",
     "early_fall": "how far (log) the first values of a log from initialisation lie above its first quarter",
+    "resolvable": "whether the values are written finely enough to show a change of tol (not one value in few digits)",
 }
 
 
@@ -237,8 +239,8 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall
     typical = median(v)
     if bool(np.all(v >= 0)) and typical == 0.0:
         # a loss that sits at exactly zero converged (or the logger rounds it to zero): nothing is stuck
-        return quiet(name, series.metric, change=0.0, slope_sig=0.0, from_start=covers_start(st), late_t=0.0, early_fall=0.0,
-                     late_fall=0.0)
+        return quiet(name, series.metric, change=0.0, slope_sig=0.0, from_start=logged_from_start(st), late_t=0.0, early_fall=0.0,
+                     late_fall=0.0, resolvable=False)
     # what the curve shows, whatever the rule's thresholds (several rules ask about one curve)
     kind, change, late_t, late_fall, from_start, early_fall, slope_sig, noise_x = memo(
         "no_learning", (st, v), lambda: _flatness(st, v))
@@ -253,8 +255,12 @@ def no_learning(series: Series, *, tol: float, max_fall_t: float, max_early_fall
     # a late fall is learning when it is significant and of some size (a loss at 2.30261 creeping to
     # 2.30258 has a t of -13 on noise of 1e-6; a relative fall only means something for a positive loss)
     falls_late = late_t <= -max_fall_t and (kind != "log" or late_fall >= math.log1p(min_late_fall))
+    # one value at every point, written too coarsely to show a change of tol (a console's "loss
+    # 0.05"): a converged loss rounds to the same digits as a stuck one
+    resolvable = not (bool(np.all(v == v[0])) and written_resolution(float(v[0])) > tol)
     measures = dict(change=float(math.expm1(change)) if kind == "log" else change, slope_sig=slope_sig,
-                    from_start=from_start, late_t=late_t, early_fall=early_fall, late_fall=late_fall)
+                    from_start=from_start, late_t=late_t, early_fall=early_fall, late_fall=late_fall,
+                    resolvable=resolvable)
     if change < lim and not falls_late and not fell_early:
         conf = confidence(AT_THRESHOLD_RARE, 1 - change / lim)
         txt = _flat_text(series.metric, st, typical, measures["change"], kind)
@@ -277,7 +283,7 @@ def _flatness(st: np.ndarray, v: np.ndarray) -> tuple[str, float, float, float, 
     late_t = _trend_t(late)
     late_fall = _fitted_fall(late)
     # a flat log that starts mid-way (a resumed run) may be a converged model, not one that never learned
-    from_start = covers_start(st)
+    from_start = logged_from_start(st)
     # a log from initialisation whose first values lie well above its first quarter learned, early
     # (a long pretraining run falls in its first percent, then creeps): that is no "no learning"
     early_fall = float(start_level(x) - a) if from_start else 0.0
