@@ -19,6 +19,9 @@ from .resources import builtin_rules_dir, safe_loader
 KINDS = ("loss", "accuracy", "error", "perplexity", "score", "reward", "lr", "grad_norm", "update_ratio",
          "dead_frac", "reg_loss", "gan_loss", "aux_loss", "throughput", "epoch", "other")
 SPLITS = ("train", "val", "test")
+# kinds an unsplit name keeps in training even beside a spelled-out "train_loss": a bare "loss"
+# there is the same training loss, and a penalty term ("reg_loss", "l2") is added in training only
+TRAIN_ONLY_KINDS = frozenset({"loss", "reg_loss"})
 _DIRECTIONS = {"loss": "lower", "error": "lower", "perplexity": "lower", "reg_loss": "lower",
                "accuracy": "higher", "score": "higher", "reward": "higher"}
 
@@ -160,7 +163,7 @@ def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | Non
         val_kinds = {r.kind for r in out.values() if r.split == "val"}
         for m in defaulted:
             r = out[m]
-            if r.kind != "loss" and r.kind not in val_kinds:
+            if r.kind not in TRAIN_ONLY_KINDS and r.kind not in val_kinds:
                 out[m] = Role("val", r.kind, r.direction)
     return out
 

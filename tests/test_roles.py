@@ -8,7 +8,8 @@ from logsleuth.roles import assign_roles, infer_role, load_overrides, normalise
 
 @pytest.mark.parametrize("name,role,direction", [
     ("loss", "train_loss", "lower"), ("train_loss", "train_loss", "lower"), ("Loss/train", "train_loss", "lower"),
-    ("train/loss_step", "train_loss", "lower"), ("eval_loss", "val_loss", "lower"), ("val/acc", "val_accuracy", "higher"),
+    ("train/loss_step", "train_loss", "lower"), ("reg_prop_pred_loss", "train_loss", "lower"), ("reg_loss_epoch", "train_reg_loss", "lower"),
+    ("eval_loss", "val_loss", "lower"), ("val/acc", "val_accuracy", "higher"),
     ("validation_accuracy", "val_accuracy", "higher"), ("top1", "train_accuracy", "higher"),
     ("metrics/mAP50(B)", "val_score", "higher"), ("lr-Adam", "lr", "none"), ("x/lr0", "lr", "none"),
     ("GradNorm/total", "grad_norm", "none"), ("grad_2.0_norm/0.weight", "grad_norm", "none"),
@@ -61,3 +62,12 @@ def test_test_split_stands_in_for_validation_when_no_val_is_logged():
     assert primary(both, "val_loss").metric == "val_loss"
     final_only = {"train_loss": S("train_loss"), "test_loss": S("test_loss", n=1)}
     assert primary(final_only, "val_loss") is None  # a single final test score is not a curve
+
+
+def test_a_bare_penalty_term_stays_in_training_beside_a_spelled_out_train_loss():
+    """Beside "train_loss" a bare "accuracy" is the evaluation's (Lightning's habit), but a bare
+    penalty term is not: no evaluation adds weight decay to its loss."""
+    roles = assign_roles(["train_loss", "data_loss", "reg_loss", "accuracy"])
+    assert roles["reg_loss"].name == "train_reg_loss"
+    assert roles["accuracy"].name == "val_accuracy"
+    assert assign_roles(["reg_loss", "loss"])["reg_loss"].name == "train_reg_loss"
