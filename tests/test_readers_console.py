@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from logsleuth.errors import InputError
 from logsleuth.ingest.consolefmt import console_format, read_console
 from logsleuth.ingest.consolelayouts import _BLOCK_HEAD
 from logsleuth.ingest.discover import classify
@@ -381,3 +382,28 @@ def test_history_records_take_their_step_key(write):
 def test_a_json_config_with_a_history_word_is_not_a_history(write):
     p = write("r/settings.json", json.dumps({"name": "x", "history": "kept elsewhere", "lr": 0.1}))
     assert classify(p) is None
+
+
+# -- a run that stopped after its first epoch ------------------------------------------------------
+
+KERAS_ONE_EPOCH = ("Epoch 1/1\n7500/7500 [==============================] - 1020s 136ms/step - loss: 6.8752 - "
+                   "accuracy: 0.0185 - learning_rate: 0.0530 - val_loss: 6.7094 - val_accuracy: 0.0350\n")
+
+
+def test_a_log_of_one_epoch_that_names_a_loss_is_read_not_skipped(write):
+    """One Keras epoch is a log with one point of each metric (the run is then "cannot judge",
+    not "no training log found")."""
+    p = write("run/train.log", KERAS_ONE_EPOCH)
+    assert classify(p) == "text"
+    table = read_textlog(p).table
+    assert sorted(table["metric"].unique()) == ["accuracy", "learning_rate", "loss", "val_accuracy", "val_loss"]
+    assert table.loc[table["metric"] == "loss", "value"].tolist() == [6.8752]
+
+
+def test_a_short_note_with_settings_but_no_loss_is_not_a_log(write):
+    """A line or two of `name value` fields that name no loss (settings jotted in a notes file)
+    stay below the three lines a text log needs."""
+    p = write("run/notes.txt", "lr 0.01 batch 32 epochs 10\nwarmup 500 seed 3\n")
+    assert classify(p) is None
+    with pytest.raises(InputError, match=r"notes\.txt: plain text without"):
+        read_textlog(p)

@@ -122,8 +122,19 @@ def looks_like_textlog(text: str, max_lines: int = SNIFF_LINES) -> bool:
 
 
 def looks_like_text(p: Probe) -> bool:
-    """Metric lines in a probed file's head (ingest.formats)."""
-    return looks_like_textlog(p.text)
+    """Metric lines in a probed file's head (ingest.formats); or, in a file short enough to be
+    read whole, fewer of them that name a loss: a run that stopped after its first epoch or two
+    (Keras' `Epoch 1/1` and one progress line) is a log to say "cannot judge" of, not a stray file."""
+    return looks_like_textlog(p.text) or (not long_head(p) and _short_loss_log(p.text))
+
+
+_LOSS_NAME = re.compile(r"loss", re.I)  # a short file is taken for a log only when it logs a loss
+
+
+def _short_loss_log(text: str) -> bool:
+    """A line or two with two or more `name value` fields, one of them a loss."""
+    fields = [parse_line(ln) for ln in re.split(r"[\r\n]+", text)[:SNIFF_LINES] if ln.strip()]
+    return any(len(f) >= 2 and any(_LOSS_NAME.search(k) for k in f) for f in fields)
 
 
 def looks_like_text_further(p: Probe) -> bool:
@@ -173,8 +184,9 @@ def read_textlog(path: str) -> ReadResult:
             said = _field(fields, "epoch")
             epoch = said if said is not None else float(e.group(1)) if e else current
             parsed.append((fields, _BATCH.search(ln), epoch))
-    if len(parsed) < MIN_LINES:
-        raise InputError(path, "plain text without `name value` metric lines (need at least 3 lines like 'loss 0.41 | acc 0.9')")
+    if len(parsed) < MIN_LINES and not any(_LOSS_NAME.search(k) for fields, _, _ in parsed for k in fields):
+        raise InputError(path, f"plain text without `name value` metric lines (need at least {MIN_LINES} lines like "
+                               "'loss 0.41 | acc 0.9', or one that names a loss)")
     # fractional epochs (Hugging Face's `'epoch': 0.35`) are the step axis themselves
     fractional = any(ep is not None and not float(ep).is_integer() for _, _, ep in parsed)
     order = 0
