@@ -407,3 +407,20 @@ def test_a_short_note_with_settings_but_no_loss_is_not_a_log(write):
     assert classify(p) is None
     with pytest.raises(InputError, match=r"notes\.txt: plain text without"):
         read_textlog(p)
+
+
+# -- the settings a script prints before it trains ----------------------------------------------------
+
+def test_an_argparse_namespace_printed_before_training_gives_the_hyperparameters(write):
+    """`print(args)` is where a console log keeps its settings: the class count, optimizer and lr
+    read from it set the run's context (chance level, the lr judged against its optimizer)."""
+    from logsleuth.ingest.textlog import config_dump
+
+    p = write("run/train.log", "2024-06-09 12:25:19,000 - train - INFO - Namespace(optimizer='adam', lr=0.00081, "
+              "batch_size=16, n_classes=50, device=device(type='cpu'), layers=[64, 64], dropout=0.0)\n"
+              + "".join(f"epoch 0 | step {i * 10} | loss {3.0 - i * 0.1:.4f} | acc 0.1\n" for i in range(1, 6)))
+    hp = read_textlog(p).hparams
+    assert hp == {"optimizer": "adam", "lr": 0.00081, "batch_size": 16, "n_classes": 50, "dropout": 0.0}
+    assert config_dump("Namespace(x=__import__('os').system('true'))\nloss 1 acc 2") == {}  # nothing is evaluated
+    assert config_dump("Namespace(lr=0.1\nloss 1") == {}  # a truncated dump is no settings
+    assert config_dump("loss 1 acc 0.5\n" * 3) == {}

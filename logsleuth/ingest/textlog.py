@@ -11,6 +11,7 @@ the epoch, else the line order.
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import TYPE_CHECKING
 
@@ -156,6 +157,38 @@ def ignored_lines(path: str, examples: int = 3) -> tuple[int, list[tuple[int, st
     return count, first
 
 
+CONFIG_LINES = 200  # a script prints its settings before it trains: a dump is looked for in the first lines
+CONFIG_CHARS = 20_000  # longer than any settings line; a longer one is not parsed
+
+
+def config_dump(text: str) -> dict[str, int | float | str | bool]:
+    """The settings a script printed before training, `print(args)` of an argparse Namespace
+    (`Namespace(lr=0.001, n_classes=10, optimizer='adam')`, a logger's prefix allowed): each
+    keyword whose value is a number, a string or a bool.  Values that are no literal (`device(...)`)
+    are left out; nothing is evaluated (ast.literal_eval).  The first dump wins."""
+    for ln in text.split("\n")[:CONFIG_LINES]:
+        msg = _message(ln).strip()
+        if not _CONFIG_DUMP.match(msg) or len(msg) > CONFIG_CHARS:
+            continue
+        try:
+            call = ast.parse(msg, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        if not isinstance(call, ast.Call) or not call.keywords:
+            continue
+        out: dict[str, int | float | str | bool] = {}
+        for kw in call.keywords:
+            try:
+                v = ast.literal_eval(kw.value)
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                continue
+            if kw.arg and isinstance(v, (int, float, str, bool)):
+                out[kw.arg] = v
+        if out:
+            return out
+    return {}
+
+
 def read_textlog(path: str) -> ReadResult:
     import numpy as np  # here, not at import: discovery uses looks_like_textlog without pandas
     import pandas as pd
@@ -212,10 +245,10 @@ def read_textlog(path: str) -> ReadResult:
         for k, v in fields.items():
             rows.append((k, float(step), v))
     if not rows:
-        return ReadResult(empty_table(), warnings=warnings, fmt="text")
+        return ReadResult(empty_table(), hparams=config_dump(text), warnings=warnings, fmt="text")
     # in the order logged: a step printed again (a progress bar redrawn in place, a counter that
     # goes back) is load_run's to merge and say (ingest.segments)
     table = pd.DataFrame(rows, columns=["metric", "step", "value"])
     table["wall_time"] = np.nan
-    return ReadResult(table, warnings=warnings, fmt="text")
+    return ReadResult(table, hparams=config_dump(text), warnings=warnings, fmt="text")
 
