@@ -424,3 +424,14 @@ def test_an_argparse_namespace_printed_before_training_gives_the_hyperparameters
     assert config_dump("Namespace(x=__import__('os').system('true'))\nloss 1 acc 2") == {}  # nothing is evaluated
     assert config_dump("Namespace(lr=0.1\nloss 1") == {}  # a truncated dump is no settings
     assert config_dump("loss 1 acc 0.5\n" * 3) == {}
+    assert config_dump("Args:Namespace(lr=1e-05, gpu='0')") == {"lr": 1e-05, "gpu": "0"}  # behind a label
+    assert parse_line("Args:Namespace(beta=0.01, lr=1e-05, max_epoch=60)") == {}  # settings, not a metric line
+
+
+def test_a_console_layout_keeps_the_printed_namespace_too(write):
+    """An epoch-block log (PointNet's) after `print(args)`: the same settings as for console text."""
+    blocks = "".join(f"**** EPOCH {e:03d} ****\nmean loss: {2.0 - e * 0.1:.3f}\naccuracy: {0.3 + e * 0.05:.3f}\n"
+                     for e in range(1, 6))
+    p = write("run/log_train.txt", "Namespace(batch_size=32, learning_rate=0.001, num_classes=40, optimizer='adam')\n" + blocks)
+    assert classify(p) == "console"
+    assert read_console(p).hparams == {"batch_size": 32, "learning_rate": 0.001, "num_classes": 40, "optimizer": "adam"}

@@ -21,6 +21,7 @@ from . import consolelayouts, consolesteps, consoleyolo
 from .consolebase import ConsoleFormat
 from .sniff import DEEP_SNIFF_BYTES, long_head
 from .textio import read_text
+from .textlog import config_dump
 
 if TYPE_CHECKING:
     from .sniff import Probe
@@ -63,8 +64,9 @@ def read_console(path: str) -> ReadResult:
         raise InputError(path, f"not a console log of a known layout ({', '.join(f.name for f in FORMATS)})")
     rows, w = fmt.parse((raw if fmt.keep_cr else text).split("\n"), path)
     warnings += w
+    hparams = config_dump(text)  # the settings printed before training, as for console text
     if not rows:
-        return ReadResult(empty_table(), warnings=warnings, fmt=fmt.name)
+        return ReadResult(empty_table(), hparams=hparams, warnings=warnings, fmt=fmt.name)
     table = pd.DataFrame(rows, columns=["metric", "step", "value"])
     table["wall_time"] = np.nan
-    return ReadResult(table, warnings=warnings, fmt=fmt.name)
+    return ReadResult(table, hparams=hparams, warnings=warnings, fmt=fmt.name)

@@ -42,6 +42,7 @@ _LEVEL_PREFIX = re.compile(r"^.{0,80}?\b(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICA
 _TIME_PREFIX = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?\s*[-|:]?\s*")
 # the repr of an argparse Namespace or a config object: settings, not metrics
 _CONFIG_DUMP = re.compile(r"^\s*(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\(", re.I)
+_DUMP_LABEL = re.compile(r"^\w+\s*[:=]\s*(?=(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\()", re.I)  # `Args:Namespace(...)`
 
 
 # TF Estimator's evaluation summary: `Saving dict for global step 5468: eval_accuracy = 0.85, ..., loss = 0.72`
@@ -83,7 +84,7 @@ def parse_line(line: str) -> dict[str, float]:
         if any(k.lower() == "train_runtime" for k in pairs):  # the Trainer's end-of-training summary: averages, not a step
             return out
         return pairs if any(_METRIC_WORD.search(k) for k in pairs) else out
-    if "--" in line or not _METRIC_WORD.search(line) or _CONFIG_DUMP.match(line):
+    if "--" in line or not _METRIC_WORD.search(line) or _CONFIG_DUMP.match(_DUMP_LABEL.sub("", line.strip(), count=1)):
         return out
     pieces = re.split(r"\s*[|,;]\s*", line.strip())
     seen: set[str] = set()
@@ -167,7 +168,7 @@ def config_dump(text: str) -> dict[str, int | float | str | bool]:
     keyword whose value is a number, a string or a bool.  Values that are no literal (`device(...)`)
     are left out; nothing is evaluated (ast.literal_eval).  The first dump wins."""
     for ln in text.split("\n")[:CONFIG_LINES]:
-        msg = _message(ln).strip()
+        msg = _DUMP_LABEL.sub("", _message(ln).strip(), count=1)
         if not _CONFIG_DUMP.match(msg) or len(msg) > CONFIG_CHARS:
             continue
         try:
