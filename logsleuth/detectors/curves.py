@@ -50,7 +50,6 @@ def logged_from_start(steps: np.ndarray) -> bool:
     return bool(steps[0] <= gap + 1 and steps[0] <= FIRST_INTERVAL_SHARE * steps[-1])
 
 
-
 DECIMAL_BASE = 10.0  # values are written in decimal: a unit in the last digit is a power of ten
 
 

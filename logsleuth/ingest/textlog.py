@@ -40,9 +40,10 @@ _EPOCH = re.compile(r"\bepoch\s*[:=]?\s*\[?\s*(\d+)", re.I)
 # a level; `2024-05-01 10:00:00,123 - INFO - ...`, `[2024-05-01 10:00:00] INFO: ...`, `INFO:root:...`
 _LEVEL_PREFIX = re.compile(r"^.{0,80}?\b(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b\]?(?:\s*-\s*|:[\w.]*:\s*|:\s*|\s+)", re.S)
 _TIME_PREFIX = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?\s*[-|:]?\s*")
-# the repr of an argparse Namespace or a config object: settings, not metrics
-_CONFIG_DUMP = re.compile(r"^\s*(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\(", re.I)
-_DUMP_LABEL = re.compile(r"^\w+\s*[:=]\s*(?=(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\()", re.I)  # `Args:Namespace(...)`
+# the repr of an argparse Namespace or a config object, also behind a label (`Args:Namespace(...)`):
+# settings, not metrics
+_DUMP_CALL = r"(?:\w+\.)*\w*(?:Namespace|Config|Arguments|Args|Params)\s*\("
+_CONFIG_DUMP = re.compile(r"^\s*(?:\w+\s*[:=]\s*)?(?=" + _DUMP_CALL + ")", re.I)
 
 
 # TF Estimator's evaluation summary: `Saving dict for global step 5468: eval_accuracy = 0.85, ..., loss = 0.72`
@@ -84,7 +85,7 @@ def parse_line(line: str) -> dict[str, float]:
         if any(k.lower() == "train_runtime" for k in pairs):  # the Trainer's end-of-training summary: averages, not a step
             return out
         return pairs if any(_METRIC_WORD.search(k) for k in pairs) else out
-    if "--" in line or not _METRIC_WORD.search(line) or _CONFIG_DUMP.match(_DUMP_LABEL.sub("", line.strip(), count=1)):
+    if "--" in line or not _METRIC_WORD.search(line) or _CONFIG_DUMP.match(line):
         return out
     pieces = re.split(r"\s*[|,;]\s*", line.strip())
     seen: set[str] = set()
@@ -133,10 +134,14 @@ def looks_like_text(p: Probe) -> bool:
 _LOSS_NAME = re.compile(r"loss", re.I)  # a short file is taken for a log only when it logs a loss
 
 
+def _names_loss(fields: dict[str, float]) -> bool:
+    """A metric line of two or more fields, one of them a loss."""
+    return len(fields) >= 2 and any(_LOSS_NAME.search(k) for k in fields)
+
+
 def _short_loss_log(text: str) -> bool:
     """A line or two with two or more `name value` fields, one of them a loss."""
-    fields = [parse_line(ln) for ln in re.split(r"[\r\n]+", text)[:SNIFF_LINES] if ln.strip()]
-    return any(len(f) >= 2 and any(_LOSS_NAME.search(k) for k in f) for f in fields)
+    return any(_names_loss(parse_line(ln)) for ln in re.split(r"[\r\n]+", text)[:SNIFF_LINES] if ln.strip())
 
 
 def looks_like_text_further(p: Probe) -> bool:
@@ -168,9 +173,11 @@ def config_dump(text: str) -> dict[str, int | float | str | bool]:
     keyword whose value is a number, a string or a bool.  Values that are no literal (`device(...)`)
     are left out; nothing is evaluated (ast.literal_eval).  The first dump wins."""
     for ln in text.split("\n")[:CONFIG_LINES]:
-        msg = _DUMP_LABEL.sub("", _message(ln).strip(), count=1)
-        if not _CONFIG_DUMP.match(msg) or len(msg) > CONFIG_CHARS:
+        msg = _message(ln)
+        dump = _CONFIG_DUMP.match(msg)
+        if not dump or len(msg) > CONFIG_CHARS:
             continue
+        msg = msg[dump.end():].strip()
         try:
             call = ast.parse(msg, mode="eval").body
         except (SyntaxError, ValueError, RecursionError):
@@ -218,7 +225,7 @@ def read_textlog(path: str) -> ReadResult:
             said = _field(fields, "epoch")
             epoch = said if said is not None else float(e.group(1)) if e else current
             parsed.append((fields, _BATCH.search(ln), epoch))
-    if len(parsed) < MIN_LINES and not any(_LOSS_NAME.search(k) for fields, _, _ in parsed for k in fields):
+    if len(parsed) < MIN_LINES and not any(_names_loss(fields) for fields, _, _ in parsed):
         raise InputError(path, f"plain text without `name value` metric lines (need at least {MIN_LINES} lines like "
                                "'loss 0.41 | acc 0.9', or one that names a loss)")
     # fractional epochs (Hugging Face's `'epoch': 0.35`) are the step axis themselves
