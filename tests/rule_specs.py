@@ -581,6 +581,21 @@ def _late_rise(seed: int = 1, end: float = 1.5):
     return run_from({"train/loss": (st, loss)})
 
 
+@builder
+def _noisy_floor(seed: int = 0, val: str = "improves", spread: float = 1.3):
+    """A fine-tune near zero loss, each logged value one batch's (every 5 steps over 190): a
+    log-normal spread of `spread` around 0.04, so single batches swing from 0.002 to 0.7;
+    validation loss every 40 steps `improves` (0.21 -> 0.164, accuracy 0.92 -> 0.94) or `rises`
+    (0.21 -> 0.6, accuracy 0.92 -> 0.80)."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(5, 191, 5, dtype=float)
+    loss = 0.04 * np.exp(rng.normal(0, spread, st.size))
+    ev = np.array([40.0, 80.0, 120.0, 160.0, 190.0])  # on steps the training loss is logged at too
+    vl = np.linspace(0.21, 0.164, ev.size) if val == "improves" else np.linspace(0.21, 0.6, ev.size)
+    va = np.linspace(0.92, 0.94, ev.size) if val == "improves" else np.linspace(0.92, 0.80, ev.size)
+    return run_from({"loss": (st, loss), "val_loss": (ev, vl), "val_acc": (ev, va)})
+
+
 def build(case: dict) -> tuple[RunData, set[str]]:
     """The run a case describes, and the symptoms its generator says it shows (synth only)."""
     name, args = case["spec"], dict(case.get("args") or {})
