@@ -252,11 +252,12 @@ def read_textlog(path: str) -> ReadResult:
                 fields.pop(k)
         for k, v in fields.items():
             rows.append((k, float(step), v))
+    hparams = config_dump(text)  # the settings printed before training
     if not rows:
-        return ReadResult(empty_table(), hparams=config_dump(text), warnings=warnings, fmt="text")
+        return ReadResult(empty_table(), hparams=hparams, warnings=warnings, fmt="text")
     # in the order logged: a step printed again (a progress bar redrawn in place, a counter that
     # goes back) is load_run's to merge and say (ingest.segments)
     table = pd.DataFrame(rows, columns=["metric", "step", "value"])
     table["wall_time"] = np.nan
-    return ReadResult(table, hparams=config_dump(text), warnings=warnings, fmt="text")
+    return ReadResult(table, hparams=hparams, warnings=warnings, fmt="text")
 
