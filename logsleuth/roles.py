@@ -33,6 +33,7 @@ class RoleTable:
     default_train: frozenset[str]
     kinds: tuple[tuple[str, str, re.Pattern[str]], ...]
     plain_tokens: frozenset[str]
+    objective_errors: frozenset[str] = frozenset()
 
 
 def normalise(name: str) -> str:
@@ -63,6 +64,7 @@ def table_from(data: Mapping[str, Any]) -> RoleTable:
         default_train=frozenset(data.get("default_train_split", ())),
         kinds=kinds,
         plain_tokens=frozenset(data.get("plain_loss_tokens", ())),
+        objective_errors=frozenset(data.get("objective_errors", ())),
     )
 
 
@@ -158,6 +160,7 @@ def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | Non
         for m in names:
             if out[m].kind == "loss" and not any(m == p or fnmatch.fnmatchcase(m, p) for p, _ in overrides or ()):
                 out[m] = Role(None, "aux_loss", "none")
+    _errors_as_losses(out, overrides)
     spelled_train = any(out[m].name == "train_loss" and m not in defaulted for m in names)
     if spelled_train:
         val_kinds = {r.kind for r in out.values() if r.split == "val"}
@@ -166,6 +169,21 @@ def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | Non
             if r.kind not in TRAIN_ONLY_KINDS and r.kind not in val_kinds:
                 out[m] = Role("val", r.kind, r.direction)
     return out
+
+
+def _errors_as_losses(out: dict[str, Role], overrides: list[tuple[str, Role]] | None) -> None:
+    """A run that logs no loss but its objective by the error's name (`train_mse`, `val_mse`: a
+    regression loop) is trained on that error: its errors that name an objective are its losses.
+    Only with a training one among them: an evaluation-only `val_mae` beside a GAN's or an RL
+    run's own objectives is a score of the run, not what it minimises."""
+    if any(r.kind in ("loss", "gan_loss", "reward") for r in out.values()):
+        return
+    objectives = default_table().objective_errors
+    picked = [m for m, r in out.items() if r.kind == "error" and objectives.intersection(normalise(m).split("_"))
+              and not any(m == p or fnmatch.fnmatchcase(m, p) for p, _ in overrides or ())]
+    if any(out[m].split == "train" for m in picked):
+        for m in picked:
+            out[m] = Role(out[m].split, "loss", "lower")
 
 
 def build_series(run: RunData, overrides: list[tuple[str, Role]] | None = None) -> dict[str, Series]:

@@ -21,6 +21,8 @@ from logsleuth.roles import assign_roles, infer_role, load_overrides, normalise
     # a kNN / linear-probe accuracy scores an embedding on held-out data, unless the name says train
     ("knn_acc", "val_accuracy", "higher"), ("linear_probe_acc", "val_accuracy", "higher"),
     ("train/knn_acc", "train_accuracy", "higher"),
+    # the Huber and smooth-L1 losses are named after themselves
+    ("train_huber", "train_loss", "lower"), ("val/smooth_l1", "val_loss", "lower"),
 ])
 def test_infer_role(name, role, direction):
     r = infer_role(name)
@@ -71,3 +73,16 @@ def test_a_bare_penalty_term_stays_in_training_beside_a_spelled_out_train_loss()
     assert roles["reg_loss"].name == "train_reg_loss"
     assert roles["accuracy"].name == "val_accuracy"
     assert assign_roles(["reg_loss", "loss"])["reg_loss"].name == "train_reg_loss"
+
+
+def test_a_regression_logging_its_objective_by_name_has_it_as_its_loss():
+    """A loop that logs no loss but "train_mse" and "val_mse" is trained on that error; beside a
+    loss, or with the error only on evaluation (a GAN's FID, a validation-only MAE), errors stay errors."""
+    roles = assign_roles(["train_mse", "val_mse", "val_mae", "lr"])
+    assert (roles["train_mse"].name, roles["val_mse"].name, roles["val_mae"].name) == ("train_loss", "val_loss", "val_loss")
+    assert roles["lr"].name == "lr"
+    beside_loss = assign_roles(["loss", "val_loss", "mse", "val_mse"])
+    assert beside_loss["mse"].name == "train_error" and beside_loss["val_mse"].name == "val_error"
+    assert assign_roles(["val_mae", "epoch"])["val_mae"].name == "val_error"
+    assert assign_roles(["g_loss", "d_loss", "train_mse"])["train_mse"].name == "train_error"
+    assert assign_roles(["train_wer", "val_wer"])["train_wer"].name == "train_error"  # not an objective
