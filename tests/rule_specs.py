@@ -486,6 +486,21 @@ def _frozen_acc_moving_loss(seed: int = 3, value: float = 0.1875):
 
 
 @builder
+def _one_prediction(evals: int = 20, value: float = 0.262, fall: float = 0.22, seed: int = 6):
+    """A binary classifier whose validation accuracy is exactly `value` at each of `evals` per-epoch
+    evaluations (the same class predicted for every input) while its training and validation
+    losses fall `fall` (relative) from 0.81 with 0.5% noise; its training accuracy wobbles near 0.31."""
+    rng = np.random.default_rng(seed)
+    st = 44.0 * np.arange(1, evals + 1)
+    curve = 0.81 * (1 - fall * (1 - np.exp(-np.arange(evals) / (evals / 3))))
+    parts = {"loss": (st, curve * np.exp(rng.normal(0, 0.005, evals))),
+             "acc": (st, 0.307 + rng.normal(0, 0.002, evals)),
+             "val_loss": (st, 1.02 * curve * np.exp(rng.normal(0, 0.005, evals))),
+             "val_acc": (st, np.full(evals, value)), "epoch": (st, np.arange(evals, dtype=float))}
+    return run_from(parts)
+
+
+@builder
 def _frozen_score_moving_loss(seed: int = 3, value: float = 0.0):
     """A healthy classifier that also logs a validation F1 exactly `value` at every evaluation."""
     h = healthy(seed)
