@@ -539,3 +539,17 @@ def test_a_log_one_interval_in_is_logged_from_the_start_and_a_resumed_one_is_not
     assert ev.fired and ev.measures["from_start"] is True
     resumed = S("loss", 10.824 + np.random.default_rng(0).normal(0, 0.001, 28), np.arange(3249.0, 4600.0, 50.0))
     assert run("no_learning", resumed).measures["from_start"] is False
+
+
+def test_epoch_length_from_per_epoch_evaluations_keeps_a_final_early_one():
+    """Evaluations every 29 steps give the epoch length, also when the job stops mid-epoch and
+    evaluates once more 9 steps later (max_steps); irregular evaluations give none."""
+    from logsleuth.ruleset.context import epoch_length
+
+    loss = S("loss", np.linspace(4.0, 2.0, 820), steps=np.arange(820))
+    ev = np.append(28 + 29 * np.arange(29), 28 + 29 * 28 + 9)
+    series = {"loss": loss, "val_loss": S("val_loss", np.linspace(4.0, 2.5, ev.size), steps=ev)}
+    assert epoch_length(series) == 29.0
+    uneven = np.cumsum([28, 29, 12, 40, 29, 29, 5, 60])
+    series["val_loss"] = S("val_loss", np.linspace(4.0, 2.5, uneven.size), steps=uneven)
+    assert epoch_length(series) is None

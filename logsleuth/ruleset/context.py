@@ -42,6 +42,8 @@ def epoch_length(series: Mapping[str, Series]) -> float | None:
         if vs is not None and len(vs) >= 3 and tl is not None and len(tl) >= 5 * len(vs):
             d = np.diff(vs.steps)
             d = d[d > 0]
+            if d.size >= 3 and d[-1] < np.median(d):
+                d = d[:-1]  # a final evaluation when training stops mid-epoch (max_steps) comes early
             if d.size and np.std(d) <= 0.1 * np.median(d):
                 return float(np.median(d))
     return None
