@@ -501,6 +501,22 @@ def _one_prediction(evals: int = 20, value: float = 0.262, fall: float = 0.22, s
 
 
 @builder
+def _score_at_zero(evals: int = 7, fall: float = 0.15, score: str = "zero", seed: int = 7):
+    """A short detection-like run (a loss of three parts, logged every 5 steps to step 100; a
+    validation loss and mAP50 every 14): both losses fall `fall` (relative) from 10.2 and 9.2;
+    mAP50 is exactly 0 at every evaluation (`zero`) or `rises` from 0 to 0.3."""
+    rng = np.random.default_rng(seed)
+    st = np.arange(5, 101, 5, dtype=float)
+    ev = np.linspace(16, 100, evals).round()
+    shape = lambda x: 1 - fall * (1 - np.exp(-x / 40.0))  # noqa: E731 - the curves' common shape
+    loss = 10.2 * shape(st) * np.exp(rng.normal(0, 0.01, st.size))
+    ap = np.zeros(evals) if score == "zero" else np.linspace(0.0, 0.3, evals)
+    parts = {"loss": (st, loss), "box_loss": (st, 0.14 * loss), "cls_loss": (st, 0.23 * loss),
+             "val_loss": (ev, 9.2 * shape(ev) * np.exp(rng.normal(0, 0.005, evals))), "mAP50": (ev, ap)}
+    return run_from(parts)
+
+
+@builder
 def _frozen_score_moving_loss(seed: int = 3, value: float = 0.0):
     """A healthy classifier that also logs a validation F1 exactly `value` at every evaluation."""
     h = healthy(seed)
