@@ -140,6 +140,19 @@ def test_gradients():
     assert not run("grad_collapse", [S("grad_norm", np.full(30, 0.5))]).fired
     boom = S("grad_norm", np.geomspace(0.1, 1e4, 100))
     assert run("grad_growth", [boom]).fired
+
+
+def test_a_gradient_that_falls_only_as_far_as_the_loss_converged_has_not_vanished():
+    """The total norm falls 10,000x: vanishing beside a loss that stays near its start, convergence
+    beside a loss that fell 500x as well (a fitted model's gradient goes to zero with its loss)."""
+    grads = [S("grad_norm", np.geomspace(0.16, 1.6e-5, 400))]
+    stuck = S("train_loss", np.linspace(2.3, 2.1, 400))
+    fitted = S("train_loss", np.geomspace(2.3, 0.0046, 400))
+    ev = run("grad_collapse", grads, stuck)
+    assert ev.fired and ev.measures["unexplained"] <= 1e-3
+    ev = run("grad_collapse", grads, fitted)
+    assert not ev.fired and ev.measures["loss_fall"] > 100
+    assert run("grad_collapse", grads).fired  # no loss logged: the collapse alone
     assert not run("grad_growth", [S("grad_norm", np.full(100, 0.5))]).fired
 
 

@@ -125,15 +125,29 @@ def exploding_gradients(grads: list[Series], *, min_growth: float, spike_factor:
 MEASURES_VANISHING_GRADIENTS = {
     "layer_ratio": "smallest over largest per-layer norm",
     "collapse": "end over start norm",
+    "loss_fall": "start over end level of the training loss (1 when not logged)",
+    "unexplained": "the collapse times the loss's fall: what the loss's own convergence does not explain",
     "zero": "whether the norm is exactly zero",
 }
 
 
-@detector("grad_collapse", ("grads*",), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS)
-def vanishing_gradients(grads: list[Series], *, max_layer_ratio: float, max_collapse: float,
+def _loss_fall(loss: Series | None) -> float:
+    """How many times the training loss fell from its start to its end level (1: not logged, not positive)."""
+    if loss is None:
+        return 1.0
+    _, v = finite(loss)
+    if v.size < MIN_CURVE or np.any(v <= 0):
+        return 1.0
+    return max(float(np.median(head(v, INITIAL_SHARE, 2))) / level(v, *END_SPARSE), 1.0)
+
+
+@detector("grad_collapse", ("grads*", "loss?"), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS)
+def vanishing_gradients(grads: list[Series], loss: Series | None = None, *, max_layer_ratio: float, max_collapse: float,
                         ctx: RunContext | None = None) -> Evidence:
     """Gradients collapse toward zero: exactly zero, the first layer's norm `max_layer_ratio`
-    times the last layer's or less, or the total norm falling `max_collapse` x below its start."""
+    times the last layer's or less, or the total norm falling `max_collapse` x below its start
+    by more than the training loss fell (a loss near zero has a gradient near zero: a model
+    that fits its data 200x lower has gradients ~200x smaller, and that is convergence)."""
     name = "grad_collapse"
     tot = _total(grads)
     if tot is None:
@@ -161,10 +175,13 @@ def vanishing_gradients(grads: list[Series], *, max_layer_ratio: float, max_coll
         early = float(np.median(head(v, INITIAL_SHARE, 2)))
         late = level(v, *END_SPARSE)
         collapse = late / early if early > 0 else math.nan
-        measures["collapse"] = collapse
-        if early > 0 and collapse <= max_collapse:
-            return fire(name, tot.metric, CONF_RULE, f"{tot.metric} fell {fmt(1 / max(collapse, NORM_FLOOR))}x from {fmt(early)} to {fmt(late)}",
-                        st[0], st[-1], **measures)
+        fall = _loss_fall(loss)
+        unexplained = collapse * fall
+        measures.update(collapse=collapse, loss_fall=fall, unexplained=unexplained)
+        if early > 0 and unexplained <= max_collapse:
+            beside = f" while {loss.metric} fell only {fmt(fall)}x" if loss is not None and fall > 1.0 else ""
+            return fire(name, tot.metric, CONF_RULE, f"{tot.metric} fell {fmt(1 / max(collapse, NORM_FLOOR))}x from {fmt(early)} "
+                        f"to {fmt(late)}{beside}", st[0], st[-1], **measures)
     return quiet(name, tot.metric, **measures)
 
 
