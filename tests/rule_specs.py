@@ -508,7 +508,10 @@ def _score_at_zero(evals: int = 7, fall: float = 0.15, score: str = "zero", seed
     rng = np.random.default_rng(seed)
     st = np.arange(5, 101, 5, dtype=float)
     ev = np.linspace(16, 100, evals).round()
-    shape = lambda x: 1 - fall * (1 - np.exp(-x / 40.0))  # noqa: E731 - the curves' common shape
+
+    def shape(x):  # the curves' common shape: a fall of `fall` that levels off
+        return 1 - fall * (1 - np.exp(-x / 40.0))
+
     loss = 10.2 * shape(st) * np.exp(rng.normal(0, 0.01, st.size))
     ap = np.zeros(evals) if score == "zero" else np.linspace(0.0, 0.3, evals)
     parts = {"loss": (st, loss), "box_loss": (st, 0.14 * loss), "cls_loss": (st, 0.23 * loss),
