@@ -158,7 +158,7 @@ def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | Non
         # a run that logs returns is reinforcement learning: its value/policy losses chase moving
         # targets (a value loss rises as returns grow), so they are not minimised curves
         for m in names:
-            if out[m].kind == "loss" and not any(m == p or fnmatch.fnmatchcase(m, p) for p, _ in overrides or ()):
+            if out[m].kind == "loss" and not _overridden(m, overrides):
                 out[m] = Role(None, "aux_loss", "none")
     _errors_as_losses(out, overrides)
     spelled_train = any(out[m].name == "train_loss" and m not in defaulted for m in names)
@@ -171,6 +171,11 @@ def assign_roles(metrics: Iterable[str], overrides: list[tuple[str, Role]] | Non
     return out
 
 
+def _overridden(metric: str, overrides: list[tuple[str, Role]] | None) -> bool:
+    """Whether the user's `--roles` file names this metric (its role then stays the user's)."""
+    return any(metric == p or fnmatch.fnmatchcase(metric, p) for p, _ in overrides or ())
+
+
 def _errors_as_losses(out: dict[str, Role], overrides: list[tuple[str, Role]] | None) -> None:
     """A run that logs no loss but its objective by the error's name (`train_mse`, `val_mse`: a
     regression loop) is trained on that error: its errors that name an objective are its losses.
@@ -180,7 +185,7 @@ def _errors_as_losses(out: dict[str, Role], overrides: list[tuple[str, Role]] | 
         return
     objectives = default_table().objective_errors
     picked = [m for m, r in out.items() if r.kind == "error" and objectives.intersection(normalise(m).split("_"))
-              and not any(m == p or fnmatch.fnmatchcase(m, p) for p, _ in overrides or ())]
+              and not _overridden(m, overrides)]
     if any(out[m].split == "train" for m in picked):
         for m in picked:
             out[m] = Role(out[m].split, "loss", "lower")

@@ -25,7 +25,7 @@ from logsleuth.roles import assign_roles, infer_role, load_overrides, normalise
     ("train_huber", "train_loss", "lower"), ("val/smooth_l1", "val_loss", "lower"),
     # a detector's average precision is computed over an evaluation set unless the name says train
     ("mAP50", "val_score", "higher"), ("bbox/AP50", "val_score", "higher"), ("train/mAP", "train_score", "higher"),
-    ("loss_bbox", "train_loss", "lower"),
+    ("loss_bbox", "train_loss", "lower"), ("heat_map_loss", "train_loss", "lower"),
 ])
 def test_infer_role(name, role, direction):
     r = infer_role(name)
