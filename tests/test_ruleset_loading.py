@@ -271,3 +271,39 @@ def test_severity_and_health_are_ordered_levels_that_stay_plain_words():
     crit = Finding("r", "divergence", "critical", "loss", 0.9, None, None, "e", ())
     assert health_of([crit]) is Health.CRITICAL and health_of([], judged=False) is Health.UNKNOWN
     assert all(isinstance(r.severity, Severity) for r in builtin_ruleset().rules)
+
+
+def test_one_alternative_of_any_sets_the_confidence_and_a_repeated_clause_is_said_once(tmp_path):
+    """`all` is a conjunction (its weakest clause bounds the finding), `any` a disjunction (its
+    strongest passing alternative does): a weaker alternative that also holds leaves the finding
+    as sure as the task clause; a clause repeated in `any` is one piece of evidence, said once."""
+    from logsleuth.roles import build_series
+    from logsleuth.ruleset.evaluation import evaluate
+
+    import synth
+    from rule_specs import run_of
+
+    rule = """schema: 1
+rules:
+  - id: my.alternatives
+    title: alternatives
+    symptom: divergence
+    severity: warning
+    metrics: {loss: train_loss}
+    detect:
+      all:
+        - {name: task, detector: task_kind, series: loss}
+      any:
+        - {name: task2, detector: task_kind, series: loss}
+        - {name: spk, detector: spikes, series: loss}
+    causes:
+      - {id: lr_too_high, weight: 0.5}
+"""
+    rs = load_ruleset([_file(tmp_path, rule)], calibrated=False)
+    series = build_series(run_of(synth.spiky()))
+    found = {f.rule: f for f in evaluate(rs, series, {})[0]}
+    assert found["spikes.loss"].confidence < 1.0  # the weaker alternative holds too
+    mine = found["my.alternatives"]
+    assert mine.confidence == 1.0
+    task_text = mine.evidence.split("; ")[0]
+    assert mine.evidence.count(task_text) == 1 and "spike" in mine.evidence

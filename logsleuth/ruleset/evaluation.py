@@ -253,8 +253,19 @@ def _evaluate_rule(rule: Rule, bound: Mapping[str, Any], memo: _EvidenceMemo, hp
             return None
         if not holds:
             return None
-    positive = [results[n] for n in all_cl + [n for n in any_cl if passed.get(n)] if n in results]
-    conf = min(e.confidence for e in positive) if positive else 0.5
+    positive: list[Evidence] = []
+    for n in all_cl + [n for n in any_cl if passed.get(n)]:
+        # a clause repeated in `any` (to read its measures without making it a condition) is the
+        # same memoised evidence: it counts, and is said, once
+        if n in results and not any(results[n] is e for e in positive):
+            positive.append(results[n])
+    # all of `all`, one of `any`: the weakest of the conjunction, the strongest of the alternatives
+    # (an alternative that also holds, more weakly, does not make the finding less sure)
+    confs = [results[n].confidence for n in all_cl if n in results]
+    alternatives = [results[n].confidence for n in any_cl if passed.get(n) and n in results]
+    if alternatives:
+        confs.append(max(alternatives))
+    conf = min(confs) if confs else 0.5
     lead = positive[0] if positive else None
     causes = []
     for c in rule.causes:
