@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -51,6 +53,24 @@ def test_flat_regression_blames_the_output_layer_first():
     assert "no-learning.flat" in {f.rule for f in d.symptoms}
     assert d.causes[0].id == "wrong_output_activation", [(c.id, c.score) for c in d.causes[:3]]
     assert "wrong_output_activation" not in {c.id for c in diagnose(BUILDERS["flat_not_chance"]()).causes}
+
+
+def test_a_flat_loss_under_a_rate_too_small_for_training_from_scratch_blames_the_rate_first():
+    """A trainer's loss flat from its first point: with Adam logged at 2e-5 (under the 1e-4 its
+    from-scratch recipes start at) the rate is the first suspect; at 1e-3 it is not."""
+    import dataclasses
+
+    def flat_with_lr(rate):
+        base = BUILDERS["flat_interval_log"]()
+        t = base.table.astype({"metric": str})
+        steps = np.unique(t["step"].to_numpy())
+        lr = pd.DataFrame({"metric": "lr-Adam", "step": steps, "value": rate})
+        return dataclasses.replace(base, table=pd.concat([t, lr], ignore_index=True))
+
+    slow, normal = diagnose(flat_with_lr(2e-5)), diagnose(flat_with_lr(1e-3))
+    assert "no-learning.flat" in {f.rule for f in slow.symptoms} and "no-learning.flat" in {f.rule for f in normal.symptoms}
+    assert slow.causes[0].id == "lr_too_low", [(c.id, c.score) for c in slow.causes[:3]]
+    assert normal.causes[0].id != "lr_too_low", [(c.id, c.score) for c in normal.causes[:3]]
 
 
 def test_missing_metric_is_reported_as_skipped():

@@ -314,11 +314,17 @@ def lr_for_optimizer(lr: Series | None = None, ctx: RunContext | None = None) ->
 # fine-tuning a pretrained model, so only 1e-6 is under them.  With the optimizer unknown only a
 # rate under every family's floor is low.
 LR_LOW_LIMITS = {"sgd": 1e-3, "adam": 1e-6, "rmsprop": 1e-6, "adagrad": 1e-3}
+# The lowest rates of each family's recipes for training from scratch: SGD (with momentum) runs at
+# 0.01-0.1 there, Adam-family optimizers at 1e-4 to 3e-3; rates under these are a fine-tune's (Adam
+# at 1e-5 to 5e-5 on a pretrained model) or too small for a model that has everything to learn.
+# With the optimizer unknown, under every family's.
+LR_SCRATCH_FLOORS = {"sgd": 1e-2, "adam": 1e-4, "rmsprop": 1e-4, "adagrad": 1e-2}
 
 MEASURES_LR_LOW_FOR_OPTIMIZER = {
     "peak": "peak learning rate",
     "floor": "the optimizer family's lowest common rate",
     "optimizer": "optimizer family, when known",
+    "below_scratch": "whether the peak is under the family's lowest rate for training from scratch (LR_SCRATCH_FLOORS)",
 }
 
 
@@ -333,7 +339,8 @@ def lr_low_for_optimizer(lr: Series, ctx: RunContext | None = None) -> Evidence:
     peak = float(np.max(v))
     fam = ctx.optimizer if ctx else optimizer_of(lr, {})
     floor = LR_LOW_LIMITS[fam] if fam in LR_LOW_LIMITS else min(LR_LOW_LIMITS.values())
-    measures = dict(peak=peak, floor=floor, optimizer=fam or "unknown")
+    scratch = LR_SCRATCH_FLOORS[fam] if fam in LR_SCRATCH_FLOORS else min(LR_SCRATCH_FLOORS.values())
+    measures = dict(peak=peak, floor=floor, optimizer=fam or "unknown", below_scratch=peak < scratch)
     if peak < floor:
         whose = f"{fam}-family recipes" if fam else "any optimizer's common recipes"
         return fire(name, lr.metric, CONF_SETTING, f"peak {lr.metric} is {fmt(peak)}, under the lowest rate of {whose} "
