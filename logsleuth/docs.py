@@ -8,6 +8,7 @@ import re
 
 from .errors import UsageError
 from .ruleset import builtin_ruleset, cause_text, load_ruleset, taxonomy
+from .ruleset.schema import DETECT_GROUPS
 
 REFERENCE_SEEDS = 20  # runs per family of the healthy reference set quoted in docs/rules.md
 
@@ -81,7 +82,7 @@ def rules_markdown(cases_dir: str | None = None) -> str:
                        f"({fa.rate(r.id):.1%}); fired at all (info included) on {fa.per_rule_any.get(r.id, 0)}")
             out.append("- reads: " + ", ".join(f"`{k}` = {v if isinstance(v, str) else v.get('role') or v.get('pattern')}"
                                              for k, v in r.metrics.items()))
-            for group in ("all", "any", "none"):
+            for group in DETECT_GROUPS:
                 cls = r.detect.get(group) or []
                 if cls:
                     out.append(f"- {group}: " + "; ".join(

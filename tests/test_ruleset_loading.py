@@ -307,3 +307,39 @@ rules:
     assert mine.confidence == 1.0
     task_text = mine.evidence.split("; ")[0]
     assert mine.evidence.count(task_text) == 1 and "spike" in mine.evidence
+
+
+def test_a_context_clause_sets_a_weight_and_never_decides_whether_the_rule_fires(tmp_path):
+    """`context:` clauses are evaluated for their measures: a spike detector that stays quiet does
+    not stop the rule, and its measure still picks the cause's weight; context alone is no rule."""
+    from logsleuth.roles import build_series
+    from logsleuth.ruleset.evaluation import evaluate
+
+    import synth
+    from rule_specs import run_of
+
+    rule = """schema: 1
+rules:
+  - id: my.context
+    title: context
+    symptom: divergence
+    severity: warning
+    metrics: {loss: train_loss}
+    detect:
+      all:
+        - {name: task, detector: task_kind, series: loss}
+      context:
+        - {name: spk, detector: spikes, series: loss}
+    causes:
+      - {id: lr_too_high, weight: 0.9, when: {measure: spk.fired, eq: true}, otherwise: 0.2}
+"""
+    rs = load_ruleset([_file(tmp_path, rule)], calibrated=False)
+    weight = {}
+    for name, curves in (("healthy", synth.healthy(seed=3)), ("spiky", synth.spiky())):
+        found = {f.rule: f for f in evaluate(rs, build_series(run_of(curves)), {})[0]}
+        assert "my.context" in found, name
+        weight[name] = dict(found["my.context"].causes)["lr_too_high"]
+        assert found["my.context"].confidence == 1.0  # the context's confidence is not the finding's
+    assert weight == {"healthy": 0.2, "spiky": 0.9}
+    with pytest.raises(RuleError, match="needs at least one of all / any / none"):
+        load_ruleset([_file(tmp_path, rule.replace("      all:\n        - {name: task, detector: task_kind, series: loss}\n", ""))])

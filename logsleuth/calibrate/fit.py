@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..model import Finding, Severity
+from ..ruleset.schema import DETECT_GROUPS
 from .corpus import Labelled
 from .scores import Figures, Prediction, figures, findings_of, fit_reliability, objective, predict, probabilities, replace_scores
 
@@ -52,7 +53,7 @@ def with_params(ruleset: Any, params: Mapping[str, Any]) -> Any:
 
 def rules_using(ruleset: Any, detector: str) -> Any:
     rules = tuple(r for r in ruleset.rules
-                  if any(cl.get("detector") == detector for g in ("all", "any", "none") for cl in r.detect.get(g, []) or []))
+                  if any(cl.get("detector") == detector for g in DETECT_GROUPS for cl in r.detect.get(g, []) or []))
     return replace(ruleset, rules=rules)
 
 

@@ -16,7 +16,7 @@ from ..hparam_names import hparam
 from ..model import Evidence, Finding, Series, Severity, SkippedRule
 from ..roles import primary
 from .loading import Rule, RuleSet
-from .schema import DEFAULT_CAUSE_WEIGHT
+from .schema import DEFAULT_CAUSE_WEIGHT, DETECT_GROUPS
 from .text import finding_message
 
 # the comparison operators of `require`/`when` conditions
@@ -184,10 +184,11 @@ class _Clause:
 
 @dataclass(frozen=True)
 class _Plan:
-    clauses: tuple[_Clause, ...]  # all, any, none: in evaluation order
+    clauses: tuple[_Clause, ...]  # all, any, none, context: in evaluation order
     all_cl: list[str]
     any_cl: list[str]
     none_cl: list[str]
+    context_cl: list[str]  # read for the causes' `when` only
 
 
 # each rule's plan, by the id of the rule object (held, so the id stays its own); a rule set
@@ -201,7 +202,7 @@ def _plan(rule: Rule) -> _Plan:
     if hit is not None and hit[0] is rule:
         return hit[1]
     clauses = []
-    for group in ("all", "any", "none"):
+    for group in DETECT_GROUPS:
         for cl in rule.detect.get(group, []) or []:
             det = cl["detector"]
             inputs = REGISTRY[det].inputs
@@ -209,7 +210,7 @@ def _plan(rule: Rule) -> _Plan:
             clauses.append(_Clause(cl.get("name", det), det, inputs, _series_names(cl, inputs), params,
                                    tuple(sorted(params.items())), cl))
     plan = _Plan(tuple(clauses), *([c.get("name", c["detector"]) for c in rule.detect.get(g, []) or []]
-                                   for g in ("all", "any", "none")))
+                                   for g in DETECT_GROUPS))
     if len(_PLANS) >= MAX_PLANS:
         _PLANS.clear()
     _PLANS[id(rule)] = (rule, plan)
@@ -253,10 +254,10 @@ def _evaluate_rule(rule: Rule, bound: Mapping[str, Any], memo: _EvidenceMemo, hp
             return None
         if not holds:
             return None
-    positive: list[Evidence] = []
-    for n in all_cl + [n for n in any_cl if passed.get(n)]:
-        # a clause repeated in `any` (to read its measures without making it a condition) is the
-        # same memoised evidence: it counts, and is said, once
+    positive: list[Evidence] = []  # what the finding says: its conditions, and the context that fired
+    for n in all_cl + [n for n in any_cl if passed.get(n)] + [n for n in plan.context_cl if passed.get(n)]:
+        # the same detector on the same series in two groups is the same memoised evidence: it
+        # counts, and is said, once
         if n in results and not any(results[n] is e for e in positive):
             positive.append(results[n])
     # all of `all`, one of `any`: the weakest of the conjunction, the strongest of the alternatives

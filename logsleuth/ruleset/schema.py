@@ -14,6 +14,9 @@ from .yamlnodes import LDict
 RULE_KEYS = {"id", "title", "symptom", "severity", "metrics", "detect", "message", "causes", "references",
              "docs", "when", "enabled"}
 CLAUSE_KEYS = {"name", "detector", "series", "params", "require"}
+# the groups of a rule's `detect`: all of `all`, one of `any`, none of `none` must hold; `context`
+# clauses are evaluated for their measures only (a cause's `when`), never as a condition
+DETECT_GROUPS = ("all", "any", "none", "context")
 CAUSE_KEYS = {"id", "weight", "when", "otherwise"}
 # a cause listed without a weight: as likely as not, given the symptom
 DEFAULT_CAUSE_WEIGHT = 0.5
@@ -152,8 +155,8 @@ class Checker:
             if not isinstance(detect, LDict) or not any(g in detect for g in ("all", "any", "none")):
                 self.err(r.line_of("detect"), f"{what}: 'detect' needs at least one of all / any / none")
             else:
-                self.keys(detect, {"all", "any", "none"}, f"{what} detect")
-                for g in ("all", "any", "none"):
+                self.keys(detect, set(DETECT_GROUPS), f"{what} detect")
+                for g in DETECT_GROUPS:
                     for j, cl in enumerate(detect.get(g, []) or []):
                         self.clause(cl, f"{what} detect.{g}[{j}]", set(metrics), clause_names)
         if "when" in r:
