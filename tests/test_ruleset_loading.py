@@ -273,37 +273,46 @@ def test_severity_and_health_are_ordered_levels_that_stay_plain_words():
     assert all(isinstance(r.severity, Severity) for r in builtin_ruleset().rules)
 
 
+# one user rule on the training loss, with its `detect:` groups and causes written out below it
+TASK_RULE = """schema: 1
+rules:
+  - id: my.rule
+    title: a user rule
+    symptom: divergence
+    severity: warning
+    metrics: {{loss: train_loss}}
+    detect:
+      all:
+        - {{name: task, detector: task_kind, series: loss}}
+{groups}
+    causes:
+      - {cause}
+"""
+
+
+def _findings(tmp_path, groups: str, cause: str, curves) -> dict:
+    """The findings of the built-in rules plus TASK_RULE (raw scores) on one synthetic run, by rule."""
+    from logsleuth.roles import build_series
+    from logsleuth.ruleset.evaluation import evaluate
+
+    from rule_specs import run_of
+
+    rs = load_ruleset([_file(tmp_path, TASK_RULE.format(groups=groups, cause=cause))], calibrated=False)
+    return {f.rule: f for f in evaluate(rs, build_series(run_of(curves)), {})[0]}
+
+
 def test_one_alternative_of_any_sets_the_confidence_and_a_repeated_clause_is_said_once(tmp_path):
     """`all` is a conjunction (its weakest clause bounds the finding), `any` a disjunction (its
     strongest passing alternative does): a weaker alternative that also holds leaves the finding
     as sure as the task clause; a clause repeated in `any` is one piece of evidence, said once."""
-    from logsleuth.roles import build_series
-    from logsleuth.ruleset.evaluation import evaluate
-
     import synth
-    from rule_specs import run_of
 
-    rule = """schema: 1
-rules:
-  - id: my.alternatives
-    title: alternatives
-    symptom: divergence
-    severity: warning
-    metrics: {loss: train_loss}
-    detect:
-      all:
-        - {name: task, detector: task_kind, series: loss}
-      any:
+    groups = """      any:
         - {name: task2, detector: task_kind, series: loss}
-        - {name: spk, detector: spikes, series: loss}
-    causes:
-      - {id: lr_too_high, weight: 0.5}
-"""
-    rs = load_ruleset([_file(tmp_path, rule)], calibrated=False)
-    series = build_series(run_of(synth.spiky()))
-    found = {f.rule: f for f in evaluate(rs, series, {})[0]}
+        - {name: spk, detector: spikes, series: loss}"""
+    found = _findings(tmp_path, groups, "{id: lr_too_high, weight: 0.5}", synth.spiky())
     assert found["spikes.loss"].confidence < 1.0  # the weaker alternative holds too
-    mine = found["my.alternatives"]
+    mine = found["my.rule"]
     assert mine.confidence == 1.0
     task_text = mine.evidence.split("; ")[0]
     assert mine.evidence.count(task_text) == 1 and "spike" in mine.evidence
@@ -312,34 +321,19 @@ rules:
 def test_a_context_clause_sets_a_weight_and_never_decides_whether_the_rule_fires(tmp_path):
     """`context:` clauses are evaluated for their measures: a spike detector that stays quiet does
     not stop the rule, and its measure still picks the cause's weight; context alone is no rule."""
-    from logsleuth.roles import build_series
-    from logsleuth.ruleset.evaluation import evaluate
-
     import synth
-    from rule_specs import run_of
 
-    rule = """schema: 1
-rules:
-  - id: my.context
-    title: context
-    symptom: divergence
-    severity: warning
-    metrics: {loss: train_loss}
-    detect:
-      all:
-        - {name: task, detector: task_kind, series: loss}
-      context:
-        - {name: spk, detector: spikes, series: loss}
-    causes:
-      - {id: lr_too_high, weight: 0.9, when: {measure: spk.fired, eq: true}, otherwise: 0.2}
-"""
-    rs = load_ruleset([_file(tmp_path, rule)], calibrated=False)
+    groups = """      context:
+        - {name: spk, detector: spikes, series: loss}"""
+    cause = "{id: lr_too_high, weight: 0.9, when: {measure: spk.fired, eq: true}, otherwise: 0.2}"
     weight = {}
     for name, curves in (("healthy", synth.healthy(seed=3)), ("spiky", synth.spiky())):
-        found = {f.rule: f for f in evaluate(rs, build_series(run_of(curves)), {})[0]}
-        assert "my.context" in found, name
-        weight[name] = dict(found["my.context"].causes)["lr_too_high"]
-        assert found["my.context"].confidence == 1.0  # the context's confidence is not the finding's
+        found = _findings(tmp_path, groups, cause, curves)
+        assert "my.rule" in found, name
+        weight[name] = dict(found["my.rule"].causes)["lr_too_high"]
+        assert found["my.rule"].confidence == 1.0  # the context's confidence is not the finding's
     assert weight == {"healthy": 0.2, "spiky": 0.9}
+    no_all = TASK_RULE.format(groups=groups, cause=cause).replace(
+        "      all:\n        - {name: task, detector: task_kind, series: loss}\n", "")
     with pytest.raises(RuleError, match="needs at least one of all / any / none"):
-        load_ruleset([_file(tmp_path, rule.replace("      all:\n        - {name: task, detector: task_kind, series: loss}\n", ""))])
+        load_ruleset([_file(tmp_path, no_all)])
