@@ -131,6 +131,12 @@ MEASURES_VANISHING_GRADIENTS = {
 }
 
 
+def _start_end(v: np.ndarray) -> tuple[float, float]:
+    """A curve's start (median of its first share) and end level: the windows the gradient's
+    collapse and the loss's fall are both read over."""
+    return float(np.median(head(v, INITIAL_SHARE, 2))), level(v, *END_SPARSE)
+
+
 def _loss_fall(loss: Series | None) -> float:
     """How many times the training loss fell from its start to its end level (1: not logged, not positive)."""
     if loss is None:
@@ -138,7 +144,8 @@ def _loss_fall(loss: Series | None) -> float:
     _, v = finite(loss)
     if v.size < MIN_CURVE or np.any(v <= 0):
         return 1.0
-    return max(float(np.median(head(v, INITIAL_SHARE, 2))) / level(v, *END_SPARSE), 1.0)
+    start, end = _start_end(v)
+    return max(start / end, 1.0)
 
 
 @detector("grad_collapse", ("grads*", "loss?"), "vanishing_gradients", measures=MEASURES_VANISHING_GRADIENTS)
@@ -172,8 +179,7 @@ def vanishing_gradients(grads: list[Series], loss: Series | None = None, *, max_
                         tot.steps[0], tot.steps[-1], **measures)
     st, v = finite(tot)
     if v.size >= MIN_CURVE and np.all(v >= 0):
-        early = float(np.median(head(v, INITIAL_SHARE, 2)))
-        late = level(v, *END_SPARSE)
+        early, late = _start_end(v)
         collapse = late / early if early > 0 else math.nan
         fall = _loss_fall(loss)
         unexplained = collapse * fall
