@@ -226,19 +226,19 @@ def _flat_not_chance(seed: int = 4, acc_from: float | None = None, acc_to: float
     return run_of(with_(s, train_loss=s.train_loss * 0.7, val_loss=s.val_loss * 0.7, val_acc=acc))
 
 
-def _flat_plateau(rng, n=600, level=1.45):
+def _flat_plateau(rng, n=600, level=1.45, start=2.3):
     st = np.arange(1, n + 1, dtype=float)
-    tr = (level + (2.3 - level) * np.exp(-st / 60)) * np.exp(rng.normal(0, 0.003, n))
+    tr = (level + (start - level) * np.exp(-st / 60)) * np.exp(rng.normal(0, 0.003, n))
     return st, tr
 
 
 @builder
-def _plateau(seed: int = 5, acc: float = 0.4, level: float = 1.45, val_ratio: float = 1.0):
-    """Falls from ln 10 to `level`, then flat; accuracy flat at `acc`; validation at
+def _plateau(seed: int = 5, acc: float = 0.4, level: float = 1.45, val_ratio: float = 1.0, start: float = 2.3):
+    """Falls from `start` (ln 10) to `level`, then flat; accuracy flat at `acc`; validation at
     `val_ratio` times training."""
     h = healthy(3)
     rng = np.random.default_rng(seed)
-    st, tr = _flat_plateau(rng, level=level)
+    st, tr = _flat_plateau(rng, level=level, start=start)
     a = np.full(h.val_steps.size, acc) + rng.normal(0, 0.002 if acc > 0.9 else 0.01, h.val_steps.size)
     return run_of(with_(h, train_loss=tr, val_loss=np.interp(h.val_steps, st, tr) * val_ratio, val_acc=a, train_acc=np.minimum(a + 0.01, 1)))
 
