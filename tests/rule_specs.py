@@ -218,11 +218,15 @@ def _flat_until_lr_cut(seed: int = 5):
 # ----------------------------------------------------------------- flat, stuck, slow
 
 @builder
-def _flat_not_chance(seed: int = 4, acc_from: float | None = None, acc_to: float | None = None):
+def _flat_not_chance(seed: int = 4, acc_from: float | None = None, acc_to: float | None = None,
+                     acc_exact: float | None = None):
     """Flat at 0.7 x ln 10 with accuracy 0.4 throughout; or with the accuracy climbing from
-    `acc_from` to `acc_to` (a model that learned while its loss barely moved)."""
+    `acc_from` to `acc_to` (a model that learned while its loss barely moved); or exactly
+    `acc_exact` at every evaluation (one class predicted for every input)."""
     s = synth.stuck(seed=seed)
     acc = s.val_acc + 0.3 if acc_from is None else s.val_acc - 0.1 + np.linspace(acc_from, acc_to, s.val_acc.size)
+    if acc_exact is not None:
+        acc = np.full(s.val_acc.size, acc_exact)
     return run_of(with_(s, train_loss=s.train_loss * 0.7, val_loss=s.val_loss * 0.7, val_acc=acc))
 
 

@@ -505,9 +505,24 @@ def test_accuracy_skill_bounds_the_skill_whatever_the_class_count():
     """An accuracy a is at least 2a - 1 of the way from chance to perfect (its value for two
     classes); a percentage reads as a fraction; an accuracy below a half bounds nothing."""
     st = np.arange(1.0, 11.0)
-    assert run("accuracy_skill", S("val/acc", np.full(10, 0.92), st)).measures["skill_floor"] == pytest.approx(0.84)
-    assert run("accuracy_skill", S("val/acc", np.full(10, 92.0), st)).measures["skill_floor"] == pytest.approx(0.84)
+    wobble = 0.92 + np.tile([-0.001, 0.001], 5)  # predictions that change between evaluations
+    assert run("accuracy_skill", S("val/acc", wobble, st)).measures["skill_floor"] == pytest.approx(0.84)
+    assert run("accuracy_skill", S("val/acc", 100 * wobble, st)).measures["skill_floor"] == pytest.approx(0.84)
     assert run("accuracy_skill", S("val/acc", np.full(10, 0.3), st)).measures["skill_floor"] == 0.0
+
+
+def test_an_accuracy_that_is_one_prediction_shows_no_skill():
+    """The same accuracy at ten evaluations or more is one class predicted for every input: its
+    level is that class's share of the set (an imbalanced binary set's 0.83), so it bounds no
+    skill, with or without a class count; nine evaluations of a converged model still do."""
+    st = np.arange(1.0, 11.0)
+    assert run("accuracy_skill", S("val/acc", np.full(10, 0.83), st)).measures["skill_floor"] == 0.0
+    assert run("accuracy_skill", S("val/acc", np.full(10, 83.0), st)).measures["skill_floor"] == 0.0
+    assert run("accuracy_skill", S("val/acc", np.full(9, 0.83), st[:9])).measures["skill_floor"] == pytest.approx(0.66)
+    binary = RunContext(kind="binary")
+    loss = S("loss", np.full(10, 0.45) + np.linspace(0, 1e-3, 10), st)
+    frozen = run("class_reference", loss, S("val/acc", np.full(10, 0.83), st), ctx=binary)
+    assert frozen.measures["skill"] == pytest.approx(0.66) and frozen.measures["skill_floor"] == 0.0
 
 
 def test_discriminator_wins_reads_only_a_floored_discriminator_loss():

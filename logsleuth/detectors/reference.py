@@ -40,6 +40,11 @@ from .base import (
 PROB_FLOOR = 1e-6  # an accuracy of exactly 0 or 1 is read this far inside, so the calibrated loss's logs exist
 MIN_DROP_POINTS = 10  # progress_after_lr_drop: a flat stretch and a fall after the cut need 5 points each
 FLAT_EDGE_SHARE = 0.1  # ... the flat stretch's start and end levels: its first and last tenth (2 points at least)
+# An accuracy at exactly one value over this many evaluations, from the first, is one prediction (the
+# same class for every input): its level is that class's share of the set, which an imbalanced set
+# puts anywhere up to 1, not skill.  Ten, as stuck.one-prediction asks: a model converged by its
+# first evaluation can hold a small validation set's count for a few (generated healthy fine-tunes: 5-9)
+ONE_PREDICTION_EVALS = 10
 
 
 def _end_fraction(s: Series) -> float | None:
@@ -65,7 +70,7 @@ MEASURES_CLASS_REFERENCE = {
     "acc_end": "end accuracy (fraction)",
     "skill": "share of the way from chance (1/C) to perfect accuracy (without C: its upper bound, the accuracy, unless "
              "bound_unknown_classes is off)",
-    "skill_floor": "the least that share can be (without C: as if C were 2)",
+    "skill_floor": "the least that share can be (without C: as if C were 2; 0 for an accuracy that is one prediction)",
     "calibrated_loss": "cross-entropy of a calibrated classifier with that accuracy",
     "loss_over_calibrated": "end loss over the calibrated loss",
     "classes_from": "where the class count came from",
@@ -107,16 +112,28 @@ def class_reference(loss: Series, acc: Series | None = None, *, bound_unknown_cl
         how = f"{loss.metric} ends at {fmt(end)}, {loss_frac:.0%} of ln({c}) = {fmt(chance)}"
     calibrated = calibrated_loss(acc_end, c) if acc_end is not None else None
     over = end / calibrated if calibrated else None
-    measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill, skill_floor=skill,
+    floor = 0.0 if acc is not None and one_prediction(acc) else skill
+    measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill, skill_floor=floor,
                     calibrated_loss=calibrated, loss_over_calibrated=over,
                     classes_from="hyperparameters")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
 
-def _skill_floor(acc_end: float) -> float:
+def _skill_floor(acc_end: float, acc: Series | None = None) -> float:
     """The least share of the way from chance to perfect an accuracy can be, whatever the class
-    count: 2a - 1, its value for two classes (chance is at most 1/2)."""
+    count: 2a - 1, its value for two classes (chance is at most 1/2 for a model that tells classes
+    apart); none at all for an accuracy that is one prediction (`one_prediction`)."""
+    if acc is not None and one_prediction(acc):
+        return 0.0
     return max(0.0, 2.0 * acc_end - 1.0)
+
+
+def one_prediction(acc: Series) -> bool:
+    """The accuracy holds exactly one value strictly between 0 and 1 at every evaluation, at least
+    ONE_PREDICTION_EVALS of them: no held-out prediction changed its correctness, the signature of
+    one class predicted for every input, whose accuracy is the class prior, not skill."""
+    _, v = finite(acc)
+    return bool(v.size >= ONE_PREDICTION_EVALS and np.all(v == v[0]) and 0.0 < v[0] < (PERCENT if v[0] > 1.0 else 1.0))
 
 
 def _accuracy_bound(loss: Series, acc: Series | None, upper: bool) -> Evidence:
@@ -129,14 +146,15 @@ def _accuracy_bound(loss: Series, acc: Series | None, upper: bool) -> Evidence:
         return cannot(name, loss.metric, "no class count in the hyperparameters and no accuracy: no reference level")
     how = f"{acc.metric} ends at {acc_end:.3g}: at most {acc_end:.0%} of the way from chance to 1, whatever the class count"
     measures = dict(n_classes=None, chance_loss=None, loss_frac=None, acc_end=acc_end, skill=acc_end if upper else None,
-                    skill_floor=_skill_floor(acc_end), calibrated_loss=None,
+                    skill_floor=_skill_floor(acc_end, acc), calibrated_loss=None,
                     loss_over_calibrated=None, classes_from="unknown: the skill is bounded by the accuracy")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
 
 MEASURES_ACCURACY_SKILL = {
     "acc_end": "end accuracy (fraction)",
-    "skill_floor": "the least share of the way from chance to perfect that accuracy can be, whatever the class count (as if C were 2)",
+    "skill_floor": ("the least share of the way from chance to perfect that accuracy can be, whatever the class count "
+                    "(as if C were 2; 0 for an accuracy that is one prediction)"),
 }
 
 
@@ -153,7 +171,7 @@ def accuracy_skill(acc: Series, ctx: RunContext | None = None) -> Evidence:
     if acc_end is None:
         return cannot(name, acc.metric, f"{acc.metric}: no finite points")
     return fire(name, acc.metric, CONF_FACT, f"{acc.metric} ends at {acc_end:.3g}", acc.steps[0], acc.steps[-1],
-                acc_end=acc_end, skill_floor=_skill_floor(acc_end))
+                acc_end=acc_end, skill_floor=_skill_floor(acc_end, acc))
 
 
 MEASURES_CHANCE_START = {
