@@ -112,20 +112,23 @@ def class_reference(loss: Series, acc: Series | None = None, *, bound_unknown_cl
         how = f"{loss.metric} ends at {fmt(end)}, {loss_frac:.0%} of ln({c}) = {fmt(chance)}"
     calibrated = calibrated_loss(acc_end, c) if acc_end is not None else None
     over = end / calibrated if calibrated else None
-    floor = 0.0 if acc is not None and one_prediction(acc) else skill
-    measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill, skill_floor=floor,
+    measures = dict(n_classes=c, chance_loss=chance, loss_frac=loss_frac, acc_end=acc_end, skill=skill,
+                    skill_floor=_shown_skill(skill, acc),
                     calibrated_loss=calibrated, loss_over_calibrated=over,
                     classes_from="hyperparameters")
     return fire(name, loss.metric, CONF_FACT, how, loss.steps[0], loss.steps[-1], **measures)
 
 
-def _skill_floor(acc_end: float, acc: Series | None = None) -> float:
+def _skill_floor(acc_end: float, acc: Series) -> float:
     """The least share of the way from chance to perfect an accuracy can be, whatever the class
     count: 2a - 1, its value for two classes (chance is at most 1/2 for a model that tells classes
-    apart); none at all for an accuracy that is one prediction (`one_prediction`)."""
-    if acc is not None and one_prediction(acc):
-        return 0.0
-    return max(0.0, 2.0 * acc_end - 1.0)
+    apart)."""
+    return _shown_skill(max(0.0, 2.0 * acc_end - 1.0), acc)
+
+
+def _shown_skill(floor: float, acc: Series | None) -> float:
+    """A skill floor, or none at all when the accuracy is one prediction (`one_prediction`)."""
+    return 0.0 if acc is not None and one_prediction(acc) else floor
 
 
 def one_prediction(acc: Series) -> bool:
