@@ -581,3 +581,14 @@ def test_epoch_length_from_per_epoch_evaluations_keeps_a_final_early_one():
     uneven = np.cumsum([28, 29, 12, 40, 29, 29, 5, 60])
     series["val_loss"] = S("val_loss", np.linspace(4.0, 2.5, uneven.size), steps=uneven)
     assert epoch_length(series) is None
+
+
+@pytest.mark.parametrize("rate,optimizer,hparams,where", [
+    (1e-3, "adam", {}, "within"), (5e-5, "adam", {}, "below"), (1e-3, "sgd", {}, "below"), (0.05, "sgd", {}, "within"),
+    (1e-3, None, {}, "unknown"), (0.01, None, {}, "unknown"), (0.05, None, {}, "within"), (1e-5, None, {}, "below"),
+    (None, None, {}, "unknown"), (None, "sgd", {"learning_rate": 0.1}, "within"),
+])
+def test_lr_scratch_range_places_the_rate_against_its_optimizer(rate, optimizer, hparams, where):
+    lr = S("lr", np.full(20, rate)) if rate is not None else None
+    ev = REGISTRY["lr_scratch_range"].func(lr, ctx=RunContext(optimizer=optimizer, hparams=hparams))
+    assert ev.measures["range"] == where and not ev.fired

@@ -73,6 +73,42 @@ def test_a_flat_loss_under_a_rate_too_small_for_training_from_scratch_blames_the
     assert normal.causes[0].id != "lr_too_low", [(c.id, c.score) for c in normal.causes[:3]]
 
 
+def _slow_with(rate=None, metric="lr", hparams=None):
+    """synth.slow (a linear fall still going at the end) with its logged rate replaced (None: no
+    rate logged) and hyperparameters added."""
+    c = synth.slow()
+    if rate is not None:
+        c.lr = np.full(c.lr.size, rate)
+    run = run_of(c, hparams={"num_classes": c.n_classes, **(hparams or {})}, drop=() if rate is not None else ("lr",))
+    if metric != "lr":
+        run = RunData(name=run.name, path=run.path, formats=run.formats, hparams=run.hparams,
+                      table=run.table.assign(metric=run.table.metric.astype(str).replace({"lr": metric})))
+    return diagnose(run)
+
+
+@pytest.mark.parametrize("rate,metric,hparams,blames_rate", [
+    (1e-5, "lr", {}, True),        # under every optimizer family's from-scratch floor
+    (None, "lr", {}, True),        # no rate known: lr_too_low keeps its weight
+    (1e-3, "lr", {}, True),        # optimizer unknown: Adam's usual rate, ten times under SGD's
+    (0.01, "lr", {}, True),        # optimizer unknown: the low end of SGD recipes, a tenth of them without momentum
+    (1e-3, "lr-Adam", {}, False),  # Adam's from-scratch range (1e-4 and up)
+    (0.05, "lr", {}, False),       # at or above every family's floor
+    (None, "lr", {"learning_rate": 0.1, "optimizer": "SGD"}, False),  # configured, not logged
+    (1e-3, "lr-SGD", {}, True),    # ten times under SGD's from-scratch recipes
+])
+def test_a_slow_fall_blames_the_rate_only_when_the_rate_is_low_for_its_optimizer(rate, metric, hparams, blames_rate):
+    d = _slow_with(rate, metric, hparams)
+    assert "slow.still-falling" in {f.rule for f in d.symptoms}
+    assert (d.causes[0].id == "lr_too_low") == blames_rate, [(c.id, c.score) for c in d.causes[:3]]
+
+
+def test_a_slow_fall_with_a_configured_batch_of_1024_or_more_blames_the_batch_first():
+    big, usual = _slow_with(0.05, hparams={"batch_size": 4096}), _slow_with(0.05, hparams={"batch_size": 256})
+    assert big.causes[0].id == "batch_too_large", [(c.id, c.score) for c in big.causes[:3]]
+    score = lambda d: next(c.score for c in d.causes if c.id == "batch_too_large")
+    assert score(big) > score(usual) == score(_slow_with(0.05)), [(c.id, c.score) for c in usual.causes[:3]]
+
+
 def test_missing_metric_is_reported_as_skipped():
     d = diagnose(run_of(synth.healthy(seed=3), drop=("grad_norm",)))
     reasons = {s.rule: s.reason for s in d.skipped}

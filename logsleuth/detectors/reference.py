@@ -340,6 +340,48 @@ LR_LOW_LIMITS = {"sgd": 1e-3, "adam": 1e-6, "rmsprop": 1e-6, "adagrad": 1e-3}
 # at 1e-5 to 5e-5 on a pretrained model) or too small for a model that has everything to learn.
 # With the optimizer unknown, under every family's.
 LR_SCRATCH_FLOORS = {"sgd": 1e-2, "adam": 1e-4, "rmsprop": 1e-4, "adagrad": 1e-2}
+# With the optimizer unknown, a rate is usual for training from scratch only well inside SGD's
+# 0.01-0.1 (a third of the way in log): at 0.01, the range's low end, an SGD without momentum
+# steps 10x shorter than the momentum recipes the range comes from (1 / (1 - 0.9)); Adam-family
+# rates that high are past their range, not low
+LR_USUAL_ANY = 0.03
+
+MEASURES_LR_SCRATCH_RANGE = {
+    "peak": "peak learning rate (logged, else from the hyperparameters)",
+    "optimizer": "optimizer family, when known",
+    "range": "'below' the family's lowest from-scratch rate (LR_SCRATCH_FLOORS), 'within' its recipes, or 'unknown'",
+}
+
+
+@detector("lr_scratch_range", ("lr?",), "lr_value", measures=MEASURES_LR_SCRATCH_RANGE)
+def lr_scratch_range(lr: Series | None = None, ctx: RunContext | None = None) -> Evidence:
+    """Where the peak learning rate (logged, else from the hyperparameters) sits against its
+    optimizer family's recipes for training from scratch: `below` the family's lowest
+    (LR_SCRATCH_FLOORS), `within` them, or `unknown` - no rate, or with the optimizer unknown a rate
+    one family calls low and another usual (1e-3 is Adam's usual rate and ten times under SGD's);
+    unknown-optimizer rates are `below` under every family's floor and `within` from LR_USUAL_ANY.
+    Context for weighing lr_too_low, never a symptom: it does not fire."""
+    name = "lr_scratch_range"
+    hp = dict(ctx.hparams) if ctx else {}
+    metric = lr.metric if lr is not None else "lr"
+    peak = None
+    if lr is not None:
+        _, v = finite(lr)
+        if v.size:
+            peak = float(np.max(v))
+    if peak is None:
+        peak = _hparam_number(hp, "lr", TINY)
+    fam = ctx.optimizer if ctx else optimizer_of(lr, hp)
+    if peak is None:
+        where = "unknown"
+    elif fam in LR_SCRATCH_FLOORS:
+        where = "below" if peak < LR_SCRATCH_FLOORS[fam] else "within"
+    elif peak < min(LR_SCRATCH_FLOORS.values()):
+        where = "below"
+    else:
+        where = "within" if peak >= LR_USUAL_ANY else "unknown"
+    return quiet(name, metric, peak=peak, optimizer=fam or "unknown", range=where)
+
 
 MEASURES_LR_LOW_FOR_OPTIMIZER = {
     "peak": "peak learning rate",
