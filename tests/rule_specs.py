@@ -470,6 +470,22 @@ def _flat_interval_log(first: int = 10, every: int = 10, last: int = 100, level:
 
 
 @builder
+def _zero_loss_log(first: int = 10, every: int = 10, last: int = 1000, grad_norm: bool = False, fall_first: bool = False):
+    """A trainer's log every `every` steps from step `first` to `last` whose loss is exactly 0 at
+    every point (`fall_first`: falls from 2.3 over the first half, written with 4 decimals, then 0),
+    optionally with a gradient norm of exactly 0 beside it."""
+    st = np.arange(first, last + 1, every, dtype=float)
+    loss = np.zeros(st.size)
+    if fall_first:
+        half = st.size // 2
+        loss[:half] = np.round(2.3 * np.exp(-np.arange(half) / 3.0), 4)
+    parts = {"train/loss": (st, loss)}
+    if grad_norm:
+        parts["grad_norm"] = (st, np.zeros(st.size))
+    return run_from(parts)
+
+
+@builder
 def _flat_contrastive(acc: float = 0.92, seed: int = 4, first_fall: float = 0.2):
     """A contrastive run (an InfoNCE loss, no class count): the per-step loss falls `first_fall`
     over its first ~15 steps, then stays flat near 4.25 (2% noise); a kNN accuracy holds at `acc`

@@ -38,6 +38,7 @@ from .base import (
     fmt,
     head,
     level,
+    logged_from_start,
     logged_index,
     quiet,
     ramp,
@@ -320,6 +321,7 @@ MEASURES_METRIC_FROZEN = {
     "distinct": "distinct values",
     "value": "the frozen value",
     "digits": "significant digits the frozen value is written with",
+    "from_start": "whether the series is logged from initialisation (or one logging interval in)",
 }
 
 
@@ -340,7 +342,8 @@ def metric_frozen(series: Series, *, min_evals: int, min_evals_exact: int, rel_t
         how = "exactly" if np.all(v == v[0]) else f"within {rel_tol:.0e} (relative) of"
         points = "evaluations" if series.role.split != "train" else "logged points"
         return fire(name, series.metric, CONF_EXACT, f"{series.metric} is {how} {fmt(float(v[0]))} at all {v.size} {points}",
-                    st[0], st[-1], value=float(v[0]), evals=int(v.size), digits=significant_digits(float(v[0])))
+                    st[0], st[-1], value=float(v[0]), evals=int(v.size), digits=significant_digits(float(v[0])),
+                    from_start=logged_from_start(st))
     srt = np.sort(v)  # np.unique's count without its bookkeeping
     return quiet(name, series.metric, distinct=1 + int(np.count_nonzero(srt[1:] != srt[:-1])))
 
