@@ -73,6 +73,22 @@ def test_a_flat_loss_under_a_rate_too_small_for_training_from_scratch_blames_the
     assert normal.causes[0].id != "lr_too_low", [(c.id, c.score) for c in normal.causes[:3]]
 
 
+def test_a_flat_language_model_loss_blames_capacity_before_the_initialisation():
+    """The same flat loss from its first point: beside a perplexity (a language model, whose layers
+    start from the framework's initialisers) too little capacity leads; in a run that says nothing
+    of its kind (no-learning.flat's trainer-log case) the initialisation does."""
+    import dataclasses
+
+    base = BUILDERS["flat_interval_log"]()
+    t = base.table.astype({"metric": str})
+    ppl = t[t.metric == "train/loss"].assign(metric="train/perplexity", value=lambda d: np.exp(d["value"]))
+    lm = diagnose(dataclasses.replace(base, table=pd.concat([t, ppl], ignore_index=True)))
+    plain = diagnose(base)
+    assert "no-learning.flat" in {f.rule for f in lm.symptoms} and "no-learning.flat" in {f.rule for f in plain.symptoms}
+    assert lm.causes[0].id == "model_too_small", [(c.id, c.score) for c in lm.causes[:3]]
+    assert plain.causes[0].id == "bad_weight_init", [(c.id, c.score) for c in plain.causes[:3]]
+
+
 def _slow_with(rate=None, metric="lr", hparams=None):
     """synth.slow (a linear fall still going at the end) with its logged rate replaced (None: no
     rate logged) and hyperparameters added."""
