@@ -167,6 +167,51 @@ def test_a_long_csv_restarting_its_steps_is_two_segments(tmp_path):
     _restarted(_run(p), 2, [(0, 49), (0, 29)])
 
 
+def _within_epoch_rows(epochs: int = 6, per: int = 8, every: int = 50, restart_at: int | None = None) -> list[tuple]:
+    """(epoch, iter, loss) rows of a logger that restarts its iteration counter at every epoch
+    (iter 0, 50, ... 350, then 0 with the next epoch); `restart_at`: the job starts again from
+    epoch 0 at that epoch (epoch and iter both go back)."""
+    rows = []
+    for e in range(epochs):
+        shown = e if restart_at is None or e < restart_at else e - restart_at
+        rows += [(shown, i * every, _loss(e + i / per)) for i in range(per)]
+    return rows
+
+
+def test_an_iteration_counter_that_restarts_with_each_epoch_counts_over_the_run(tmp_path):
+    """`epoch,iter,loss` with iter back to 0 exactly where the epoch advances: one run whose
+    step counts iterations over the whole run (iter 0-350 of epoch 1 are steps 400-750), said in
+    a warning, not 6 segments of 8 points."""
+    p = tmp_path / "train_log.csv"
+    p.write_text("epoch,iter,loss\n" + "\n".join(f"{e},{i},{v:.5f}" for e, i, v in _within_epoch_rows()) + "\n")
+    run = _run(p)
+    assert not run.segments, run.warnings
+    st, _ = _series(run, "loss")
+    assert st.size == 48 and np.all(np.diff(st) == 50) and (st[0], st[8], st[-1]) == (0, 400, 2350)
+    assert any("'iter' starts again as 'epoch' advances (6 epochs)" in w for w in run.warnings), run.warnings
+
+
+def test_the_same_counter_in_json_lines_counts_over_the_run(tmp_path):
+    p = tmp_path / "metrics.jsonl"
+    p.write_text("\n".join(json.dumps({"epoch": e, "iter": i, "loss": v}) for e, i, v in _within_epoch_rows()) + "\n")
+    run = _run(p)
+    assert not run.segments, run.warnings
+    st, _ = _series(run, "loss")
+    assert st[-1] == 2350 and np.all(np.diff(st) > 0)
+
+
+def test_an_iteration_counter_going_back_with_the_epoch_is_still_a_restart(tmp_path):
+    """The job run again from epoch 0 at its fourth epoch: epoch and iter both go back, so the
+    counter is no within-epoch count there: the run is read as restarted, as any counter that
+    goes back elsewhere."""
+    p = tmp_path / "train_log.csv"
+    rows = _within_epoch_rows(epochs=6, restart_at=3)
+    p.write_text("epoch,iter,loss\n" + "\n".join(f"{e},{i},{v:.5f}" for e, i, v in rows) + "\n")
+    run = _run(p)
+    assert not any("starts again as" in w for w in run.warnings), run.warnings
+    assert run.segments, run.warnings
+
+
 # ------------------------------------------------------------------ JSON lines, trainer_state
 
 def test_a_jsonl_log_appended_to_by_a_resumed_job_is_one_run(tmp_path):

@@ -215,8 +215,8 @@ def read_jsonl(path: str, data: bytes | None = None) -> ReadResult:
 
 
 def _global_iterations(df: pd.DataFrame, step_col: str, modes: list[str], path: str) -> tuple[pd.DataFrame, list[str]]:
-    """MMDetection counts `iter` from 1 in every epoch: make it global (epoch x iters + iter);
-    evaluation rows go to the end of their epoch."""
+    """MMDetection counts `iter` from 1 in every epoch (other loggers from 0): make it global
+    (epoch x the epoch's span + iter); evaluation rows go to the end of their epoch."""
     it = pd.to_numeric(df[step_col], errors="coerce")
     ep = pd.to_numeric(df["epoch"], errors="coerce")
     train = pd.Series([m == "train" for m in modes], index=df.index)
@@ -226,7 +226,12 @@ def _global_iterations(df: pd.DataFrame, step_col: str, modes: list[str], path: 
     per_epoch_min = it[train].groupby(ep[train]).min()
     if len(per_epoch_max) < 2 or not (per_epoch_min.iloc[1:].to_numpy() <= per_epoch_max.iloc[:-1].to_numpy()).any():
         return df, []
-    period = float(per_epoch_max.max())
+    # an epoch spans its counts plus one logging interval: MMDetection's 50, 100, ... 1000 (from 1)
+    # is 1000 long, a 0, 50, ... 350 counter (from 0) is 400, so no step is logged twice
+    gaps = it[train].groupby(ep[train]).diff()
+    gaps = gaps[gaps > 0]
+    gap = float(gaps.median()) if len(gaps) else 1.0
+    period = float((per_epoch_max - per_epoch_min).max()) + gap
     e0 = float(ep.min())
     df = df.copy()
     df[step_col] = np.where(train, (ep - e0) * period + it, (ep - e0 + 1) * period)

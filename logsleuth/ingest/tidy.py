@@ -196,7 +196,46 @@ def _step_axis(df: pd.DataFrame, source: str, step_col: str | None, time_col: st
             warnings.append(f"{source}: no step or epoch column; using the row order as the step")
     if step_arr is None:
         step_arr = steps.to_numpy(dtype="float64")
+    if step_col in WITHIN_EPOCH_COLUMNS:
+        step_arr = _over_epochs(df, source, step_col, step_arr, warnings)
     return step_arr
+
+
+# Counters that loggers often restart at every epoch (`epoch,iter,loss`: iter 0, 50, ... 350, then
+# 0 again with the next epoch): beside an epoch column that advances exactly where they go back,
+# they count batches within the epoch, not a restarted run
+WITHIN_EPOCH_COLUMNS = ("iteration", "iter", "it", "batch")
+EPOCH_COLUMNS = ("epoch", "epochs")
+
+
+def _over_epochs(df: pd.DataFrame, source: str, step_col: str, steps: np.ndarray, warnings: list[str]) -> np.ndarray:
+    """A within-epoch counter made a count over the run: each epoch's rows shifted past the
+    previous epoch's last count by one logging interval (the median gap between its rows).
+    Only when the counter goes back at least once, every time on a row where the epoch column
+    advances, and that column never goes back; otherwise the steps are returned as given (a
+    counter that goes back elsewhere is a restart, which the segmenting of the run reads)."""
+    ep_col = pick_column(df.columns, EPOCH_COLUMNS)
+    if ep_col is None or steps.size < 3 or not np.isfinite(steps).all():
+        return steps
+    epochs, _ = coerce_numeric(df[ep_col])
+    ep = epochs.to_numpy(dtype="float64")
+    if not np.isfinite(ep).all():
+        return steps
+    d_step, d_ep = np.diff(steps), np.diff(ep)
+    back = d_step < 0
+    if not back.any() or np.any(d_ep < 0) or np.any(back & (d_ep <= 0)):
+        return steps
+    within = d_step[(d_ep == 0) & (d_step > 0)]
+    gap = float(np.median(within)) if within.size else 1.0
+    starts = np.r_[0, np.flatnonzero(back) + 1]
+    out = steps.astype("float64").copy()
+    offset = 0.0
+    for i, j in zip(starts, np.r_[starts[1:], steps.size]):
+        out[i:j] = steps[i:j] + offset
+        offset = out[j - 1] + gap - (steps[j] if j < steps.size else 0.0)
+    warnings.append(f"{source}: {step_col!r} starts again as {ep_col!r} advances ({starts.size} epochs): it counts within each "
+                    f"epoch, so the step is its count over the run")
+    return out
 
 
 def _value_columns(df: pd.DataFrame, skip: set, prefix: str, step_arr: np.ndarray, wall_arr: np.ndarray | None,
