@@ -288,6 +288,16 @@ def _hparam_number(hparams: dict, name: str, minimum: float) -> float | None:
     return None
 
 
+def peak_rate(lr: Series | None, hparams: dict) -> float | None:
+    """The peak learning rate: the logged one's maximum, else the hyperparameters' (a positive
+    number), else None."""
+    if lr is not None:
+        _, v = finite(lr)
+        if v.size:
+            return float(np.max(v))
+    return _hparam_number(hparams, "lr", TINY)
+
+
 MEASURES_LR_FOR_OPTIMIZER = {
     "peak": "peak learning rate",
     "limit": "stable limit for the optimizer family",
@@ -305,13 +315,7 @@ def lr_for_optimizer(lr: Series | None = None, ctx: RunContext | None = None) ->
     name = "lr_for_optimizer"
     hp = dict(ctx.hparams) if ctx else {}
     metric = lr.metric if lr is not None else "lr"
-    peak = None
-    if lr is not None:
-        _, v = finite(lr)
-        if v.size:
-            peak = float(np.max(v))
-    if peak is None:
-        peak = _hparam_number(hp, "lr", TINY)  # a positive rate
+    peak = peak_rate(lr, hp)
     if peak is None:
         return cannot(name, metric, "learning rate not logged and not in the hyperparameters")
     fam = ctx.optimizer if ctx else optimizer_of(lr, hp)
@@ -364,13 +368,7 @@ def lr_scratch_range(lr: Series | None = None, ctx: RunContext | None = None) ->
     name = "lr_scratch_range"
     hp = dict(ctx.hparams) if ctx else {}
     metric = lr.metric if lr is not None else "lr"
-    peak = None
-    if lr is not None:
-        _, v = finite(lr)
-        if v.size:
-            peak = float(np.max(v))
-    if peak is None:
-        peak = _hparam_number(hp, "lr", TINY)
+    peak = peak_rate(lr, hp)
     fam = ctx.optimizer if ctx else optimizer_of(lr, hp)
     if peak is None:
         where = "unknown"
