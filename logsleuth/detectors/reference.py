@@ -350,6 +350,12 @@ LR_SCRATCH_FLOORS = {"sgd": 1e-2, "adam": 1e-4, "rmsprop": 1e-4, "adagrad": 1e-2
 # rates that high are past their range, not low
 LR_USUAL_ANY = 0.03
 
+
+def below_scratch(peak: float, family: str | None) -> bool:
+    """Whether a peak rate is under its family's lowest from-scratch rate (LR_SCRATCH_FLOORS);
+    with the family unknown, under every family's."""
+    return peak < LR_SCRATCH_FLOORS.get(family or "", min(LR_SCRATCH_FLOORS.values()))
+
 MEASURES_LR_SCRATCH_RANGE = {
     "peak": "peak learning rate (logged, else from the hyperparameters)",
     "optimizer": "optimizer family, when known",
@@ -372,12 +378,10 @@ def lr_scratch_range(lr: Series | None = None, ctx: RunContext | None = None) ->
     fam = ctx.optimizer if ctx else optimizer_of(lr, hp)
     if peak is None:
         where = "unknown"
-    elif fam in LR_SCRATCH_FLOORS:
-        where = "below" if peak < LR_SCRATCH_FLOORS[fam] else "within"
-    elif peak < min(LR_SCRATCH_FLOORS.values()):
+    elif below_scratch(peak, fam):
         where = "below"
     else:
-        where = "within" if peak >= LR_USUAL_ANY else "unknown"
+        where = "within" if fam in LR_SCRATCH_FLOORS or peak >= LR_USUAL_ANY else "unknown"
     return quiet(name, metric, peak=peak, optimizer=fam or "unknown", range=where)
 
 
@@ -400,8 +404,7 @@ def lr_low_for_optimizer(lr: Series, ctx: RunContext | None = None) -> Evidence:
     peak = float(np.max(v))
     fam = ctx.optimizer if ctx else optimizer_of(lr, {})
     floor = LR_LOW_LIMITS[fam] if fam in LR_LOW_LIMITS else min(LR_LOW_LIMITS.values())
-    scratch = LR_SCRATCH_FLOORS[fam] if fam in LR_SCRATCH_FLOORS else min(LR_SCRATCH_FLOORS.values())
-    measures = dict(peak=peak, floor=floor, optimizer=fam or "unknown", below_scratch=peak < scratch)
+    measures = dict(peak=peak, floor=floor, optimizer=fam or "unknown", below_scratch=below_scratch(peak, fam))
     if peak < floor:
         whose = f"{fam}-family recipes" if fam else "any optimizer's common recipes"
         return fire(name, lr.metric, CONF_SETTING, f"peak {lr.metric} is {fmt(peak)}, under the lowest rate of {whose} "
